@@ -1,0 +1,32 @@
+# prow-operator: the developer's entry points. Every target runs without a cluster.
+CARGO ?= cargo
+BIN := target/debug/prow-operator
+
+.PHONY: all build test lint fmt clippy crds check-crds
+
+all: build
+
+## build: compile the workspace (the `prow-operator` binary lands in target/debug).
+build:
+	$(CARGO) build --workspace
+
+## test: every test of the workspace (unit, CRD, CEL, ProwJob compatibility, corpus, samples).
+test:
+	$(CARGO) test --workspace
+
+## lint: formatting and clippy, as CI runs them.
+lint: fmt clippy
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## crds: regenerate crds/ from the Rust types (never edit crds/ by hand).
+crds: build
+	$(BIN) crds --dir crds
+
+## check-crds: fail when crds/ is stale.
+check-crds:
+	$(CARGO) test -p prow-operator --test crds_fresh

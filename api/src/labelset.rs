@@ -1,0 +1,144 @@
+//! LabelSet: GitHub labels in label_sync's format.
+
+use std::collections::BTreeMap;
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::status::{Condition, Finding};
+
+/// GitHub labels in label_sync's `labels.yaml` format: `default` labels for every repository,
+/// plus per-repository ones.
+// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[kube(
+    group = "operator.prow.dev",
+    version = "v1alpha1",
+    kind = "LabelSet",
+    namespaced,
+    status = "LabelSetStatus",
+    shortname = "lbs",
+    category = "prow",
+    doc = "LabelSet holds GitHub labels in label_sync's labels.yaml format: default labels for every repository, plus per-repository ones.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the labels are accepted and in effect."
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+        description = "The Ready condition's message."
+    ),
+    printcolumn(
+        name = "Labels",
+        type_ = "integer",
+        json_path = ".status.labels",
+        description = "Labels defined."
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+pub struct LabelSetSpec {
+    /// Labels for every repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<RepoLabels>,
+    /// More labels by `org/repo`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub repos: BTreeMap<String, RepoLabels>,
+}
+
+/// The labels of a repository.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+pub struct RepoLabels {
+    /// The labels.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+/// A GitHub label.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Label {
+    /// The label's name. Names, old ones included, are unique ignoring case.
+    #[schemars(extend("minLength" = 1))]
+    pub name: String,
+    /// The color, as `rrggbb` or a color name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// The description, at most 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxLength" = 100))]
+    pub description: Option<String>,
+    /// What the label is for: `prs`, `issues` or `both`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["prs", "issues", "both"]))]
+    pub target: Option<String>,
+    /// The Prow plugin that adds the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prow_plugin: Option<String>,
+    /// Whether `prowPlugin` is an external plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_external_plugin: Option<bool>,
+    /// Who or what adds the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
+    /// Earlier versions of this label: they are renamed to it, or migrated into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previously: Vec<PreviousLabel>,
+    /// When the label is deleted (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after: Option<String>,
+}
+
+/// An earlier version of a label (the same fields as a label, without its own history).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousLabel {
+    /// The old name.
+    #[schemars(extend("minLength" = 1))]
+    pub name: String,
+    /// The old color.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// The old description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The old target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["prs", "issues", "both"]))]
+    pub target: Option<String>,
+    /// The Prow plugin that added the old label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prow_plugin: Option<String>,
+    /// Whether `prowPlugin` is an external plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_external_plugin: Option<bool>,
+    /// Who or what added the old label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
+    /// When the old label is deleted (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after: Option<String>,
+}
+
+/// The observed state of a LabelSet.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSetStatus {
+    /// The generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Reconciling and Stalled, with kstatus semantics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// How many labels are defined, defaults and per-repository ones together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<i64>,
+    /// Every problem found in the spec, with its field path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}

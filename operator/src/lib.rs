@@ -1,0 +1,4 @@
+//! prow-operator: renders, checks and reconciles Prow installations, and runs the job lifecycle.
+
+pub mod cli;
+pub mod crds;
