@@ -6,11 +6,18 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::crds;
+use crate::logging::{self, LogFormat};
 
 /// Runs Prow declaratively: renders, checks and reconciles Prow installations.
 #[derive(Debug, Parser)]
 #[command(name = "prow-operator", version, about)]
 pub struct Cli {
+    /// The format of log lines on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// The least severe log level shown (`RUST_LOG` overrides it).
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -40,6 +47,7 @@ pub enum CliError {
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    logging::init(cli.log_format, &cli.log_level);
     match cli.command {
         Command::Crds { dir: Some(dir) } => Ok(crds::write_dir(&dir)?),
         Command::Crds { dir: None } => {

@@ -71,7 +71,11 @@ pub fn write_dir(dir: &Path) -> Result<(), CrdsError> {
     })?;
     for (name, text) in files()? {
         let path = dir.join(name);
-        fs::write(&path, text).map_err(|source| CrdsError::Write { path, source })?;
+        fs::write(&path, text).map_err(|source| CrdsError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        tracing::info!(path = %path.display(), "wrote");
     }
     Ok(())
 }
