@@ -47,12 +47,20 @@ fn binary_prints_the_crd_files() {
 #[test]
 fn binary_writes_a_crds_directory() {
     let dir = std::env::temp_dir().join(format!("prow-operator-crds-{}", std::process::id()));
-    let status = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
-        .args(["crds", "--dir"])
+    let output = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["crds", "--log-format", "json", "--dir"])
         .arg(&dir)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(output.status.success());
+    // Logs go to standard error, one JSON object per line.
+    let logs = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(logs.lines().count(), prow_operator::crds::files().unwrap().len());
+    for line in logs.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(event["level"], "INFO");
+        assert_eq!(event["message"], "wrote");
+    }
     for (name, text) in prow_operator::crds::files().unwrap() {
         assert!(
             std::fs::read_to_string(dir.join(&name)).unwrap() == text,
