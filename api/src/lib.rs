@@ -15,7 +15,9 @@ pub mod jobconfig;
 pub mod labelset;
 pub mod pluginconfig;
 pub mod prowjob;
+pub mod schema;
 pub mod status;
+pub mod upstream;
 pub mod yaml;
 
 pub use instance::{ProwInstance, ProwInstanceSpec, ProwInstanceStatus};

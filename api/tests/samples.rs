@@ -37,7 +37,11 @@ fn rejections(object: &Value) -> Vec<String> {
         problems.push(error.to_string());
     }
     let mut schema = support::crd_schema(&crd);
-    problems.extend(support::openapi::validate(&schema, object));
+    problems.extend(
+        prow_api::schema::validate(&schema, object, "")
+            .iter()
+            .map(ToString::to_string),
+    );
     support::with_kube_cel_field_spelling(&mut schema);
     if let Err(errors) = Validator::new().validate(&schema, object, None) {
         problems.extend(

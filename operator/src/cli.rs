@@ -1,12 +1,19 @@
 //! The command line: one subcommand per job of the binary.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use prow_api::status::Severity;
 
+use crate::check::JobContext;
 use crate::crds;
+use crate::import::{self, ImportOptions};
+use crate::input::{self, Inputs};
 use crate::logging::{self, LogFormat};
+use crate::pipeline::{self, Report};
+use crate::render::OperatorWebhook;
 
 /// Runs Prow declaratively: renders, checks and reconciles Prow installations.
 #[derive(Debug, Parser)]
@@ -32,6 +39,56 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Print every Kubernetes object the operator would apply for the ProwInstances in the input.
+    ///
+    /// Objects with errors are left out (and reported on standard error); the exit status is then
+    /// 1.
+    Render {
+        /// Files or directories of YAML (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// The namespace the operator runs in (its webhook Service is there).
+        #[arg(long, default_value = "prow-operator-system")]
+        operator_namespace: String,
+    },
+    /// Check custom resources as upstream's checkconfig would, plus the plugin and label rules.
+    ///
+    /// Prints every finding with its file, object and field path; exits 1 when any is an error.
+    Check {
+        /// Files or directories of YAML (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Turn an upstream Prow configuration into custom resources.
+    Import {
+        /// The upstream config.yaml.
+        #[arg(long)]
+        config: PathBuf,
+        /// The job config: a file or a directory (read recursively).
+        #[arg(long)]
+        job_config: Option<PathBuf>,
+        /// The upstream plugins.yaml.
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// label_sync's labels.yaml.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// The namespace of the objects.
+        #[arg(long, default_value = "prow")]
+        namespace: String,
+        /// The ProwInstance's name.
+        #[arg(long, default_value = "prow")]
+        name: String,
+        /// The upstream image tag of the components.
+        #[arg(long, default_value = import::DEFAULT_VERSION)]
+        version: String,
+        /// The GitHub org (the first job's org when unset).
+        #[arg(long)]
+        org: Option<String>,
+        /// The directory to write the custom resources to.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
 }
 
 /// An error of the command line layer.
@@ -40,22 +97,197 @@ pub enum CliError {
     /// The CRDs could not be generated or written.
     #[error(transparent)]
     Crds(#[from] crds::CrdsError),
+    /// An input could not be read.
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    /// The upstream configuration could not be imported.
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    /// The input held no ProwInstance to render.
+    #[error("no ProwInstance in the input: render needs one, with the objects it selects")]
+    NoInstance,
+    /// Output could not be rendered as YAML.
+    #[error(transparent)]
+    Yaml(#[from] prow_api::yaml::YamlError),
     /// Standard output could not be written.
     #[error("cannot write to standard output: {0}")]
     Stdout(#[source] std::io::Error),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Whether a command found problems in its input (exit status 1) or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was fine.
+    Clean,
+    /// The command ran, but reported errors in its input.
+    Findings,
 }
 
 /// Runs one command.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     logging::init(cli.log_format, &cli.log_level);
     match cli.command {
-        Command::Crds { dir: Some(dir) } => Ok(crds::write_dir(&dir)?),
+        Command::Crds { dir: Some(dir) } => {
+            crds::write_dir(&dir)?;
+            Ok(Outcome::Clean)
+        }
         Command::Crds { dir: None } => {
-            let text = crds::render_all()?;
-            std::io::stdout()
-                .lock()
-                .write_all(text.as_bytes())
-                .map_err(CliError::Stdout)
+            write_stdout(&crds::render_all()?)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Render {
+            paths,
+            operator_namespace,
+        } => render(&paths, &OperatorWebhook::in_namespace(&operator_namespace)),
+        Command::Check { paths } => check(&paths),
+        Command::Import {
+            config,
+            job_config,
+            plugins,
+            labels,
+            namespace,
+            name,
+            version,
+            org,
+            output,
+        } => {
+            let files = import::read_files(&config, job_config.as_deref(), plugins.as_deref(), labels.as_deref())?;
+            let imported = import::import(
+                &files,
+                &ImportOptions {
+                    namespace,
+                    name,
+                    version,
+                    org,
+                },
+            )?;
+            for warning in &imported.warnings {
+                eprintln!("warning: {warning}");
+            }
+            for (path, text) in imported.files()? {
+                let path = output.join(path);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|source| CliError::Write {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
+                }
+                std::fs::write(&path, text).map_err(|source| CliError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Ok(Outcome::Clean)
         }
     }
+}
+
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(CliError::Stdout)
+}
+
+/// Prints the input's problems and warnings; tells whether there were problems.
+fn print_input_problems(inputs: &Inputs) -> bool {
+    for warning in &inputs.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for problem in &inputs.problems {
+        eprintln!("error: {problem}");
+    }
+    !inputs.problems.is_empty()
+}
+
+fn render(paths: &[PathBuf], webhook: &OperatorWebhook) -> Result<Outcome, CliError> {
+    let inputs = input::load(paths)?;
+    let mut failed = print_input_problems(&inputs);
+    if inputs.instances.is_empty() {
+        return Err(CliError::NoInstance);
+    }
+    let mut text = String::new();
+    for instance in &inputs.instances {
+        let selected = pipeline::select(&inputs, instance);
+        let reports = pipeline::validate(&selected);
+        for report in &reports {
+            eprint!("{report}");
+            failed |= report.has_errors();
+        }
+        match pipeline::build(&selected, &reports, webhook) {
+            Ok(rendered) => text.push_str(&rendered.to_yaml()?),
+            Err(error) => {
+                eprintln!("error: {}: {error}", instance.source);
+                failed = true;
+            }
+        }
+    }
+    write_stdout(&text)?;
+    Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+}
+
+fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
+    let inputs = input::load(paths)?;
+    let failed = print_input_problems(&inputs);
+    let mut reports: Vec<Report> = Vec::new();
+    let mut seen: BTreeSet<&input::Source> = BTreeSet::new();
+    for instance in &inputs.instances {
+        let selected = pipeline::select(&inputs, instance);
+        seen.extend(selected.job_configs.iter().map(|c| &c.source));
+        seen.extend(selected.plugin_configs.iter().map(|c| &c.source));
+        seen.extend(selected.label_sets.iter().map(|c| &c.source));
+        reports.extend(pipeline::validate(&selected));
+    }
+    // Objects no instance selected are checked on their own, with upstream's defaults.
+    let orphans: Vec<_> = inputs
+        .job_configs
+        .iter()
+        .filter(|c| !seen.contains(&c.source))
+        .collect();
+    let no_queues = BTreeSet::new();
+    reports.extend(pipeline::check_job_configs(
+        &orphans,
+        &JobContext {
+            decorate_all_jobs: false,
+            job_queues: &no_queues,
+        },
+    ));
+    let orphans: Vec<_> = inputs
+        .plugin_configs
+        .iter()
+        .filter(|c| !seen.contains(&c.source))
+        .collect();
+    reports.extend(pipeline::check_plugin_configs(&orphans, true));
+    let orphans: Vec<_> = inputs.label_sets.iter().filter(|c| !seen.contains(&c.source)).collect();
+    reports.extend(pipeline::check_label_sets(&orphans));
+
+    let mut out = String::new();
+    let (mut errors, mut warnings) = (inputs.problems.len(), inputs.warnings.len());
+    for report in &reports {
+        out.push_str(&report.to_string());
+        for finding in &report.findings {
+            match finding.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+        }
+    }
+    out.push_str(&format!(
+        "checked {} objects: {errors} errors, {warnings} warnings\n",
+        reports.len()
+    ));
+    write_stdout(&out)?;
+    Ok(if failed || errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }

@@ -1,5 +1,13 @@
 //! prow-operator: renders, checks and reconciles Prow installations, and runs the job lifecycle.
 
+pub mod check;
 pub mod cli;
 pub mod crds;
+pub mod cron;
+pub mod duration;
+pub mod import;
+pub mod input;
 pub mod logging;
+pub mod pipeline;
+pub mod render;
+pub mod select;

@@ -1,8 +1,6 @@
 //! Helpers shared by the API tests.
 #![allow(dead_code)]
 
-pub mod openapi;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

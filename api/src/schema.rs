@@ -1,0 +1,294 @@
+//! The API server's OpenAPI validation of custom resources, offline: types, required fields,
+//! enums, patterns, lengths and bounds, against our CRDs' schemas. It names the exact field path
+//! of every problem, which serde cannot do through flattened structs. CEL rules are not evaluated
+//! here; `check` states the same invariants.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// A value that breaks its schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaProblem {
+    /// The field path, such as `spec.periodics[0].max_concurrency`.
+    pub path: String,
+    /// Which rule it breaks.
+    pub kind: ProblemKind,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The schema rule a value breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// `null` where the schema does not allow it (upstream's loader reads it as the zero value).
+    Null,
+    /// A value of the wrong type.
+    Type,
+    /// A value outside an enum.
+    Enum,
+    /// A string too short or too long.
+    Length,
+    /// A string not matching its pattern.
+    Pattern,
+    /// A number out of bounds.
+    Bound,
+    /// A required field missing.
+    Required,
+}
+
+impl std::fmt::Display for SchemaProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// The OpenAPI schema of one of our CRDs, by kind (`ProwInstance`, `JobConfig`, `PluginConfig`,
+/// `LabelSet`, `ProwJob`).
+pub fn of_kind(kind: &str) -> Option<&'static Value> {
+    static SCHEMAS: OnceLock<BTreeMap<String, Value>> = OnceLock::new();
+    SCHEMAS
+        .get_or_init(|| {
+            crate::crd::all()
+                .into_iter()
+                .filter_map(|crd| {
+                    let schema = crd
+                        .spec
+                        .versions
+                        .first()?
+                        .schema
+                        .as_ref()?
+                        .open_api_v3_schema
+                        .as_ref()?;
+                    Some((crd.spec.names.kind.clone(), serde_json::to_value(schema).ok()?))
+                })
+                .collect()
+        })
+        .get(kind)
+}
+
+/// Validates `value` against `schema`; paths start with `root` (empty for a whole object).
+pub fn validate(schema: &Value, value: &Value, root: &str) -> Vec<SchemaProblem> {
+    let mut problems = Vec::new();
+    walk(schema, value, root, &mut problems);
+    problems
+}
+
+fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<SchemaProblem>) {
+    let here = if path.is_empty() { "<root>" } else { path };
+    if value.is_null() {
+        if schema.get("nullable") != Some(&Value::Bool(true)) && !path.is_empty() {
+            problems.push(problem(here, ProblemKind::Null, "must not be null".to_string()));
+        }
+        return;
+    }
+    if schema.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
+        if !(value.is_string() || value.is_i64() || value.is_u64()) {
+            problems.push(problem(
+                here,
+                ProblemKind::Type,
+                "must be an integer or a string".to_string(),
+            ));
+        }
+        return;
+    }
+    if let Some(kind) = schema.get("type").and_then(Value::as_str) {
+        let ok = match kind {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            problems.push(problem(
+                here,
+                ProblemKind::Type,
+                format!("must be of type {kind}, not {}", type_name(value)),
+            ));
+            return;
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Enum,
+            format!("{value} is not one of {}", Value::Array(allowed.clone())),
+        ));
+    }
+    if let Some(text) = value.as_str() {
+        check_string(schema, text, here, problems);
+    }
+    if let Some(number) = value.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && number < min
+        {
+            problems.push(problem(
+                here,
+                ProblemKind::Bound,
+                format!("{number} is less than the minimum {min}"),
+            ));
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && number > max
+        {
+            problems.push(problem(
+                here,
+                ProblemKind::Bound,
+                format!("{number} is greater than the maximum {max}"),
+            ));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(name) = required.as_str()
+                && !object.contains_key(name)
+            {
+                problems.push(problem(
+                    here,
+                    ProblemKind::Required,
+                    format!("missing required field {name:?}"),
+                ));
+            }
+        }
+        let properties = schema.get("properties").and_then(Value::as_object);
+        let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+        for (key, item) in object {
+            if let Some(property) = properties.and_then(|p| p.get(key)) {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(property, item, &child, problems);
+            } else if let Some(additional) = additional {
+                walk(additional, item, &format!("{path}[{key:?}]"), problems);
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (index, item) in array.iter().enumerate() {
+            walk(items, item, &format!("{path}[{index}]"), problems);
+        }
+    }
+}
+
+fn check_string(schema: &Value, text: &str, here: &str, problems: &mut Vec<SchemaProblem>) {
+    let length = text.chars().count() as u64;
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && length < min
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Length,
+            format!("{text:?} is shorter than {min} characters"),
+        ));
+    }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && length > max
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Length,
+            format!("the value is longer than {max} characters ({length})"),
+        ));
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
+        && let Some(regex) = compiled(pattern)
+        && !regex.is_match(text)
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Pattern,
+            format!("{text:?} does not match pattern {pattern}"),
+        ));
+    }
+}
+
+/// The schemas' patterns, compiled once. A pattern the regex engine cannot compile checks nothing.
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    static PATTERNS: OnceLock<Mutex<BTreeMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let mut patterns = PATTERNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    patterns
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn problem(path: &str, kind: ProblemKind, message: String) -> SchemaProblem {
+    SchemaProblem {
+        path: path.to_string(),
+        kind,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_the_field_path_of_each_problem() {
+        let schema = of_kind("JobConfig").unwrap();
+        let object = json!({
+            "apiVersion": "operator.prow.dev/v1alpha1", "kind": "JobConfig", "metadata": {"name": "j"},
+            "spec": {"presubmits": {"org/repo": [{"name": "a b", "max_concurrency": "many"}]}, "periodics": [{"name": "p", "retry": {"attempts": 11}}]}
+        });
+        let problems: Vec<String> = validate(schema, &object, "").iter().map(ToString::to_string).collect();
+        assert!(
+            problems.contains(
+                &"spec.presubmits[\"org/repo\"][0].name: \"a b\" does not match pattern ^[A-Za-z0-9-._/]+$".to_string()
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(
+                &"spec.presubmits[\"org/repo\"][0].max_concurrency: must be of type integer, not a string".to_string()
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&"spec.periodics[0].retry.attempts: 11 is greater than the maximum 10".to_string()),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn required_fields_and_enums() {
+        let schema = of_kind("LabelSet").unwrap();
+        let object = json!({"spec": {"default": {"labels": [{"target": "pull-requests"}]}}});
+        let problems: Vec<String> = validate(schema, &object, "").iter().map(ToString::to_string).collect();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("spec.default.labels[0]: missing required field \"name\"")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("spec.default.labels[0].target: \"pull-requests\" is not one of")),
+            "{problems:?}"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Benchmark of the offline path: `import`, then `check` and `render` of the result, through the
+//! real binary, on the largest corpus instance and on synthetic configurations of 4,000 and
+//! 10,000 jobs. Reports the best wall time of a few runs and the peak RSS of each command
+//! (`/usr/bin/time`). Run with `make bench` (`cargo bench -p prow-operator --bench offline`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use prow_api::yaml;
+use serde_json::json;
+
+const RUNS: usize = 3;
+
+/// Writes an upstream configuration of `jobs` jobs (70% presubmits, 10% postsubmits, 20%
+/// periodics) over 100 repositories, one job-config file per repository, shaped like the
+/// corpus's jobs: decorated, with branches, change filters, labels, resources and env.
+fn synthetic(dir: &Path, jobs: usize) {
+    let jobs_dir = dir.join("jobs");
+    std::fs::create_dir_all(&jobs_dir).expect("temp dir");
+    let config = json!({
+        "prowjob_namespace": "prow",
+        "pod_namespace": "test-pods",
+        "plank": {"job_url_prefix_config": {"*": "https://prow.example.com/view/"}},
+        "tide": {"queries": [{"repos": ["org/repo-0"], "labels": ["lgtm", "approved"]}]}
+    });
+    std::fs::write(dir.join("config.yaml"), yaml::to_string(&config).expect("yaml")).expect("write config");
+    let repos = 100;
+    let per_repo = jobs.div_ceil(repos);
+    let mut written = 0;
+    for repo in 0..repos {
+        let (mut presubmits, mut postsubmits, mut periodics) = (Vec::new(), Vec::new(), Vec::new());
+        for index in 0..per_repo {
+            if written == jobs {
+                break;
+            }
+            written += 1;
+            let base = json!({
+                "decorate": true,
+                "labels": {"preset-service-account": "true"},
+                "annotations": {"testgrid-dashboards": format!("org-repo-{repo}")},
+                "decoration_config": {"timeout": "2h", "grace_period": "15m"},
+                "spec": {"containers": [{
+                    "image": "gcr.io/k8s-testimages/krte:v20240101-abcdef",
+                    "command": ["runner.sh"],
+                    "args": ["make", "test", format!("WHAT=./pkg/{index}/...")],
+                    "env": [{"name": "GO111MODULE", "value": "on"}],
+                    "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+                }]}
+            });
+            let mut job = base.as_object().expect("object").clone();
+            match index % 10 {
+                0..=6 => {
+                    job.insert("name".into(), json!(format!("pull-repo-{repo}-{index}")));
+                    job.insert("run_if_changed".into(), json!(format!("^(pkg/{index}/|go.mod)")));
+                    job.insert("optional".into(), json!(index % 3 == 0));
+                    job.insert("branches".into(), json!(["^main$", "^release-1\\.\\d+$"]));
+                    presubmits.push(job);
+                }
+                7 => {
+                    job.insert("name".into(), json!(format!("post-repo-{repo}-{index}")));
+                    job.insert("branches".into(), json!(["^main$"]));
+                    postsubmits.push(job);
+                }
+                _ => {
+                    job.insert("name".into(), json!(format!("ci-repo-{repo}-{index}")));
+                    job.insert("interval".into(), json!(format!("{}h", 1 + index % 24)));
+                    job.insert(
+                        "extra_refs".into(),
+                        json!([{"org": "org", "repo": format!("repo-{repo}"), "base_ref": "main"}]),
+                    );
+                    periodics.push(job);
+                }
+            }
+        }
+        let file = json!({
+            "presubmits": {format!("org/repo-{repo}"): presubmits},
+            "postsubmits": {format!("org/repo-{repo}"): postsubmits},
+            "periodics": periodics
+        });
+        std::fs::write(
+            jobs_dir.join(format!("repo-{repo}.yaml")),
+            yaml::to_string(&file).expect("yaml"),
+        )
+        .expect("write jobs");
+    }
+}
+
+/// Runs the binary under `/usr/bin/time`; returns (seconds, peak RSS in MiB).
+fn measure(args: &[&str]) -> (f64, f64) {
+    let mut best = (f64::MAX, 0.0_f64);
+    for _ in 0..RUNS {
+        let output = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M"])
+            .arg(env!("CARGO_BIN_EXE_prow-operator"))
+            .args(args)
+            .output()
+            .expect("/usr/bin/time runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        let mut fields = last.split_whitespace();
+        let seconds: f64 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let kib: f64 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{args:?} failed: {}",
+            stderr.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
+        best = (best.0.min(seconds), best.1.max(kib / 1024.0));
+    }
+    best
+}
+
+fn bench(label: &str, config: &Path, jobs: &Path, out: &Path) {
+    let (config, jobs, out) = (
+        config.to_str().unwrap_or_default(),
+        jobs.to_str().unwrap_or_default(),
+        out.to_str().unwrap_or_default(),
+    );
+    let import = measure(&["import", "--config", config, "--job-config", jobs, "-o", out]);
+    let check = measure(&["check", "-f", out]);
+    let render = measure(&["render", "-f", out]);
+    println!(
+        "{label:<28} import {:>6.3}s {:>6.1} MiB | check {:>6.3}s {:>6.1} MiB | render {:>6.3}s {:>6.1} MiB | import+render {:>6.3}s",
+        import.0,
+        import.1,
+        check.0,
+        check.1,
+        render.0,
+        render.1,
+        import.0 + render.0
+    );
+}
+
+fn main() {
+    let root = std::env::temp_dir().join(format!("prow-operator-bench-{}", std::process::id()));
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/knative__infra/prow");
+    bench(
+        "corpus knative (549 jobs)",
+        &corpus.join("config.yaml"),
+        &corpus.join("jobs"),
+        &root.join("knative-out"),
+    );
+    for jobs in [4_000, 10_000] {
+        let dir = root.join(format!("synthetic-{jobs}"));
+        synthetic(&dir, jobs);
+        let bytes: u64 = std::fs::read_dir(dir.join("jobs"))
+            .expect("jobs")
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        bench(
+            &format!("synthetic {jobs} jobs ({:.1} MB)", bytes as f64 / 1e6),
+            &dir.join("config.yaml"),
+            &dir.join("jobs"),
+            &dir.join("out"),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,0 +1,261 @@
+//! The checker: pure functions from specs to [`Finding`]s, each with an exact, user-facing field
+//! path (`spec.presubmits["org/repo"][3].run_if_changed`), a message that says what is wrong and
+//! how to fix it, and the name of the rule (upstream checkconfig's name where it has one).
+//!
+//! It implements upstream Prow's load-time validation and the checkconfig checks that concern a
+//! single object (see the reference, §3.4, §4 and §5), so a configuration the operator accepts is
+//! one upstream Prow accepts too. Nothing here panics or stops at the first problem: every
+//! finding of every object is collected.
+//!
+//! - [`check_jobs`]: one JobSet (a JobConfig, or one upstream job file).
+//! - [`check_across`]: what needs every JobSet of an instance together: duplicate jobs, contexts,
+//!   periodic names and preset label sets in different objects, and everything that depends on
+//!   presets, which apply instance-wide (preset values clashing with a job's, and volume mounts
+//!   naming a volume neither the job nor its presets define).
+//! - [`check_plugins`], [`check_labels`], [`check_instance`]: the other kinds.
+
+mod across;
+mod branches;
+mod decoration;
+mod instance;
+mod jobs;
+mod label_set;
+mod labels;
+mod plugins;
+mod pod_spec;
+mod presets;
+mod strict;
+
+use std::collections::BTreeSet;
+
+use prow_api::job::JobSet;
+use prow_api::status::{Finding, Severity};
+use prow_api::{LabelSetSpec, PluginConfigSpec, ProwInstanceSpec};
+
+pub use plugins::REGISTERED_PLUGINS;
+
+/// What job checks need to know about the instance.
+#[derive(Debug, Clone, Copy)]
+pub struct JobContext<'a> {
+    /// `decorate_all_jobs`: jobs that do not set `decorate` are decorated.
+    pub decorate_all_jobs: bool,
+    /// The keys of `plank.job_queue_capacities`, which `job_queue_name` must name.
+    pub job_queues: &'a BTreeSet<String>,
+}
+
+/// Findings for one JobSet; `root` is the field path prefix, e.g. "spec" for a JobConfig.
+pub fn check_jobs(jobs: &JobSet, ctx: &JobContext<'_>, root: &str) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    jobs::check(jobs, ctx, root, &mut findings);
+    findings.into_vec()
+}
+
+/// Findings that need every JobSet of an instance together: the same job (repo, name,
+/// overlapping branches) or context in two objects, duplicate preset label sets, periodic names,
+/// and everything that depends on presets (which apply to every job of the instance). Each
+/// finding is reported against the object (by index into `sets`) that holds it.
+///
+/// A clash between two objects is reported against the later one only, so the earlier keeps
+/// working: order `sets` oldest first, and a newcomer that clashes is the one refused. Paths start
+/// with `spec`, as in a JobConfig; see [`check_across_at`] for another prefix.
+pub fn check_across(sets: &[&JobSet]) -> Vec<(usize, Finding)> {
+    check_across_at(sets, "spec")
+}
+
+/// [`check_across`] with the field path prefix `root` (empty for upstream job files).
+pub fn check_across_at(sets: &[&JobSet], root: &str) -> Vec<(usize, Finding)> {
+    across::check(sets, root)
+}
+
+/// Findings for a PluginConfig. `native_trigger` is whether the operator's native trigger runs,
+/// in which case hook's own `trigger` plugin is refused.
+pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    plugins::check(spec, native_trigger, "spec", &mut findings);
+    findings.into_vec()
+}
+
+/// Findings for a LabelSet.
+pub fn check_labels(spec: &LabelSetSpec) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    label_set::check(spec, "spec", &mut findings);
+    findings.into_vec()
+}
+
+/// The instance: native/upstream conflicts (same meaning as the CRD's CEL rules, for offline use)
+/// and unknown keys in the `config` overlay (KeyTree ProwConfig; the job keys
+/// presubmits/postsubmits/periodics/presets are not allowed in the overlay: jobs belong in
+/// JobConfigs).
+pub fn check_instance(spec: &ProwInstanceSpec) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    instance::check(spec, "spec", &mut findings);
+    findings.into_vec()
+}
+
+/// Whether any finding is an error.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// Rule names. Upstream checkconfig's names where it has the check; ours otherwise.
+pub mod rule {
+    /// A key upstream Prow does not accept (checkconfig's name).
+    pub const UNKNOWN_FIELDS: &str = "unknown-fields";
+    /// A job name over 63 characters (checkconfig's name).
+    pub const LONG_JOB_NAMES: &str = "long-job-names";
+    /// A repository cloned twice by one job (checkconfig's name).
+    pub const DUPLICATE_JOB_REFS: &str = "duplicate-job-refs";
+    /// A job name with characters upstream refuses.
+    pub const JOB_NAME: &str = "job-name";
+    /// A `presubmits`/`postsubmits` key that is not `org/repo`.
+    pub const REPO_KEY: &str = "job-repo";
+    /// A negative `max_concurrency`.
+    pub const MAX_CONCURRENCY: &str = "max-concurrency";
+    /// A regex that does not compile.
+    pub const INVALID_REGEX: &str = "invalid-regex";
+    /// `trigger` and `rerun_command` not set together, or not matching.
+    pub const TRIGGER: &str = "trigger-rerun-command";
+    /// `always_run` and the changed-file filters combined.
+    pub const CHANGE_MATCHERS: &str = "change-matchers";
+    /// The same job twice on overlapping branches.
+    pub const DUPLICATE_JOB: &str = "duplicate-job";
+    /// Two jobs reporting to one GitHub context on overlapping branches.
+    pub const DUPLICATE_CONTEXT: &str = "duplicate-context";
+    /// A periodic without exactly one schedule, or a schedule that does not parse.
+    pub const SCHEDULE: &str = "periodic-schedule";
+    /// A Go duration that does not parse.
+    pub const DURATION: &str = "invalid-duration";
+    /// The agent and the fields it needs.
+    pub const AGENT: &str = "agent";
+    /// `namespace` on a job whose agent cannot use it.
+    pub const NAMESPACE: &str = "job-namespace";
+    /// Decoration settings.
+    pub const DECORATION: &str = "decoration";
+    /// Pod spec rules (containers, env, volumes, mounts).
+    pub const POD_SPEC: &str = "pod-spec";
+    /// A value of the wrong type in an embedded Kubernetes object.
+    pub const INVALID_VALUE: &str = "invalid-value";
+    /// A name reserved for decoration or for Prow.
+    pub const RESERVED: &str = "reserved-name";
+    /// Kubernetes label and annotation syntax.
+    pub const LABELS: &str = "job-labels";
+    /// `job_queue_name` naming no queue.
+    pub const JOB_QUEUE: &str = "job-queue-name";
+    /// `rerun_auth_config`.
+    pub const RERUN_AUTH: &str = "rerun-auth-config";
+    /// `reporter_config`.
+    pub const REPORTER: &str = "reporter-config";
+    /// Clone settings (`clone_uri` with an OAuth token).
+    pub const CLONE: &str = "clone-config";
+    /// Presets: duplicates, and values clashing with a job's.
+    pub const PRESET: &str = "presets";
+    /// An unknown plugin name.
+    pub const UNKNOWN_PLUGIN: &str = "unknown-plugin";
+    /// A plugin enabled twice for one repository.
+    pub const DUPLICATE_PLUGIN: &str = "duplicate-plugin";
+    /// hook's `trigger` plugin while the native trigger runs.
+    pub const NATIVE_TRIGGER: &str = "native-trigger";
+    /// label_sync rules.
+    pub const LABEL_SYNC: &str = "labels";
+    /// A native function and its upstream counterpart both enabled.
+    pub const NATIVE_CONFLICT: &str = "native-conflict";
+    /// Instance settings that must be set one way (auth, storage).
+    pub const INSTANCE: &str = "instance";
+    /// Jobs in the instance's `config` overlay.
+    pub const JOBS_IN_CONFIG: &str = "jobs-in-config";
+}
+
+/// Collects findings.
+#[derive(Debug, Default)]
+pub(crate) struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn push(&mut self, severity: Severity, path: impl Into<String>, rule: &str, message: impl Into<String>) {
+        self.0.push(Finding {
+            severity,
+            path: path.into(),
+            message: message.into(),
+            rule: Some(rule.to_string()),
+        });
+    }
+
+    /// Records an error.
+    pub(crate) fn error(&mut self, path: impl Into<String>, rule: &str, message: impl Into<String>) {
+        self.push(Severity::Error, path, rule, message);
+    }
+
+    /// Records a warning.
+    pub(crate) fn warning(&mut self, path: impl Into<String>, rule: &str, message: impl Into<String>) {
+        self.push(Severity::Warning, path, rule, message);
+    }
+
+    /// Reports every key of an `unknown` map as `unknown-fields`.
+    pub(crate) fn unknown(&mut self, unknown: &prow_api::job::UnknownFields, path: &str) {
+        for key in unknown.keys() {
+            self.error(
+                field(path, key),
+                rule::UNKNOWN_FIELDS,
+                format!("upstream Prow does not accept key {key:?} here: check its spelling and level, or remove it"),
+            );
+        }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Finding> {
+        self.0
+    }
+}
+
+/// `parent.name` (or `name` at the root). Names that are not plain identifiers are written as
+/// `parent["name"]`.
+pub(crate) fn field(parent: &str, name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (parent.is_empty(), plain) {
+        (_, false) => key(parent, name),
+        (true, true) => name.to_string(),
+        (false, true) => format!("{parent}.{name}"),
+    }
+}
+
+/// `parent[index]`.
+pub(crate) fn item(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
+
+/// `parent["key"]`, for map keys such as `org/repo`.
+pub(crate) fn key(parent: &str, key: &str) -> String {
+    let quoted = serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"));
+    format!("{parent}[{quoted}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_read_like_the_spec() {
+        assert_eq!(field("", "spec"), "spec");
+        assert_eq!(field("spec", "presubmits"), "spec.presubmits");
+        assert_eq!(key("spec.presubmits", "org/repo"), "spec.presubmits[\"org/repo\"]");
+        assert_eq!(item("spec.periodics", 0), "spec.periodics[0]");
+        assert_eq!(
+            field("spec.labels", "prow.k8s.io/type"),
+            "spec.labels[\"prow.k8s.io/type\"]"
+        );
+        assert_eq!(field("spec", "branch-protection"), "spec.branch-protection");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let mut findings = Findings::default();
+        let mut unknown = prow_api::job::UnknownFields::new();
+        unknown.insert("alwaysRun".into(), serde_json::Value::Bool(true));
+        findings.unknown(&unknown, "spec.presubmits[\"o/r\"][0]");
+        let findings = findings.into_vec();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].path, "spec.presubmits[\"o/r\"][0].alwaysRun");
+        assert_eq!(findings[0].rule.as_deref(), Some("unknown-fields"));
+        assert!(has_errors(&findings));
+    }
+}

@@ -1,0 +1,295 @@
+//! The offline pipeline behind `render` and `check`: select, validate, then build.
+//!
+//! Validation gives one report per object. An object with errors is left out on its own: the
+//! instance still renders with every other object. Only an instance with errors renders nothing.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use prow_api::status::{Finding, Severity};
+use prow_api::upstream::config::ProwConfig;
+use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
+
+use crate::check::{self, JobContext};
+use crate::input::{Inputs, Source, Sourced};
+use crate::render::config_yaml::{self, Namespaces};
+use crate::render::meta::Owner;
+use crate::render::{self, OperatorWebhook, RenderError, RenderInput, Rendered};
+use crate::select::Selection;
+
+/// The objects one instance selected from the inputs.
+#[derive(Debug)]
+pub struct Selected<'a> {
+    /// The instance.
+    pub instance: &'a Sourced<ProwInstance>,
+    /// Its JobConfigs, in input order.
+    pub job_configs: Vec<&'a Sourced<JobConfig>>,
+    /// Its PluginConfigs, in input order.
+    pub plugin_configs: Vec<&'a Sourced<PluginConfig>>,
+    /// Its LabelSets, in input order.
+    pub label_sets: Vec<&'a Sourced<LabelSet>>,
+}
+
+/// Picks the objects `instance` selects.
+pub fn select<'a>(inputs: &'a Inputs, instance: &'a Sourced<ProwInstance>) -> Selected<'a> {
+    let spec = &instance.object.spec;
+    let namespace = instance.object.metadata.namespace.as_deref().unwrap_or("default");
+    let empty = Default::default();
+    let pick = |objects: Option<_>,
+                namespaces: Option<_>,
+                meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        let selection = Selection {
+            namespace,
+            objects,
+            namespaces,
+        };
+        let object_namespace = meta.namespace.as_deref().unwrap_or("default");
+        selection.selects(meta, inputs.namespace_labels.get(object_namespace).unwrap_or(&empty))
+    };
+    Selected {
+        instance,
+        job_configs: inputs
+            .job_configs
+            .iter()
+            .filter(|c| {
+                pick(
+                    spec.job_config_selector.as_ref(),
+                    spec.job_config_namespace_selector.as_ref(),
+                    &c.object.metadata,
+                )
+            })
+            .collect(),
+        plugin_configs: inputs
+            .plugin_configs
+            .iter()
+            .filter(|c| {
+                pick(
+                    spec.plugin_config_selector.as_ref(),
+                    spec.plugin_config_namespace_selector.as_ref(),
+                    &c.object.metadata,
+                )
+            })
+            .collect(),
+        label_sets: inputs
+            .label_sets
+            .iter()
+            .filter(|c| {
+                pick(
+                    spec.label_set_selector.as_ref(),
+                    spec.label_set_namespace_selector.as_ref(),
+                    &c.object.metadata,
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The findings of one object.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Where the object came from.
+    pub source: Source,
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// What was found.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for finding in &self.findings {
+            let severity = match finding.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            write!(
+                f,
+                "{severity}: {}: {}: {}: {}",
+                self.source, self.object, finding.path, finding.message
+            )?;
+            if let Some(rule) = &finding.rule {
+                write!(f, " [{rule}]")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+fn describe(kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{kind} {}/{}",
+        meta.namespace.as_deref().unwrap_or("default"),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn report<T>(
+    kind: &str,
+    sourced: &Sourced<T>,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Report {
+    Report {
+        source: sourced.source.clone(),
+        object: describe(kind, meta),
+        findings: Vec::new(),
+    }
+}
+
+/// The context JobConfigs are checked in: what config.yaml says about decoration and queues.
+fn job_context(config: Option<&ProwConfig>) -> (bool, BTreeSet<String>) {
+    let decorate_all = config.and_then(|c| c.decorate_all_jobs).unwrap_or(false);
+    let queues = config
+        .and_then(|c| c.plank.as_ref())
+        .and_then(|p| p.job_queue_capacities.as_ref())
+        .map(|q| q.keys().cloned().collect())
+        .unwrap_or_default();
+    (decorate_all, queues)
+}
+
+/// Validates an instance and what it selected. The reports come in order: the instance, then its
+/// JobConfigs, PluginConfigs and LabelSets.
+pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
+    let instance = &selected.instance.object;
+    let mut instance_report = report("ProwInstance", selected.instance, &instance.metadata);
+    instance_report.findings = check::check_instance(&instance.spec);
+    let owner = Owner::of(instance);
+    let config = match config_yaml::build(&instance.spec, &Namespaces::of(&owner, &instance.spec)) {
+        Ok(config) => serde_json::from_value::<ProwConfig>(config)
+            .map_err(|e| {
+                instance_report
+                    .findings
+                    .push(error("spec.config", format!("not a valid config.yaml: {e}")))
+            })
+            .ok(),
+        Err(RenderError::Overlay { path, message }) => {
+            instance_report.findings.push(error(&path, message));
+            None
+        }
+        Err(other) => {
+            instance_report.findings.push(error("spec.config", other.to_string()));
+            None
+        }
+    };
+    let (decorate_all_jobs, job_queues) = job_context(config.as_ref());
+    let mut reports = vec![instance_report];
+    reports.extend(check_job_configs(
+        &selected.job_configs,
+        &JobContext {
+            decorate_all_jobs,
+            job_queues: &job_queues,
+        },
+    ));
+    reports.extend(check_plugin_configs(
+        &selected.plugin_configs,
+        instance.spec.native.trigger,
+    ));
+    reports.extend(check_label_sets(&selected.label_sets));
+    reports
+}
+
+/// Checks JobConfigs on their own and against each other.
+pub fn check_job_configs(configs: &[&Sourced<JobConfig>], context: &JobContext<'_>) -> Vec<Report> {
+    let mut reports: Vec<Report> = configs
+        .iter()
+        .map(|config| {
+            let mut report = report("JobConfig", config, &config.object.metadata);
+            report.findings = check::check_jobs(&config.object.spec.jobs, context, "spec");
+            report
+        })
+        .collect();
+    let sets: Vec<_> = configs.iter().map(|c| &c.object.spec.jobs).collect();
+    for (index, finding) in check::check_across(&sets) {
+        if let Some(report) = reports.get_mut(index) {
+            report.findings.push(finding);
+        }
+    }
+    reports
+}
+
+/// Checks PluginConfigs; `native_trigger` says whether the operator's trigger replaces hook's.
+pub fn check_plugin_configs(configs: &[&Sourced<PluginConfig>], native_trigger: bool) -> Vec<Report> {
+    configs
+        .iter()
+        .map(|config| {
+            let mut report = report("PluginConfig", config, &config.object.metadata);
+            report.findings = check::check_plugins(&config.object.spec, native_trigger);
+            report
+        })
+        .collect()
+}
+
+/// Checks LabelSets.
+pub fn check_label_sets(sets: &[&Sourced<LabelSet>]) -> Vec<Report> {
+    sets.iter()
+        .map(|set| {
+            let mut report = report("LabelSet", set, &set.object.metadata);
+            report.findings = check::check_labels(&set.object.spec);
+            report
+        })
+        .collect()
+}
+
+fn error(path: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        path: path.to_string(),
+        message,
+        rule: None,
+    }
+}
+
+/// Why an instance rendered nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The instance itself has errors; its reports say which.
+    #[error("ProwInstance {0} has errors, so nothing was rendered for it")]
+    InvalidInstance(String),
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Renders an instance with the objects that passed validation. `reports` are `validate`'s.
+pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebhook) -> Result<Rendered, BuildError> {
+    let clean = |source: &Source| !reports.iter().any(|r| &r.source == source && r.has_errors());
+    let instance = &selected.instance.object;
+    if !clean(&selected.instance.source) {
+        return Err(BuildError::InvalidInstance(
+            describe("", &instance.metadata).trim().to_string(),
+        ));
+    }
+    let job_configs: Vec<&JobConfig> = selected
+        .job_configs
+        .iter()
+        .filter(|c| clean(&c.source))
+        .map(|c| &c.object)
+        .collect();
+    let plugin_configs: Vec<&PluginConfig> = selected
+        .plugin_configs
+        .iter()
+        .filter(|c| clean(&c.source))
+        .map(|c| &c.object)
+        .collect();
+    let label_sets: Vec<&LabelSet> = selected
+        .label_sets
+        .iter()
+        .filter(|c| clean(&c.source))
+        .map(|c| &c.object)
+        .collect();
+    Ok(render::render(&RenderInput {
+        instance,
+        job_configs: &job_configs,
+        plugin_configs: &plugin_configs,
+        label_sets: &label_sets,
+        secret_hashes: Default::default(),
+        operator_webhook: webhook.clone(),
+    })?)
+}
