@@ -178,6 +178,37 @@ fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<SchemaProb
     }
 }
 
+/// Turns booleans and numbers found where the schema wants a string into strings, as upstream's
+/// YAML loader (sigs.k8s.io/yaml) does when it reads a scalar into a string field: `true`,
+/// `10`, `1.5`. Used on upstream files; objects sent to the API server get no such leniency.
+pub fn coerce_scalars_to_strings(schema: &Value, value: &mut Value) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match value {
+        Value::Bool(_) | Value::Number(_) if schema.get("type").and_then(Value::as_str) == Some("string") => {
+            *value = Value::String(value.to_string());
+        }
+        Value::Object(object) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (key, item) in object.iter_mut() {
+                if let Some(property) = properties.and_then(|p| p.get(key)).or(additional) {
+                    coerce_scalars_to_strings(property, item);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                items
+                    .iter_mut()
+                    .for_each(|item| coerce_scalars_to_strings(item_schema, item));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn check_string(schema: &Value, text: &str, here: &str, problems: &mut Vec<SchemaProblem>) {
     let length = text.chars().count() as u64;
     if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
@@ -270,6 +301,25 @@ mod tests {
         assert!(
             problems.contains(&"spec.periodics[0].retry.attempts: 11 is greater than the maximum 10".to_string()),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn coerces_scalars_into_string_fields_only() {
+        let schema = of_kind("JobConfig").unwrap().pointer("/properties/spec").unwrap();
+        let mut jobs = json!({"periodics": [{
+            "name": "p", "interval": "1h", "max_concurrency": 2,
+            "labels": {"a": true, "b": 10}, "annotations": {"c": 1.5},
+            "spec": {"containers": [{"name": 1}]}
+        }]});
+        coerce_scalars_to_strings(schema, &mut jobs);
+        let job = &jobs["periodics"][0];
+        assert_eq!(job["labels"], json!({"a": "true", "b": "10"}));
+        assert_eq!(job["annotations"]["c"], "1.5");
+        assert_eq!(job["max_concurrency"], 2, "integer fields keep integers");
+        assert_eq!(
+            job["spec"]["containers"][0]["name"], 1,
+            "schemaless parts are left alone"
         );
     }
 

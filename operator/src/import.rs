@@ -301,10 +301,14 @@ fn load_documents(file: &UpstreamFile, warnings: &mut Vec<String>) -> Result<Vec
 }
 
 /// Reads an upstream file's content as the spec of one of our kinds: first against the spec's
-/// schema, which names the field path of a problem, then into its type. A `null` is no problem
-/// here: upstream reads it as the zero value, and so do our types.
-fn parse<T: serde::de::DeserializeOwned>(file: &UpstreamFile, kind: &str, value: Value) -> Result<T, ImportError> {
-    if let Some(spec) = prow_api::schema::of_kind(kind).and_then(|s| s.pointer("/properties/spec"))
+/// schema, which names the field path of a problem, then into its type. As upstream's loader,
+/// it reads a boolean or number in a string field as a string, and a `null` as the zero value.
+fn parse<T: serde::de::DeserializeOwned>(file: &UpstreamFile, kind: &str, mut value: Value) -> Result<T, ImportError> {
+    let spec = prow_api::schema::of_kind(kind).and_then(|s| s.pointer("/properties/spec"));
+    if let Some(spec) = spec {
+        prow_api::schema::coerce_scalars_to_strings(spec, &mut value);
+    }
+    if let Some(spec) = spec
         && let Some(problem) = prow_api::schema::validate(spec, &value, "")
             .into_iter()
             .find(|p| p.kind != ProblemKind::Null)
@@ -465,7 +469,7 @@ mod tests {
             plugins: Some(file("plugins.yaml", "plugins:\n  org:\n    plugins: [lgtm]\n")),
             labels: Some(file(
                 "labels.yaml",
-                "x-anchor: &a {name: y}\ndefault:\n  labels:\n  - *a\n",
+                "x-anchor: &a {name: lgtm}\ndefault:\n  labels:\n  - *a\n",
             )),
         };
         let imported = import(&files, &options()).unwrap();
@@ -491,7 +495,7 @@ mod tests {
             imported.instance.spec.native.trigger,
             "no trigger plugin: the native trigger runs"
         );
-        assert_eq!(imported.label_set.unwrap().spec.default.unwrap().labels[0].name, "y");
+        assert_eq!(imported.label_set.unwrap().spec.default.unwrap().labels[0].name, "lgtm");
         assert!(imported.warnings.iter().any(|w| w.contains("x-anchor")));
         let files = import(&files_with_config("a: 1\n"), &options())
             .unwrap()

@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn reads_every_kind_and_keeps_going_past_a_bad_document() {
         let inputs = read(
-            "apiVersion: operator.prow.dev/v1alpha1\nkind: JobConfig\nmetadata: {name: a, namespace: p}\nspec:\n  periodics:\n  - {name: n, interval: 1h}\n\
+            "apiVersion: operator.prow.dev/v1alpha1\nkind: JobConfig\nmetadata: {name: a, namespace: p}\nspec:\n  periodics:\n  - {name: nightly, interval: 1h}\n\
              ---\napiVersion: operator.prow.dev/v1alpha1\nkind: JobConfig\nmetadata: {name: b}\nspec:\n  periodics:\n  - {name: 3, interval: 1h}\n\
              ---\napiVersion: v1\nkind: Namespace\nmetadata: {name: p, labels: {team: ci}}\n\
              ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
