@@ -12,8 +12,9 @@ use serde_json::json;
 const RUNS: usize = 3;
 
 /// Writes an upstream configuration of `jobs` jobs (70% presubmits, 10% postsubmits, 20%
-/// periodics) over 100 repositories, one job-config file per repository, shaped like the
-/// corpus's jobs: decorated, with branches, change filters, labels, resources and env.
+/// periodics) over 100 repositories, one job-config file per repository, shaped and sized like
+/// large real configurations (about 2 KB a job, as the 8 MB job config of a 3,800-job Prow):
+/// decorated, with branches, change filters, labels, annotations, resources, env and volumes.
 fn synthetic(dir: &Path, jobs: usize) {
     let jobs_dir = dir.join("jobs");
     std::fs::create_dir_all(&jobs_dir).expect("temp dir");
@@ -37,15 +38,37 @@ fn synthetic(dir: &Path, jobs: usize) {
             let base = json!({
                 "decorate": true,
                 "labels": {"preset-service-account": "true"},
-                "annotations": {"testgrid-dashboards": format!("org-repo-{repo}")},
+                "annotations": {
+                    "testgrid-dashboards": format!("org-repo-{repo}, sig-testing-presubmits"),
+                    "testgrid-tab-name": format!("repo-{repo}-{index}"),
+                    "description": "Runs the conformance tests of one area against a fresh cluster built from the change."
+                },
                 "decoration_config": {"timeout": "2h", "grace_period": "15m"},
-                "spec": {"containers": [{
-                    "image": "gcr.io/k8s-testimages/krte:v20240101-abcdef",
-                    "command": ["runner.sh"],
-                    "args": ["make", "test", format!("WHAT=./pkg/{index}/...")],
-                    "env": [{"name": "GO111MODULE", "value": "on"}],
-                    "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
-                }]}
+                "spec": {
+                    "serviceAccountName": "prowjob-default-sa",
+                    "containers": [{
+                        "image": "gcr.io/k8s-staging-test-infra/kubekins-e2e:v20240101-abcdef0123-master",
+                        "command": ["runner.sh"],
+                        "args": [
+                            "./hack/jenkins/test-dockerized.sh",
+                            format!("--focus=\\[sig-{}\\].*\\[Conformance\\]", ["node", "network", "storage", "apps"][index % 4]),
+                            "--skip=\\[Flaky\\]|\\[Serial\\]|\\[Disruptive\\]",
+                            format!("--test-args=--ginkgo.timeout=2h --report-dir=$(ARTIFACTS) --pkg=./pkg/{index}/..."),
+                        ],
+                        "env": [
+                            {"name": "GO111MODULE", "value": "on"},
+                            {"name": "GOPROXY", "value": "https://proxy.golang.org"},
+                            {"name": "KUBE_GCE_REGION", "value": "us-central1"},
+                            {"name": "DOCKER_IN_DOCKER_ENABLED", "value": "true"}
+                        ],
+                        "securityContext": {"privileged": true},
+                        "volumeMounts": [{"name": "cache", "mountPath": "/root/.cache"}],
+                        "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
+                    }],
+                    "volumes": [{"name": "cache", "emptyDir": {}}],
+                    "nodeSelector": {"cloud.google.com/gke-nodepool": "pool-5"},
+                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "e2e", "effect": "NoSchedule"}]
+                }
             });
             let mut job = base.as_object().expect("object").clone();
             match index % 10 {
@@ -132,7 +155,11 @@ fn bench(label: &str, config: &Path, jobs: &Path, out: &Path) {
 }
 
 fn main() {
-    let root = std::env::temp_dir().join(format!("prow-operator-bench-{}", std::process::id()));
+    // PROW_BENCH_DIR keeps the generated files there, for profiling.
+    let keep = std::env::var_os("PROW_BENCH_DIR").map(PathBuf::from);
+    let root = keep
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("prow-operator-bench-{}", std::process::id())));
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/knative__infra/prow");
     bench(
         "corpus knative (549 jobs)",
@@ -156,5 +183,7 @@ fn main() {
             &dir.join("out"),
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -103,9 +103,11 @@ impl Imported {
     /// `kustomization.yaml` listing them.
     pub fn files(&self) -> Result<Vec<(PathBuf, String)>, YamlError> {
         let mut files = vec![(PathBuf::from("prowinstance.yaml"), document(&self.instance)?)];
-        for config in &self.job_configs {
+        for written in crate::parallel::map(&self.job_configs, |config| {
             let name = config.metadata.name.clone().unwrap_or_default();
-            files.push((Path::new("jobconfigs").join(format!("{name}.yaml")), document(config)?));
+            document(config).map(|text| (Path::new("jobconfigs").join(format!("{name}.yaml")), text))
+        }) {
+            files.push(written?);
         }
         if let Some(plugins) = &self.plugin_config {
             files.push((PathBuf::from("pluginconfig.yaml"), document(plugins)?));
@@ -149,27 +151,11 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
         let jobs = parse_jobs(&files.config, Value::Object(inline_jobs))?;
         job_configs.push(job_config(unique_name("config", &mut names), options, jobs));
     }
-    for file in &files.job_configs {
-        let mut jobs = JobSet::default();
-        for document in load_documents(file, &mut warnings)? {
-            if document.is_null() {
-                continue;
-            }
-            let Value::Object(mut document) = document else {
-                return Err(ImportError::Content {
-                    file: display(file),
-                    message: "a job-config document must be a mapping".into(),
-                });
-            };
-            for key in document.keys().filter(|key| !JOB_KEYS.contains(&key.as_str())) {
-                warnings.push(format!(
-                    "{}: key {key:?} is not part of a job config and was left out",
-                    display(file)
-                ));
-            }
-            document.retain(|key, _| JOB_KEYS.contains(&key.as_str()));
-            append(&mut jobs, parse_jobs(file, Value::Object(document))?);
-        }
+    // Files are read in parallel; names are given in file order.
+    let read = crate::parallel::map(&files.job_configs, read_job_file);
+    for (file, read) in files.job_configs.iter().zip(read) {
+        let (jobs, file_warnings) = read?;
+        warnings.extend(file_warnings);
         let stem = file.path.file_stem().and_then(|s| s.to_str()).unwrap_or("jobs");
         job_configs.push(job_config(unique_name(&dns_name(stem), &mut names), options, jobs));
     }
@@ -266,6 +252,32 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
         label_set,
         warnings,
     })
+}
+
+/// Reads the jobs of one job-config file, with its warnings.
+fn read_job_file(file: &UpstreamFile) -> Result<(JobSet, Vec<String>), ImportError> {
+    let mut warnings = Vec::new();
+    let mut jobs = JobSet::default();
+    for document in load_documents(file, &mut warnings)? {
+        if document.is_null() {
+            continue;
+        }
+        let Value::Object(mut document) = document else {
+            return Err(ImportError::Content {
+                file: display(file),
+                message: "a job-config document must be a mapping".into(),
+            });
+        };
+        for key in document.keys().filter(|key| !JOB_KEYS.contains(&key.as_str())) {
+            warnings.push(format!(
+                "{}: key {key:?} is not part of a job config and was left out",
+                display(file)
+            ));
+        }
+        document.retain(|key, _| JOB_KEYS.contains(&key.as_str()));
+        append(&mut jobs, parse_jobs(file, Value::Object(document))?);
+    }
+    Ok((jobs, warnings))
 }
 
 fn secret(name: &str, key: &str) -> SecretKeyRef {

@@ -105,13 +105,21 @@ pub struct Inputs {
 
 /// Reads every YAML file below `paths`.
 pub fn load(paths: &[PathBuf]) -> Result<Inputs, InputError> {
-    let mut inputs = Inputs::default();
+    let mut files = Vec::new();
     for file in yaml_files(paths)? {
         let text = std::fs::read_to_string(&file).map_err(|source| InputError::Read {
             path: file.clone(),
             source,
         })?;
-        inputs.read_text(&file, &text);
+        files.push((file, text));
+    }
+    let mut inputs = Inputs::default();
+    for part in crate::parallel::map(&files, |(file, text)| {
+        let mut part = Inputs::default();
+        part.read_text(file, text);
+        part
+    }) {
+        inputs.append(part);
     }
     Ok(inputs)
 }
@@ -194,6 +202,17 @@ fn collect_kustomization(kustomization: &Path, files: &mut Vec<PathBuf>) -> Resu
 }
 
 impl Inputs {
+    /// Adds what another read found, after what this one holds.
+    pub fn append(&mut self, other: Inputs) {
+        self.instances.extend(other.instances);
+        self.job_configs.extend(other.job_configs);
+        self.plugin_configs.extend(other.plugin_configs);
+        self.label_sets.extend(other.label_sets);
+        self.namespace_labels.extend(other.namespace_labels);
+        self.problems.extend(other.problems);
+        self.warnings.extend(other.warnings);
+    }
+
     /// Reads the documents of one file's text.
     pub fn read_text(&mut self, file: &Path, text: &str) {
         let documents = match yaml::load_documents(text) {

@@ -8,6 +8,8 @@ pub mod duration;
 pub mod import;
 pub mod input;
 pub mod logging;
+pub mod parallel;
+pub mod patterns;
 pub mod pipeline;
 pub mod render;
 pub mod select;

@@ -197,14 +197,11 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
 
 /// Checks JobConfigs on their own and against each other.
 pub fn check_job_configs(configs: &[&Sourced<JobConfig>], context: &JobContext<'_>) -> Vec<Report> {
-    let mut reports: Vec<Report> = configs
-        .iter()
-        .map(|config| {
-            let mut report = report("JobConfig", config, &config.object.metadata);
-            report.findings = check::check_jobs(&config.object.spec.jobs, context, "spec");
-            report
-        })
-        .collect();
+    let mut reports: Vec<Report> = crate::parallel::map(configs, |config| {
+        let mut report = report("JobConfig", config, &config.object.metadata);
+        report.findings = check::check_jobs(&config.object.spec.jobs, context, "spec");
+        report
+    });
     let sets: Vec<_> = configs.iter().map(|c| &c.object.spec.jobs).collect();
     for (index, finding) in check::check_across(&sets) {
         if let Some(report) = reports.get_mut(index) {

@@ -22,11 +22,10 @@ use super::{Findings, field, item, rule};
 /// Compiles `pattern` (Go RE2 syntax, which the `regex` crate reads the same way for everything
 /// Prow configs use), reporting an error at `path` when it does not compile.
 pub(crate) fn check_regex(pattern: &str, path: &str, what: &str, findings: &mut Findings) -> Option<Regex> {
-    match Regex::new(pattern) {
+    match crate::patterns::compile(pattern) {
         Ok(regex) => Some(regex),
         Err(error) => {
-            let reason = error.to_string();
-            let reason = reason.lines().last().unwrap_or_default().trim().to_string();
+            let reason = error.lines().last().unwrap_or_default().trim().to_string();
             findings.error(
                 path,
                 rule::INVALID_REGEX,
@@ -68,7 +67,7 @@ impl BranchMatcher {
             if list.is_empty() {
                 None
             } else {
-                Regex::new(&list.join("|")).ok()
+                crate::patterns::compile(&list.join("|")).ok()
             }
         };
         let run = join(&branches);

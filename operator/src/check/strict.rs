@@ -5,9 +5,8 @@
 //! with its path (found with `serde_ignored`), and a value of the wrong type is an error at its
 //! path (found with `serde_path_to_error`).
 //!
-//! One leniency: upstream reads YAML 1.1, where `defaultMode: 0555` is an octal integer, and the
-//! YAML reader here leaves such values as strings; where the model expects an integer, a string
-//! written as a YAML 1.1 octal or hexadecimal integer is read as that integer.
+//! The YAML reader resolves plain scalars as upstream's YAML 1.1 reader does (`defaultMode:
+//! 0555` is the integer 365), so the raw value is read as it is.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,9 +16,8 @@ use super::{Findings, field, item, rule};
 /// Reads `raw` as a `T`, reporting unknown fields and type errors below `path`. `kind` names the
 /// type in messages (`PodSpec`, `EnvVar`). Returns the typed value when it reads.
 pub(crate) fn read<T: DeserializeOwned>(raw: &Value, path: &str, kind: &str, findings: &mut Findings) -> Option<T> {
-    let value = coerce::<T>(raw);
     let mut unknown: Vec<Vec<Segment>> = Vec::new();
-    let result: Result<T, _> = serde_ignored::deserialize(&value, |ignored| unknown.push(segments_of(&ignored)));
+    let result: Result<T, _> = serde_ignored::deserialize(raw, |ignored| unknown.push(segments_of(&ignored)));
     for segments in unknown {
         let (at, name) = match segments.split_last() {
             Some((Segment::Key(name), parent)) => (render(path, parent), name.clone()),
@@ -36,7 +34,7 @@ pub(crate) fn read<T: DeserializeOwned>(raw: &Value, path: &str, kind: &str, fin
     match result {
         Ok(value) => Some(value),
         Err(_) => {
-            let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            let error = match serde_path_to_error::deserialize::<_, T>(raw) {
                 Ok(_) => return None,
                 Err(error) => error,
             };
@@ -52,63 +50,7 @@ pub(crate) fn read<T: DeserializeOwned>(raw: &Value, path: &str, kind: &str, fin
 
 /// Reads `raw` as a `T` without reporting anything (as [`read`] would accept it).
 pub(crate) fn parse<T: DeserializeOwned>(raw: &Value) -> Option<T> {
-    T::deserialize(&coerce::<T>(raw)).ok()
-}
-
-/// The most integers one value may need converted.
-const MAX_COERCIONS: usize = 256;
-
-/// `raw`, with the YAML 1.1 integers that the YAML reader left as strings (`defaultMode: 0555` is
-/// octal 365 to upstream's YAML reader) turned into numbers wherever `T` expects an integer.
-/// Only strings written like YAML 1.1 octal or hexadecimal integers are converted.
-fn coerce<T: DeserializeOwned>(raw: &Value) -> Value {
-    let mut value = raw.clone();
-    for _ in 0..MAX_COERCIONS {
-        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
-            Ok(_) => break,
-            Err(error) => error,
-        };
-        let message = error.inner().to_string();
-        let expects_integer = ["expected i", "expected u"].iter().any(|e| message.contains(e));
-        if !message.starts_with("invalid type: string") || !expects_integer {
-            break;
-        }
-        let segments = error_segments(error.path());
-        let Some(slot) = lookup(&mut value, &segments) else {
-            break;
-        };
-        let Some(number) = slot.as_str().and_then(yaml11_integer) else {
-            break;
-        };
-        *slot = Value::from(number);
-    }
-    value
-}
-
-/// The value of a YAML 1.1 octal (`0555`, `0o555`) or hexadecimal (`0x1f`) integer.
-fn yaml11_integer(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let digits = digits.replace('_', "");
-    let parsed = if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if let Some(octal) = digits.strip_prefix("0o") {
-        i64::from_str_radix(octal, 8).ok()?
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        i64::from_str_radix(&digits[1..], 8).ok()?
-    } else {
-        return None;
-    };
-    Some(if negative { -parsed } else { parsed })
-}
-
-fn lookup<'v>(value: &'v mut Value, segments: &[Segment]) -> Option<&'v mut Value> {
-    segments.iter().try_fold(value, |current, segment| match segment {
-        Segment::Key(key) => current.get_mut(key.as_str()),
-        Segment::Index(index) => current.get_mut(*index),
-    })
+    T::deserialize(raw).ok()
 }
 
 fn error_segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
@@ -233,25 +175,21 @@ mod tests {
     }
 
     #[test]
-    fn yaml11_octal_integers_are_read_as_upstream_reads_them() {
+    fn yaml_1_1_octal_modes_read_as_integers() {
         use k8s_openapi::api::core::v1::Volume;
-        let raw = json!({"name": "script", "configMap": {"name": "cm", "defaultMode": "0555", "items": [{"key": "k", "path": "p", "mode": "0o400"}]}});
+        // The YAML reader gives the integer 365 for a plain `0555`, as upstream's does.
+        let (raw, _) = prow_api::yaml::load_single("name: script\nconfigMap: {name: cm, defaultMode: 0555}\n").unwrap();
         let mut findings = Findings::default();
         let volume: Option<Volume> = read(&raw, "spec.volumes[0]", "Volume", &mut findings);
         assert!(findings.into_vec().is_empty());
-        let config_map = volume.and_then(|v| v.config_map).expect("config map");
-        assert_eq!(config_map.default_mode, Some(0o555));
-        assert_eq!(config_map.items.unwrap_or_default()[0].mode, Some(0o400));
-        assert!(parse::<Volume>(&raw).is_some());
-        // Anything else stays a type error.
+        assert_eq!(
+            volume.and_then(|v| v.config_map).and_then(|c| c.default_mode),
+            Some(0o555)
+        );
+        // A string where an integer belongs is a type error at its path.
         let mut findings = Findings::default();
-        let bad = json!({"name": "script", "configMap": {"defaultMode": "rwx"}});
+        let bad = json!({"name": "script", "configMap": {"defaultMode": "0555"}});
         assert!(read::<Volume>(&bad, "v", "Volume", &mut findings).is_none());
         assert_eq!(findings.into_vec()[0].path, "v.configMap.defaultMode");
-        assert_eq!(yaml11_integer("0x1f"), Some(31));
-        assert_eq!(yaml11_integer("-010"), Some(-8));
-        assert_eq!(yaml11_integer("555"), None);
-        assert_eq!(yaml11_integer("0"), None);
-        assert_eq!(yaml11_integer("089"), None);
     }
 }

@@ -22,25 +22,34 @@ pub const MAX_DATA_BYTES: usize = 1024 * 1024 - 16 * 1024;
 /// The job-config files, by key, in order.
 pub fn files(job_configs: &[&JobConfig], max_bytes: usize) -> Result<Vec<(String, String)>, RenderError> {
     let mut files = Vec::new();
-    for config in job_configs {
-        let namespace = config.metadata.namespace.as_deref().unwrap_or("default");
-        let name = config.metadata.name.as_deref().unwrap_or_default();
-        let stem = format!("{namespace}_{name}");
-        let text = to_yaml(&config.spec.jobs)?;
-        if text.len() <= max_bytes {
-            files.push((format!("{stem}.yaml"), text));
-            continue;
-        }
-        for (index, part) in split(&config.spec.jobs, max_bytes)?.into_iter().enumerate() {
+    for texts in crate::parallel::map(job_configs, |config| file_texts(config, max_bytes)) {
+        files.extend(texts?);
+    }
+    Ok(files)
+}
+
+/// The file (or the parts) of one JobConfig.
+fn file_texts(config: &JobConfig, max_bytes: usize) -> Result<Vec<(String, String)>, RenderError> {
+    let namespace = config.metadata.namespace.as_deref().unwrap_or("default");
+    let name = config.metadata.name.as_deref().unwrap_or_default();
+    let stem = format!("{namespace}_{name}");
+    let text = to_yaml(&config.spec.jobs)?;
+    if text.len() <= max_bytes {
+        return Ok(vec![(format!("{stem}.yaml"), text)]);
+    }
+    let parts = split(&config.spec.jobs, max_bytes)?;
+    Ok(parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
             let key = if index == 0 {
                 format!("{stem}.yaml")
             } else {
                 format!("{stem}.part-{index}.yaml")
             };
-            files.push((key, part));
-        }
-    }
-    Ok(files)
+            (key, part)
+        })
+        .collect())
 }
 
 /// Packs files into ConfigMap data maps, in order, each at most `max_bytes` of keys and values.
