@@ -35,3 +35,7 @@ check-crds:
 ## synthetic 4,000- and 10,000-job configurations; wall time and peak RSS).
 bench:
 	$(CARGO) bench -p prow-operator --bench offline
+
+## render-samples: every object the operator would apply for config/samples.
+render-samples: build
+	$(BIN) render -f config/samples

@@ -255,3 +255,30 @@ fn check_reports_no_error_on_any_corpus_instance() {
         eprintln!("{}: warnings by rule: {warnings:?}", instance.name);
     }
 }
+
+/// Every key of every rendered config.yaml and plugins.yaml is one upstream documents, or one of
+/// the undocumented keys upstream accepts (`prow_api::upstream::documented::UNDOCUMENTED_KEYS`).
+#[test]
+fn rendered_config_and_plugin_keys_are_known_upstream() {
+    use prow_api::upstream::documented::{KeyTree, UpstreamFile};
+    let mut rendered = render_inputs(&samples());
+    for instance in support::CORPUS {
+        rendered.extend(render_inputs(&support::inputs(&instance.import())));
+    }
+    assert_eq!(rendered.len(), 5);
+    for output in &rendered {
+        for (suffix, key, file) in [
+            ("-config", "config.yaml", UpstreamFile::ProwConfig),
+            ("-plugins", "plugins.yaml", UpstreamFile::PluginConfig),
+        ] {
+            let data = &config_map_data(output, suffix)[0];
+            let (value, _) = prow_api::yaml::load_single(&data[key]).unwrap();
+            let unknown = KeyTree::of(file).unknown_keys(&value, &prow_api::upstream::config::JOB_KEYS);
+            assert!(
+                unknown.is_empty(),
+                "{key}: {:?}",
+                unknown.iter().map(|u| u.path()).collect::<Vec<_>>()
+            );
+        }
+    }
+}
