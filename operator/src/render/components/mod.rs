@@ -259,15 +259,7 @@ pub(crate) mod testutil {
     }
 
     pub fn container(deployment: &Deployment) -> &Container {
-        &deployment
-            .spec
-            .as_ref()
-            .expect("spec")
-            .template
-            .spec
-            .as_ref()
-            .expect("pod spec")
-            .containers[0]
+        &deployment.spec.template.spec.as_ref().expect("pod spec").containers[0]
     }
 
     pub fn args_of(objects: &[Object], name: &str) -> Vec<String> {
@@ -278,7 +270,7 @@ pub(crate) mod testutil {
     }
 
     pub fn hash(objects: &[Object], name: &str) -> String {
-        let template = &find_deployment(objects, name).spec.as_ref().expect("spec").template;
+        let template = &find_deployment(objects, name).spec.template;
         let annotations = template
             .metadata
             .as_ref()
@@ -422,7 +414,7 @@ mod tests {
         spec.components.deck.replicas = Some(3);
         spec.components.hook.replicas = None;
         let objects = render(&spec, &mounts());
-        let replicas = |name: &str| find_deployment(&objects, name).spec.as_ref().and_then(|s| s.replicas);
+        let replicas = |name: &str| find_deployment(&objects, name).spec.replicas;
         assert_eq!(replicas("prow-tide"), Some(1));
         assert_eq!(replicas("prow-deck"), Some(3));
         assert_eq!(replicas("prow-hook"), Some(2));

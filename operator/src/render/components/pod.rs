@@ -512,7 +512,7 @@ pub(super) fn deployment(ctx: &ComponentContext<'_>, component: Component) -> De
     };
     Deployment {
         metadata: owner.meta(name, &owner.namespace, name),
-        spec: Some(DeploymentSpec {
+        spec: DeploymentSpec {
             replicas: Some(component.replicas(ctx.spec)),
             selector: LabelSelector {
                 match_labels: Some(owner.selector_labels(name)),
@@ -528,7 +528,7 @@ pub(super) fn deployment(ctx: &ComponentContext<'_>, component: Component) -> De
                 spec: Some(pod),
             },
             ..DeploymentSpec::default()
-        }),
+        },
         status: None,
     }
 }
@@ -547,8 +547,9 @@ mod tests {
     fn volumes(objects: &[crate::render::object::Object], name: &str) -> Vec<Volume> {
         find_deployment(objects, name)
             .spec
+            .template
+            .spec
             .as_ref()
-            .and_then(|s| s.template.spec.as_ref())
             .and_then(|p| p.volumes.clone())
             .unwrap_or_default()
     }
@@ -651,8 +652,9 @@ mod tests {
         assert_eq!(container.image_pull_policy.as_deref(), Some("Always"));
         let pod = find_deployment(&objects, "prow-hook")
             .spec
-            .as_ref()
-            .and_then(|s| s.template.spec.clone())
+            .template
+            .spec
+            .clone()
             .expect("pod");
         assert_eq!(pod.termination_grace_period_seconds, Some(180));
         assert_eq!(pod.service_account_name.as_deref(), Some("prow-hook"));

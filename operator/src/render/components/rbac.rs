@@ -114,7 +114,7 @@ fn role_and_binding(
     let binding = RoleBinding {
         metadata: meta,
         role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".to_string(),
+            api_group: Some("rbac.authorization.k8s.io".to_string()),
             kind: "Role".to_string(),
             name: owner.name(part),
         },
