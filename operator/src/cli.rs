@@ -14,6 +14,7 @@ use crate::input::{self, Inputs};
 use crate::logging::{self, LogFormat};
 use crate::pipeline::{self, Report};
 use crate::render::OperatorWebhook;
+use crate::trigger_cli;
 
 /// Runs Prow declaratively: renders, checks and reconciles Prow installations.
 #[derive(Debug, Parser)]
@@ -59,6 +60,33 @@ pub enum Command {
         #[arg(short = 'f', long = "filename", required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Show the ProwJobs a GitHub event would create and what it would abort, applying nothing.
+    ///
+    /// With `--explain`, says for every job why it was or was not selected (branch, changed
+    /// files, trust, draft, mergeability).
+    Trigger {
+        /// Files or directories of YAML holding the JobConfigs (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// The GitHub event type (`X-GitHub-Event`): `pull_request` or `push`.
+        #[arg(long)]
+        event_type: String,
+        /// The webhook payload (JSON).
+        #[arg(long)]
+        payload: PathBuf,
+        /// A file the pull request changes (repeat the flag for each).
+        #[arg(long = "changed-file")]
+        changed_files: Vec<String>,
+        /// Treat the pull request's author as trusted (an org member).
+        #[arg(long)]
+        trusted: bool,
+        /// Explain, job by job, on standard error.
+        #[arg(long)]
+        explain: bool,
+        /// The namespace of the ProwJobs.
+        #[arg(long, default_value = "prow")]
+        namespace: String,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -103,6 +131,9 @@ pub enum CliError {
     /// The upstream configuration could not be imported.
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    /// A webhook payload could not be evaluated.
+    #[error(transparent)]
+    Trigger(#[from] trigger_cli::TriggerError),
     /// The input held no ProwInstance to render.
     #[error("no ProwInstance in the input: render needs one, with the objects it selects")]
     NoInstance,
@@ -148,6 +179,51 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             operator_namespace,
         } => render(&paths, &OperatorWebhook::in_namespace(&operator_namespace)),
         Command::Check { paths } => check(&paths),
+        Command::Trigger {
+            paths,
+            event_type,
+            payload,
+            changed_files,
+            trusted,
+            explain,
+            namespace,
+        } => {
+            let inputs = input::load(&paths)?;
+            let failed = print_input_problems(&inputs);
+            let text = std::fs::read_to_string(&payload).map_err(|source| input::InputError::Read {
+                path: payload.clone(),
+                source,
+            })?;
+            let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                CliError::Trigger(trigger_cli::TriggerError::Payload {
+                    event: event_type.clone(),
+                    message: e.to_string(),
+                })
+            })?;
+            let outcome = trigger_cli::evaluate(&inputs, &event_type, &payload, &changed_files, trusted, &namespace)?;
+            if explain {
+                for explanation in &outcome.explanations {
+                    let verdict = if explanation.selected {
+                        "runs"
+                    } else if explanation.job.is_empty() {
+                        "note"
+                    } else {
+                        "skips"
+                    };
+                    eprintln!("{verdict:<5} {:<40} {}", explanation.job, explanation.reason);
+                }
+            }
+            let mut out = String::new();
+            for abort in &outcome.abort {
+                out.push_str(&format!("# would abort {abort}\n"));
+            }
+            for job in &outcome.create {
+                out.push_str("---\n");
+                out.push_str(&prow_api::yaml::to_string(job)?);
+            }
+            write_stdout(&out)?;
+            Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+        }
         Command::Import {
             config,
             job_config,

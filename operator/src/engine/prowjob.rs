@@ -1,0 +1,243 @@
+//! Building ProwJobs from configured jobs, as upstream's `pjutil` does.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use prow_api::job::{JobBase, Periodic, Postsubmit, Presubmit, Refs};
+use prow_api::{ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType};
+
+use super::labels;
+
+/// What a new ProwJob needs besides its job: its identity and the moment it is made.
+#[derive(Clone, Debug)]
+pub struct Creation {
+    /// The ProwJob's name (a random UUID).
+    pub name: String,
+    /// The ProwJob namespace.
+    pub namespace: String,
+    /// Now.
+    pub start_time: Time,
+    /// Labels the creator adds (`event-GUID`, `prow.k8s.io/retest`, …).
+    pub extra_labels: BTreeMap<String, String>,
+    /// config.yaml's `decorate_all_jobs`.
+    pub decorate_all_jobs: bool,
+    /// `name` is a prefix for the API server to complete (`generateName`).
+    pub generate_name: bool,
+}
+
+impl Creation {
+    /// Names nothing yet: the ProwJob gets `generateName: <job>-` (for tools that apply nothing).
+    pub fn named(mut self, job: &str) -> Self {
+        self.name = format!("{}-", job.chars().take(50).collect::<String>().to_lowercase());
+        self.generate_name = true;
+        self
+    }
+}
+
+/// The ProwJob of a presubmit, for the pull request in `refs`.
+pub fn presubmit(job: &Presubmit, refs: Refs, creation: &Creation) -> ProwJob {
+    let mut spec = base_spec(&job.base, ProwJobType::Presubmit, Some(refs), creation);
+    spec.report = Some(!job.skip_report.unwrap_or(false));
+    spec.context = Some(job.context().to_string());
+    spec.rerun_command = Some(
+        job.rerun_command
+            .clone()
+            .unwrap_or_else(|| format!("/test {}", job.base.name)),
+    );
+    spec.jenkins_spec = job.jenkins_spec.clone();
+    let mut creation = creation.clone();
+    creation.extra_labels.insert(
+        labels::IS_OPTIONAL.to_string(),
+        job.optional.unwrap_or(false).to_string(),
+    );
+    assemble(spec, &job.base, &creation)
+}
+
+/// The ProwJob of a postsubmit, for the push in `refs`.
+pub fn postsubmit(job: &Postsubmit, refs: Refs, creation: &Creation) -> ProwJob {
+    let mut spec = base_spec(&job.base, ProwJobType::Postsubmit, Some(refs), creation);
+    spec.report = Some(!job.skip_report.unwrap_or(false));
+    spec.context = Some(
+        job.context
+            .clone()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| job.base.name.clone()),
+    );
+    spec.jenkins_spec = job.jenkins_spec.clone();
+    assemble(spec, &job.base, creation)
+}
+
+/// The ProwJob of a periodic.
+pub fn periodic(job: &Periodic, creation: &Creation) -> ProwJob {
+    let mut spec = base_spec(&job.base, ProwJobType::Periodic, None, creation);
+    spec.report = Some(true);
+    assemble(spec, &job.base, creation)
+}
+
+/// The spec fields every job type shares. The job's clone settings go into the primary refs.
+fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation: &Creation) -> ProwJobSpec {
+    let refs = refs.map(|mut refs| {
+        refs.path_alias = job.path_alias.clone().or(refs.path_alias);
+        refs.clone_uri = job.clone_uri.clone().or(refs.clone_uri);
+        refs.skip_submodules = job.skip_submodules.or(refs.skip_submodules);
+        refs.clone_depth = job.clone_depth.or(refs.clone_depth);
+        refs.skip_fetch_head = job.skip_fetch_head.or(refs.skip_fetch_head);
+        refs
+    });
+    let decorated = job.decorate.unwrap_or(creation.decorate_all_jobs);
+    ProwJobSpec {
+        job_type,
+        agent: Some(job.agent().to_string()),
+        cluster: Some(job.cluster().to_string()),
+        namespace: job.namespace.clone(),
+        job: job.name.clone(),
+        refs,
+        extra_refs: job.extra_refs.clone(),
+        report: None,
+        context: None,
+        rerun_command: None,
+        max_concurrency: job.max_concurrency,
+        error_on_eviction: job.error_on_eviction,
+        pod_spec: job.spec.clone(),
+        jenkins_spec: None,
+        pipeline_run_spec: job.pipeline_run_spec.clone(),
+        tekton_pipeline_run_spec: job.tekton_pipeline_run_spec.clone(),
+        decoration_config: decorated.then(|| job.decoration_config.clone().unwrap_or_default()),
+        reporter_config: job.reporter_config.clone(),
+        rerun_auth_config: job.rerun_auth_config.clone(),
+        hidden: job.hidden,
+        prowjob_defaults: job.prowjob_defaults.clone(),
+        job_queue_name: job.job_queue_name.clone(),
+    }
+}
+
+fn assemble(spec: ProwJobSpec, job: &JobBase, creation: &Creation) -> ProwJob {
+    let (labels, annotations) = labels::metadata(
+        &spec,
+        &creation.extra_labels,
+        job.labels.as_ref(),
+        job.annotations.as_ref(),
+    );
+    ProwJob {
+        metadata: ObjectMeta {
+            name: (!creation.generate_name).then(|| creation.name.clone()),
+            generate_name: creation.generate_name.then(|| creation.name.clone()),
+            namespace: Some(creation.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        spec,
+        status: Some(ProwJobStatus {
+            state: ProwJobState::Triggered,
+            start_time: Some(creation.start_time.clone()),
+            pending_time: None,
+            completion_time: None,
+            description: None,
+            url: None,
+            pod_revival_count: None,
+            pod_name: None,
+            build_id: None,
+            jenkins_build_id: None,
+            prev_report_states: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prow_api::job::Pull;
+    use serde_json::json;
+
+    fn creation() -> Creation {
+        Creation {
+            name: "0b1c".into(),
+            namespace: "prow".into(),
+            start_time: Time("2026-11-24T00:00:00Z".parse().unwrap()),
+            extra_labels: BTreeMap::from([(labels::EVENT_GUID.to_string(), "guid-1".to_string())]),
+            decorate_all_jobs: false,
+            generate_name: false,
+        }
+    }
+
+    fn refs() -> Refs {
+        Refs {
+            org: "org".into(),
+            repo: "repo".into(),
+            base_ref: Some("release/1.0".into()),
+            base_sha: Some("abc".into()),
+            pulls: Some(vec![Pull {
+                number: 7,
+                author: "alice".into(),
+                sha: "def".into(),
+                ..Pull::default()
+            }]),
+            ..Refs::default()
+        }
+    }
+
+    #[test]
+    fn presubmit_prowjob_has_upstream_spec_labels_and_annotations() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit", "optional": true, "decorate": true, "path_alias": "k8s.io/repo",
+            "labels": {"team": "ci"}, "annotations": {"testgrid-dashboards": "ci"},
+            "spec": {"containers": [{"image": "golang"}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        assert_eq!(pj.spec.job_type, ProwJobType::Presubmit);
+        assert_eq!(pj.spec.context.as_deref(), Some("pull-unit"));
+        assert_eq!(pj.spec.rerun_command.as_deref(), Some("/test pull-unit"));
+        assert_eq!(pj.spec.report, Some(true));
+        assert_eq!(pj.spec.agent.as_deref(), Some("kubernetes"));
+        assert_eq!(
+            pj.spec.refs.as_ref().unwrap().path_alias.as_deref(),
+            Some("k8s.io/repo")
+        );
+        assert!(pj.spec.decoration_config.is_some());
+        assert_eq!(pj.status.as_ref().unwrap().state, ProwJobState::Triggered);
+        let labels = pj.metadata.labels.unwrap();
+        for (key, value) in [
+            ("created-by-prow", "true"),
+            ("prow.k8s.io/type", "presubmit"),
+            ("prow.k8s.io/job", "pull-unit"),
+            ("prow.k8s.io/context", "pull-unit"),
+            ("prow.k8s.io/refs.org", "org"),
+            ("prow.k8s.io/refs.repo", "repo"),
+            ("prow.k8s.io/refs.base_ref", "1.0"),
+            ("prow.k8s.io/refs.pull", "7"),
+            ("prow.k8s.io/is-optional", "true"),
+            ("event-GUID", "guid-1"),
+            ("team", "ci"),
+        ] {
+            assert_eq!(labels.get(key).map(String::as_str), Some(value), "{key}");
+        }
+        let annotations = pj.metadata.annotations.unwrap();
+        assert_eq!(annotations["prow.k8s.io/job"], "pull-unit");
+        assert_eq!(annotations["testgrid-dashboards"], "ci");
+    }
+
+    #[test]
+    fn long_job_names_keep_their_full_name_in_the_annotation() {
+        let name = format!("pull-{}", "x".repeat(70));
+        let job: Presubmit = serde_json::from_value(json!({"name": name})).unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        assert_eq!(pj.metadata.labels.unwrap()["prow.k8s.io/job"].len(), 63);
+        assert_eq!(pj.metadata.annotations.unwrap()["prow.k8s.io/job"], name);
+    }
+
+    #[test]
+    fn periodics_take_their_repo_labels_from_extra_refs_and_always_report() {
+        let job: Periodic = serde_json::from_value(json!({
+            "name": "ci-nightly", "interval": "24h", "extra_refs": [{"org": "o", "repo": "r", "base_ref": "main"}]
+        }))
+        .unwrap();
+        let pj = periodic(&job, &creation());
+        assert_eq!(pj.spec.report, Some(true));
+        assert!(pj.spec.refs.is_none());
+        let labels = pj.metadata.labels.unwrap();
+        assert_eq!(labels["prow.k8s.io/refs.repo"], "r");
+        assert_eq!(labels["prow.k8s.io/context"], "");
+    }
+}

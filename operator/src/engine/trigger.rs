@@ -1,0 +1,427 @@
+//! The trigger: which presubmits a `pull_request` event runs and which postsubmits a `push`
+//! runs, with upstream's rules (reference §7.1). Trust is decided by the caller (org membership,
+//! collaborators, `trusted_apps`); everything here is data in, decision out.
+
+use prow_api::job::{Brancher, ChangeMatcher, Postsubmit, Presubmit};
+
+use super::events::{PullRequestEvent, PushEvent};
+use crate::patterns;
+
+/// The label that lets an untrusted author's pull request run jobs.
+pub const OK_TO_TEST: &str = "ok-to-test";
+/// The label marking a pull request that waits for `/ok-to-test`.
+pub const NEEDS_OK_TO_TEST: &str = "needs-ok-to-test";
+/// The label an approver adds; on an untrusted pull request it runs the jobs once.
+pub const LGTM: &str = "lgtm";
+
+/// Why a job was or was not selected, for `trigger --explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The job.
+    pub job: String,
+    /// Whether it runs.
+    pub selected: bool,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the trigger does for a pull request event.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PullRequestDecision<'a> {
+    /// The presubmits to start.
+    pub run: Vec<&'a Presubmit>,
+    /// Abort the pull request's unfinished presubmits first.
+    pub abort_unfinished: bool,
+    /// Labels to add to the pull request.
+    pub add_labels: Vec<String>,
+    /// Labels to remove from the pull request.
+    pub remove_labels: Vec<String>,
+    /// Why, job by job, and for the event as a whole.
+    pub explanations: Vec<Explanation>,
+}
+
+/// Who the trigger trusts for this pull request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// The author is an org member, a collaborator (unless `only_org_members`) or a trusted app.
+    pub author_trusted: bool,
+    /// `ignore_ok_to_test` is set for the repository.
+    pub ignore_ok_to_test: bool,
+    /// The bot's login (its own label changes start nothing).
+    pub bot: String,
+}
+
+/// Whether any of `jobs` needs the changed files to decide (has a changed-file filter and does
+/// not always run), so the caller fetches them at most once, and only then.
+pub fn needs_changed_files(jobs: &[Presubmit]) -> bool {
+    jobs.iter()
+        .any(|job| !job.always_run.unwrap_or(false) && job.changes.is_set())
+}
+
+/// Decides a `pull_request` event. `changed_files` are the pull request's files, when known.
+pub fn on_pull_request<'a>(
+    event: &PullRequestEvent,
+    presubmits: &'a [Presubmit],
+    trust: &Trust,
+    changed_files: Option<&[String]>,
+) -> PullRequestDecision<'a> {
+    let pr = &event.pull_request;
+    let trusted = trust.author_trusted || pr.has_label(OK_TO_TEST);
+    let mut decision = PullRequestDecision::default();
+    let note = |decision: &mut PullRequestDecision<'a>, reason: String| {
+        decision.explanations.push(Explanation {
+            job: String::new(),
+            selected: false,
+            reason,
+        });
+    };
+    let run_all = match event.action.as_str() {
+        "opened" if !trusted => {
+            if !trust.ignore_ok_to_test && !pr.has_label(OK_TO_TEST) {
+                decision.add_labels.push(NEEDS_OK_TO_TEST.to_string());
+            }
+            note(
+                &mut decision,
+                format!(
+                    "the author {} is not trusted: a member must comment /ok-to-test",
+                    pr.user.login
+                ),
+            );
+            false
+        }
+        "opened" => true,
+        "reopened" | "ready_for_review" if trusted => {
+            if pr.has_label(NEEDS_OK_TO_TEST) {
+                decision.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
+            }
+            true
+        }
+        "edited" if !event.changed_base() => {
+            note(
+                &mut decision,
+                "an edit that does not change the base branch starts nothing".to_string(),
+            );
+            false
+        }
+        "edited" => trusted,
+        "synchronize" => {
+            decision.abort_unfinished = true;
+            trusted
+        }
+        "labeled" => match event.label.as_ref().map(|l| l.name.as_str()) {
+            Some(LGTM) => !trusted,
+            Some(OK_TO_TEST) => event.sender.login != trust.bot,
+            _ => false,
+        },
+        "closed" | "converted_to_draft" => {
+            decision.abort_unfinished = true;
+            false
+        }
+        other => {
+            note(&mut decision, format!("the action {other:?} starts nothing"));
+            false
+        }
+    };
+    if !run_all {
+        if !trusted
+            && matches!(
+                event.action.as_str(),
+                "reopened" | "ready_for_review" | "edited" | "synchronize"
+            )
+        {
+            note(
+                &mut decision,
+                "the pull request is not trusted: it needs the ok-to-test label".to_string(),
+            );
+        }
+        return decision;
+    }
+    if pr.draft {
+        note(
+            &mut decision,
+            "draft pull requests never run jobs automatically".to_string(),
+        );
+        return decision;
+    }
+    if pr.mergeable == Some(false) {
+        note(
+            &mut decision,
+            "the pull request cannot be merged (conflicts): no jobs run".to_string(),
+        );
+        return decision;
+    }
+    for job in presubmits {
+        let (selected, reason) = automatic(job, &pr.base.git_ref, changed_files);
+        if selected {
+            decision.run.push(job);
+        }
+        decision.explanations.push(Explanation {
+            job: job.base.name.clone(),
+            selected,
+            reason,
+        });
+    }
+    decision
+}
+
+/// Whether a presubmit runs without being asked for by name: on a matching branch, when it
+/// always runs, or when its changed-file filter says so.
+fn automatic(job: &Presubmit, branch: &str, changed_files: Option<&[String]>) -> (bool, String) {
+    if let Err(reason) = branch_matches(&job.brancher, branch) {
+        return (false, reason);
+    }
+    if job.always_run.unwrap_or(false) {
+        return (true, "always_run".to_string());
+    }
+    if job.changes.is_set() {
+        return changes_match(&job.changes, changed_files);
+    }
+    (
+        false,
+        format!(
+            "runs only when asked: {}",
+            job.rerun_command
+                .clone()
+                .unwrap_or_else(|| format!("/test {}", job.base.name))
+        ),
+    )
+}
+
+/// Whether a job runs on `branch`: `skip_branches` wins, then `branches`; both are joined with
+/// `|` and matched **unanchored**, as upstream, so `main` also matches `maintenance`.
+pub fn branch_matches(brancher: &Brancher, branch: &str) -> Result<String, String> {
+    let joined = |list: &Option<Vec<String>>| list.as_ref().filter(|l| !l.is_empty()).map(|l| l.join("|"));
+    if let Some(skip) = joined(&brancher.skip_branches)
+        && patterns::compile(&skip).is_ok_and(|regex| regex.is_match(branch))
+    {
+        return Err(format!("branch {branch:?} is skipped by skip_branches {skip:?}"));
+    }
+    match joined(&brancher.branches) {
+        None => Ok(format!("branch {branch:?}: every branch")),
+        Some(run) => match patterns::compile(&run) {
+            Ok(regex) if regex.is_match(branch) => Ok(format!("branch {branch:?} matches {run:?}")),
+            Ok(_) => Err(format!("branch {branch:?} does not match branches {run:?}")),
+            Err(error) => Err(format!("branches {run:?} is not a valid regex: {error}")),
+        },
+    }
+}
+
+/// Whether changed files make a job run: `run_if_changed` needs any file to match;
+/// `skip_if_only_changed` needs any file not to match.
+fn changes_match(changes: &ChangeMatcher, changed_files: Option<&[String]>) -> (bool, String) {
+    let Some(files) = changed_files else {
+        return (false, "the changed files are unknown".to_string());
+    };
+    if let Some(pattern) = changes.run_if_changed.as_deref().filter(|p| !p.is_empty()) {
+        return match patterns::compile(pattern) {
+            Ok(regex) => match files.iter().find(|f| regex.is_match(f)) {
+                Some(file) => (true, format!("{file} matches run_if_changed {pattern:?}")),
+                None => (false, format!("no changed file matches run_if_changed {pattern:?}")),
+            },
+            Err(error) => (
+                false,
+                format!("run_if_changed {pattern:?} is not a valid regex: {error}"),
+            ),
+        };
+    }
+    let pattern = changes.skip_if_only_changed.as_deref().unwrap_or_default();
+    match patterns::compile(pattern) {
+        Ok(regex) => match files.iter().find(|f| !regex.is_match(f)) {
+            Some(file) => (
+                true,
+                format!("{file} is not covered by skip_if_only_changed {pattern:?}"),
+            ),
+            None => (
+                false,
+                format!("every changed file matches skip_if_only_changed {pattern:?}"),
+            ),
+        },
+        Err(error) => (
+            false,
+            format!("skip_if_only_changed {pattern:?} is not a valid regex: {error}"),
+        ),
+    }
+}
+
+/// What the trigger does for a push.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PushDecision<'a> {
+    /// The postsubmits to start.
+    pub run: Vec<&'a Postsubmit>,
+    /// Why, job by job, and for the event as a whole.
+    pub explanations: Vec<Explanation>,
+}
+
+/// Decides a `push` event: postsubmits on a matching branch (or tag) run when their
+/// changed-file filter says so, or, without one, unless `always_run: false`. A deletion, or a
+/// push whose `after` is all zeros, starts nothing.
+pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> PushDecision<'a> {
+    let mut decision = PushDecision::default();
+    if event.deleted || event.after.chars().all(|c| c == '0') {
+        decision.explanations.push(Explanation {
+            job: String::new(),
+            selected: false,
+            reason: "the push deleted the ref: nothing runs".to_string(),
+        });
+        return decision;
+    }
+    let branch = event.branch();
+    let files = event.changed_files();
+    for job in postsubmits {
+        let (selected, reason) = match branch_matches(&job.brancher, branch) {
+            Err(reason) => (false, reason),
+            Ok(_) if job.changes.is_set() => changes_match(&job.changes, Some(&files)),
+            Ok(_) if job.always_run == Some(false) => {
+                (false, "always_run: false and no changed-file filter".to_string())
+            }
+            Ok(reason) => (true, reason),
+        };
+        if selected {
+            decision.run.push(job);
+        }
+        decision.explanations.push(Explanation {
+            job: job.base.name.clone(),
+            selected,
+            reason,
+        });
+    }
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn presubmits() -> Vec<Presubmit> {
+        serde_json::from_value(json!([
+            {"name": "always", "always_run": true},
+            {"name": "docs", "run_if_changed": "^docs/"},
+            {"name": "code", "skip_if_only_changed": "\\.md$"},
+            {"name": "manual"},
+            {"name": "main-only", "always_run": true, "branches": ["main"]},
+            {"name": "not-release", "always_run": true, "skip_branches": ["^release-"]}
+        ]))
+        .unwrap()
+    }
+
+    fn event(action: &str, base: &str) -> PullRequestEvent {
+        serde_json::from_value(json!({
+            "action": action,
+            "pull_request": {"number": 1, "user": {"login": "alice"}, "base": {"ref": base}, "head": {"sha": "abc"}},
+            "sender": {"login": "alice"}
+        }))
+        .unwrap()
+    }
+
+    fn trusted() -> Trust {
+        Trust {
+            author_trusted: true,
+            ignore_ok_to_test: false,
+            bot: "bot".into(),
+        }
+    }
+
+    fn names(decision: &PullRequestDecision<'_>) -> Vec<String> {
+        decision.run.iter().map(|j| j.base.name.clone()).collect()
+    }
+
+    #[test]
+    fn opened_by_a_member_runs_automatic_jobs() {
+        let jobs = presubmits();
+        let files = vec!["docs/a.md".to_string()];
+        let decision = on_pull_request(&event("opened", "main"), &jobs, &trusted(), Some(&files));
+        assert_eq!(names(&decision), ["always", "docs", "main-only", "not-release"]);
+        assert!(!decision.abort_unfinished);
+    }
+
+    #[test]
+    fn unanchored_main_matches_maintenance() {
+        let jobs = presubmits();
+        let decision = on_pull_request(&event("opened", "maintenance"), &jobs, &trusted(), Some(&[]));
+        assert!(names(&decision).contains(&"main-only".to_string()));
+        let decision = on_pull_request(&event("opened", "release-1.0"), &jobs, &trusted(), Some(&[]));
+        assert!(!names(&decision).contains(&"not-release".to_string()));
+    }
+
+    #[test]
+    fn untrusted_authors_get_the_label_and_no_jobs() {
+        let jobs = presubmits();
+        let untrusted = Trust {
+            author_trusted: false,
+            ..trusted()
+        };
+        let decision = on_pull_request(&event("opened", "main"), &jobs, &untrusted, Some(&[]));
+        assert!(decision.run.is_empty());
+        assert_eq!(decision.add_labels, [NEEDS_OK_TO_TEST]);
+        let mut labeled = event("labeled", "main");
+        labeled.label = Some(super::super::events::Label {
+            name: OK_TO_TEST.into(),
+        });
+        labeled.pull_request.labels.push(super::super::events::Label {
+            name: OK_TO_TEST.into(),
+        });
+        labeled.sender.login = "maintainer".into();
+        assert!(!on_pull_request(&labeled, &jobs, &untrusted, Some(&[])).run.is_empty());
+    }
+
+    #[test]
+    fn synchronize_aborts_then_runs_and_unmergeable_or_draft_run_nothing() {
+        let jobs = presubmits();
+        let decision = on_pull_request(&event("synchronize", "main"), &jobs, &trusted(), Some(&[]));
+        assert!(decision.abort_unfinished && !decision.run.is_empty());
+        let mut unmergeable = event("synchronize", "main");
+        unmergeable.pull_request.mergeable = Some(false);
+        let decision = on_pull_request(&unmergeable, &jobs, &trusted(), Some(&[]));
+        assert!(decision.abort_unfinished && decision.run.is_empty());
+        let mut draft = event("opened", "main");
+        draft.pull_request.draft = true;
+        assert!(on_pull_request(&draft, &jobs, &trusted(), Some(&[])).run.is_empty());
+        assert!(on_pull_request(&event("closed", "main"), &jobs, &trusted(), None).abort_unfinished);
+    }
+
+    #[test]
+    fn changed_files_decide_filtered_jobs() {
+        let jobs = presubmits();
+        let only_docs = vec!["README.md".to_string()];
+        let decision = on_pull_request(&event("opened", "main"), &jobs, &trusted(), Some(&only_docs));
+        assert!(
+            !names(&decision).contains(&"code".to_string()),
+            "only .md files: skip_if_only_changed skips"
+        );
+        let code = vec!["main.go".to_string()];
+        let decision = on_pull_request(&event("opened", "main"), &jobs, &trusted(), Some(&code));
+        assert!(names(&decision).contains(&"code".to_string()));
+        assert!(needs_changed_files(&jobs));
+    }
+
+    #[test]
+    fn pushes_run_postsubmits_by_branch_and_files() {
+        let jobs: Vec<Postsubmit> = serde_json::from_value(json!([
+            {"name": "publish", "branches": ["^main$"]},
+            {"name": "docs", "run_if_changed": "^docs/"},
+            {"name": "off", "always_run": false},
+            {"name": "tags", "branches": ["^v\\d+"]}
+        ]))
+        .unwrap();
+        let push: PushEvent = serde_json::from_value(json!({
+            "ref": "refs/heads/main", "after": "abc", "commits": [{"added": ["docs/x.md"], "modified": ["go.mod"]}]
+        }))
+        .unwrap();
+        let decision = on_push(&push, &jobs);
+        let names: Vec<&str> = decision.run.iter().map(|j| j.base.name.as_str()).collect();
+        assert_eq!(names, ["publish", "docs"]);
+        let tag: PushEvent = serde_json::from_value(json!({"ref": "refs/tags/v1.2.0", "after": "abc"})).unwrap();
+        assert_eq!(
+            on_push(&tag, &jobs)
+                .run
+                .iter()
+                .map(|j| j.base.name.as_str())
+                .collect::<Vec<_>>(),
+            ["tags"]
+        );
+        let deleted: PushEvent =
+            serde_json::from_value(json!({"ref": "refs/heads/main", "after": "0000000", "deleted": true})).unwrap();
+        assert!(on_push(&deleted, &jobs).run.is_empty());
+    }
+}

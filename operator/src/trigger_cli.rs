@@ -1,0 +1,165 @@
+//! `prow-operator trigger`: which ProwJobs a GitHub event would create, applying nothing. The
+//! debugging tool for "why didn't my job run?".
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use prow_api::ProwJob;
+use prow_api::job::{Postsubmit, Presubmit, Pull, Refs};
+
+use crate::engine::events::{PullRequestEvent, PushEvent};
+use crate::engine::prowjob::{self, Creation};
+use crate::engine::trigger::{self, Explanation, Trust};
+use crate::input::Inputs;
+
+/// What an event would do.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The ProwJobs it would create (named by `generateName`, as nothing is applied).
+    pub create: Vec<ProwJob>,
+    /// What it would abort, as sentences.
+    pub abort: Vec<String>,
+    /// Why each job was or was not selected.
+    pub explanations: Vec<Explanation>,
+}
+
+/// Why an event could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// The payload does not parse as the event type.
+    #[error("the payload is not a valid {event} event: {message}")]
+    Payload {
+        /// The event type.
+        event: String,
+        /// Why.
+        message: String,
+    },
+    /// The event type is not one the trigger acts on.
+    #[error("the trigger acts on pull_request and push events, not {0:?}")]
+    Unsupported(String),
+}
+
+/// The jobs of every JobConfig in the input, for one `org/repo`.
+fn jobs_of(inputs: &Inputs, repo: &str) -> (Vec<Presubmit>, Vec<Postsubmit>) {
+    let mut presubmits = Vec::new();
+    let mut postsubmits = Vec::new();
+    for config in &inputs.job_configs {
+        presubmits.extend(
+            config
+                .object
+                .spec
+                .jobs
+                .presubmits
+                .get(repo)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        postsubmits.extend(
+            config
+                .object
+                .spec
+                .jobs
+                .postsubmits
+                .get(repo)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+    }
+    (presubmits, postsubmits)
+}
+
+/// Evaluates an event against the jobs in `inputs`.
+pub fn evaluate(
+    inputs: &Inputs,
+    event_type: &str,
+    payload: &serde_json::Value,
+    changed_files: &[String],
+    trusted: bool,
+    namespace: &str,
+) -> Result<Outcome, TriggerError> {
+    let invalid = |e: serde_json::Error| TriggerError::Payload {
+        event: event_type.to_string(),
+        message: e.to_string(),
+    };
+    let creation = |job: &str| {
+        Creation {
+            name: String::new(),
+            namespace: namespace.to_string(),
+            start_time: Time(k8s_openapi::jiff::Timestamp::now()),
+            extra_labels: BTreeMap::new(),
+            decorate_all_jobs: false,
+            generate_name: false,
+        }
+        .named(job)
+    };
+    let mut outcome = Outcome::default();
+    match event_type {
+        "pull_request" => {
+            let event: PullRequestEvent = serde_json::from_value(payload.clone()).map_err(invalid)?;
+            let pr = &event.pull_request;
+            let repo = format!("{}/{}", pr.base.repo.owner.login, pr.base.repo.name);
+            let (presubmits, _) = jobs_of(inputs, &repo);
+            let trust = Trust {
+                author_trusted: trusted,
+                ignore_ok_to_test: false,
+                bot: String::new(),
+            };
+            let decision = trigger::on_pull_request(&event, &presubmits, &trust, Some(changed_files));
+            if decision.abort_unfinished {
+                outcome
+                    .abort
+                    .push(format!("every unfinished presubmit of {repo}#{}", pr.number));
+            }
+            let refs = Refs {
+                org: pr.base.repo.owner.login.clone(),
+                repo: pr.base.repo.name.clone(),
+                repo_link: pr.base.repo.html_url.clone(),
+                base_ref: Some(pr.base.git_ref.clone()),
+                base_sha: Some(pr.base.sha.clone()),
+                pulls: Some(vec![Pull {
+                    number: pr.number,
+                    author: pr.user.login.clone(),
+                    sha: pr.head.sha.clone(),
+                    title: Some(pr.title.clone()),
+                    head_ref: Some(pr.head.git_ref.clone()),
+                    link: pr.html_url.clone(),
+                    author_link: pr.user.html_url.clone(),
+                    ..Pull::default()
+                }]),
+                ..Refs::default()
+            };
+            outcome.create = decision
+                .run
+                .iter()
+                .map(|job| prowjob::presubmit(job, refs.clone(), &creation(&job.base.name)))
+                .collect();
+            outcome.explanations = decision.explanations;
+        }
+        "push" => {
+            let event: PushEvent = serde_json::from_value(payload.clone()).map_err(invalid)?;
+            let owner = &event.repository.owner.login;
+            let repo = format!("{owner}/{}", event.repository.name);
+            let (_, postsubmits) = jobs_of(inputs, &repo);
+            let decision = trigger::on_push(&event, &postsubmits);
+            let refs = Refs {
+                org: owner.clone(),
+                repo: event.repository.name.clone(),
+                repo_link: event.repository.html_url.clone(),
+                base_ref: Some(event.branch().to_string()),
+                base_sha: Some(event.after.clone()),
+                base_link: event.compare.clone(),
+                ..Refs::default()
+            };
+            outcome.create = decision
+                .run
+                .iter()
+                .map(|job| prowjob::postsubmit(job, refs.clone(), &creation(&job.base.name)))
+                .collect();
+            outcome.explanations = decision.explanations;
+        }
+        other => return Err(TriggerError::Unsupported(other.to_string())),
+    }
+    Ok(outcome)
+}
