@@ -208,7 +208,7 @@ pub fn branch_matches(brancher: &Brancher, branch: &str) -> Result<String, Strin
 
 /// Whether changed files make a job run: `run_if_changed` needs any file to match;
 /// `skip_if_only_changed` needs any file not to match.
-fn changes_match(changes: &ChangeMatcher, changed_files: Option<&[String]>) -> (bool, String) {
+pub(crate) fn changes_match(changes: &ChangeMatcher, changed_files: Option<&[String]>) -> (bool, String) {
     let Some(files) = changed_files else {
         return (false, "the changed files are unknown".to_string());
     };

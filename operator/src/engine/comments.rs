@@ -1,0 +1,335 @@
+//! The trigger's comment commands (reference §7.1): `/test <name>`, `/test all`, `/retest`,
+//! `/retest-required`, `/ok-to-test` and `/ok-to-test cancel`, read per line outside code blocks.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use prow_api::job::Presubmit;
+use regex::Regex;
+
+use super::events::PullRequest;
+use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match};
+use crate::patterns;
+
+static RETEST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s*$").expect("valid regex"));
+static RETEST_REQUIRED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^/retest-required\s*$").expect("valid regex"));
+static TEST_ALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test all,?($|\s.*)").expect("valid regex"));
+static OK_TO_TEST_COMMAND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test\s*$").expect("valid regex"));
+static OK_TO_TEST_CANCEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test cancel\s*$").expect("valid regex"));
+
+/// The default trigger of a job: `/test <name>` on a line of its own, the name not escaped, as
+/// upstream.
+pub fn default_trigger(name: &str) -> String {
+    format!(r"(?m)^/test( | .* ){name},?($|\s.*)")
+}
+
+/// Removes fenced code blocks, where commands are not read.
+pub fn strip_code_blocks(body: &str) -> String {
+    let mut kept = String::new();
+    let mut in_block = false;
+    for line in body.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if !in_block {
+            kept.push_str(line.trim_end_matches('\r'));
+            kept.push('\n');
+        }
+    }
+    kept
+}
+
+/// A comment on a pull request, and what the trigger knows of it.
+#[derive(Clone, Debug)]
+pub struct Comment<'a> {
+    /// The comment's text.
+    pub body: &'a str,
+    /// Its author.
+    pub commenter: &'a str,
+    /// Whether the commenter is trusted.
+    pub commenter_trusted: bool,
+    /// The pull request.
+    pub pr: &'a PullRequest,
+    /// Whether the pull request is open.
+    pub pr_open: bool,
+    /// Whether the pull request's author is trusted.
+    pub author_trusted: bool,
+    /// The bot's login.
+    pub bot: &'a str,
+    /// `ignore_ok_to_test` for the repository.
+    pub ignore_ok_to_test: bool,
+    /// The state (`success`, `failure`, `error`, `pending`) of each GitHub status context on
+    /// the pull request's head commit.
+    pub statuses: &'a BTreeMap<String, String>,
+}
+
+/// What the trigger does for a comment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommentDecision<'a> {
+    /// The presubmits to start.
+    pub run: Vec<&'a Presubmit>,
+    /// Labels to add.
+    pub add_labels: Vec<String>,
+    /// Labels to remove.
+    pub remove_labels: Vec<String>,
+    /// Comments to post in reply.
+    pub replies: Vec<String>,
+    /// Why, job by job.
+    pub explanations: Vec<Explanation>,
+    /// Whether the jobs were asked for by `/retest` (their ProwJobs get `prow.k8s.io/retest`).
+    pub retest: bool,
+}
+
+/// Decides a comment (the action `created` on an open pull request; the caller checks both).
+pub fn on_comment<'a>(
+    comment: &Comment<'_>,
+    presubmits: &'a [Presubmit],
+    changed_files: Option<&[String]>,
+) -> CommentDecision<'a> {
+    let mut decision = CommentDecision::default();
+    if !comment.pr_open || comment.commenter == comment.bot {
+        return decision;
+    }
+    let body = strip_code_blocks(comment.body);
+    let pr = comment.pr;
+    let pr_trusted = comment.author_trusted || pr.has_label(OK_TO_TEST);
+
+    if OK_TO_TEST_CANCEL.is_match(&body) {
+        if comment.commenter_trusted && pr.has_label(OK_TO_TEST) {
+            decision.remove_labels.push(OK_TO_TEST.to_string());
+            decision.add_labels.push(NEEDS_OK_TO_TEST.to_string());
+        }
+        return decision;
+    }
+    let ok_to_test = OK_TO_TEST_COMMAND.is_match(&body) && comment.commenter_trusted && !comment.ignore_ok_to_test;
+    if ok_to_test {
+        if !pr.has_label(OK_TO_TEST) {
+            decision.add_labels.push(OK_TO_TEST.to_string());
+        }
+        if pr.has_label(NEEDS_OK_TO_TEST) {
+            decision.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
+        }
+    }
+    let retest = RETEST.is_match(&body);
+    let retest_required = RETEST_REQUIRED.is_match(&body);
+    let test_all = TEST_ALL.is_match(&body) || ok_to_test;
+    let named: Vec<&Presubmit> = presubmits
+        .iter()
+        .filter(|job| {
+            let trigger = job.trigger.clone().unwrap_or_else(|| default_trigger(&job.base.name));
+            patterns::compile(&trigger).is_ok_and(|regex| regex.is_match(&body))
+        })
+        .collect();
+    if !(retest || retest_required || test_all || !named.is_empty()) {
+        return decision;
+    }
+    if !comment.commenter_trusted && !pr_trusted {
+        decision.replies.push(format!(
+            "@{}: Cannot trigger testing until a trusted user reviews the PR and leaves an `/ok-to-test` message.",
+            comment.commenter
+        ));
+        return decision;
+    }
+    decision.retest = retest || retest_required;
+    let branch = &pr.base.git_ref;
+    for job in presubmits {
+        let (selected, reason) = select(
+            job,
+            branch,
+            changed_files,
+            comment.statuses,
+            &named,
+            test_all,
+            retest,
+            retest_required,
+        );
+        if selected {
+            decision.run.push(job);
+        }
+        decision.explanations.push(Explanation {
+            job: job.base.name.clone(),
+            selected,
+            reason,
+        });
+    }
+    decision
+}
+
+/// Applies the command table of §7.1 to one job; the branch filter always applies.
+#[allow(clippy::too_many_arguments)]
+fn select(
+    job: &Presubmit,
+    branch: &str,
+    changed_files: Option<&[String]>,
+    statuses: &BTreeMap<String, String>,
+    named: &[&Presubmit],
+    test_all: bool,
+    retest: bool,
+    retest_required: bool,
+) -> (bool, String) {
+    if let Err(reason) = branch_matches(&job.brancher, branch) {
+        return (false, reason);
+    }
+    if named.iter().any(|n| std::ptr::eq(*n, job)) {
+        return (true, "asked for by name (runs whatever the changed files)".to_string());
+    }
+    if retest || retest_required {
+        if retest_required && job.optional.unwrap_or(false) {
+            return (false, "optional: /retest-required leaves it out".to_string());
+        }
+        match statuses.get(job.context()).map(String::as_str) {
+            Some("failure" | "error") => {
+                return (
+                    true,
+                    format!("its context {:?} failed on the head commit", job.context()),
+                );
+            }
+            Some(state) => {
+                return (
+                    false,
+                    format!("its context {:?} is {state} on the head commit", job.context()),
+                );
+            }
+            None => {}
+        }
+    }
+    if test_all || retest || retest_required {
+        if job.always_run.unwrap_or(false) {
+            return (true, "always_run".to_string());
+        }
+        if job.changes.is_set() {
+            return changes_match(&job.changes, changed_files);
+        }
+        return (false, "runs only when asked for by name".to_string());
+    }
+    (false, "not asked for".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn jobs() -> Vec<Presubmit> {
+        serde_json::from_value(json!([
+            {"name": "unit", "always_run": true},
+            {"name": "e2e", "optional": true, "always_run": true},
+            {"name": "docs", "run_if_changed": "^docs/"},
+            {"name": "manual"},
+            {"name": "release", "always_run": true, "branches": ["^release-"]}
+        ]))
+        .unwrap()
+    }
+
+    fn pr(labels: &[&str]) -> PullRequest {
+        let mut pr: PullRequest =
+            serde_json::from_value(json!({"number": 1, "user": {"login": "alice"}, "base": {"ref": "main"}})).unwrap();
+        pr.labels = labels
+            .iter()
+            .map(|l| super::super::events::Label { name: l.to_string() })
+            .collect();
+        pr
+    }
+
+    fn decide<'a>(
+        body: &str,
+        pr: &PullRequest,
+        statuses: &BTreeMap<String, String>,
+        trusted: bool,
+        jobs: &'a [Presubmit],
+    ) -> CommentDecision<'a> {
+        let comment = Comment {
+            body,
+            commenter: "bob",
+            commenter_trusted: trusted,
+            pr,
+            pr_open: true,
+            author_trusted: trusted,
+            bot: "bot",
+            ignore_ok_to_test: false,
+            statuses,
+        };
+        on_comment(&comment, jobs, Some(&["main.go".to_string()]))
+    }
+
+    fn names(decision: &CommentDecision<'_>) -> Vec<String> {
+        decision.run.iter().map(|j| j.base.name.clone()).collect()
+    }
+
+    #[test]
+    fn test_name_forces_the_job_on_matching_branches() {
+        let jobs = jobs();
+        let none = BTreeMap::new();
+        assert_eq!(names(&decide("/test docs", &pr(&[]), &none, true, &jobs)), ["docs"]);
+        assert_eq!(names(&decide("/test manual", &pr(&[]), &none, true, &jobs)), ["manual"]);
+        assert!(
+            decide("/test release", &pr(&[]), &none, true, &jobs).run.is_empty(),
+            "the branch filter always applies"
+        );
+        assert!(
+            decide("```\n/test unit\n```", &pr(&[]), &none, true, &jobs)
+                .run
+                .is_empty(),
+            "code blocks are ignored"
+        );
+        assert!(
+            decide("please /test unit", &pr(&[]), &none, true, &jobs).run.is_empty(),
+            "commands start a line"
+        );
+    }
+
+    #[test]
+    fn test_all_runs_automatic_jobs_only() {
+        let jobs = jobs();
+        assert_eq!(
+            names(&decide("/test all", &pr(&[]), &BTreeMap::new(), true, &jobs)),
+            ["unit", "e2e"]
+        );
+    }
+
+    #[test]
+    fn retest_reruns_failed_contexts_and_unreported_jobs() {
+        let jobs = jobs();
+        let statuses = BTreeMap::from([
+            ("unit".to_string(), "success".to_string()),
+            ("e2e".to_string(), "failure".to_string()),
+            ("docs".to_string(), "error".to_string()),
+        ]);
+        let decision = decide("/retest", &pr(&[]), &statuses, true, &jobs);
+        assert_eq!(names(&decision), ["e2e", "docs"]);
+        assert!(decision.retest);
+        let required = decide("/retest-required", &pr(&[]), &statuses, true, &jobs);
+        assert_eq!(names(&required), ["docs"], "optional jobs are left out");
+    }
+
+    #[test]
+    fn ok_to_test_labels_and_runs_and_untrusted_commenters_are_told() {
+        let jobs = jobs();
+        let none = BTreeMap::new();
+        let decision = decide("/ok-to-test", &pr(&[NEEDS_OK_TO_TEST]), &none, true, &jobs);
+        assert_eq!(decision.add_labels, [OK_TO_TEST]);
+        assert_eq!(decision.remove_labels, [NEEDS_OK_TO_TEST]);
+        assert_eq!(names(&decision), ["unit", "e2e"]);
+        let refused = decide("/test unit", &pr(&[]), &none, false, &jobs);
+        assert!(refused.run.is_empty());
+        assert!(refused.replies[0].contains("Cannot trigger testing"));
+        let cancel = decide("/ok-to-test cancel", &pr(&[OK_TO_TEST]), &none, true, &jobs);
+        assert_eq!(
+            (cancel.remove_labels, cancel.add_labels),
+            (vec![OK_TO_TEST.to_string()], vec![NEEDS_OK_TO_TEST.to_string()])
+        );
+    }
+
+    #[test]
+    fn the_default_trigger_does_not_escape_the_name() {
+        let regex = Regex::new(&default_trigger("a.b")).unwrap();
+        assert!(
+            regex.is_match("/test a.b") && regex.is_match("/test axb"),
+            "as upstream, `.` matches anything"
+        );
+    }
+}
