@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod render;
 pub mod select;
 pub mod trigger_cli;
+pub mod webhook;
