@@ -12,6 +12,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY api ./api
 COPY operator ./operator
+COPY testkit ./testkit
 
 # The registry and target caches persist between builds; the binary is copied
 # out of the cached target dir because cache mounts are not part of the layer.
