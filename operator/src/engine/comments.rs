@@ -8,7 +8,7 @@ use prow_api::job::Presubmit;
 use regex::Regex;
 
 use super::events::PullRequest;
-use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match};
+use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match, record};
 use crate::patterns;
 
 static RETEST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s*$").expect("valid regex"));
@@ -137,7 +137,7 @@ pub fn on_comment<'a>(
     decision.retest = retest || retest_required;
     let branch = &pr.base.git_ref;
     for job in presubmits {
-        let (selected, reason) = select(
+        let verdict = select(
             job,
             branch,
             changed_files,
@@ -147,14 +147,13 @@ pub fn on_comment<'a>(
             retest,
             retest_required,
         );
-        if selected {
-            decision.run.push(job);
-        }
-        decision.explanations.push(Explanation {
-            job: job.base.name.clone(),
-            selected,
-            reason,
-        });
+        record(
+            &mut decision.run,
+            &mut decision.explanations,
+            job,
+            &job.base.name,
+            verdict,
+        );
     }
     decision
 }

@@ -151,17 +151,34 @@ pub fn on_pull_request<'a>(
         return decision;
     }
     for job in presubmits {
-        let (selected, reason) = automatic(job, &pr.base.git_ref, changed_files);
-        if selected {
-            decision.run.push(job);
-        }
-        decision.explanations.push(Explanation {
-            job: job.base.name.clone(),
-            selected,
-            reason,
-        });
+        let verdict = automatic(job, &pr.base.git_ref, changed_files);
+        record(
+            &mut decision.run,
+            &mut decision.explanations,
+            job,
+            &job.base.name,
+            verdict,
+        );
     }
     decision
+}
+
+/// Records a job's verdict: the job runs when selected, and the reason is kept either way.
+pub(crate) fn record<'a, J>(
+    run: &mut Vec<&'a J>,
+    explanations: &mut Vec<Explanation>,
+    job: &'a J,
+    name: &str,
+    (selected, reason): (bool, String),
+) {
+    if selected {
+        run.push(job);
+    }
+    explanations.push(Explanation {
+        job: name.to_string(),
+        selected,
+        reason,
+    });
 }
 
 /// Whether a presubmit runs without being asked for by name: on a matching branch, when it
@@ -268,7 +285,7 @@ pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> PushDeci
     let branch = event.branch();
     let files = event.changed_files();
     for job in postsubmits {
-        let (selected, reason) = match branch_matches(&job.brancher, branch) {
+        let verdict = match branch_matches(&job.brancher, branch) {
             Err(reason) => (false, reason),
             Ok(_) if job.changes.is_set() => changes_match(&job.changes, Some(&files)),
             Ok(_) if job.always_run == Some(false) => {
@@ -276,14 +293,13 @@ pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> PushDeci
             }
             Ok(reason) => (true, reason),
         };
-        if selected {
-            decision.run.push(job);
-        }
-        decision.explanations.push(Explanation {
-            job: job.base.name.clone(),
-            selected,
-            reason,
-        });
+        record(
+            &mut decision.run,
+            &mut decision.explanations,
+            job,
+            &job.base.name,
+            verdict,
+        );
     }
     decision
 }
