@@ -197,7 +197,18 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
 
     let plugin_config = match &files.plugins {
         Some(file) => {
-            let value = load(file, &mut warnings)?;
+            let mut value = load(file, &mut warnings)?;
+            // The older format lists an org's plugins directly: `org: [lgtm, hold]`.
+            for (_, entry) in value
+                .get_mut("plugins")
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flatten()
+            {
+                if entry.is_array() {
+                    *entry = serde_json::json!({ "plugins": entry.take() });
+                }
+            }
             let spec: PluginConfigSpec = parse(file, "PluginConfig", value)?;
             let mut config = PluginConfig::new("plugins", spec);
             config.metadata.namespace = Some(options.namespace.clone());
@@ -231,6 +242,14 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
             for (key, value) in value.as_object().into_iter().flatten() {
                 if key == "default" || key == "repos" {
                     known.insert(key.clone(), value.clone());
+                } else if key == "labels" && value.is_array() {
+                    // Older label_sync files list the labels of every repository at the top.
+                    let default = known
+                        .entry("default")
+                        .or_insert_with(|| serde_json::json!({"labels": []}));
+                    if let Some(labels) = default.get_mut("labels").and_then(Value::as_array_mut) {
+                        labels.extend(value.as_array().into_iter().flatten().cloned());
+                    }
                 } else {
                     warnings.push(format!(
                         "{}: key {key:?} is not read by label_sync and was left out",
@@ -523,6 +542,21 @@ mod tests {
             plugins: None,
             labels: None,
         }
+    }
+
+    #[test]
+    fn older_plugin_and_label_formats_are_read() {
+        let mut files = files_with_config("{}");
+        files.plugins = Some(file("plugins.yaml", "plugins:\n  org: [lgtm, hold]\n"));
+        files.labels = Some(file("labels.yaml", "labels:\n- name: lgtm\n  color: '15dd18'\n"));
+        let imported = import(&files, &options()).unwrap();
+        assert_eq!(
+            imported.plugin_config.unwrap().spec.plugins["org"].plugins,
+            ["lgtm", "hold"]
+        );
+        let labels = imported.label_set.unwrap().spec.default.unwrap().labels;
+        assert_eq!(labels[0].name, "lgtm");
+        assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
     }
 
     #[test]
