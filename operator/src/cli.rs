@@ -12,6 +12,7 @@ use crate::crds;
 use crate::import::{self, ImportOptions};
 use crate::input::{self, Inputs};
 use crate::logging::{self, LogFormat};
+use crate::mkpj;
 use crate::pipeline::{self, Report};
 use crate::render::OperatorWebhook;
 use crate::trigger_cli;
@@ -87,6 +88,36 @@ pub enum Command {
         #[arg(long, default_value = "prow")]
         namespace: String,
     },
+    /// Print the ProwJob of one configured job, ready to `kubectl create` (upstream's `mkpj`).
+    ///
+    /// Periodics need only `--job`; postsubmits also the base ref and SHA; presubmits also the
+    /// pull request's number, head SHA and author.
+    Mkpj {
+        /// Files or directories of YAML holding the JobConfigs (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// The job's name.
+        #[arg(long)]
+        job: String,
+        /// The base branch (also picks among jobs of one name told apart by `branches`).
+        #[arg(long)]
+        base_ref: Option<String>,
+        /// The base commit.
+        #[arg(long)]
+        base_sha: Option<String>,
+        /// The pull request number.
+        #[arg(long)]
+        pull: Option<i64>,
+        /// The pull request's head commit.
+        #[arg(long)]
+        pull_sha: Option<String>,
+        /// The pull request's author.
+        #[arg(long)]
+        author: Option<String>,
+        /// The namespace of the ProwJob.
+        #[arg(long, default_value = "prow")]
+        namespace: String,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -131,6 +162,9 @@ pub enum CliError {
     /// The upstream configuration could not be imported.
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    /// No ProwJob could be made for the job.
+    #[error(transparent)]
+    Mkpj(#[from] mkpj::MkpjError),
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
@@ -179,6 +213,29 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             operator_namespace,
         } => render(&paths, &OperatorWebhook::in_namespace(&operator_namespace)),
         Command::Check { paths } => check(&paths),
+        Command::Mkpj {
+            paths,
+            job,
+            base_ref,
+            base_sha,
+            pull,
+            pull_sha,
+            author,
+            namespace,
+        } => {
+            let inputs = input::load(&paths)?;
+            let failed = print_input_problems(&inputs);
+            let args = mkpj::RefsArgs {
+                base_ref,
+                base_sha,
+                pull,
+                pull_sha,
+                author,
+            };
+            let prowjob = mkpj::make(&inputs, &job, &args, &namespace)?;
+            write_stdout(&format!("---\n{}", prow_api::yaml::to_string(&prowjob)?))?;
+            Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+        }
         Command::Trigger {
             paths,
             event_type,

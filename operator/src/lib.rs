@@ -9,6 +9,7 @@ pub mod engine;
 pub mod import;
 pub mod input;
 pub mod logging;
+pub mod mkpj;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;
