@@ -59,6 +59,11 @@ pub fn make(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Re
         extra_labels: Default::default(),
         decorate_all_jobs: decorate_all_jobs(inputs),
         generate_name: false,
+        presets: inputs
+            .job_configs
+            .iter()
+            .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
+            .collect(),
     }
     .named(name);
     let jobs = inputs.job_configs.iter().map(|c| &c.object.spec.jobs);

@@ -83,17 +83,20 @@ pub fn evaluate(
         event: event_type.to_string(),
         message: e.to_string(),
     };
-    let creation = |job: &str| {
-        Creation {
-            name: String::new(),
-            namespace: namespace.to_string(),
-            start_time: Time(k8s_openapi::jiff::Timestamp::now()),
-            extra_labels: BTreeMap::new(),
-            decorate_all_jobs: false,
-            generate_name: false,
-        }
-        .named(job)
+    let template = Creation {
+        name: String::new(),
+        namespace: namespace.to_string(),
+        start_time: Time(k8s_openapi::jiff::Timestamp::now()),
+        extra_labels: BTreeMap::new(),
+        decorate_all_jobs: false,
+        generate_name: false,
+        presets: inputs
+            .job_configs
+            .iter()
+            .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
+            .collect(),
     };
+    let creation = |job: &str| template.clone().named(job);
     let mut outcome = Outcome::default();
     match event_type {
         "pull_request" => {

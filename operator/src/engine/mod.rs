@@ -4,5 +4,6 @@
 pub mod comments;
 pub mod events;
 pub mod labels;
+pub mod presets;
 pub mod prowjob;
 pub mod trigger;

@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use prow_api::job::{JobBase, Periodic, Postsubmit, Presubmit, Refs};
+use prow_api::embedded::Embedded;
+use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs};
 use prow_api::{ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType};
 
-use super::labels;
+use super::{labels, presets};
 
-/// What a new ProwJob needs besides its job: its identity and the moment it is made.
+/// What a new ProwJob needs besides its job: its identity, the moment it is made, and the
+/// instance's presets.
 #[derive(Clone, Debug)]
 pub struct Creation {
     /// The ProwJob's name (a random UUID).
@@ -23,6 +25,8 @@ pub struct Creation {
     pub decorate_all_jobs: bool,
     /// `name` is a prefix for the API server to complete (`generateName`).
     pub generate_name: bool,
+    /// Every preset of the instance; those that select the job are merged into its pod.
+    pub presets: Vec<Preset>,
 }
 
 impl Creation {
@@ -98,7 +102,11 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         rerun_command: None,
         max_concurrency: job.max_concurrency,
         error_on_eviction: job.error_on_eviction,
-        pod_spec: job.spec.clone(),
+        pod_spec: job.spec.as_ref().map(|spec| {
+            let mut pod = spec.raw().clone();
+            presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
+            Embedded::from_raw(pod)
+        }),
         jenkins_spec: None,
         pipeline_run_spec: job.pipeline_run_spec.clone(),
         tekton_pipeline_run_spec: job.tekton_pipeline_run_spec.clone(),
@@ -158,6 +166,7 @@ mod tests {
             extra_labels: BTreeMap::from([(labels::EVENT_GUID.to_string(), "guid-1".to_string())]),
             decorate_all_jobs: false,
             generate_name: false,
+            presets: Vec::new(),
         }
     }
 
