@@ -129,7 +129,10 @@ fn a_push_to_main_runs_the_postsubmit() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("job: post-website-publish"), "{stdout}");
     assert!(stdout.contains("type: postsubmit"), "{stdout}");
-    assert!(stdout.contains("name: DEPLOY_TOKEN"), "the job's preset is merged into its pod: {stdout}");
+    assert!(
+        stdout.contains("name: DEPLOY_TOKEN"),
+        "the job's preset is merged into its pod: {stdout}"
+    );
     std::fs::remove_file(file).unwrap();
 }
 

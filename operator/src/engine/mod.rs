@@ -6,4 +6,5 @@ pub mod events;
 pub mod labels;
 pub mod presets;
 pub mod prowjob;
+pub mod report;
 pub mod trigger;
