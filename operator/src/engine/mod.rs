@@ -1,6 +1,7 @@
 //! The native job engine's pure decisions: which ProwJobs an event creates, and how they are
 //! built. The controllers around them only read state and apply the results.
 
+pub mod clean;
 pub mod comments;
 pub mod events;
 pub mod labels;
