@@ -4,6 +4,7 @@
 pub mod clean;
 pub mod comments;
 pub mod events;
+pub mod execute;
 pub mod labels;
 pub mod presets;
 pub mod prowjob;
