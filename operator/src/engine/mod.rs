@@ -9,4 +9,5 @@ pub mod labels;
 pub mod presets;
 pub mod prowjob;
 pub mod report;
+pub mod schedule;
 pub mod trigger;

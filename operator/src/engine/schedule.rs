@@ -1,0 +1,201 @@
+//! Starting periodics, as horologium does (reference §7.4), decided from the periodic's newest
+//! ProwJob, so a restart or a failover neither fires twice nor skips.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::tz::TimeZone;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use prow_api::ProwJob;
+use prow_api::job::Periodic;
+
+use crate::cron::{self, Schedule};
+
+/// Whether a periodic starts now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Start a run now.
+    Start,
+    /// Not now; the reason says why.
+    Wait(String),
+}
+
+fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(since)).unwrap_or_default()
+}
+
+/// The most recent time `cron` fired at or before `now`, after `after`.
+fn fired_between(cron: &croner::Cron, after: Timestamp, now: Timestamp) -> Option<Timestamp> {
+    let start = after.to_zoned(TimeZone::UTC);
+    let next = cron.find_next_occurrence(&start, false).ok()?.timestamp();
+    (next <= now).then_some(next)
+}
+
+/// Decides one periodic. `latest` is its newest ProwJob (by start time); `previous_tick` is when
+/// the scheduler last looked (a cron firing is only seen after it, and a periodic with no run
+/// yet waits for its first firing, as upstream).
+///
+/// - `interval`: the latest run is complete and started more than the interval ago.
+/// - `minimum_interval`: the latest run completed more than the value ago.
+/// - `cron`: it fired after the latest run completed (a firing while a run goes on is lost, as
+///   upstream) — or, with no run yet, after `previous_tick`.
+/// - `@every d`: as an interval of `d`.
+///
+/// With no run at all, interval periodics start at once.
+pub fn decide(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Timestamp, now: Timestamp) -> Decision {
+    let status = latest.and_then(|job| job.status.as_ref());
+    let started = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0);
+    let completed = status.and_then(|s| s.completion_time.as_ref()).map(|t| t.0);
+    if latest.is_some() && completed.is_none() {
+        return Decision::Wait("the latest run has not finished".to_string());
+    }
+    let interval =
+        |text: &str| crate::duration::parse(text).map_err(|e| Decision::Wait(format!("invalid interval: {e}")));
+    let run_after = |every: Duration, since: Option<Timestamp>, what: &str| match since {
+        None => Decision::Start,
+        Some(since) if elapsed(since, now) > every => Decision::Start,
+        Some(since) => {
+            let due = since + SignedDuration::try_from(every).unwrap_or(SignedDuration::MAX);
+            Decision::Wait(format!("due after {due} ({what})"))
+        }
+    };
+    if let Some(text) = periodic.interval.as_deref().filter(|t| !t.is_empty()) {
+        return match interval(text) {
+            Ok(every) => run_after(every, started, "interval from the latest start"),
+            Err(wait) => wait,
+        };
+    }
+    if let Some(text) = periodic.minimum_interval.as_deref().filter(|t| !t.is_empty()) {
+        return match interval(text) {
+            Ok(every) => run_after(every, completed, "minimum_interval from the latest completion"),
+            Err(wait) => wait,
+        };
+    }
+    let Some(spec) = periodic.cron.as_deref() else {
+        return Decision::Wait("no schedule".to_string());
+    };
+    match cron::parse(spec) {
+        Err(error) => Decision::Wait(format!("invalid cron: {error}")),
+        Ok(Schedule::Every(every)) => run_after(every, started, "@every from the latest start"),
+        Ok(Schedule::Cron(cron)) => {
+            let after = completed.unwrap_or(previous_tick);
+            match fired_between(&cron, after, now) {
+                Some(_) => Decision::Start,
+                None => Decision::Wait(format!("{spec:?} has not fired since {after}")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn periodic(schedule: serde_json::Value) -> Periodic {
+        let mut value = json!({"name": "p"});
+        value
+            .as_object_mut()
+            .unwrap()
+            .extend(schedule.as_object().unwrap().clone());
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn t(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn run(started: Timestamp, completed: Option<Timestamp>) -> ProwJob {
+        let mut status = json!({"state": "pending", "startTime": started.to_string()});
+        if let Some(done) = completed {
+            status["state"] = json!("success");
+            status["completionTime"] = json!(done.to_string());
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob", "metadata": {"name": "r"},
+            "spec": {"type": "periodic", "job": "p"}, "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn interval_counts_from_the_latest_start_and_waits_for_completion() {
+        let job = periodic(json!({"interval": "1h"}));
+        let now = t("2026-11-24T12:00:00Z");
+        assert_eq!(
+            decide(&job, None, now, now),
+            Decision::Start,
+            "no run yet: start at once"
+        );
+        let running = run(t("2026-11-24T10:00:00Z"), None);
+        assert!(matches!(decide(&job, Some(&running), now, now), Decision::Wait(_)));
+        let recent = run(t("2026-11-24T11:30:00Z"), Some(t("2026-11-24T11:40:00Z")));
+        assert!(matches!(decide(&job, Some(&recent), now, now), Decision::Wait(_)));
+        let old = run(t("2026-11-24T10:30:00Z"), Some(t("2026-11-24T11:50:00Z")));
+        assert_eq!(decide(&job, Some(&old), now, now), Decision::Start);
+    }
+
+    #[test]
+    fn minimum_interval_counts_from_completion() {
+        let job = periodic(json!({"minimum_interval": "1h"}));
+        let now = t("2026-11-24T12:00:00Z");
+        let finished_late = run(t("2026-11-24T09:00:00Z"), Some(t("2026-11-24T11:30:00Z")));
+        assert!(matches!(
+            decide(&job, Some(&finished_late), now, now),
+            Decision::Wait(_)
+        ));
+        let finished_early = run(t("2026-11-24T09:00:00Z"), Some(t("2026-11-24T10:30:00Z")));
+        assert_eq!(decide(&job, Some(&finished_early), now, now), Decision::Start);
+    }
+
+    #[test]
+    fn cron_fires_in_utc_with_seconds_and_descriptors_and_loses_firings_during_a_run() {
+        let tick = t("2026-11-24T05:59:00Z");
+        let now = t("2026-11-24T06:00:30Z");
+        for spec in ["0 6 * * *", "0 0 6 * * *", "@hourly", "@daily"] {
+            let expect_start = spec != "@daily";
+            let decision = decide(&periodic(json!({"cron": spec})), None, tick, now);
+            assert_eq!(decision == Decision::Start, expect_start, "{spec}: {decision:?}");
+        }
+        // Fired at 06:00 while the run started at 05:50 was still going: lost.
+        let job = periodic(json!({"cron": "0 6 * * *"}));
+        let during = run(t("2026-11-24T05:50:00Z"), Some(t("2026-11-24T06:10:00Z")));
+        assert!(matches!(
+            decide(&job, Some(&during), tick, t("2026-11-24T07:00:00Z")),
+            Decision::Wait(_)
+        ));
+        let before = run(t("2026-11-23T06:00:00Z"), Some(t("2026-11-23T06:20:00Z")));
+        assert_eq!(decide(&job, Some(&before), tick, now), Decision::Start);
+    }
+
+    proptest! {
+        /// Simulated restarts: whenever the scheduler looks (with any previous tick), a periodic
+        /// that just started a run for a due time does not start again for the same due time.
+        #[test]
+        fn never_fires_twice_for_one_due_time(minutes in 1u32..300, ticks in prop::collection::vec(1u32..120, 1..20)) {
+            for schedule in [json!({"interval": format!("{minutes}m")}), json!({"cron": "*/15 * * * *"})] {
+                let job = periodic(schedule);
+                let mut now = t("2026-11-24T00:00:00Z");
+                let mut previous_tick = now;
+                let mut latest: Option<ProwJob> = None;
+                let mut starts: Vec<Timestamp> = Vec::new();
+                for step in &ticks {
+                    now += SignedDuration::from_secs(i64::from(*step) * 60);
+                    if decide(&job, latest.as_ref(), previous_tick, now) == Decision::Start {
+                        // The run starts and finishes within the minute.
+                        latest = Some(run(now, Some(now + SignedDuration::from_secs(30))));
+                        starts.push(now);
+                        // Right after, with any restart point, it is not due again.
+                        let again = now + SignedDuration::from_secs(45);
+                        prop_assert!(decide(&job, latest.as_ref(), previous_tick, again) != Decision::Start);
+                        prop_assert!(decide(&job, latest.as_ref(), now, again) != Decision::Start);
+                    }
+                    previous_tick = now;
+                }
+                let mut sorted = starts.clone();
+                sorted.dedup();
+                prop_assert_eq!(sorted.len(), starts.len());
+            }
+        }
+    }
+}
