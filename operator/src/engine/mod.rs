@@ -6,6 +6,7 @@ pub mod comments;
 pub mod events;
 pub mod execute;
 pub mod labels;
+pub mod limits;
 pub mod presets;
 pub mod prowjob;
 pub mod report;

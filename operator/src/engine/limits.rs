@@ -1,0 +1,170 @@
+//! plank's bookkeeping across jobs (reference §7.3): superseded duplicate presubmits, and the
+//! concurrency limits a triggered job waits for.
+
+use std::collections::BTreeMap;
+
+use prow_api::{ProwJob, ProwJobState, ProwJobType};
+
+fn state(job: &ProwJob) -> Option<ProwJobState> {
+    job.status.as_ref().map(|s| s.state)
+}
+
+fn start(job: &ProwJob) -> Option<k8s_openapi::jiff::Timestamp> {
+    job.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0)
+}
+
+/// What makes two presubmit runs the same: job, org, repo, base ref and sorted pull numbers.
+type RunKey = (String, String, String, String, Vec<i64>);
+
+/// The presubmits superseded by a newer run for the same pull requests: pending or triggered
+/// presubmits with the same name, the same `org/repo@base_ref` and the same pull numbers (SHAs
+/// do not matter); every one but the newest (by start time) is returned, to be aborted.
+pub fn superseded(jobs: &[ProwJob]) -> Vec<&ProwJob> {
+    let mut groups: BTreeMap<RunKey, Vec<&ProwJob>> = BTreeMap::new();
+    for job in jobs {
+        let running = matches!(state(job), Some(ProwJobState::Pending | ProwJobState::Triggered));
+        let Some(refs) = job
+            .spec
+            .refs
+            .as_ref()
+            .filter(|_| running && job.spec.job_type == ProwJobType::Presubmit)
+        else {
+            continue;
+        };
+        let mut pulls: Vec<i64> = refs.pulls.iter().flatten().map(|p| p.number).collect();
+        pulls.sort_unstable();
+        let key = (
+            job.spec.job.clone(),
+            refs.org.clone(),
+            refs.repo.clone(),
+            refs.base_ref.clone().unwrap_or_default(),
+            pulls,
+        );
+        groups.entry(key).or_default().push(job);
+    }
+    let mut older = Vec::new();
+    for mut group in groups.into_values() {
+        group.sort_by_key(|job| start(job));
+        group.pop();
+        older.extend(group);
+    }
+    older
+}
+
+/// plank's limits on pending jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Concurrency {
+    /// `plank.max_concurrency`: pending jobs in all; 0 is unlimited.
+    pub max_concurrency: i64,
+    /// `plank.job_queue_capacities`: pending jobs per queue; 0 blocks, negative is unlimited.
+    pub queue_capacities: BTreeMap<String, i64>,
+}
+
+/// Whether the triggered `job` may get its pod now, or why it waits. `jobs` are every ProwJob.
+pub fn may_start(job: &ProwJob, jobs: &[ProwJob], limits: &Concurrency) -> Result<(), String> {
+    let pending = || jobs.iter().filter(|j| state(j) == Some(ProwJobState::Pending));
+    if limits.max_concurrency > 0 && pending().count() as i64 >= limits.max_concurrency {
+        return Err(format!(
+            "plank.max_concurrency ({}) jobs are pending",
+            limits.max_concurrency
+        ));
+    }
+    if let Some(max) = job.spec.max_concurrency.filter(|m| *m > 0) {
+        let mine = start(job);
+        let same = jobs
+            .iter()
+            .filter(|j| j.spec.job == job.spec.job && j.metadata.name != job.metadata.name);
+        let ahead = same
+            .filter(|j| match state(j) {
+                Some(ProwJobState::Pending) => true,
+                Some(ProwJobState::Triggered) => start(j) < mine,
+                _ => false,
+            })
+            .count() as i64;
+        if ahead >= max {
+            return Err(format!(
+                "max_concurrency {max}: {ahead} runs of {} are pending or ahead",
+                job.spec.job
+            ));
+        }
+    }
+    if let Some(queue) = &job.spec.job_queue_name {
+        let capacity = limits.queue_capacities.get(queue).copied().unwrap_or(-1);
+        let used = pending()
+            .filter(|j| j.spec.job_queue_name.as_ref() == Some(queue))
+            .count() as i64;
+        if capacity >= 0 && used >= capacity {
+            return Err(format!("queue {queue:?} is full ({used} of {capacity})"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn job(name: &str, job: &str, state: &str, minute: u32, extra: Value) -> ProwJob {
+        let mut spec = json!({"type": "presubmit", "job": job,
+            "refs": {"org": "o", "repo": "r", "base_ref": "main", "pulls": [{"number": 1, "author": "a", "sha": format!("sha{minute}")}]}});
+        spec.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(json!({
+            "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob", "metadata": {"name": name}, "spec": spec,
+            "status": {"state": state, "startTime": format!("2026-11-24T10:{minute:02}:00Z")}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn older_duplicates_of_a_pull_request_are_superseded() {
+        let jobs = vec![
+            job("a", "unit", "pending", 1, json!({})),
+            job("b", "unit", "triggered", 5, json!({})),
+            job("c", "unit", "success", 0, json!({})),
+            job("d", "lint", "pending", 2, json!({})),
+        ];
+        let names: Vec<&str> = superseded(&jobs)
+            .iter()
+            .map(|j| j.metadata.name.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["a"],
+            "the newer run for the same pull wins; other jobs and finished runs are untouched"
+        );
+    }
+
+    #[test]
+    fn concurrency_limits() {
+        let limited = job("new", "unit", "triggered", 9, json!({"max_concurrency": 1}));
+        let others = vec![job("old", "unit", "pending", 1, json!({})), limited.clone()];
+        assert!(may_start(&limited, &others, &Concurrency::default()).is_err());
+        assert!(may_start(&limited, std::slice::from_ref(&limited), &Concurrency::default()).is_ok());
+        let global = Concurrency {
+            max_concurrency: 1,
+            ..Concurrency::default()
+        };
+        let free = job("free", "lint", "triggered", 9, json!({}));
+        assert!(may_start(&free, &others, &global).is_err());
+        let queued = job("q", "lint", "triggered", 9, json!({"job_queue_name": "gpu"}));
+        let capacities = |n| Concurrency {
+            queue_capacities: BTreeMap::from([("gpu".to_string(), n)]),
+            ..Concurrency::default()
+        };
+        assert!(
+            may_start(&queued, std::slice::from_ref(&queued), &capacities(0)).is_err(),
+            "0 blocks"
+        );
+        assert!(
+            may_start(&queued, std::slice::from_ref(&queued), &capacities(-1)).is_ok(),
+            "negative is unlimited"
+        );
+        let busy = vec![
+            job("g", "x", "pending", 1, json!({"job_queue_name": "gpu"})),
+            queued.clone(),
+        ];
+        assert!(may_start(&queued, &busy, &capacities(1)).is_err());
+        assert!(may_start(&queued, &busy, &capacities(2)).is_ok());
+    }
+}
