@@ -2,9 +2,10 @@
 //! built. The controllers around them only read state and apply the results.
 
 pub mod clean;
-pub mod comments;
+pub mod commands;
 pub mod events;
 pub mod execute;
+pub mod failure_comment;
 pub mod labels;
 pub mod limits;
 pub mod presets;
