@@ -1,5 +1,13 @@
-//! The native job engine's pure decisions: which ProwJobs an event creates, and how they are
-//! built. The controllers around them only read state and apply the results.
+//! The native job engine's pure decisions, with upstream Prow's semantics. The controllers
+//! around them only read state and apply the results.
+//!
+//! - trigger ([`trigger`], [`commands`], [`events`]): which ProwJobs a GitHub event creates or
+//!   aborts; [`prowjob`], [`labels`] and [`presets`] build them;
+//! - execute ([`execute`], [`limits`]): what a pending job's pod means, superseded duplicates,
+//!   concurrency limits;
+//! - schedule ([`schedule`]): when a periodic starts;
+//! - report ([`report`], [`failure_comment`]): GitHub statuses and the failure comment;
+//! - clean ([`clean`]): which ProwJobs and pods go.
 
 pub mod clean;
 pub mod commands;
