@@ -3,9 +3,9 @@
 //!
 //! Everything here is pure: the same context always renders the same objects.
 //!
-//! - [`pod`]: the pod of each component (args, mounts, env, probes) and its Deployment;
-//! - [`rbac`]: ServiceAccounts, Roles and RoleBindings with upstream's verbs;
-//! - [`network`]: Services, ghproxy's PersistentVolumeClaim and the Ingress.
+//! - `pod`: the pod of each component (args, mounts, env, probes) and its Deployment;
+//! - `rbac`: ServiceAccounts, Roles and RoleBindings with upstream's verbs;
+//! - `network`: Services, ghproxy's PersistentVolumeClaim and the Ingress.
 
 mod network;
 mod pod;
