@@ -30,6 +30,14 @@ pub(crate) fn check(spec: &ProwInstanceSpec, root: &str, findings: &mut Findings
 fn check_native_conflicts(spec: &ProwInstanceSpec, root: &str, findings: &mut Findings) {
     let components = &spec.components;
     let native = &spec.native;
+    if !native.trigger && !components.hook.enabled {
+        findings.warning(
+            field(&field(root, "native"), "trigger"),
+            rule::NATIVE_CONFLICT,
+            "nothing starts presubmits and postsubmits: the native trigger is off and hook is not enabled; \
+             set native.trigger: true, or enable hook with its trigger plugin",
+        );
+    }
     for (native_on, function, component_on, component, key) in [
         (
             native.schedule,
@@ -159,6 +167,17 @@ mod tests {
                 "spec.components.sinker.enabled"
             ]
         );
+    }
+
+    #[test]
+    fn nothing_triggering_is_a_warning() {
+        let mut findings = Findings::default();
+        check(&spec(json!({"native": {"trigger": false}})), "spec", &mut findings);
+        let findings = findings.into_vec();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].path, "spec.native.trigger");
+        assert_eq!(findings[0].severity, prow_api::status::Severity::Warning);
+        assert!(paths(json!({"native": {"trigger": false}, "components": {"hook": {"enabled": true}}})).is_empty());
     }
 
     #[test]
