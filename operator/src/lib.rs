@@ -6,6 +6,7 @@ pub mod crds;
 pub mod cron;
 pub mod duration;
 pub mod engine;
+pub mod http;
 pub mod import;
 pub mod input;
 pub mod logging;

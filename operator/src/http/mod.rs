@@ -1,0 +1,184 @@
+//! The operator's HTTP endpoints: `POST /hook` for GitHub webhooks (`:8888`), `/healthz` and
+//! `/readyz` (`:8081`) and `/metrics` (`:9090`). Thin: requests are judged by
+//! [`crate::webhook::judge`] and accepted events are handed to the trigger through a channel.
+
+pub mod metrics;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use self::metrics::Metrics;
+use crate::webhook::deliveries::Deliveries;
+use crate::webhook::signature::Tokens;
+use crate::webhook::{Headers, MAX_BODY_BYTES, Verdict, judge};
+
+/// A webhook the trigger acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// `X-GitHub-Delivery`.
+    pub delivery: String,
+    /// The payload.
+    pub payload: serde_json::Value,
+}
+
+/// What the endpoints share.
+#[derive(Debug)]
+pub struct State {
+    /// The HMAC tokens in force (replaced when the Secret changes).
+    pub tokens: RwLock<Tokens>,
+    /// Recently seen deliveries.
+    pub deliveries: Mutex<Deliveries>,
+    /// Where accepted events go.
+    pub events: mpsc::Sender<Event>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Whether the operator is ready (`/readyz`).
+    pub ready: AtomicBool,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address}: {source}")]
+pub struct ListenError {
+    /// The address.
+    pub address: SocketAddr,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+/// Binds `address` and serves every endpoint there until the task is dropped. Returns the bound
+/// address (useful with port 0).
+pub async fn serve(
+    address: SocketAddr,
+    state: Arc<State>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ListenError { address, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ListenError { address, source })?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| handle(request, state.clone()));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok((bound, task))
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+}
+
+async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let response = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
+        (&Method::GET, "/readyz") if state.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ok"),
+        (&Method::GET, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+        (&Method::GET, "/metrics") => text(StatusCode::OK, state.metrics.render()),
+        (&Method::POST, "/hook") => hook(request, &state).await,
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    };
+    Ok(response)
+}
+
+async fn hook(request: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (event, delivery, signature) = (
+        header("X-GitHub-Event"),
+        header("X-GitHub-Delivery"),
+        header("X-Hub-Signature-256"),
+    );
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return respond(state, event.as_deref(), &Verdict::TooLarge),
+    };
+    let headers = Headers {
+        event: event.as_deref(),
+        delivery: delivery.as_deref(),
+        signature: signature.as_deref(),
+    };
+    let verdict = {
+        let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
+        let mut deliveries = state.deliveries.lock().unwrap_or_else(|p| p.into_inner());
+        judge(headers, &body, &tokens, &mut deliveries)
+    };
+    if let Verdict::Accept {
+        event,
+        delivery,
+        payload,
+    } = &verdict
+    {
+        let accepted = Event {
+            event: event.clone(),
+            delivery: delivery.clone(),
+            payload: payload.clone(),
+        };
+        // Acknowledge only once the event is queued: a full queue answers 503 and GitHub
+        // redelivers, so no acknowledged delivery is lost.
+        if state.events.try_send(accepted).is_err() {
+            count(state, Some(event), "busy");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "busy, retry later");
+        }
+    }
+    respond(state, event.as_deref(), &verdict)
+}
+
+fn count(state: &State, event: Option<&str>, outcome: &str) {
+    state.metrics.increment(
+        "prow_operator_webhooks_total",
+        "GitHub webhook requests by event type and outcome.",
+        &[("event", event.unwrap_or("")), ("outcome", outcome)],
+    );
+}
+
+fn respond(state: &State, event: Option<&str>, verdict: &Verdict) -> Response<Full<Bytes>> {
+    let outcome = match verdict {
+        Verdict::Accept { .. } => "accepted",
+        Verdict::Ignore => "ignored",
+        Verdict::Duplicate => "duplicate",
+        Verdict::MissingHeader(_) => "missing_header",
+        Verdict::Unauthorized => "unauthorized",
+        Verdict::TooLarge => "too_large",
+        Verdict::Malformed(_) => "malformed",
+    };
+    count(state, event, outcome);
+    let status = StatusCode::from_u16(verdict.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match verdict {
+        Verdict::MissingHeader(name) => format!("missing {name}"),
+        Verdict::Malformed(why) => format!("malformed JSON: {why}"),
+        _ => outcome.to_string(),
+    };
+    text(status, body)
+}
