@@ -10,10 +10,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use prow_api::yaml::{self, YamlError};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::engine::prowjob::Creation;
 
 /// Where an object came from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -202,6 +205,32 @@ fn collect_kustomization(kustomization: &Path, files: &mut Vec<PathBuf>) -> Resu
 }
 
 impl Inputs {
+    /// What a ProwJob made from these inputs without applying anything (`trigger`, `mkpj`)
+    /// needs: `generateName`d, dated now, with every JobConfig's presets and the first
+    /// instance's `decorate_all_jobs`.
+    pub fn preview_creation(&self, namespace: &str) -> Creation {
+        let decorate_all_jobs = self
+            .instances
+            .first()
+            .and_then(|i| i.object.spec.config.as_ref())
+            .and_then(|c| c.get("decorate_all_jobs"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Creation {
+            name: String::new(),
+            namespace: namespace.to_string(),
+            start_time: Time(k8s_openapi::jiff::Timestamp::now()),
+            extra_labels: BTreeMap::new(),
+            decorate_all_jobs,
+            generate_name: true,
+            presets: self
+                .job_configs
+                .iter()
+                .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
+                .collect(),
+        }
+    }
+
     /// Adds what another read found, after what this one holds.
     pub fn append(&mut self, other: Inputs) {
         self.instances.extend(other.instances);

@@ -1,11 +1,10 @@
 //! `prow-operator mkpj`: the ProwJob of one configured job, ready to `kubectl create`, as
 //! upstream's `mkpj` makes it for manual runs and debugging.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use prow_api::ProwJob;
 use prow_api::job::{Pull, Refs};
 
-use crate::engine::prowjob::{self, Creation};
+use crate::engine::prowjob;
 use crate::engine::trigger::branch_matches;
 use crate::input::Inputs;
 
@@ -52,20 +51,7 @@ pub enum MkpjError {
 
 /// Makes the ProwJob of the job named `name`.
 pub fn make(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Result<ProwJob, MkpjError> {
-    let creation = Creation {
-        name: String::new(),
-        namespace: namespace.to_string(),
-        start_time: Time(k8s_openapi::jiff::Timestamp::now()),
-        extra_labels: Default::default(),
-        decorate_all_jobs: decorate_all_jobs(inputs),
-        generate_name: false,
-        presets: inputs
-            .job_configs
-            .iter()
-            .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
-            .collect(),
-    }
-    .named(name);
+    let creation = inputs.preview_creation(namespace).named(name);
     let jobs = inputs.job_configs.iter().map(|c| &c.object.spec.jobs);
     let mut found = Vec::new();
     for set in jobs {
@@ -129,17 +115,6 @@ pub fn make(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Re
         }
         Kind::Postsubmit(job) => Ok(prowjob::postsubmit(job, refs, &creation)),
     }
-}
-
-/// `decorate_all_jobs` from the instance's `config` overlay, when an instance is in the input.
-fn decorate_all_jobs(inputs: &Inputs) -> bool {
-    inputs
-        .instances
-        .first()
-        .and_then(|i| i.object.spec.config.as_ref())
-        .and_then(|c| c.get("decorate_all_jobs"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false)
 }
 
 #[derive(Clone, Copy)]

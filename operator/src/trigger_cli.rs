@@ -1,14 +1,11 @@
 //! `prow-operator trigger`: which ProwJobs a GitHub event would create, applying nothing. The
 //! debugging tool for "why didn't my job run?".
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use prow_api::ProwJob;
 use prow_api::job::{Postsubmit, Presubmit, Pull, Refs};
 
 use crate::engine::events::{PullRequestEvent, PushEvent};
-use crate::engine::prowjob::{self, Creation};
+use crate::engine::prowjob;
 use crate::engine::trigger::{self, Explanation, Trust};
 use crate::input::Inputs;
 
@@ -83,19 +80,7 @@ pub fn evaluate(
         event: event_type.to_string(),
         message: e.to_string(),
     };
-    let template = Creation {
-        name: String::new(),
-        namespace: namespace.to_string(),
-        start_time: Time(k8s_openapi::jiff::Timestamp::now()),
-        extra_labels: BTreeMap::new(),
-        decorate_all_jobs: false,
-        generate_name: false,
-        presets: inputs
-            .job_configs
-            .iter()
-            .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
-            .collect(),
-    };
+    let template = inputs.preview_creation(namespace);
     let creation = |job: &str| template.clone().named(job);
     let mut outcome = Outcome::default();
     match event_type {

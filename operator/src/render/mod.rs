@@ -125,10 +125,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
         config_map(&owner, "plugins", "plugins.yaml", yaml::to_string(&plugins)?),
         config_map(&owner, "labels", "labels.yaml", yaml::to_string(&labels)?),
     ];
+    let mut job_config_names = Vec::new();
     for (index, data) in job_config::shards(job_files, job_config::MAX_DATA_BYTES)
         .into_iter()
         .enumerate()
     {
+        job_config_names.push(owner.name(&format!("job-config-{index}")));
         let mut map = ConfigMap {
             metadata: owner.meta(&format!("job-config-{index}"), &owner.namespace, "config"),
             ..ConfigMap::default()
@@ -147,11 +149,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
     let mounts = Mounts {
         config: owner.name("config"),
         plugins: owner.name("plugins"),
-        job_config: config_maps
-            .iter()
-            .filter_map(|m| m.metadata.name.clone())
-            .filter(|name| name.starts_with(&owner.name("job-config-")))
-            .collect(),
+        job_config: job_config_names,
         config_map_hashes: hashes,
         secret_hashes: input.secret_hashes.clone(),
     };
