@@ -12,7 +12,13 @@ pub fn workspace() -> PathBuf {
 
 /// `../shared`, beside the workspace, where the corpus and upstream files live.
 pub fn shared() -> PathBuf {
-    workspace().join("../shared")
+    let shared = workspace().join("../shared");
+    assert!(
+        shared.is_dir(),
+        "{} not found: the tests read ../shared beside the checkout",
+        shared.display()
+    );
+    shared
 }
 
 /// Every `.yaml`/`.yml` file below `dir`, sorted.

@@ -13,7 +13,13 @@ pub fn workspace() -> PathBuf {
 
 /// `../shared/corpus`, beside the workspace.
 pub fn corpus() -> PathBuf {
-    workspace().join("../shared/corpus")
+    let corpus = workspace().join("../shared/corpus");
+    assert!(
+        corpus.is_dir(),
+        "{} not found: the tests read ../shared beside the checkout",
+        corpus.display()
+    );
+    corpus
 }
 
 /// One real Prow instance of the corpus: where its upstream files are.
