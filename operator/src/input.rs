@@ -20,19 +20,27 @@ use crate::engine::prowjob::Creation;
 
 /// Where an object came from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Source {
-    /// The file.
-    pub file: PathBuf,
-    /// The 0-based index of the document in the file.
-    pub document: usize,
+pub enum Source {
+    /// A YAML document in a file.
+    File {
+        /// The file.
+        file: PathBuf,
+        /// The 0-based index of the document in the file.
+        document: usize,
+    },
+    /// An object read from the cluster, by its `metadata.uid`.
+    Cluster {
+        /// The object's uid.
+        uid: String,
+    },
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.document == 0 {
-            write!(f, "{}", self.file.display())
-        } else {
-            write!(f, "{} (document {})", self.file.display(), self.document + 1)
+        match self {
+            Source::File { file, document: 0 } => write!(f, "{}", file.display()),
+            Source::File { file, document } => write!(f, "{} (document {})", file.display(), document + 1),
+            Source::Cluster { .. } => write!(f, "cluster"),
         }
     }
 }
@@ -247,7 +255,7 @@ impl Inputs {
         let documents = match yaml::load_documents(text) {
             Ok(documents) => documents,
             Err(error) => {
-                let source = Source {
+                let source = Source::File {
                     file: file.to_path_buf(),
                     document: 0,
                 };
@@ -260,7 +268,7 @@ impl Inputs {
             }
         };
         for warning in documents.warnings {
-            let source = Source {
+            let source = Source::File {
                 file: file.to_path_buf(),
                 document: warning.document,
             };
@@ -273,7 +281,7 @@ impl Inputs {
         for (index, value) in documents.values.into_iter().enumerate() {
             if !value.is_null() {
                 self.read_document(
-                    Source {
+                    Source::File {
                         file: file.to_path_buf(),
                         document: index,
                     },

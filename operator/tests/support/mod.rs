@@ -101,7 +101,7 @@ impl CorpusInstance {
 
 /// Imported objects as pipeline inputs, each with a made-up source.
 pub fn inputs(imported: &Imported) -> Inputs {
-    let source = |name: String| Source {
+    let source = |name: String| Source::File {
         file: PathBuf::from(name),
         document: 0,
     };
