@@ -1,8 +1,8 @@
 //! Names, labels and annotations of rendered objects.
 //!
 //! Every object is named `<instance>-<part>`, so two ProwInstances in one namespace never clash,
-//! and carries the standard `app.kubernetes.io/*` labels plus [`INSTANCE_LABEL`], by which the
-//! operator finds (and prunes) what it rendered.
+//! and carries the standard `app.kubernetes.io/*` labels plus [`INSTANCE_LABEL`] and
+//! [`INSTANCE_NAMESPACE_LABEL`], by which the operator finds (and prunes) what it rendered.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,9 @@ use prow_api::ProwInstance;
 
 /// The label naming the ProwInstance an object belongs to.
 pub const INSTANCE_LABEL: &str = "operator.prow.dev/instance";
+/// The label naming the namespace of the ProwInstance an object belongs to (objects in the
+/// ProwJob and pod namespaces cannot carry an owner reference to it).
+pub const INSTANCE_NAMESPACE_LABEL: &str = "operator.prow.dev/instance-namespace";
 /// The pod-template annotation holding the hash of every ConfigMap and Secret the pod mounts.
 pub const CONFIG_HASH_ANNOTATION: &str = "operator.prow.dev/config-hash";
 /// The field manager and `managed-by` value.
@@ -64,6 +67,7 @@ impl Owner {
         labels.insert("app.kubernetes.io/managed-by".to_string(), MANAGER.to_string());
         labels.insert("app.kubernetes.io/version".to_string(), self.version.clone());
         labels.insert(INSTANCE_LABEL.to_string(), self.name.clone());
+        labels.insert(INSTANCE_NAMESPACE_LABEL.to_string(), self.namespace.clone());
         labels
     }
 
