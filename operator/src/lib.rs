@@ -9,6 +9,7 @@ pub mod engine;
 pub mod http;
 pub mod import;
 pub mod input;
+pub mod lease;
 pub mod logging;
 pub mod mkpj;
 pub mod parallel;
