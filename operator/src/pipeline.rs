@@ -3,7 +3,9 @@
 //! Validation gives one report per object. An object with errors is left out on its own: the
 //! instance still renders with every other object. Only an instance with errors renders nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::fmt;
 
 use prow_api::status::{Finding, Severity};
@@ -30,56 +32,82 @@ pub struct Selected<'a> {
     pub label_sets: Vec<&'a Sourced<LabelSet>>,
 }
 
+/// The kinds an instance selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConfigKind {
+    /// JobConfig.
+    JobConfig,
+    /// PluginConfig.
+    PluginConfig,
+    /// LabelSet.
+    LabelSet,
+}
+
+impl ConfigKind {
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigKind::JobConfig => "JobConfig",
+            ConfigKind::PluginConfig => "PluginConfig",
+            ConfigKind::LabelSet => "LabelSet",
+        }
+    }
+}
+
+/// Whether `instance` selects the `kind` object with `meta`, whose namespace has `namespace_labels`.
+pub fn selects(
+    instance: &ProwInstance,
+    kind: ConfigKind,
+    meta: &ObjectMeta,
+    namespace_labels: &BTreeMap<String, String>,
+) -> bool {
+    let spec = &instance.spec;
+    let (objects, namespaces) = match kind {
+        ConfigKind::JobConfig => (
+            spec.job_config_selector.as_ref(),
+            spec.job_config_namespace_selector.as_ref(),
+        ),
+        ConfigKind::PluginConfig => (
+            spec.plugin_config_selector.as_ref(),
+            spec.plugin_config_namespace_selector.as_ref(),
+        ),
+        ConfigKind::LabelSet => (
+            spec.label_set_selector.as_ref(),
+            spec.label_set_namespace_selector.as_ref(),
+        ),
+    };
+    let selection = Selection {
+        namespace: instance.metadata.namespace.as_deref().unwrap_or("default"),
+        objects,
+        namespaces,
+    };
+    selection.selects(meta, namespace_labels)
+}
+
 /// Picks the objects `instance` selects.
 pub fn select<'a>(inputs: &'a Inputs, instance: &'a Sourced<ProwInstance>) -> Selected<'a> {
-    let spec = &instance.object.spec;
-    let namespace = instance.object.metadata.namespace.as_deref().unwrap_or("default");
-    let empty = Default::default();
-    let pick = |objects: Option<_>,
-                namespaces: Option<_>,
-                meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        let selection = Selection {
-            namespace,
-            objects,
-            namespaces,
-        };
+    let empty = BTreeMap::new();
+    let pick = |kind: ConfigKind, meta: &ObjectMeta| {
         let object_namespace = meta.namespace.as_deref().unwrap_or("default");
-        selection.selects(meta, inputs.namespace_labels.get(object_namespace).unwrap_or(&empty))
+        let labels = inputs.namespace_labels.get(object_namespace).unwrap_or(&empty);
+        selects(&instance.object, kind, meta, labels)
     };
     Selected {
         instance,
         job_configs: inputs
             .job_configs
             .iter()
-            .filter(|c| {
-                pick(
-                    spec.job_config_selector.as_ref(),
-                    spec.job_config_namespace_selector.as_ref(),
-                    &c.object.metadata,
-                )
-            })
+            .filter(|c| pick(ConfigKind::JobConfig, &c.object.metadata))
             .collect(),
         plugin_configs: inputs
             .plugin_configs
             .iter()
-            .filter(|c| {
-                pick(
-                    spec.plugin_config_selector.as_ref(),
-                    spec.plugin_config_namespace_selector.as_ref(),
-                    &c.object.metadata,
-                )
-            })
+            .filter(|c| pick(ConfigKind::PluginConfig, &c.object.metadata))
             .collect(),
         label_sets: inputs
             .label_sets
             .iter()
-            .filter(|c| {
-                pick(
-                    spec.label_set_selector.as_ref(),
-                    spec.label_set_namespace_selector.as_ref(),
-                    &c.object.metadata,
-                )
-            })
+            .filter(|c| pick(ConfigKind::LabelSet, &c.object.metadata))
             .collect(),
     }
 }
@@ -123,7 +151,7 @@ impl fmt::Display for Report {
     }
 }
 
-fn describe(kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+fn describe(kind: &str, meta: &ObjectMeta) -> String {
     format!(
         "{kind} {}/{}",
         meta.namespace.as_deref().unwrap_or("default"),
@@ -131,11 +159,7 @@ fn describe(kind: &str, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::O
     )
 }
 
-fn report<T>(
-    kind: &str,
-    sourced: &Sourced<T>,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Report {
+fn report<T>(kind: &str, sourced: &Sourced<T>, meta: &ObjectMeta) -> Report {
     Report {
         source: sourced.source.clone(),
         object: describe(kind, meta),

@@ -46,7 +46,9 @@ impl Metrics {
 
     /// Adds one to the counter `name` with `labels`, described by `help`.
     pub fn increment(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)]) {
-        self.with(name, help, |f| *f.counters.entry(series(name, labels)).or_default() += 1);
+        self.with(name, help, |f| {
+            *f.counters.entry(series(name, labels)).or_default() += 1
+        });
     }
 
     /// Sets the gauge `name` with `labels` to `value`.
@@ -71,14 +73,18 @@ impl Metrics {
     /// The value of a counter, for tests and status.
     pub fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
         let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        families.counters.get(&series(name, labels)).copied().unwrap_or_default()
+        families
+            .counters
+            .get(&series(name, labels))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The text exposition of every series.
     pub fn render(&self) -> String {
         let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         let mut text = String::new();
-        let mut header = |text: &mut String, name: &str, kind: &str, last: &mut String| {
+        let header = |text: &mut String, name: &str, kind: &str, last: &mut String| {
             if name != last {
                 let help = families.help.get(name).copied().unwrap_or_default();
                 let _ = writeln!(text, "# HELP {name} {help}");
@@ -148,7 +154,10 @@ mod tests {
         assert!(text.starts_with("# HELP webhooks_total Webhook requests.\n# TYPE webhooks_total counter\n"));
         assert!(text.contains("webhooks_total{event=\"push\",outcome=\"accepted\"} 2\n"));
         assert!(text.contains("webhooks_total{event=\"ping\",outcome=\"ignored\"} 1\n"));
-        assert_eq!(metrics.counter("webhooks_total", &[("event", "push"), ("outcome", "accepted")]), 2);
+        assert_eq!(
+            metrics.counter("webhooks_total", &[("event", "push"), ("outcome", "accepted")]),
+            2
+        );
     }
 
     #[test]
