@@ -35,6 +35,30 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the controller: reconcile ProwInstances and what they select, in the cluster.
+    ///
+    /// Uses `--kubeconfig` when given, in-cluster configuration (or `$KUBECONFIG`) otherwise. Only
+    /// the replica holding the `prow-operator` Lease reconciles; SIGTERM drains and exits.
+    Run {
+        /// A kubeconfig file to reach the cluster with.
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// The namespace the operator runs in (its Lease and webhook Service are there).
+        #[arg(long, env = "POD_NAMESPACE", default_value = "prow-operator-system")]
+        namespace: String,
+        /// Where `/healthz` and `/readyz` are served.
+        #[arg(long, default_value = "0.0.0.0:8081")]
+        health_address: std::net::SocketAddr,
+        /// Where Prometheus `/metrics` are served.
+        #[arg(long, default_value = "0.0.0.0:9090")]
+        metrics_address: std::net::SocketAddr,
+        /// How long the Lease lasts without renewal, in seconds.
+        #[arg(long, default_value_t = 15)]
+        lease_duration_seconds: u64,
+        /// How often the leader renews the Lease, in seconds (under half the duration).
+        #[arg(long, default_value_t = 5)]
+        lease_renew_seconds: u64,
+    },
     /// Print every CustomResourceDefinition, or write one file per CRD into a directory.
     Crds {
         /// Write `<group>_<plural>.yaml` files and a `kustomization.yaml` here instead of printing.
@@ -168,6 +192,9 @@ pub enum CliError {
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
+    /// The controller failed.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
     /// The input held no ProwInstance to render.
     #[error("no ProwInstance in the input: render needs one, with the objects it selects")]
     NoInstance,
@@ -200,6 +227,24 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome, CliError> {
     logging::init(cli.log_format, &cli.log_level);
     match cli.command {
+        Command::Run {
+            kubeconfig,
+            namespace,
+            health_address,
+            metrics_address,
+            lease_duration_seconds,
+            lease_renew_seconds,
+        } => {
+            crate::run::run(crate::run::RunOptions {
+                kubeconfig,
+                namespace,
+                health_address,
+                metrics_address,
+                lease_duration: std::time::Duration::from_secs(lease_duration_seconds),
+                lease_renew_period: std::time::Duration::from_secs(lease_renew_seconds),
+            })?;
+            Ok(Outcome::Clean)
+        }
         Command::Crds { dir: Some(dir) } => {
             crds::write_dir(&dir)?;
             Ok(Outcome::Clean)

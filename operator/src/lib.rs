@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod controller;
 pub mod crds;
 pub mod cron;
 pub mod duration;
@@ -16,6 +17,7 @@ pub mod parallel;
 pub mod patterns;
 pub mod pipeline;
 pub mod render;
+pub mod run;
 pub mod select;
 pub mod trigger_cli;
 pub mod webhook;

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 
-use prow_operator::http::{State, metrics::Metrics, serve};
+use prow_operator::http::{Routes, State, metrics::Metrics, serve};
 use prow_operator::webhook::MAX_BODY_BYTES;
 use prow_operator::webhook::deliveries::Deliveries;
 use prow_operator::webhook::signature::{Tokens, sign};
@@ -51,10 +51,12 @@ async fn start(
         tokens: RwLock::new(Tokens::parse("hmac-token")),
         deliveries: Mutex::new(Deliveries::new(1000)),
         events: sender,
-        metrics: Metrics::default(),
+        metrics: Arc::new(Metrics::default()),
         ready: false.into(),
     });
-    let (address, _task) = serve("127.0.0.1:0".parse().unwrap(), state.clone()).await.unwrap();
+    let (address, _task) = serve("127.0.0.1:0".parse().unwrap(), state.clone(), Routes::ALL)
+        .await
+        .unwrap();
     (address, state, receiver)
 }
 

@@ -45,7 +45,7 @@ pub struct State {
     /// Where accepted events go.
     pub events: mpsc::Sender<Event>,
     /// Counters for `/metrics`.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Whether the operator is ready (`/readyz`).
     pub ready: AtomicBool,
 }
@@ -60,11 +60,50 @@ pub struct ListenError {
     pub source: std::io::Error,
 }
 
-/// Binds `address` and serves every endpoint there until the task is dropped. Returns the bound
-/// address (useful with port 0).
+/// Which endpoints one listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routes {
+    /// `POST /hook`.
+    pub hook: bool,
+    /// `/healthz` and `/readyz`.
+    pub health: bool,
+    /// `/metrics`.
+    pub metrics: bool,
+}
+
+impl Routes {
+    /// Every endpoint.
+    pub const ALL: Routes = Routes {
+        hook: true,
+        health: true,
+        metrics: true,
+    };
+    /// `/healthz` and `/readyz` only (`:8081`).
+    pub const HEALTH: Routes = Routes {
+        hook: false,
+        health: true,
+        metrics: false,
+    };
+    /// `/metrics` only (`:9090`).
+    pub const METRICS: Routes = Routes {
+        hook: false,
+        health: false,
+        metrics: true,
+    };
+    /// `POST /hook` only (`:8888`).
+    pub const HOOK: Routes = Routes {
+        hook: true,
+        health: false,
+        metrics: false,
+    };
+}
+
+/// Binds `address` and serves `routes` there until the task is dropped. Returns the bound address
+/// (useful with port 0).
 pub async fn serve(
     address: SocketAddr,
     state: Arc<State>,
+    routes: Routes,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ListenError> {
     let listener = TcpListener::bind(address)
         .await
@@ -79,7 +118,7 @@ pub async fn serve(
             };
             let state = state.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |request| handle(request, state.clone()));
+                let service = service_fn(move |request| handle(request, state.clone(), routes));
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -95,13 +134,17 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    request: Request<Incoming>,
+    state: Arc<State>,
+    routes: Routes,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
-        (&Method::GET, "/readyz") if state.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ok"),
-        (&Method::GET, "/readyz") => text(StatusCode::SERVICE_UNAVAILABLE, "not ready"),
-        (&Method::GET, "/metrics") => text(StatusCode::OK, state.metrics.render()),
-        (&Method::POST, "/hook") => hook(request, &state).await,
+        (&Method::GET, "/healthz") if routes.health => text(StatusCode::OK, "ok"),
+        (&Method::GET, "/readyz") if routes.health && state.ready.load(Ordering::Relaxed) => text(StatusCode::OK, "ok"),
+        (&Method::GET, "/readyz") if routes.health => text(StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+        (&Method::GET, "/metrics") if routes.metrics => text(StatusCode::OK, state.metrics.render()),
+        (&Method::POST, "/hook") if routes.hook => hook(request, &state).await,
         _ => text(StatusCode::NOT_FOUND, "not found"),
     };
     Ok(response)

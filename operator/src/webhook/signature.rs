@@ -10,7 +10,8 @@ use sha2::Sha256;
 /// The Secret holds either one token, or upstream hook's YAML format, which lists tokens (each
 /// `{value, created_at}`) under `"*"` for every repository and under `org` or `org/repo`; every
 /// token listed for a repository, its org or `"*"` is accepted, which is how tokens rotate.
-#[derive(Clone, PartialEq, Eq)]
+/// The default holds no token, so every signature is refused.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
     global: Vec<Vec<u8>>,
     scoped: Vec<(String, Vec<u8>)>,

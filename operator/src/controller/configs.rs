@@ -1,0 +1,281 @@
+//! The status of JobConfigs, PluginConfigs and LabelSets: what an instance made of them, as
+//! kstatus conditions, counts and findings. Pure.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use prow_api::job::JobCounts;
+use prow_api::status::{Finding, Severity};
+use prow_api::{JobConfig, JobConfigStatus, LabelSet, LabelSetStatus, PluginConfig, PluginConfigStatus};
+
+use super::status::{Health, Summary, conditions};
+
+/// What became of one object in a reconcile.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Selected by the named instances (`namespace/name`) and checked with these findings.
+    Selected {
+        /// The instances that select it.
+        instances: Vec<String>,
+        /// What the checks found.
+        findings: Vec<Finding>,
+    },
+    /// No instance selects it.
+    NotSelected,
+}
+
+/// A JobConfig's version that stays in effect while the current one is rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InEffect {
+    /// Its generation, when known.
+    pub generation: Option<i64>,
+    /// Its jobs.
+    pub jobs: JobCounts,
+}
+
+fn errors(findings: &[Finding]) -> Vec<&Finding> {
+    findings.iter().filter(|f| f.severity == Severity::Error).collect()
+}
+
+fn warnings(findings: &[Finding]) -> usize {
+    findings.iter().filter(|f| f.severity == Severity::Warning).count()
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn rejection(kind: &str, generation: Option<i64>, errors: &[&Finding]) -> String {
+    let generation = generation
+        .map(|g| format!("generation {g}"))
+        .unwrap_or_else(|| "this version".into());
+    let first = errors
+        .first()
+        .map(|f| format!(" (first: {}: {})", f.path, f.message))
+        .unwrap_or_default();
+    format!(
+        "{kind} {generation} is rejected with {}{first}",
+        plural(errors.len(), "error")
+    )
+}
+
+const NOT_SELECTED: &str = "no ProwInstance selects it (check the instance's selectors and this object's labels)";
+
+/// The status of `config` after `outcome`. `fallback` is the version left in effect when the
+/// current one is rejected.
+pub fn job_config_status(
+    config: &JobConfig,
+    outcome: &Outcome,
+    fallback: Option<InEffect>,
+    now: &Time,
+) -> JobConfigStatus {
+    let previous = config.status.clone().unwrap_or_default();
+    let generation = config.metadata.generation;
+    let (summary, accepted_generation, jobs, findings) = match outcome {
+        Outcome::NotSelected => (
+            Summary::new(
+                Health::Stalled,
+                "NotSelected",
+                format!("{NOT_SELECTED}; its jobs are not in effect"),
+            ),
+            None,
+            None,
+            Vec::new(),
+        ),
+        Outcome::Selected { instances, findings } => {
+            let errors = errors(findings);
+            if errors.is_empty() {
+                let counts = config.spec.jobs.counts();
+                let mut message = format!(
+                    "in effect in ProwInstance {}: {}, {}, {}",
+                    instances.join(", "),
+                    plural(counts.presubmits as usize, "presubmit"),
+                    plural(counts.postsubmits as usize, "postsubmit"),
+                    plural(counts.periodics as usize, "periodic"),
+                );
+                let warnings = warnings(findings);
+                if warnings > 0 {
+                    message.push_str(&format!("; {} (see status.findings)", plural(warnings, "warning")));
+                }
+                (
+                    Summary::new(Health::Ready, "Accepted", message),
+                    generation,
+                    Some(counts),
+                    findings.clone(),
+                )
+            } else {
+                let mut message = rejection("JobConfig", generation, &errors);
+                match fallback {
+                    Some(InEffect {
+                        generation: Some(g), ..
+                    }) => message.push_str(&format!("; generation {g} stays in effect")),
+                    Some(InEffect { generation: None, .. }) => {
+                        message.push_str("; the jobs last in effect stay in effect")
+                    }
+                    None => message.push_str("; none of its jobs are in effect"),
+                }
+                (
+                    Summary::new(Health::Stalled, "Rejected", message),
+                    fallback.and_then(|f| f.generation),
+                    fallback.map(|f| f.jobs),
+                    findings.clone(),
+                )
+            }
+        }
+    };
+    JobConfigStatus {
+        observed_generation: generation,
+        conditions: conditions(&previous.conditions, &summary, generation, now),
+        accepted_generation,
+        jobs,
+        findings,
+    }
+}
+
+fn simple_summary(kind: &str, outcome: &Outcome, generation: Option<i64>, what: &str) -> (Summary, Vec<Finding>) {
+    match outcome {
+        Outcome::NotSelected => (
+            Summary::new(
+                Health::Stalled,
+                "NotSelected",
+                format!("{NOT_SELECTED}; it is not in effect"),
+            ),
+            Vec::new(),
+        ),
+        Outcome::Selected { instances, findings } => {
+            let errors = errors(findings);
+            if errors.is_empty() {
+                let mut message = format!("in effect in ProwInstance {}: {what}", instances.join(", "));
+                let warnings = warnings(findings);
+                if warnings > 0 {
+                    message.push_str(&format!("; {} (see status.findings)", plural(warnings, "warning")));
+                }
+                (Summary::new(Health::Ready, "Accepted", message), findings.clone())
+            } else {
+                let message = format!("{}; it is left out until fixed", rejection(kind, generation, &errors));
+                (Summary::new(Health::Stalled, "Rejected", message), findings.clone())
+            }
+        }
+    }
+}
+
+/// The status of a PluginConfig after `outcome`.
+pub fn plugin_config_status(config: &PluginConfig, outcome: &Outcome, now: &Time) -> PluginConfigStatus {
+    let previous = config.status.clone().unwrap_or_default();
+    let generation = config.metadata.generation;
+    let scopes = config.spec.plugins.len();
+    let (summary, findings) = simple_summary(
+        "PluginConfig",
+        outcome,
+        generation,
+        &format!("plugins for {}", plural(scopes, "org or repository")),
+    );
+    PluginConfigStatus {
+        observed_generation: generation,
+        conditions: conditions(&previous.conditions, &summary, generation, now),
+        plugin_scopes: Some(i64::try_from(scopes).unwrap_or(i64::MAX)),
+        findings,
+    }
+}
+
+/// The status of a LabelSet after `outcome`.
+pub fn label_set_status(set: &LabelSet, outcome: &Outcome, now: &Time) -> LabelSetStatus {
+    let previous = set.status.clone().unwrap_or_default();
+    let generation = set.metadata.generation;
+    let labels = set.spec.default.iter().map(|d| d.labels.len()).sum::<usize>()
+        + set.spec.repos.values().map(|r| r.labels.len()).sum::<usize>();
+    let (summary, findings) = simple_summary("LabelSet", outcome, generation, &plural(labels, "label"));
+    LabelSetStatus {
+        observed_generation: generation,
+        conditions: conditions(&previous.conditions, &summary, generation, now),
+        labels: Some(i64::try_from(labels).unwrap_or(i64::MAX)),
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::status::is_true;
+    use k8s_openapi::jiff::Timestamp;
+    use prow_api::status::condition_type::{READY, STALLED};
+
+    fn now() -> Time {
+        Time(Timestamp::from_second(1_700_000_000).unwrap())
+    }
+
+    fn config(generation: i64) -> JobConfig {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "operator.prow.dev/v1alpha1", "kind": "JobConfig",
+            "metadata": {"name": "unit", "namespace": "prow", "generation": generation},
+            "spec": {"periodics": [{"name": "nightly", "interval": "24h", "spec": {"containers": [{"image": "x"}]}}]}
+        }))
+        .unwrap()
+    }
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            severity,
+            path: "spec.periodics[0].interval".into(),
+            message: "not a duration".into(),
+            rule: None,
+        }
+    }
+
+    fn message(status: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> String {
+        status.iter().find(|c| c.type_ == READY).unwrap().message.clone()
+    }
+
+    #[test]
+    fn an_accepted_config_is_ready_with_counts() {
+        let outcome = Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings: vec![finding(Severity::Warning)],
+        };
+        let status = job_config_status(&config(2), &outcome, None, &now());
+        assert!(is_true(&status.conditions, READY));
+        assert_eq!(status.accepted_generation, Some(2));
+        assert_eq!(status.jobs.unwrap().periodics, 1);
+        assert_eq!(
+            message(&status.conditions),
+            "in effect in ProwInstance prow/prow: 0 presubmits, 0 postsubmits, 1 periodic; 1 warning (see status.findings)"
+        );
+    }
+
+    #[test]
+    fn a_rejected_config_is_stalled_and_names_what_stays_in_effect() {
+        let outcome = Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings: vec![finding(Severity::Error)],
+        };
+        let fallback = InEffect {
+            generation: Some(2),
+            jobs: JobCounts {
+                presubmits: 3,
+                ..JobCounts::default()
+            },
+        };
+        let status = job_config_status(&config(3), &outcome, Some(fallback), &now());
+        assert!(is_true(&status.conditions, STALLED));
+        assert_eq!(status.accepted_generation, Some(2));
+        assert_eq!(status.jobs.unwrap().presubmits, 3);
+        assert_eq!(status.findings.len(), 1);
+        assert_eq!(
+            message(&status.conditions),
+            "JobConfig generation 3 is rejected with 1 error (first: spec.periodics[0].interval: not a duration); generation 2 stays in effect"
+        );
+        let alone = job_config_status(&config(1), &outcome, None, &now());
+        assert!(message(&alone.conditions).ends_with("none of its jobs are in effect"));
+        assert_eq!(alone.jobs, None);
+    }
+
+    #[test]
+    fn an_unselected_config_says_so() {
+        let status = job_config_status(&config(1), &Outcome::NotSelected, None, &now());
+        assert!(is_true(&status.conditions, STALLED));
+        assert_eq!(status.conditions[0].reason, "NotSelected");
+        assert_eq!(status.observed_generation, Some(1));
+    }
+}

@@ -1,0 +1,747 @@
+//! The ProwInstance reconcile: read, then validate, then build, then apply, then status.
+//!
+//! Validation and rendering are the pure `pipeline` and `render` cores; this module reads their
+//! inputs from the caches and the API, applies their output with [`Applier`], and writes what
+//! happened into the status of the instance and of every object it selects.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use prow_api::instance::{ProwInstanceStatus, SelectedObjects};
+use prow_api::job::JobCounts;
+use prow_api::status::ObjectReference;
+use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::apply::{self, Desired, Plan};
+use super::configs::{self, InEffect, Outcome};
+use super::last_good;
+use super::notices::{self, Notice};
+use super::readiness;
+use super::secrets;
+use super::status::{Health, Summary, conditions};
+use super::{ConfigRef, Context, ReconcileError};
+use crate::input::{Inputs, Source, Sourced};
+use crate::pipeline::{self, ConfigKind, Report};
+use crate::render::meta::Owner;
+use crate::render::{self, RenderInput};
+
+/// The finalizer that lets the operator delete what it rendered outside the instance's namespace
+/// (Roles and RoleBindings in the ProwJob and pod namespaces), which owner references cannot
+/// reach.
+pub const FINALIZER: &str = "operator.prow.dev/cleanup";
+
+/// How often an instance is reconciled with nothing changing, to repair drift on kinds the
+/// operator does not watch.
+const RESYNC: Duration = Duration::from_secs(600);
+
+fn describe(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn source_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Source {
+    Source::Cluster {
+        uid: meta.uid.clone().unwrap_or_default(),
+    }
+}
+
+/// Reconciles one ProwInstance.
+#[tracing::instrument(skip_all, fields(instance = %describe(&instance.metadata)))]
+pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    ctx.queue.started(&instance);
+    let result = if instance.metadata.deletion_timestamp.is_some() {
+        clean_up(&instance, &ctx).await
+    } else {
+        reconcile_live(&instance, &ctx).await
+    };
+    let outcome = if result.is_ok() { "success" } else { "error" };
+    ctx.metrics.increment(
+        "prow_operator_reconciles_total",
+        "Reconciles by kind and result.",
+        &[("kind", "ProwInstance"), ("result", outcome)],
+    );
+    ctx.metrics.observe(
+        "prow_operator_reconcile_duration_seconds",
+        "Reconcile duration by kind.",
+        &[("kind", "ProwInstance")],
+        started.elapsed().as_secs_f64(),
+    );
+    result
+}
+
+async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
+    let owner = Owner::of(instance);
+    if !instance.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let (live, _) = ctx
+        .applier
+        .live(&owner.name, &owner.namespace)
+        .await
+        .map_err(|source| ReconcileError::read("the instance's objects", source))?;
+    for object in &live {
+        ctx.applier
+            .delete(&object.key)
+            .await
+            .map_err(|source| ReconcileError::prune(&object.key, source))?;
+    }
+    let remaining: Vec<String> = instance
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    let api: Api<ProwInstance> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+    let patch = json!({"metadata": {"finalizers": remaining, "resourceVersion": instance.resource_version()}});
+    api.patch(&owner.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| ReconcileError::write("the finalizer", source))?;
+    let dropped = ctx.selections.forget(&instance_key(instance));
+    ctx.orphans.recheck(dropped);
+    info!(deleted = live.len(), "instance deleted; its objects are removed");
+    Ok(Action::await_change())
+}
+
+fn instance_key(instance: &ProwInstance) -> (String, String) {
+    (instance.namespace().unwrap_or_default(), instance.name_any())
+}
+
+async fn ensure_finalizer(instance: &ProwInstance, ctx: &Context) -> Result<(), ReconcileError> {
+    if instance.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let mut finalizers = instance.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_string());
+    let api: Api<ProwInstance> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": instance.resource_version()}});
+    api.patch(&instance.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| ReconcileError::write("the finalizer", source))?;
+    Ok(())
+}
+
+/// The objects the instance selects, read from the caches.
+fn snapshot(instance: &ProwInstance, ctx: &Context) -> Inputs {
+    let mut inputs = Inputs::default();
+    for namespace in ctx.stores.namespaces.state() {
+        inputs
+            .namespace_labels
+            .insert(namespace.name_any(), namespace.labels().clone());
+    }
+    let empty = BTreeMap::new();
+    let selected = |kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        let labels = inputs
+            .namespace_labels
+            .get(meta.namespace.as_deref().unwrap_or_default())
+            .unwrap_or(&empty);
+        meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
+    };
+    let mut job_configs: Vec<_> = ctx
+        .stores
+        .job_configs
+        .state()
+        .into_iter()
+        .filter(|c| selected(ConfigKind::JobConfig, &c.metadata))
+        .collect();
+    let mut plugin_configs: Vec<_> = ctx
+        .stores
+        .plugin_configs
+        .state()
+        .into_iter()
+        .filter(|c| selected(ConfigKind::PluginConfig, &c.metadata))
+        .collect();
+    let mut label_sets: Vec<_> = ctx
+        .stores
+        .label_sets
+        .state()
+        .into_iter()
+        .filter(|c| selected(ConfigKind::LabelSet, &c.metadata))
+        .collect();
+    // The caches have no order; the rendered output must not depend on watch order.
+    job_configs.sort_by_key(|c| describe(&c.metadata));
+    plugin_configs.sort_by_key(|c| describe(&c.metadata));
+    label_sets.sort_by_key(|c| describe(&c.metadata));
+    let sourced = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| source_of(meta);
+    inputs.job_configs = job_configs
+        .iter()
+        .map(|c| Sourced {
+            source: sourced(&c.metadata),
+            object: JobConfig::clone(c),
+        })
+        .collect();
+    inputs.plugin_configs = plugin_configs
+        .iter()
+        .map(|c| Sourced {
+            source: sourced(&c.metadata),
+            object: PluginConfig::clone(c),
+        })
+        .collect();
+    inputs.label_sets = label_sets
+        .iter()
+        .map(|c| Sourced {
+            source: sourced(&c.metadata),
+            object: LabelSet::clone(c),
+        })
+        .collect();
+    inputs.instances.push(Sourced {
+        source: source_of(&instance.metadata),
+        object: instance.clone(),
+    });
+    inputs
+}
+
+/// The JobConfigs in effect: each accepted one as it is, each rejected one as it last was
+/// accepted (when known), with what stays in effect for the rejected ones' status.
+struct Effective {
+    recovered: Vec<JobConfig>,
+    fallbacks: BTreeMap<String, InEffect>,
+}
+
+async fn effective_job_configs(
+    selected: &pipeline::Selected<'_>,
+    reports: &[Report],
+    live: &[apply::Live],
+    owner: &Owner,
+    ctx: &Context,
+) -> Result<Effective, ReconcileError> {
+    let mut effective = Effective {
+        recovered: Vec::new(),
+        fallbacks: BTreeMap::new(),
+    };
+    let mut maps: Option<Vec<ConfigMap>> = None;
+    for config in &selected.job_configs {
+        let rejected = reports.iter().any(|r| r.source == config.source && r.has_errors());
+        let object = &config.object;
+        let uid = object.metadata.uid.clone().unwrap_or_default();
+        if !rejected {
+            let known = ctx.last_good.get(&uid);
+            if known.is_none_or(|k| k.metadata.generation != object.metadata.generation) {
+                ctx.last_good.accept(object);
+            }
+            continue;
+        }
+        if let Some(good) = ctx.last_good.get(&uid) {
+            effective.fallbacks.insert(
+                uid,
+                InEffect {
+                    generation: good.metadata.generation,
+                    jobs: good.spec.jobs.counts(),
+                },
+            );
+            effective.recovered.push(JobConfig::clone(&good));
+            continue;
+        }
+        // After a restart: the rendered ConfigMaps hold what was in effect.
+        if maps.is_none() {
+            maps = Some(job_config_maps(live, owner, ctx).await?);
+        }
+        if let Some(jobs) = maps.as_deref().and_then(|m| last_good::recover(object, m)) {
+            let mut good = object.clone();
+            good.spec.jobs = jobs;
+            good.metadata.generation = object.status.as_ref().and_then(|s| s.accepted_generation);
+            ctx.last_good.accept(&good);
+            effective.fallbacks.insert(
+                uid,
+                InEffect {
+                    generation: good.metadata.generation,
+                    jobs: good.spec.jobs.counts(),
+                },
+            );
+            effective.recovered.push(good);
+        }
+    }
+    Ok(effective)
+}
+
+async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> Result<Vec<ConfigMap>, ReconcileError> {
+    let prefix = owner.name("job-config-");
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+    let mut maps = Vec::new();
+    for object in live {
+        let (kind, namespace, name) = &object.key;
+        if kind == "ConfigMap"
+            && *namespace == owner.namespace
+            && name.starts_with(&prefix)
+            && let Some(map) = api
+                .get_opt(name)
+                .await
+                .map_err(|source| ReconcileError::read("the job-config ConfigMaps", source))?
+        {
+            maps.push(map);
+        }
+    }
+    Ok(maps)
+}
+
+async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
+    ensure_finalizer(instance, ctx).await?;
+    let owner = Owner::of(instance);
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+
+    // Read.
+    let inputs = snapshot(instance, ctx);
+    let Some(sourced_instance) = inputs.instances.first() else {
+        return Ok(Action::await_change());
+    };
+    let selected = pipeline::select(&inputs, sourced_instance);
+    let secret_uses = secrets::references(&instance.spec);
+    let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+    let observed = secrets::observe(&secrets_api, &secret_uses)
+        .await
+        .map_err(|source| ReconcileError::read("the instance's Secrets", source))?;
+    let (live, mut deployments) = ctx
+        .applier
+        .live(&owner.name, &owner.namespace)
+        .await
+        .map_err(|source| ReconcileError::read("the instance's objects", source))?;
+
+    // Validate.
+    let reports = pipeline::validate(&selected);
+    let instance_findings = reports.first().map(|r| r.findings.clone()).unwrap_or_default();
+    let effective = effective_job_configs(&selected, &reports, &live, &owner, ctx).await?;
+    let clean = |source: &Source| !reports.iter().any(|r| &r.source == source && r.has_errors());
+
+    let mut problems = Vec::new();
+    let mut applied = 0;
+    let mut config_hash = instance.status.as_ref().and_then(|s| s.config_hash.clone());
+    let instance_errors: Vec<_> = instance_findings
+        .iter()
+        .filter(|f| f.severity == prow_api::status::Severity::Error)
+        .collect();
+    let mut in_effect = Vec::new();
+    if instance_errors.is_empty() {
+        // Build.
+        let mut job_configs: Vec<&JobConfig> = selected
+            .job_configs
+            .iter()
+            .filter(|c| clean(&c.source))
+            .map(|c| &c.object)
+            .collect();
+        job_configs.extend(effective.recovered.iter());
+        job_configs.sort_by_key(|c| describe(&c.metadata));
+        in_effect = job_configs.iter().map(|c| c.spec.jobs.counts()).collect();
+        let plugin_configs: Vec<&PluginConfig> = selected
+            .plugin_configs
+            .iter()
+            .filter(|c| clean(&c.source))
+            .map(|c| &c.object)
+            .collect();
+        let label_sets: Vec<&LabelSet> = selected
+            .label_sets
+            .iter()
+            .filter(|c| clean(&c.source))
+            .map(|c| &c.object)
+            .collect();
+        let rendered = render::render(&RenderInput {
+            instance,
+            job_configs: &job_configs,
+            plugin_configs: &plugin_configs,
+            label_sets: &label_sets,
+            secret_hashes: secrets::hashes(&observed),
+            operator_webhook: ctx.webhook.clone(),
+        })
+        .map_err(|e| ReconcileError::Render(e.to_string()))?;
+        config_hash = Some(rendered.config_hash.clone());
+
+        // Apply.
+        let desired = rendered
+            .objects
+            .iter()
+            .map(|object| with_owner(Desired::of(object), instance, &owner))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ReconcileError::Render(e.to_string()))?;
+        let plan = {
+            let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
+            apply::plan(desired, &live, &written)
+        };
+        let outcome = carry_out(&plan, ctx).await;
+        applied = outcome.applied.len();
+        let pruned = outcome.pruned;
+        for deployment in outcome.deployments {
+            deployments.retain(|d| d.metadata.name != deployment.metadata.name);
+            deployments.push(deployment);
+        }
+        problems = outcome.problems;
+        if applied > 0 || pruned > 0 {
+            let shown: Vec<&str> = outcome.applied.iter().take(10).map(String::as_str).collect();
+            let more = if applied > shown.len() {
+                format!(" and {} more", applied - shown.len())
+            } else {
+                String::new()
+            };
+            info!(applied, pruned, unchanged = plan.unchanged, "applied");
+            ctx.publish(
+                &instance.object_ref(&()),
+                &Notice {
+                    warning: false,
+                    reason: "Applied".into(),
+                    note: format!("applied {}{more}; pruned {pruned}", shown.join(", ")),
+                },
+            )
+            .await;
+        }
+    }
+
+    // Status.
+    let components = readiness::components(&owner, &instance.spec, &deployments);
+    let secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
+    let summary = summarise(
+        &instance_errors,
+        &problems,
+        &secret_problems,
+        &components,
+        applied,
+        &selected,
+        &reports,
+    );
+    let jobs = in_effect.iter().fold(JobCounts::default(), |sum, c| JobCounts {
+        presubmits: sum.presubmits + c.presubmits,
+        postsubmits: sum.postsubmits + c.postsubmits,
+        periodics: sum.periodics + c.periodics,
+    });
+    let previous = instance.status.clone().unwrap_or_default();
+    let status = ProwInstanceStatus {
+        observed_generation: instance.metadata.generation,
+        conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, &now),
+        components,
+        jobs: if instance_errors.is_empty() {
+            Some(jobs)
+        } else {
+            previous.jobs
+        },
+        config_hash,
+        selected: Some(selected_refs(&selected)),
+    };
+    if let Some(notice) = notices::transition(&previous.conditions, &summary) {
+        ctx.publish(&instance.object_ref(&()), &notice).await;
+    }
+    if status != previous {
+        patch_status::<ProwInstance>(ctx, &owner.namespace, &owner.name, &status).await?;
+    }
+    write_config_statuses(instance, &selected, &reports, &effective, ctx, &now).await?;
+
+    let mut now_selected = BTreeSet::new();
+    now_selected.extend(
+        selected
+            .job_configs
+            .iter()
+            .map(|c| ConfigRef::of(ConfigKind::JobConfig, &c.object.metadata)),
+    );
+    now_selected.extend(
+        selected
+            .plugin_configs
+            .iter()
+            .map(|c| ConfigRef::of(ConfigKind::PluginConfig, &c.object.metadata)),
+    );
+    now_selected.extend(
+        selected
+            .label_sets
+            .iter()
+            .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.object.metadata)),
+    );
+    let dropped = ctx.selections.record(instance_key(instance), now_selected);
+    ctx.orphans.recheck(dropped);
+
+    if problems.iter().any(|p| p.transient) {
+        return Err(ReconcileError::Apply(
+            problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
+    Ok(Action::requeue(RESYNC))
+}
+
+fn with_owner(
+    desired: Result<Desired, serde_json::Error>,
+    instance: &ProwInstance,
+    owner: &Owner,
+) -> Result<Desired, serde_json::Error> {
+    let mut desired = desired?;
+    // Owner references cannot cross namespaces: objects elsewhere are removed by the finalizer.
+    if desired.key.1 == owner.namespace
+        && let Some(reference) = instance.controller_owner_ref(&())
+    {
+        desired.body["metadata"]["ownerReferences"] = serde_json::to_value([reference])?;
+    }
+    Ok(desired)
+}
+
+/// One object that could not be applied or pruned.
+struct Problem {
+    message: String,
+    /// Whether retrying may help (server errors, throttling, timeouts) or the object itself is
+    /// refused (invalid, or owned by someone else).
+    transient: bool,
+}
+
+struct Carried {
+    applied: Vec<String>,
+    pruned: usize,
+    deployments: Vec<Deployment>,
+    problems: Vec<Problem>,
+}
+
+fn transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => {
+            status.code >= 500
+                || status.code == 429
+                || status.code == 409 && status.reason == "Conflict" && !status.message.contains("conflict with")
+        }
+        _ => true,
+    }
+}
+
+async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
+    let mut carried = Carried {
+        applied: Vec::new(),
+        pruned: 0,
+        deployments: Vec::new(),
+        problems: Vec::new(),
+    };
+    for step in &plan.apply {
+        let (kind, namespace, name) = &step.desired.key;
+        let started = Instant::now();
+        let result = ctx.applier.apply(step).await;
+        ctx.metrics.observe(
+            "prow_operator_apply_duration_seconds",
+            "Server-side apply latency by kind.",
+            &[("kind", kind)],
+            started.elapsed().as_secs_f64(),
+        );
+        match result {
+            Ok(object) => {
+                ctx.written
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(step.desired.key.clone(), apply::written(&object));
+                if kind == "Deployment"
+                    && let Ok(deployment) = serde_json::to_value(&object).and_then(serde_json::from_value::<Deployment>)
+                {
+                    carried.deployments.push(deployment);
+                }
+                carried.applied.push(format!("{kind} {name}"));
+            }
+            Err(error) => {
+                ctx.metrics.increment(
+                    "prow_operator_apply_errors_total",
+                    "Failed applies and deletes by kind.",
+                    &[("kind", kind)],
+                );
+                warn!(%kind, %namespace, %name, %error, "apply failed");
+                carried.problems.push(Problem {
+                    transient: transient(&error),
+                    message: format!("applying {kind} {namespace}/{name}: {error}"),
+                });
+            }
+        }
+    }
+    for key in &plan.prune {
+        let (kind, namespace, name) = key;
+        match ctx.applier.delete(key).await {
+            Ok(()) => {
+                ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+                carried.pruned += 1;
+            }
+            Err(error) => {
+                warn!(%kind, %namespace, %name, %error, "prune failed");
+                carried.problems.push(Problem {
+                    transient: true,
+                    message: format!("pruning {kind} {namespace}/{name}: {error}"),
+                });
+            }
+        }
+    }
+    carried
+}
+
+fn summarise(
+    instance_errors: &[&prow_api::status::Finding],
+    problems: &[Problem],
+    secret_problems: &[String],
+    components: &[prow_api::instance::ComponentStatus],
+    applied: usize,
+    selected: &pipeline::Selected<'_>,
+    reports: &[Report],
+) -> Summary {
+    if let Some(first) = instance_errors.first() {
+        return Summary::new(
+            Health::Stalled,
+            "InvalidSpec",
+            format!(
+                "{} in the spec, nothing applied (first: {}: {})",
+                if instance_errors.len() == 1 {
+                    "1 error".to_string()
+                } else {
+                    format!("{} errors", instance_errors.len())
+                },
+                first.path,
+                first.message
+            ),
+        );
+    }
+    let refused: Vec<&str> = problems
+        .iter()
+        .filter(|p| !p.transient)
+        .map(|p| p.message.as_str())
+        .collect();
+    if !refused.is_empty() {
+        return Summary::new(Health::Stalled, "ApplyRefused", refused.join("; "));
+    }
+    if !secret_problems.is_empty() {
+        return Summary::new(Health::Stalled, "SecretMissing", secret_problems.join("; "));
+    }
+    if !problems.is_empty() {
+        let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Summary::new(
+            Health::Progressing,
+            "ApplyFailed",
+            format!("retrying: {}", failed.join("; ")),
+        );
+    }
+    let waiting: Vec<String> = components
+        .iter()
+        .filter(|c| !c.ready)
+        .map(|c| {
+            format!(
+                "{} ({}/{} available)",
+                c.name,
+                c.ready_replicas.unwrap_or(0),
+                c.replicas.unwrap_or(0)
+            )
+        })
+        .collect();
+    if !waiting.is_empty() {
+        return Summary::new(
+            Health::Progressing,
+            "ComponentsProgressing",
+            format!("waiting for {}", waiting.join(", ")),
+        );
+    }
+    let rejected = reports.iter().skip(1).filter(|r| r.has_errors()).count();
+    let mut message = format!(
+        "{} components available; {} JobConfigs, {} PluginConfigs, {} LabelSets selected",
+        components.len(),
+        selected.job_configs.len(),
+        selected.plugin_configs.len(),
+        selected.label_sets.len()
+    );
+    if rejected > 0 {
+        message.push_str(&format!("; {rejected} rejected (see their status)"));
+    }
+    if applied > 0 {
+        message.push_str(&format!("; {applied} objects applied"));
+    }
+    Summary::new(Health::Ready, "Reconciled", message)
+}
+
+fn selected_refs(selected: &pipeline::Selected<'_>) -> SelectedObjects {
+    let reference = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| ObjectReference {
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+    };
+    SelectedObjects {
+        job_configs: selected
+            .job_configs
+            .iter()
+            .map(|c| reference(&c.object.metadata))
+            .collect(),
+        plugin_configs: selected
+            .plugin_configs
+            .iter()
+            .map(|c| reference(&c.object.metadata))
+            .collect(),
+        label_sets: selected
+            .label_sets
+            .iter()
+            .map(|c| reference(&c.object.metadata))
+            .collect(),
+    }
+}
+
+async fn write_config_statuses(
+    instance: &ProwInstance,
+    selected: &pipeline::Selected<'_>,
+    reports: &[Report],
+    effective: &Effective,
+    ctx: &Context,
+    now: &Time,
+) -> Result<(), ReconcileError> {
+    let name = describe(&instance.metadata);
+    let outcome = |source: &Source| Outcome::Selected {
+        instances: vec![name.clone()],
+        findings: reports
+            .iter()
+            .find(|r| &r.source == source)
+            .map(|r| r.findings.clone())
+            .unwrap_or_default(),
+    };
+    for config in &selected.job_configs {
+        let object = &config.object;
+        let uid = object.metadata.uid.clone().unwrap_or_default();
+        let status = configs::job_config_status(
+            object,
+            &outcome(&config.source),
+            effective.fallbacks.get(&uid).copied(),
+            now,
+        );
+        ctx.update_config_status(object, status).await?;
+    }
+    for config in &selected.plugin_configs {
+        let status = configs::plugin_config_status(&config.object, &outcome(&config.source), now);
+        ctx.update_config_status(&config.object, status).await?;
+    }
+    for set in &selected.label_sets {
+        let status = configs::label_set_status(&set.object, &outcome(&set.source), now);
+        ctx.update_config_status(&set.object, status).await?;
+    }
+    Ok(())
+}
+
+/// Writes `status` to the status subresource of the `K` named `name`.
+pub async fn patch_status<K>(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    status: &impl serde::Serialize,
+) -> Result<(), ReconcileError>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
+    match api
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "status": status })),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Deleted meanwhile: nothing to report on.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(source) => Err(ReconcileError::write(
+            &format!("the status of {} {namespace}/{name}", K::kind(&())),
+            source,
+        )),
+    }
+}

@@ -1,0 +1,337 @@
+//! The live operator: kube-runtime loops that read state, call the pure core, apply the results
+//! and report status.
+//!
+//! One controller reconciles ProwInstances. It is triggered by the instances themselves and by
+//! everything they depend on: the JobConfigs, PluginConfigs and LabelSets they select (mapped
+//! through the selectors), the labels of Namespaces (for namespace selectors), the Secrets they
+//! name, and the ConfigMaps and Deployments they own. Objects no instance selects get a
+//! `NotSelected` status from a small loop of their own.
+
+pub mod apply;
+pub mod configs;
+pub mod instance;
+pub mod last_good;
+pub mod manager;
+pub mod notices;
+pub mod orphans;
+pub mod readiness;
+pub mod secrets;
+pub mod status;
+pub mod triggers;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::core::PartialObjectMeta;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource, ResourceExt};
+use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
+use tracing::warn;
+
+use self::apply::{Applier, Key, Written};
+use self::last_good::LastGood;
+use self::notices::Notice;
+use crate::http::metrics::Metrics;
+use crate::pipeline::ConfigKind;
+use crate::render::OperatorWebhook;
+
+/// Why a reconcile failed; it is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Reading from the API failed.
+    #[error("reading {what}: {source}")]
+    Read {
+        /// What was being read.
+        what: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// Writing to the API failed.
+    #[error("writing {what}: {source}")]
+    Write {
+        /// What was being written.
+        what: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// Deleting an object no longer rendered failed.
+    #[error("pruning {kind} {namespace}/{name}: {source}")]
+    Prune {
+        /// Its kind.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// Some objects could not be applied (the status says which).
+    #[error("{0}")]
+    Apply(String),
+    /// Rendering failed.
+    #[error("rendering: {0}")]
+    Render(String),
+}
+
+impl ReconcileError {
+    fn read(what: &str, source: kube::Error) -> Self {
+        Self::Read {
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    fn write(what: &str, source: kube::Error) -> Self {
+        Self::Write {
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    fn prune(key: &Key, source: kube::Error) -> Self {
+        Self::Prune {
+            kind: key.0.clone(),
+            namespace: key.1.clone(),
+            name: key.2.clone(),
+            source,
+        }
+    }
+
+    /// A short CamelCase name of the failure, for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "ReadFailed",
+            Self::Write { .. } => "WriteFailed",
+            Self::Prune { .. } => "PruneFailed",
+            Self::Apply(_) => "ApplyFailed",
+            Self::Render(_) => "RenderFailed",
+        }
+    }
+}
+
+/// A JobConfig, PluginConfig or LabelSet, by kind, namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConfigRef {
+    /// The kind.
+    pub kind: ConfigKind,
+    /// The namespace.
+    pub namespace: String,
+    /// The name.
+    pub name: String,
+}
+
+impl ConfigRef {
+    /// The reference to the `kind` object with `meta`.
+    pub fn of(kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Self {
+        Self {
+            kind,
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            name: meta.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The caches the reconcile reads.
+#[derive(Clone)]
+pub struct Stores {
+    /// ProwInstances.
+    pub instances: Store<ProwInstance>,
+    /// JobConfigs.
+    pub job_configs: Store<JobConfig>,
+    /// PluginConfigs.
+    pub plugin_configs: Store<PluginConfig>,
+    /// LabelSets.
+    pub label_sets: Store<LabelSet>,
+    /// Namespaces (metadata only), for namespace selectors.
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
+}
+
+/// What each instance selected at its last reconcile, so that an object it stops selecting is
+/// still mapped to it once (to drop its jobs) and then handed to the orphan loop.
+#[derive(Debug, Default)]
+pub struct Selections {
+    by_instance: Mutex<HashMap<(String, String), BTreeSet<ConfigRef>>>,
+}
+
+impl Selections {
+    /// Records what an instance selects now; returns what it selected before and no longer does.
+    pub fn record(&self, instance: (String, String), selected: BTreeSet<ConfigRef>) -> Vec<ConfigRef> {
+        let mut map = self.by_instance.lock().unwrap_or_else(|p| p.into_inner());
+        let before = map.insert(instance, selected.clone()).unwrap_or_default();
+        before.difference(&selected).cloned().collect()
+    }
+
+    /// Forgets a deleted instance; returns what it selected.
+    pub fn forget(&self, instance: &(String, String)) -> Vec<ConfigRef> {
+        let mut map = self.by_instance.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(instance)
+            .map(|s| s.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The instances (namespace, name) that selected `config` at their last reconcile.
+    pub fn selecting(&self, config: &ConfigRef) -> Vec<(String, String)> {
+        let map = self.by_instance.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(_, selected)| selected.contains(config))
+            .map(|(instance, _)| instance.clone())
+            .collect()
+    }
+}
+
+/// The instances waiting for a reconcile, for the queue-depth gauge.
+#[derive(Debug, Default)]
+pub struct Queue {
+    pending: Mutex<BTreeSet<(String, String)>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Queue {
+    /// A queue reporting to `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            pending: Mutex::default(),
+            metrics,
+        }
+    }
+
+    fn gauge(&self, depth: usize) {
+        self.metrics.set(
+            "prow_operator_queue_depth",
+            "ProwInstances waiting for a reconcile.",
+            &[],
+            depth as f64,
+        );
+    }
+
+    /// Notes that `instance` was triggered.
+    pub fn triggered(&self, instance: &ObjectRef<ProwInstance>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.insert((instance.namespace.clone().unwrap_or_default(), instance.name.clone()));
+        self.gauge(pending.len());
+    }
+
+    /// Notes that a reconcile of `instance` started.
+    pub fn started(&self, instance: &ProwInstance) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.remove(&(instance.namespace().unwrap_or_default(), instance.name_any()));
+        self.gauge(pending.len());
+    }
+}
+
+/// Everything a reconcile needs.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// Applies and prunes rendered objects.
+    pub applier: Applier,
+    /// The caches.
+    pub stores: Stores,
+    /// Records Events.
+    pub recorder: Recorder,
+    /// Counters, gauges and histograms for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The operator's own webhook endpoint.
+    pub webhook: OperatorWebhook,
+    /// The last accepted version of each JobConfig.
+    pub last_good: LastGood,
+    /// What this process last wrote to each rendered object.
+    pub written: Mutex<HashMap<Key, Written>>,
+    /// What each instance selected last.
+    pub selections: Selections,
+    /// Where objects that may have lost their last instance go.
+    pub orphans: orphans::Sender,
+    /// Pending reconciles.
+    pub queue: Queue,
+}
+
+impl Context {
+    /// Records an Event about the object `reference`; failures are logged, never fatal.
+    pub async fn publish(&self, reference: &k8s_openapi::api::core::v1::ObjectReference, notice: &Notice) {
+        let event = Event {
+            type_: if notice.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: notice.reason.clone(),
+            note: Some(truncate(&notice.note, 1000)),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, reference).await {
+            warn!(%error, reason = %notice.reason, "could not record an Event");
+        }
+    }
+
+    /// Writes a config object's status when it changed, with an Event when it stalls or
+    /// recovers.
+    pub async fn update_config_status<K, S>(&self, object: &K, status: S) -> Result<(), ReconcileError>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + HasStatus<Status = S>,
+        S: serde::Serialize + PartialEq + Clone + Default,
+    {
+        let previous = object.status().cloned().unwrap_or_default();
+        if previous == status {
+            return Ok(());
+        }
+        let before = K::conditions(&previous);
+        let after = K::conditions(&status);
+        if let Some(notice) = notices::transition_between(before, after) {
+            self.publish(&object.object_ref(&()), &notice).await;
+        }
+        instance::patch_status::<K>(
+            self,
+            &object.namespace().unwrap_or_default(),
+            &object.name_any(),
+            &status,
+        )
+        .await
+    }
+}
+
+/// Our kinds' statuses, for generic status writing.
+pub trait HasStatus {
+    /// The status type.
+    type Status;
+    /// The status, when set.
+    fn status(&self) -> Option<&Self::Status>;
+    /// The conditions of a status.
+    fn conditions(status: &Self::Status) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
+}
+
+macro_rules! has_status {
+    ($kind:ty, $status:ty) => {
+        impl HasStatus for $kind {
+            type Status = $status;
+            fn status(&self) -> Option<&$status> {
+                self.status.as_ref()
+            }
+            fn conditions(status: &$status) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+                &status.conditions
+            }
+        }
+    };
+}
+
+has_status!(JobConfig, prow_api::JobConfigStatus);
+has_status!(PluginConfig, prow_api::PluginConfigStatus);
+has_status!(LabelSet, prow_api::LabelSetStatus);
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}

@@ -1,0 +1,185 @@
+//! `prow-operator run`: the controller, with its health and metrics endpoints, under a Lease.
+//!
+//! Every replica serves `/healthz`, `/readyz` and `/metrics`. Only the replica holding the Lease
+//! reconciles; when it loses the Lease it stops and waits to win it again. SIGTERM (or Ctrl-C)
+//! stops the controller after the reconciles in flight, releases the Lease and exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::controller::manager::{self, Settings};
+use crate::http::metrics::Metrics;
+use crate::http::{self, Routes, State};
+use crate::lease::{ElectionConfig, LeaderElector};
+use crate::render::OperatorWebhook;
+use crate::webhook::deliveries::Deliveries;
+use crate::webhook::signature::Tokens;
+
+/// How `run` is configured.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// A kubeconfig file; in-cluster configuration (or `$KUBECONFIG`) otherwise.
+    pub kubeconfig: Option<PathBuf>,
+    /// The namespace the operator runs in: its Lease and webhook Service are there.
+    pub namespace: String,
+    /// Where `/healthz` and `/readyz` are served.
+    pub health_address: SocketAddr,
+    /// Where `/metrics` is served.
+    pub metrics_address: SocketAddr,
+    /// The Lease's duration.
+    pub lease_duration: Duration,
+    /// How often the leader renews the Lease.
+    pub lease_renew_period: Duration,
+}
+
+/// Why `run` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// No usable cluster configuration.
+    #[error("cannot load the cluster configuration: {0}")]
+    Config(String),
+    /// The client could not be built.
+    #[error("cannot create the Kubernetes client: {0}")]
+    Client(kube::Error),
+    /// An endpoint could not listen.
+    #[error(transparent)]
+    Listen(#[from] http::ListenError),
+    /// The Lease settings are invalid.
+    #[error("leader election: {0}")]
+    Lease(#[from] crate::lease::ElectionError),
+    /// The controller could not start.
+    #[error(transparent)]
+    Manager(#[from] manager::ManagerError),
+}
+
+/// Runs the operator until SIGTERM.
+pub fn run(options: RunOptions) -> Result<(), RunError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?
+        .block_on(run_async(options))
+}
+
+async fn client(kubeconfig: Option<&PathBuf>) -> Result<Client, RunError> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = Kubeconfig::read_from(path).map_err(|e| RunError::Config(format!("{}: {e}", path.display())))?;
+            kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| RunError::Config(format!("{}: {e}", path.display())))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| RunError::Config(e.to_string()))?,
+    };
+    Client::try_from(config).map_err(RunError::Client)
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run_async(options: RunOptions) -> Result<(), RunError> {
+    let client = client(options.kubeconfig.as_ref()).await?;
+    let metrics = Arc::new(Metrics::default());
+    // The webhook arrives with the native trigger; until then no events are queued.
+    let (events, _) = mpsc::channel(1);
+    let state = Arc::new(State {
+        tokens: RwLock::new(Tokens::default()),
+        deliveries: Mutex::new(Deliveries::new(10_000)),
+        events,
+        metrics: metrics.clone(),
+        ready: AtomicBool::new(false),
+    });
+    let (health_address, _health) = http::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
+    let (metrics_address, _metrics) = http::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
+    info!(%health_address, %metrics_address, "serving");
+
+    let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        terminated().await;
+        info!("termination requested; draining");
+        let _ = stop_sender.send(true);
+    });
+    let stopped = |mut stop: watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+
+    let mut election = ElectionConfig::new(options.namespace.clone(), "prow-operator");
+    election.lease_duration = options.lease_duration;
+    election.renew_period = options.lease_renew_period;
+    let elector = LeaderElector::new(client.clone(), election)?;
+    let identity = elector.identity().to_string();
+    let mut leader = elector.subscribe();
+    let election_task = tokio::spawn(elector.run(stopped(stop.clone())));
+    // A replica that waits for the Lease is healthy and ready: it has nothing to serve yet.
+    state.ready.store(true, Ordering::Relaxed);
+
+    loop {
+        tokio::select! {
+            _ = stopped(stop.clone()) => break,
+            changed = leader.wait_for(|l| *l) => if changed.is_err() { break },
+        }
+        info!(%identity, "leading: starting the controller");
+        state.ready.store(false, Ordering::Relaxed);
+        let mut lost = leader.clone();
+        let stop_now = stop.clone();
+        let shutdown = async move {
+            tokio::select! {
+                _ = stopped(stop_now) => {}
+                _ = lost.wait_for(|l| !*l) => {}
+            }
+        };
+        let ready_state = state.clone();
+        manager::run(
+            client.clone(),
+            metrics.clone(),
+            Settings {
+                webhook: OperatorWebhook::in_namespace(&options.namespace),
+                identity: identity.clone(),
+            },
+            move || ready_state.ready.store(true, Ordering::Relaxed),
+            shutdown,
+        )
+        .await?;
+        state.ready.store(true, Ordering::Relaxed);
+        if *stop.borrow() {
+            break;
+        }
+        warn!("lost the Lease: the controller stopped until it is won again");
+    }
+    let _ = election_task.await;
+    info!("stopped");
+    Ok(())
+}
