@@ -13,6 +13,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY api ./api
 COPY operator ./operator
 COPY testkit ./testkit
+# operator/Cargo.toml names the end-to-end scenarios as one of its test targets.
+COPY tests/e2e ./tests/e2e
 
 # The registry and target caches persist between builds; the binary is copied
 # out of the cached target dir because cache mounts are not part of the layer.

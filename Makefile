@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test lint fmt clippy crds check-crds bench render-samples
+.PHONY: all build test e2e lint fmt clippy crds check-crds bench bench-reconcile render-samples
 
 all: build
 
@@ -13,6 +13,11 @@ build:
 ## test: every test of the workspace (unit, CRD, CEL, ProwJob compatibility, corpus, samples).
 test:
 	$(CARGO) test --workspace
+
+## e2e: the end-to-end scenarios: the real `prow-operator run` against testkit, or against the
+## cluster of $E2E_KUBECONFIG when set (part of `make test` too).
+e2e:
+	$(CARGO) test -p prow-operator --test e2e
 
 ## lint: formatting and clippy, as CI runs them.
 lint: fmt clippy

@@ -158,3 +158,111 @@ mod tests {
         assert!(json_patch(&mut d, &json!([{"op": "replace", "path": "/nope", "value": 1}])).is_err());
     }
 }
+
+/// The field set (managedFields `fieldsV1` shape, `{"f:spec": {"f:replicas": {}}}`) of a patch or
+/// applied body: every object key, recursively; lists and scalars are leaves. Identity and
+/// server-owned metadata are left out.
+pub(crate) fn field_set(body: &Value) -> Value {
+    fn walk(value: &Value) -> Value {
+        match value {
+            Value::Object(map) if !map.is_empty() => Value::Object(
+                map.iter()
+                    .map(|(key, child)| (format!("f:{key}"), walk(child)))
+                    .collect(),
+            ),
+            _ => Value::Object(Map::new()),
+        }
+    }
+    let mut set = Map::new();
+    if let Value::Object(map) = body {
+        for (key, value) in map {
+            match key.as_str() {
+                "apiVersion" | "kind" => {}
+                "metadata" => {
+                    let mut meta = Map::new();
+                    for field in ["labels", "annotations", "ownerReferences", "finalizers"] {
+                        if let Some(child) = value.get(field) {
+                            meta.insert(format!("f:{field}"), walk(child));
+                        }
+                    }
+                    if !meta.is_empty() {
+                        set.insert("f:metadata".into(), Value::Object(meta));
+                    }
+                }
+                _ => {
+                    set.insert(format!("f:{key}"), walk(value));
+                }
+            }
+        }
+    }
+    Value::Object(set)
+}
+
+/// `a` without the leaves that are in `b`: what `a` owns that `b` does not.
+pub(crate) fn subtract_fields(a: &Value, b: &Value) -> Value {
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return Value::Object(Map::new());
+    };
+    let mut out = Map::new();
+    for (key, child) in a {
+        match b.get(key) {
+            None => {
+                out.insert(key.clone(), child.clone());
+            }
+            Some(other) => {
+                let is_leaf = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
+                if is_leaf(child) || is_leaf(other) {
+                    continue;
+                }
+                let rest = subtract_fields(child, other);
+                if rest.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.insert(key.clone(), rest);
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Removes from `object` every leaf of the field set `fields`.
+pub(crate) fn remove_fields(object: &mut Value, fields: &Value) {
+    let (Value::Object(object), Value::Object(fields)) = (object, fields) else {
+        return;
+    };
+    for (key, child) in fields {
+        let Some(name) = key.strip_prefix("f:") else {
+            continue;
+        };
+        if child.as_object().is_none_or(|m| m.is_empty()) {
+            object.remove(name);
+        } else if let Some(inner) = object.get_mut(name) {
+            remove_fields(inner, child);
+            if inner.as_object().is_some_and(|m| m.is_empty()) {
+                object.remove(name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_sets_subtract_and_remove() {
+        let old = field_set(
+            &json!({"apiVersion": "v1", "metadata": {"name": "x", "labels": {"a": "1"}}, "data": {"k1": "v", "k2": "v"}}),
+        );
+        assert_eq!(
+            old,
+            json!({"f:metadata": {"f:labels": {"f:a": {}}}, "f:data": {"f:k1": {}, "f:k2": {}}})
+        );
+        let new = field_set(&json!({"metadata": {"name": "x", "labels": {"a": "1"}}, "data": {"k1": "v"}}));
+        let gone = subtract_fields(&old, &new);
+        assert_eq!(gone, json!({"f:data": {"f:k2": {}}}));
+        let mut object = json!({"data": {"k1": "v", "k2": "v"}, "metadata": {"labels": {"a": "1"}}});
+        remove_fields(&mut object, &gone);
+        assert_eq!(object, json!({"data": {"k1": "v"}, "metadata": {"labels": {"a": "1"}}}));
+    }
+}

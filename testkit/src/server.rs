@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::audit::{Request as AuditRequest, Verb};
 use crate::error::ApiError;
 use crate::faults::{self, Fault, FaultAction};
-use crate::patch::{json_patch, merge_patch};
+use crate::patch::{field_set, json_patch, merge_patch, remove_fields, subtract_fields};
 use crate::resources::{ResourceDef, version_priority};
 use crate::selector::Selectors;
 use crate::store::{EventType, Op, Store, Target, WriteOpts, present};
@@ -441,6 +441,7 @@ fn write_opts<'a>(ctx: &'a Ctx<'_>, op: Op) -> WriteOpts<'a> {
         field_manager: ctx.q("fieldManager"),
         op,
         dry_run: ctx.q("dryRun") == Some("All"),
+        fields: None,
     }
 }
 
@@ -512,9 +513,11 @@ fn patch(ctx: &Ctx<'_>, def: &ResourceDef, t: &ResPath<'_>, target: Target) -> O
     let name = t.name.unwrap_or_default();
     let ns = t.ns.unwrap_or_default();
     let ct = ctx.content_type();
+    let mut fields = None;
     let (op, create_if_missing, mut mutate): (Op, bool, Mutator) = match ct.as_str() {
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
             let p = ctx.json_body()?;
+            fields = Some(field_set(&p));
             (
                 Op::Update,
                 false,
@@ -547,10 +550,29 @@ fn patch(ctx: &Ctx<'_>, def: &ResourceDef, t: &ResPath<'_>, target: Target) -> O
             if let Some(m) = p["metadata"].as_object_mut() {
                 m.remove("managedFields");
             }
+            let applied = field_set(&p);
+            fields = Some(applied.clone());
+            let manager = ctx.q("fieldManager").unwrap_or_default().to_string();
+            let subresource = (target == Target::Status).then_some("status");
             (
                 Op::Apply,
                 true,
                 Box::new(move |mut cur| {
+                    // Fields this manager applied before and no longer applies are removed, as
+                    // server-side apply does.
+                    let before = cur["metadata"]["managedFields"].as_array().and_then(|entries| {
+                        entries
+                            .iter()
+                            .find(|e| {
+                                e["manager"].as_str() == Some(manager.as_str())
+                                    && e["operation"] == "Apply"
+                                    && e["subresource"].as_str() == subresource
+                            })
+                            .map(|e| e["fieldsV1"].clone())
+                    });
+                    if let Some(before) = before {
+                        remove_fields(&mut cur, &subtract_fields(&before, &applied));
+                    }
                     merge_patch(&mut cur, &p);
                     Ok(cur)
                 }),
@@ -570,7 +592,10 @@ fn patch(ctx: &Ctx<'_>, def: &ResourceDef, t: &ResPath<'_>, target: Target) -> O
         ns,
         name,
         target,
-        &write_opts(ctx, op),
+        &WriteOpts {
+            fields,
+            ..write_opts(ctx, op)
+        },
         create_if_missing,
         &mut *mutate,
     )?;

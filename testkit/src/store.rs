@@ -83,11 +83,13 @@ impl Op {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct WriteOpts<'a> {
     pub field_manager: Option<&'a str>,
     pub op: Op,
     pub dry_run: bool,
+    /// The fields the request sets (patches and applies), recorded in managedFields.
+    pub fields: Option<Value>,
 }
 
 pub(crate) struct Store {
@@ -163,6 +165,7 @@ impl Store {
             field_manager: None,
             op: Op::Update,
             dry_run: false,
+            fields: None,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"metadata": {"name": ns}});
@@ -267,14 +270,14 @@ impl Store {
         obj
     }
 
-    fn managed_entry(def: &ResourceDef, manager: &str, op: Op, target: Target) -> Value {
+    fn managed_entry(def: &ResourceDef, manager: &str, op: Op, target: Target, fields: Option<&Value>) -> Value {
         let mut e = json!({
             "manager": manager,
             "operation": op.as_str(),
             "apiVersion": def.api_version(),
             "time": now(),
             "fieldsType": "FieldsV1",
-            "fieldsV1": {},
+            "fieldsV1": fields.cloned().unwrap_or_else(|| json!({})),
         });
         if target == Target::Status {
             e["subresource"] = json!("status");
@@ -293,9 +296,10 @@ impl Store {
         })
     }
 
-    fn upsert_managed(def: &ResourceDef, obj: &mut Value, manager: &str, op: Op, target: Target) {
+    fn upsert_managed(def: &ResourceDef, obj: &mut Value, manager: &str, opts: &WriteOpts, target: Target) {
+        let op = opts.op;
         let sub = if target == Target::Status { Some("status") } else { None };
-        let entry = Self::managed_entry(def, manager, op, target);
+        let entry = Self::managed_entry(def, manager, op, target, opts.fields.as_ref());
         let meta = meta_mut(obj);
         let list = meta.entry("managedFields").or_insert_with(|| json!([]));
         if !list.is_array() {
@@ -307,6 +311,14 @@ impl Store {
                 && e["operation"].as_str() == Some(op.as_str())
                 && e["subresource"].as_str() == sub)
         });
+        // Whoever writes a field owns it from then on: other managers lose it.
+        if let Some(fields) = &opts.fields {
+            for other in arr.iter_mut() {
+                if other["manager"].as_str() != Some(manager) && other["subresource"].as_str() == sub {
+                    other["fieldsV1"] = crate::patch::subtract_fields(&other["fieldsV1"], fields);
+                }
+            }
+        }
         arr.push(entry);
     }
 
@@ -421,7 +433,7 @@ impl Store {
         }
         Self::server_defaults(def, &mut obj, true);
         if let Some(manager) = opts.field_manager {
-            Self::upsert_managed(def, &mut obj, manager, opts.op, Target::Main);
+            Self::upsert_managed(def, &mut obj, manager, opts, Target::Main);
         }
         let obj = present(def, &obj);
         if opts.dry_run {
@@ -535,7 +547,7 @@ impl Store {
             return Ok((present(def, &cur), false));
         }
         if let Some(manager) = opts.field_manager {
-            Self::upsert_managed(def, &mut new, manager, opts.op, target);
+            Self::upsert_managed(def, &mut new, manager, opts, target);
         }
         if opts.dry_run {
             return Ok((new, false));
@@ -721,6 +733,7 @@ mod tests {
             field_manager: None,
             op: Op::Update,
             dry_run: false,
+            fields: None,
         }
     }
 

@@ -1,0 +1,328 @@
+//! The scenarios' world: a cluster (testkit, or a real one with `E2E_KUBECONFIG`), the real
+//! `prow-operator run` binary pointed at it, and helpers to apply YAML and wait for conditions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use prow_api::yaml;
+use serde_json::{Value, json};
+
+/// Where the repository's files are.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// How long a scenario waits for the operator to converge.
+pub const CONVERGE: Duration = Duration::from_secs(30);
+
+/// One scenario's cluster and operator.
+pub struct World {
+    /// The fake API server, unless a real cluster is used.
+    pub fake: Option<testkit::Testkit>,
+    /// A client for the scenario itself.
+    pub client: Client,
+    /// The kubeconfig the operator uses.
+    pub kubeconfig: PathBuf,
+    dir: PathBuf,
+    operator: Option<Child>,
+    deployment_controller: Option<tokio::task::JoinHandle<()>>,
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "prow-operator-e2e-{}-{}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+impl World {
+    /// A cluster with the CRDs installed and the samples' namespaces created.
+    pub async fn start() -> World {
+        let dir = scratch_dir();
+        let (fake, client, kubeconfig) = match std::env::var_os("E2E_KUBECONFIG") {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let config = kube::Config::from_custom_kubeconfig(
+                    kube::config::Kubeconfig::read_from(&path).expect("E2E_KUBECONFIG"),
+                    &Default::default(),
+                )
+                .await
+                .expect("E2E_KUBECONFIG");
+                (None, Client::try_from(config).expect("client"), path)
+            }
+            None => {
+                let fake = testkit::Testkit::start().await;
+                let path = dir.join("kubeconfig");
+                fake.write_kubeconfig(&path).expect("kubeconfig");
+                let client = fake.client();
+                (Some(fake), client, path)
+            }
+        };
+        let world = World {
+            fake,
+            client,
+            kubeconfig,
+            dir,
+            operator: None,
+            deployment_controller: None,
+        };
+        for entry in std::fs::read_dir(repo().join("crds")).expect("crds/") {
+            let path = entry.expect("crds/ entry").path();
+            if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains('_'))
+            {
+                world.apply_file(&path).await;
+            }
+        }
+        for namespace in ["prow", "test-pods", "prow-operator-system"] {
+            world.ensure_namespace(namespace).await;
+        }
+        world
+    }
+
+    /// Whether the cluster is the fake (steps that play a kubelet or controller run only then).
+    pub fn is_fake(&self) -> bool {
+        self.fake.is_some()
+    }
+
+    async fn ensure_namespace(&self, name: &str) {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
+        match api.create(&PostParams::default(), &namespace).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => panic!("creating namespace {name}: {error}"),
+        }
+    }
+
+    /// Starts `prow-operator run` against the cluster; its logs go to a file shown on failure.
+    pub fn start_operator(&mut self) {
+        let log = std::fs::File::create(self.dir.join("operator.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+            .args(["run", "--kubeconfig"])
+            .arg(&self.kubeconfig)
+            .args([
+                "--namespace",
+                "prow-operator-system",
+                "--health-address",
+                "127.0.0.1:0",
+                "--metrics-address",
+                "127.0.0.1:0",
+                "--lease-duration-seconds",
+                "3",
+                "--lease-renew-seconds",
+                "1",
+                "--log-level",
+                "info,prow_operator=debug",
+            ])
+            .env("HOSTNAME", format!("e2e-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start prow-operator");
+        self.operator = Some(child);
+    }
+
+    /// Sends SIGTERM and waits for the operator to exit; returns whether it exited cleanly.
+    pub fn stop_operator(&mut self) -> bool {
+        let Some(mut child) = self.operator.take() else {
+            return true;
+        };
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        false
+    }
+
+    /// The operator's log so far.
+    pub fn operator_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("operator.log")).unwrap_or_default()
+    }
+
+    /// Plays the Deployment controller on the fake: every Deployment in `namespace` reports all
+    /// its replicas updated and available for its current generation.
+    pub fn play_deployment_controller(&mut self, namespace: &str) {
+        if !self.is_fake() {
+            return;
+        }
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        self.deployment_controller = Some(tokio::spawn(async move {
+            let stream = watcher::watcher(api.clone(), watcher::Config::default());
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                let (Ok(Event::Apply(deployment)) | Ok(Event::InitApply(deployment))) = event else {
+                    continue;
+                };
+                let generation = deployment.metadata.generation.unwrap_or(1);
+                let replicas = deployment.spec.replicas.unwrap_or(1);
+                let current = deployment.status.as_ref();
+                if current.and_then(|s| s.observed_generation) == Some(generation)
+                    && current.and_then(|s| s.available_replicas) == Some(replicas)
+                {
+                    continue;
+                }
+                let status = json!({"status": {
+                    "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
+                    "readyReplicas": replicas, "availableReplicas": replicas,
+                }});
+                let name = deployment.metadata.name.clone().unwrap_or_default();
+                let _ = api
+                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                    .await;
+            }
+        }));
+    }
+
+    /// Server-side applies every document of a YAML file (as the scenario's own field manager).
+    pub async fn apply_file(&self, path: &Path) {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        self.apply_yaml(&text).await;
+    }
+
+    /// Server-side applies every document of `text`.
+    pub async fn apply_yaml(&self, text: &str) {
+        let documents = yaml::load_documents(text).expect("YAML");
+        for document in documents.values {
+            if document.is_null() {
+                continue;
+            }
+            self.apply_value(document).await;
+        }
+    }
+
+    /// Server-side applies one object.
+    pub async fn apply_value(&self, object: Value) {
+        let api = self.api_for(&object);
+        let name = object["metadata"]["name"].as_str().expect("metadata.name").to_string();
+        let params = PatchParams::apply("e2e").force();
+        api.patch(&name, &params, &Patch::Apply(&object))
+            .await
+            .unwrap_or_else(|e| panic!("applying {} {name}: {e}", object["kind"]));
+    }
+
+    /// Deletes one object.
+    pub async fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        let object =
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}});
+        self.api_for(&object)
+            .delete(name, &Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("deleting {kind} {name}: {e}"));
+    }
+
+    fn api_for(&self, object: &Value) -> Api<DynamicObject> {
+        let api_version = object["apiVersion"].as_str().expect("apiVersion");
+        let kind = object["kind"].as_str().expect("kind");
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let plural = match kind {
+            "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+            "ProwInstance" => "prowinstances".to_string(),
+            "JobConfig" => "jobconfigs".to_string(),
+            "PluginConfig" => "pluginconfigs".to_string(),
+            "LabelSet" => "labelsets".to_string(),
+            other if other.ends_with('s') => format!("{}es", other.to_lowercase()),
+            other => format!("{}s", other.to_lowercase()),
+        };
+        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+        match object["metadata"]["namespace"].as_str() {
+            Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, &resource),
+            None if kind == "CustomResourceDefinition" || kind == "Namespace" => {
+                Api::all_with(self.client.clone(), &resource)
+            }
+            None => Api::namespaced_with(self.client.clone(), "default", &resource),
+        }
+    }
+
+    /// Reads one object as JSON, or `None` when it does not exist.
+    pub async fn get(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        let object =
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}});
+        let found = self.api_for(&object).get_opt(name).await.expect("get");
+        found.map(|o| serde_json::to_value(o).expect("JSON"))
+    }
+
+    /// Lists objects of a kind in a namespace with a label selector.
+    pub async fn list(&self, api_version: &str, kind: &str, namespace: &str, selector: &str) -> Vec<Value> {
+        let object =
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": namespace}});
+        let list = self
+            .api_for(&object)
+            .list(&ListParams::default().labels(selector))
+            .await
+            .expect("list");
+        list.items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).expect("JSON"))
+            .collect()
+    }
+
+    /// Polls `check` until it returns `Some`, or fails the scenario with `what` and the operator's
+    /// log after [`CONVERGE`].
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + CONVERGE;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}\n--- operator log ---\n{}",
+                    self.operator_log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(task) = self.deployment_controller.take() {
+            task.abort();
+        }
+        if let Some(mut child) = self.operator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The condition `type_` of an object's status, as (status, reason, message).
+pub fn condition(object: &Value, type_: &str) -> Option<(String, String, String)> {
+    object["status"]["conditions"].as_array()?.iter().find_map(|c| {
+        (c["type"] == type_).then(|| {
+            (
+                c["status"].as_str().unwrap_or_default().to_string(),
+                c["reason"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+    })
+}

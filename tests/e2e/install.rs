@@ -1,0 +1,305 @@
+//! Installing Prow from the samples, and living with it: edits, breakage, deletions, missing
+//! Secrets and API faults.
+
+use serde_json::{Value, json};
+
+use crate::harness::{World, condition, repo};
+
+const OPERATOR: &str = "operator.prow.dev/v1alpha1";
+
+/// The Secrets the sample ProwInstance names.
+pub fn sample_secrets() -> Vec<Value> {
+    let secret = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "prow"}, "stringData": data});
+    vec![
+        secret(
+            "github-token",
+            json!({"appid": "12345", "cert": "-----BEGIN RSA PRIVATE KEY-----"}),
+        ),
+        secret("hmac-token", json!({"hmac": "not-a-real-secret"})),
+        secret("s3-credentials", json!({"service-account.json": "{}"})),
+        secret("slack-token", json!({"token": "xoxb-not-real"})),
+    ]
+}
+
+async fn apply_samples(world: &World) {
+    for name in [
+        "prowinstance.yaml",
+        "jobconfig-api.yaml",
+        "jobconfig-website.yaml",
+        "pluginconfig.yaml",
+        "labelset.yaml",
+    ] {
+        world.apply_file(&repo().join("config/samples").join(name)).await;
+    }
+}
+
+/// Waits until `kind/name` in `prow` has the condition `type_` with `status` (and, when given,
+/// `reason`); returns the object.
+pub async fn wait_condition(
+    world: &World,
+    kind: &str,
+    name: &str,
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Value {
+    world
+        .eventually(&format!("{kind} prow/{name} {type_}={status} {reason:?}"), || async {
+            let object = world.get(OPERATOR, kind, "prow", name).await?;
+            let generation = object["metadata"]["generation"].clone();
+            let (actual, actual_reason, _) = condition(&object, type_)?;
+            let current = object["status"]["observedGeneration"] == generation;
+            (current && actual == status && reason.is_none_or(|r| r == actual_reason)).then_some(object)
+        })
+        .await
+}
+
+/// A started world with the samples, their Secrets, the operator and a fake Deployment
+/// controller, converged to Ready.
+pub async fn installed() -> World {
+    let mut world = World::start().await;
+    for secret in sample_secrets() {
+        world.apply_value(secret).await;
+    }
+    apply_samples(&world).await;
+    world.play_deployment_controller("prow");
+    world.start_operator();
+    if world.is_fake() {
+        wait_condition(&world, "ProwInstance", "prow", "Ready", "True", Some("Reconciled")).await;
+    }
+    world
+}
+
+fn job_config_data(world_map: &Value) -> String {
+    world_map["data"]
+        .as_object()
+        .map(|d| d.values().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_samples_render_every_object_and_the_instance_becomes_ready() {
+    let world = installed().await;
+    let expected_text = std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["render", "-f"])
+        .arg(repo().join("config/samples"))
+        .output()
+        .expect("render");
+    let rendered =
+        prow_api::yaml::load_documents(&String::from_utf8_lossy(&expected_text.stdout)).expect("render output");
+    for object in &rendered.values {
+        let kind = object["kind"].as_str().unwrap();
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let namespace = object["metadata"]["namespace"].as_str().unwrap();
+        let live = world
+            .get(object["apiVersion"].as_str().unwrap(), kind, namespace, name)
+            .await
+            .unwrap_or_else(|| panic!("{kind} {namespace}/{name} was not applied"));
+        if kind == "ConfigMap" {
+            assert_eq!(live["data"], object["data"], "{name} data");
+        }
+        assert_eq!(live["metadata"]["labels"]["operator.prow.dev/instance"], "prow");
+        let owners = live["metadata"]["ownerReferences"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if namespace == "prow" {
+            assert_eq!(owners.len(), 1, "{kind} {name} has an owner reference");
+            assert_eq!(owners[0]["kind"], "ProwInstance");
+        } else {
+            assert!(owners.is_empty(), "no cross-namespace owner reference on {kind} {name}");
+        }
+    }
+    let instance = world.get(OPERATOR, "ProwInstance", "prow", "prow").await.unwrap();
+    let status = &instance["status"];
+    assert_eq!(status["components"].as_array().unwrap().len(), 4);
+    assert!(
+        status["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ready"] == true)
+    );
+    assert!(status["configHash"].as_str().is_some_and(|h| h.len() == 64));
+    assert_eq!(status["selected"]["jobConfigs"].as_array().unwrap().len(), 2);
+    assert!(status["jobs"]["presubmits"].as_i64().unwrap() > 0);
+    assert_eq!(condition(&instance, "Stalled").unwrap().0, "False");
+    for name in ["api", "website"] {
+        let config = wait_condition(&world, "JobConfig", name, "Ready", "True", Some("Accepted")).await;
+        assert!(config["status"]["jobs"].is_object());
+    }
+    wait_condition(&world, "PluginConfig", "example-org", "Ready", "True", Some("Accepted")).await;
+    wait_condition(&world, "LabelSet", "example-org", "Ready", "True", Some("Accepted")).await;
+}
+
+#[tokio::test]
+async fn a_broken_job_config_stalls_alone_and_its_last_good_version_stays() {
+    let world = installed().await;
+    let before = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
+    let before_text = job_config_data(&before);
+    assert!(before_text.contains("website"));
+
+    // Break the website JobConfig: a periodic-free presubmit with a bad regex in run_if_changed.
+    let mut website = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/jobconfig-website.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    let good = website.clone();
+    let presubmits = website["spec"]["presubmits"].as_object_mut().unwrap();
+    let first_repo = presubmits.keys().next().unwrap().clone();
+    let job = &mut presubmits[&first_repo][0];
+    job["always_run"] = json!(false);
+    job["run_if_changed"] = json!("([unclosed");
+    world.apply_value(website).await;
+
+    let stalled = wait_condition(&world, "JobConfig", "website", "Stalled", "True", Some("Rejected")).await;
+    let findings = stalled["status"]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["path"].as_str().unwrap().contains("run_if_changed")),
+        "{findings:?}"
+    );
+    assert!(condition(&stalled, "Ready").unwrap().2.contains("stays in effect"));
+    // The last good version stays in effect, the other JobConfig is untouched.
+    let after = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
+    assert_eq!(job_config_data(&after), before_text);
+    wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
+    let instance = wait_condition(&world, "ProwInstance", "prow", "Ready", "True", None).await;
+    assert!(condition(&instance, "Ready").unwrap().2.contains("1 rejected"));
+
+    // Fixing it brings it back.
+    world.apply_value(good).await;
+    wait_condition(&world, "JobConfig", "website", "Ready", "True", Some("Accepted")).await;
+}
+
+#[tokio::test]
+async fn editing_a_job_config_changes_the_config_map_and_only_its_readers() {
+    let world = installed().await;
+    let hash = |d: &Value| d["spec"]["template"]["metadata"]["annotations"]["operator.prow.dev/config-hash"].clone();
+    let mut before = std::collections::BTreeMap::new();
+    for component in ["deck", "hook", "tide", "crier"] {
+        let deployment = world
+            .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
+            .await
+            .unwrap();
+        before.insert(component, hash(&deployment));
+    }
+    let mut api = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/jobconfig-api.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    let presubmits = api["spec"]["presubmits"].as_object_mut().unwrap();
+    let first_repo = presubmits.keys().next().unwrap().clone();
+    let mut extra = presubmits[&first_repo][0].clone();
+    extra["name"] = json!("an-added-job");
+    extra["context"] = json!("an-added-job");
+    presubmits[&first_repo].as_array_mut().unwrap().push(extra);
+    world.apply_value(api).await;
+
+    world
+        .eventually("the job config to hold the new job", || async {
+            let map = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await?;
+            job_config_data(&map).contains("an-added-job").then_some(())
+        })
+        .await;
+    let readers = world
+        .eventually("the job-config readers to roll", || async {
+            let mut changed = Vec::new();
+            for (component, old) in &before {
+                let deployment = world
+                    .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
+                    .await?;
+                if hash(&deployment) != *old {
+                    changed.push(*component);
+                }
+            }
+            (!changed.is_empty()).then_some(changed)
+        })
+        .await;
+    // deck, hook, tide and crier all read the job config in upstream's starter; whatever reads it
+    // must have changed, and nothing that does not read it.
+    for component in before.keys() {
+        let deployment = world
+            .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
+            .await
+            .unwrap();
+        let mounts_job_config = deployment["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| {
+                v["configMap"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("prow-job-config"))
+            });
+        assert_eq!(readers.contains(component), mounts_job_config, "{component}");
+    }
+    let config = wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
+    assert!(config["status"]["acceptedGeneration"].as_i64().unwrap() >= 2);
+}
+
+#[tokio::test]
+async fn deleting_a_job_config_drops_its_jobs() {
+    let world = installed().await;
+    let map = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
+    assert!(map["data"].get("prow_website.yaml").is_some());
+    world.delete(OPERATOR, "JobConfig", "prow", "website").await;
+    world
+        .eventually("the website jobs to leave the job config", || async {
+            let map = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await?;
+            map["data"].get("prow_website.yaml").is_none().then_some(())
+        })
+        .await;
+    let instance = world
+        .eventually("the instance to count one JobConfig", || async {
+            let instance = world.get(OPERATOR, "ProwInstance", "prow", "prow").await?;
+            (instance["status"]["selected"]["jobConfigs"].as_array()?.len() == 1).then_some(instance)
+        })
+        .await;
+    assert_eq!(instance["status"]["selected"]["jobConfigs"][0]["name"], "api");
+}
+
+#[tokio::test]
+async fn a_missing_secret_stalls_and_creating_it_recovers() {
+    let mut world = World::start().await;
+    for secret in sample_secrets() {
+        if secret["metadata"]["name"] != "hmac-token" {
+            world.apply_value(secret).await;
+        }
+    }
+    apply_samples(&world).await;
+    world.play_deployment_controller("prow");
+    world.start_operator();
+    let stalled = wait_condition(&world, "ProwInstance", "prow", "Stalled", "True", Some("SecretMissing")).await;
+    let message = condition(&stalled, "Stalled").unwrap().2;
+    assert!(message.contains("prow/hmac-token"), "{message}");
+    assert!(message.contains("\"hmac\""), "{message}");
+    // The rest is applied regardless.
+    assert!(world.get("v1", "ConfigMap", "prow", "prow-config").await.is_some());
+
+    let hmac = sample_secrets()
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "hmac-token")
+        .unwrap();
+    world.apply_value(hmac).await;
+    wait_condition(&world, "ProwInstance", "prow", "Ready", "True", Some("Reconciled")).await;
+    let events = world.list("events.k8s.io/v1", "Event", "prow", "").await;
+    let reasons: Vec<&str> = events.iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert!(reasons.contains(&"SecretMissing"), "{reasons:?}");
+    assert!(reasons.contains(&"Recovered"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_operator_cleanly() {
+    let mut world = installed().await;
+    assert!(
+        world.stop_operator(),
+        "exit status after SIGTERM\n{}",
+        world.operator_log()
+    );
+}

@@ -1,0 +1,5 @@
+//! End-to-end scenarios: the real `prow-operator run` binary against testkit (or a real cluster
+//! with `E2E_KUBECONFIG`), driven through the API as a user would.
+
+mod harness;
+mod install;
