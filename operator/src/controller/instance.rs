@@ -68,6 +68,8 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
         reconcile_live(&instance, &ctx).await
     };
     let outcome = if result.is_ok() { "success" } else { "error" };
+    let elapsed = started.elapsed();
+    info!(duration_ms = elapsed.as_secs_f64() * 1000.0, result = outcome, "reconciled");
     ctx.metrics.increment(
         "prow_operator_reconciles_total",
         "Reconciles by kind and result.",
@@ -77,7 +79,7 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
         "prow_operator_reconcile_duration_seconds",
         "Reconcile duration by kind.",
         &[("kind", "ProwInstance")],
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
     result
 }
