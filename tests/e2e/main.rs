@@ -1,5 +1,6 @@
 //! End-to-end scenarios: the real `prow-operator run` binary against testkit (or a real cluster
 //! with `E2E_KUBECONFIG`), driven through the API as a user would.
 
+mod faults;
 mod harness;
 mod install;

@@ -1,0 +1,115 @@
+//! Living with a real API server's failures and with other controllers: injected 409s and 500s,
+//! a dropped watch, and an autoscaler that owns a Deployment's replicas.
+
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+use testkit::{Fault, Verb};
+
+use crate::harness::{World, repo};
+use crate::install::{installed, wait_condition};
+
+fn sample(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join("config/samples").join(name)).unwrap();
+    prow_api::yaml::load_documents(&text).unwrap().values.remove(0)
+}
+
+/// The sample JobConfig `file` with one more presubmit named `job`.
+fn with_extra_job(file: &str, job: &str) -> Value {
+    let mut config = sample(file);
+    let presubmits = config["spec"]["presubmits"].as_object_mut().unwrap();
+    let repo = presubmits.keys().next().unwrap().clone();
+    let mut extra = presubmits[&repo][0].clone();
+    extra["name"] = json!(job);
+    extra["context"] = json!(job);
+    presubmits[&repo].as_array_mut().unwrap().push(extra);
+    config
+}
+
+async fn wait_for_job(world: &World, job: &str) {
+    world
+        .eventually(&format!("job {job} in the job config"), || async {
+            let map = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await?;
+            let data = map["data"].as_object()?;
+            data.values()
+                .any(|v| v.as_str().is_some_and(|t| t.contains(job)))
+                .then_some(())
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn it_converges_after_conflicts_server_errors_and_a_dropped_watch() {
+    let world = installed().await;
+    let Some(fake) = &world.fake else {
+        return; // Faults are injected into the fake only.
+    };
+    let faults = fake.faults();
+    faults.inject(Fault::status(500).verb(Verb::Patch).resource("configmaps").times(3));
+    faults.inject(Fault::status(409).verb(Verb::Patch).resource("configmaps").times(2));
+    world
+        .apply_value(with_extra_job("jobconfig-api.yaml", "after-server-errors"))
+        .await;
+    wait_for_job(&world, "after-server-errors").await;
+    assert_eq!(faults.pending(), 0, "every injected fault was hit");
+
+    faults.drop_watches();
+    world
+        .apply_value(with_extra_job("jobconfig-website.yaml", "after-a-dropped-watch"))
+        .await;
+    wait_for_job(&world, "after-a-dropped-watch").await;
+
+    faults.inject(Fault::status(500).verb(Verb::Patch).resource("jobconfigs").times(2));
+    world
+        .delete("operator.prow.dev/v1alpha1", "JobConfig", "prow", "website")
+        .await;
+    world
+        .eventually("the website jobs to leave", || async {
+            let map = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await?;
+            map["data"].get("prow_website.yaml").is_none().then_some(())
+        })
+        .await;
+    // Nothing lost: the api JobConfig's added job is still there, and everything is Ready.
+    wait_for_job(&world, "after-server-errors").await;
+    wait_condition(&world, "ProwInstance", "prow", "Ready", "True", Some("Reconciled")).await;
+    wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
+}
+
+#[tokio::test]
+async fn replicas_owned_by_an_autoscaler_survive_reconciles() {
+    let world = installed().await;
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(world.client.clone(), "prow");
+    let autoscaler = PatchParams {
+        field_manager: Some("horizontal-pod-autoscaler".into()),
+        ..PatchParams::default()
+    };
+    deployments
+        .patch(
+            "prow-deck",
+            &autoscaler,
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
+    let before = deployments.get("prow-deck").await.unwrap();
+    let hash = |d: &k8s_openapi::api::apps::v1::Deployment| {
+        d.spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get("operator.prow.dev/config-hash").cloned())
+    };
+    // A change every component reads makes the operator apply the Deployments again.
+    world
+        .apply_value(with_extra_job("jobconfig-api.yaml", "after-autoscaling"))
+        .await;
+    wait_for_job(&world, "after-autoscaling").await;
+    let after = world
+        .eventually("deck to be applied again", || async {
+            let after = deployments.get("prow-deck").await.ok()?;
+            (hash(&after) != hash(&before)).then_some(after)
+        })
+        .await;
+    assert_eq!(after.spec.replicas, Some(5), "the autoscaler's replicas stay");
+}
