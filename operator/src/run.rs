@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use crate::controller::manager::{self, Settings};
 use crate::http::metrics::Metrics;
-use crate::http::{self, Routes, State};
+use crate::http::{self as endpoints, Routes, State};
 use crate::lease::{ElectionConfig, LeaderElector};
 use crate::render::OperatorWebhook;
 use crate::webhook::deliveries::Deliveries;
@@ -54,7 +54,7 @@ pub enum RunError {
     Client(kube::Error),
     /// An endpoint could not listen.
     #[error(transparent)]
-    Listen(#[from] http::ListenError),
+    Listen(#[from] endpoints::ListenError),
     /// The Lease settings are invalid.
     #[error("leader election: {0}")]
     Lease(#[from] crate::lease::ElectionError),
@@ -84,8 +84,16 @@ async fn client(kubeconfig: Option<&PathBuf>) -> Result<Client, RunError> {
             .await
             .map_err(|e| RunError::Config(e.to_string()))?,
     };
+    let mut config = config;
+    config.headers.push((
+        hyper::header::USER_AGENT,
+        hyper::header::HeaderValue::from_static(USER_AGENT),
+    ));
     Client::try_from(config).map_err(RunError::Client)
 }
+
+/// The `User-Agent` of the operator's API requests, so audit logs tell it apart.
+pub const USER_AGENT: &str = concat!("prow-operator/", env!("CARGO_PKG_VERSION"));
 
 async fn terminated() {
     #[cfg(unix)]
@@ -122,8 +130,8 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
         metrics: metrics.clone(),
         ready: AtomicBool::new(false),
     });
-    let (health_address, _health) = http::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
-    let (metrics_address, _metrics) = http::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
+    let (health_address, _health) = endpoints::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
+    let (metrics_address, _metrics) = endpoints::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
     info!(%health_address, %metrics_address, "serving");
 
     let (stop_sender, stop) = watch::channel(false);

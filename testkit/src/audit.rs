@@ -53,6 +53,8 @@ pub struct Request {
     pub field_manager: Option<String>,
     /// The patch content type for `patch` requests.
     pub patch_type: Option<String>,
+    /// The `User-Agent` header, which tells clients apart.
+    pub user_agent: Option<String>,
     /// The HTTP status code of the response.
     pub code: u16,
 }

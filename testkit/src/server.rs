@@ -368,6 +368,11 @@ async fn resource_request(ctx: &Ctx<'_>, group: &str, version: &str, rest: &[&st
         name: t.name.map(str::to_string),
         field_manager: ctx.q("fieldManager").map(str::to_string),
         patch_type: (verb == Verb::Patch).then(|| ctx.content_type()),
+        user_agent: ctx
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         code: 0,
     };
     let resp = serve_resource(ctx, group, version, &t, verb).await;

@@ -69,7 +69,11 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
     };
     let outcome = if result.is_ok() { "success" } else { "error" };
     let elapsed = started.elapsed();
-    info!(duration_ms = elapsed.as_secs_f64() * 1000.0, result = outcome, "reconciled");
+    info!(
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        result = outcome,
+        "reconciled"
+    );
     ctx.metrics.increment(
         "prow_operator_reconciles_total",
         "Reconciles by kind and result.",
