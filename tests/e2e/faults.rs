@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use testkit::{Fault, Verb};
 
 use crate::harness::{World, repo};
-use crate::install::{installed, wait_condition};
+use crate::install::{installed, wait_applied, wait_condition};
 
 fn sample(name: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("config/samples").join(name)).unwrap();
@@ -71,7 +71,7 @@ async fn it_converges_after_conflicts_server_errors_and_a_dropped_watch() {
         .await;
     // Nothing lost: the api JobConfig's added job is still there, and everything is Ready.
     wait_for_job(&world, "after-server-errors").await;
-    wait_condition(&world, "ProwInstance", "prow", "Ready", "True", Some("Reconciled")).await;
+    wait_applied(&world).await;
     wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
 }
 

@@ -35,9 +35,13 @@ pub struct World {
     dir: PathBuf,
     operator: Option<Child>,
     deployment_controller: Option<tokio::task::JoinHandle<()>>,
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// Scenarios against one real cluster share the samples' names, so they take turns.
+static REAL_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -53,8 +57,10 @@ impl World {
     /// A cluster with the CRDs installed and the samples' namespaces created.
     pub async fn start() -> World {
         let dir = scratch_dir();
+        let mut turn = None;
         let (fake, client, kubeconfig) = match std::env::var_os("E2E_KUBECONFIG") {
             Some(path) => {
+                turn = Some(REAL_CLUSTER.lock().unwrap_or_else(|p| p.into_inner()));
                 let path = PathBuf::from(path);
                 let config = kube::Config::from_custom_kubeconfig(
                     kube::config::Kubeconfig::read_from(&path).expect("E2E_KUBECONFIG"),
@@ -79,6 +85,7 @@ impl World {
             dir,
             operator: None,
             deployment_controller: None,
+            _turn: turn,
         };
         for entry in std::fs::read_dir(repo().join("crds")).expect("crds/") {
             let path = entry.expect("crds/ entry").path();
@@ -93,7 +100,48 @@ impl World {
         for namespace in ["prow", "test-pods", "prow-operator-system"] {
             world.ensure_namespace(namespace).await;
         }
+        if !world.is_fake() {
+            world.remove_leftovers().await;
+        }
         world
+    }
+
+    /// Deletes what an earlier scenario left in a real cluster's `prow` namespace, and waits.
+    async fn remove_leftovers(&self) {
+        for (kind, plural) in [
+            ("ProwInstance", "prowinstances"),
+            ("JobConfig", "jobconfigs"),
+            ("PluginConfig", "pluginconfigs"),
+            ("LabelSet", "labelsets"),
+        ] {
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("operator.prow.dev", "v1alpha1", kind),
+                plural,
+            );
+            let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), "prow", &resource);
+            let _ = api.delete_collection(&Default::default(), &Default::default()).await;
+            let deadline = Instant::now() + CONVERGE;
+            while api
+                .list(&ListParams::default())
+                .await
+                .is_ok_and(|l| !l.items.is_empty())
+            {
+                if Instant::now() > deadline {
+                    // An instance whose finalizer nobody runs: no operator is up yet.
+                    for object in api
+                        .list(&ListParams::default())
+                        .await
+                        .map(|l| l.items)
+                        .unwrap_or_default()
+                    {
+                        let name = object.metadata.name.unwrap_or_default();
+                        let patch = json!({"metadata": {"finalizers": null}});
+                        let _ = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     }
 
     /// Whether the cluster is the fake (steps that play a kubelet or controller run only then).
