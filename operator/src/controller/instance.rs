@@ -503,13 +503,14 @@ struct Carried {
     problems: Vec<Problem>,
 }
 
+/// Whether retrying may help: server errors, throttling, timeouts and stale-version conflicts.
+/// A field-manager conflict (someone else owns the field), an invalid object or a missing
+/// namespace needs a change first.
 fn transient(error: &kube::Error) -> bool {
     match error {
-        kube::Error::Api(status) => {
-            status.code >= 500
-                || status.code == 429
-                || status.code == 409 && status.reason == "Conflict" && !status.message.contains("conflict with")
-        }
+        kube::Error::Api(status) if status.code >= 500 || status.code == 429 => true,
+        kube::Error::Api(status) if status.code == 409 => !status.message.contains("conflict with"),
+        kube::Error::Api(_) => false,
         _ => true,
     }
 }
@@ -749,5 +750,27 @@ where
             &format!("the status of {} {namespace}/{name}", K::kind(&())),
             source,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16, message: &str) -> kube::Error {
+        kube::Error::Api(kube::core::Status::failure(message, "Conflict").with_code(code).boxed())
+    }
+
+    #[test]
+    fn only_errors_a_retry_can_fix_are_transient() {
+        assert!(transient(&api_error(500, "etcd timeout")));
+        assert!(transient(&api_error(429, "slow down")));
+        assert!(transient(&api_error(409, "the object has been modified")));
+        assert!(!transient(&api_error(
+            409,
+            "Apply failed with 1 conflict: conflict with \"helm\": .data.k"
+        )));
+        assert!(!transient(&api_error(422, "spec.ports: Required value")));
+        assert!(!transient(&api_error(404, "namespaces \"test-pods\" not found")));
     }
 }
