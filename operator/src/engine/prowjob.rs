@@ -152,6 +152,34 @@ fn assemble(spec: ProwJobSpec, job: &JobBase, creation: &Creation) -> ProwJob {
     }
 }
 
+/// A ProwJob name that is a UUID derived from `parts` (such as the webhook delivery and the job
+/// name): a redelivered event, or a retry after a restart, names the same ProwJob, so the API
+/// server's "already exists" makes creation idempotent. The UUID is version 8 (RFC 9562's
+/// custom version): the first 16 bytes of the SHA-256 of the parts, with the version and variant
+/// bits set.
+pub fn uuid_name(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +212,21 @@ mod tests {
             }]),
             ..Refs::default()
         }
+    }
+
+    #[test]
+    fn uuid_names_are_stable_valid_and_distinct() {
+        let a = uuid_name(&["delivery-1", "pull-unit"]);
+        assert_eq!(a, uuid_name(&["delivery-1", "pull-unit"]));
+        assert_ne!(a, uuid_name(&["delivery-1", "pull-lint"]));
+        assert_ne!(uuid_name(&["ab", "c"]), uuid_name(&["a", "bc"]));
+        let groups: Vec<&str> = a.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('8'), "version 8: {a}");
+        assert!(
+            matches!(groups[3].chars().next(), Some('8' | '9' | 'a' | 'b')),
+            "variant: {a}"
+        );
     }
 
     #[test]
