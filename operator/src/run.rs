@@ -151,37 +151,33 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     let identity = elector.identity().to_string();
     let mut leader = elector.subscribe();
     let election_task = tokio::spawn(elector.run(stopped(stop.clone())));
-    // A replica that waits for the Lease is healthy and ready: it has nothing to serve yet.
-    state.ready.store(true, Ordering::Relaxed);
 
+    let caches = manager::Caches::start(
+        client.clone(),
+        metrics.clone(),
+        Settings {
+            webhook: OperatorWebhook::in_namespace(&options.namespace),
+            identity: identity.clone(),
+        },
+    )
+    .await?;
+    state.ready.store(true, Ordering::Relaxed);
     loop {
         tokio::select! {
             _ = stopped(stop.clone()) => break,
             changed = leader.wait_for(|l| *l) => if changed.is_err() { break },
         }
         info!(%identity, "leading: starting the controller");
-        state.ready.store(false, Ordering::Relaxed);
         let mut lost = leader.clone();
         let stop_now = stop.clone();
-        let shutdown = async move {
-            tokio::select! {
-                _ = stopped(stop_now) => {}
-                _ = lost.wait_for(|l| !*l) => {}
-            }
-        };
-        let ready_state = state.clone();
-        manager::run(
-            client.clone(),
-            metrics.clone(),
-            Settings {
-                webhook: OperatorWebhook::in_namespace(&options.namespace),
-                identity: identity.clone(),
-            },
-            move || ready_state.ready.store(true, Ordering::Relaxed),
-            shutdown,
-        )
-        .await?;
-        state.ready.store(true, Ordering::Relaxed);
+        caches
+            .lead(async move {
+                tokio::select! {
+                    _ = stopped(stop_now) => {}
+                    _ = lost.wait_for(|l| !*l) => {}
+                }
+            })
+            .await;
         if *stop.borrow() {
             break;
         }

@@ -113,3 +113,43 @@ async fn replicas_owned_by_an_autoscaler_survive_reconciles() {
         .await;
     assert_eq!(after.spec.replicas, Some(5), "the autoscaler's replicas stay");
 }
+
+#[tokio::test]
+async fn with_two_replicas_one_reconciles_and_the_other_takes_over() {
+    let mut world = installed().await;
+    world.start_operator();
+    let lease = world
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "prow-operator-system",
+            "prow-operator",
+        )
+        .await
+        .expect("the Lease exists");
+    let first_holder = lease["spec"]["holderIdentity"].clone();
+    // The first replica leads; stopping it releases the Lease and the second takes over.
+    assert!(
+        world.stop_operator(),
+        "the leader exits cleanly\n{}",
+        world.operator_log()
+    );
+    world
+        .eventually("the second replica to hold the Lease", || async {
+            let lease = world
+                .get(
+                    "coordination.k8s.io/v1",
+                    "Lease",
+                    "prow-operator-system",
+                    "prow-operator",
+                )
+                .await?;
+            let holder = &lease["spec"]["holderIdentity"];
+            (holder.is_string() && *holder != first_holder).then_some(())
+        })
+        .await;
+    world
+        .apply_value(with_extra_job("jobconfig-api.yaml", "after-failover"))
+        .await;
+    wait_for_job(&world, "after-failover").await;
+}

@@ -33,7 +33,7 @@ pub struct World {
     /// The kubeconfig the operator uses.
     pub kubeconfig: PathBuf,
     dir: PathBuf,
-    operator: Option<Child>,
+    operators: Vec<Child>,
     deployment_controller: Option<tokio::task::JoinHandle<()>>,
     _turn: Option<std::sync::MutexGuard<'static, ()>>,
 }
@@ -83,7 +83,7 @@ impl World {
             client,
             kubeconfig,
             dir,
-            operator: None,
+            operators: Vec::new(),
             deployment_controller: None,
             _turn: turn,
         };
@@ -159,9 +159,11 @@ impl World {
         }
     }
 
-    /// Starts `prow-operator run` against the cluster; its logs go to a file shown on failure.
+    /// Starts (another replica of) `prow-operator run` against the cluster; its logs go to a file
+    /// shown on failure.
     pub fn start_operator(&mut self) {
-        let log = std::fs::File::create(self.dir.join("operator.log")).expect("log file");
+        let log =
+            std::fs::File::create(self.dir.join(format!("operator-{}.log", self.operators.len()))).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
             .args(["run", "--kubeconfig"])
             .arg(&self.kubeconfig)
@@ -184,14 +186,16 @@ impl World {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("start prow-operator");
-        self.operator = Some(child);
+        self.operators.push(child);
     }
 
-    /// Sends SIGTERM and waits for the operator to exit; returns whether it exited cleanly.
+    /// Sends SIGTERM to the first replica still running and waits for it to exit; returns
+    /// whether it exited cleanly.
     pub fn stop_operator(&mut self) -> bool {
-        let Some(mut child) = self.operator.take() else {
+        if self.operators.is_empty() {
             return true;
-        };
+        }
+        let mut child = self.operators.remove(0);
         let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -204,9 +208,16 @@ impl World {
         false
     }
 
-    /// The operator's log so far.
+    /// The operators' logs so far.
     pub fn operator_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("operator.log")).unwrap_or_default()
+        let mut logs = String::new();
+        for index in 0.. {
+            let Ok(text) = std::fs::read_to_string(self.dir.join(format!("operator-{index}.log"))) else {
+                break;
+            };
+            logs.push_str(&format!("--- replica {index} ---\n{text}"));
+        }
+        logs
     }
 
     /// Plays the Deployment controller on the fake: every Deployment in `namespace` reports all
@@ -354,7 +365,7 @@ impl Drop for World {
         if let Some(task) = self.deployment_controller.take() {
             task.abort();
         }
-        if let Some(mut child) = self.operator.take() {
+        for child in &mut self.operators {
             let _ = child.kill();
             let _ = child.wait();
         }

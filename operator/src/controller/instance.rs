@@ -116,7 +116,7 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
         .await
         .map_err(|source| ReconcileError::write("the finalizer", source))?;
     let dropped = ctx.selections.forget(&instance_key(instance));
-    ctx.orphans.recheck(dropped);
+    ctx.leadership.recheck(dropped);
     info!(deleted = live.len(), "instance deleted; its objects are removed");
     Ok(Action::await_change())
 }
@@ -459,7 +459,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.object.metadata)),
     );
     let dropped = ctx.selections.record(instance_key(instance), now_selected);
-    ctx.orphans.recheck(dropped);
+    ctx.leadership.recheck(dropped);
 
     if problems.iter().any(|p| p.transient) {
         return Err(ReconcileError::Apply(

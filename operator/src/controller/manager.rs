@@ -1,5 +1,5 @@
-//! Wiring: the caches, the watches that trigger reconciles, the instance controller and the
-//! orphan loop, until shutdown.
+//! Wiring: the caches and the watches that trigger reconciles (on every replica), and the
+//! instance controller and the orphan loop (on the leader).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,8 +22,8 @@ use super::apply::Applier;
 use super::instance;
 use super::last_good::LastGood;
 use super::orphans;
-use super::triggers::{self, Changes, Triggers};
-use super::{Context, Queue, ReconcileError, Selections, Stores};
+use super::triggers::{self, Changes};
+use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -65,146 +65,175 @@ where
     })
 }
 
-/// Runs the controller until `shutdown` completes. `ready` turns true once the caches are
-/// filled.
-pub async fn run(
-    client: Client,
-    metrics: Arc<Metrics>,
-    settings: Settings,
-    ready: impl FnOnce() + Send,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-) -> Result<(), ManagerError> {
-    let (instances, instances_writer) = reflector::store::<ProwInstance>();
-    let (job_configs, job_configs_writer) = reflector::store::<JobConfig>();
-    let (plugin_configs, plugin_configs_writer) = reflector::store::<PluginConfig>();
-    let (label_sets, label_sets_writer) = reflector::store::<LabelSet>();
-    let (namespaces, namespaces_writer) = reflector::store();
-    let (orphans_sender, orphans_receiver) = orphans::channel();
-    let (triggers_sender, triggers_receiver) = futures::channel::mpsc::unbounded();
-    let reporter = Reporter {
-        controller: MANAGER.to_string(),
-        instance: Some(settings.identity.clone()),
-    };
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        applier: Applier::new(client.clone()),
-        stores: Stores {
-            instances: instances.clone(),
-            job_configs: job_configs.clone(),
-            plugin_configs: plugin_configs.clone(),
-            label_sets: label_sets.clone(),
-            namespaces: namespaces.clone(),
-        },
-        recorder: Recorder::new(client.clone(), reporter),
-        metrics: metrics.clone(),
-        webhook: settings.webhook,
-        last_good: LastGood::default(),
-        written: Default::default(),
-        selections: Selections::default(),
-        orphans: orphans_sender,
-        queue: Queue::new(metrics),
-    });
+/// The caches every replica keeps (so that any replica can serve webhooks), and the context the
+/// controller runs with while this replica leads.
+pub struct Caches {
+    /// The shared context.
+    pub ctx: Arc<Context>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
 
-    let config = watcher::Config::default();
-    let mut tasks = vec![
-        watch_configs(
-            ConfigKind::JobConfig,
-            Api::all(client.clone()),
-            job_configs_writer,
-            &ctx,
-            &triggers_sender,
-        ),
-        watch_configs(
-            ConfigKind::PluginConfig,
-            Api::all(client.clone()),
-            plugin_configs_writer,
-            &ctx,
-            &triggers_sender,
-        ),
-        watch_configs(
-            ConfigKind::LabelSet,
-            Api::all(client.clone()),
-            label_sets_writer,
-            &ctx,
-            &triggers_sender,
-        ),
-    ];
-    {
-        let (ctx, sender, mut changes) = (ctx.clone(), triggers_sender.clone(), Changes::default());
-        let stream = watcher(Api::<PartialObjectMeta<Namespace>>::all(client.clone()), config.clone())
+impl Drop for Caches {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Caches {
+    /// Starts the watches and waits until the caches are filled: the first reconcile must see
+    /// every JobConfig, since an empty cache would render (and prune) an empty job config.
+    pub async fn start(client: Client, metrics: Arc<Metrics>, settings: Settings) -> Result<Caches, ManagerError> {
+        let (instances, instances_writer) = reflector::store::<ProwInstance>();
+        let (job_configs, job_configs_writer) = reflector::store::<JobConfig>();
+        let (plugin_configs, plugin_configs_writer) = reflector::store::<PluginConfig>();
+        let (label_sets, label_sets_writer) = reflector::store::<LabelSet>();
+        let (namespaces, namespaces_writer) = reflector::store();
+        let reporter = Reporter {
+            controller: MANAGER.to_string(),
+            instance: Some(settings.identity.clone()),
+        };
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            applier: Applier::new(client.clone()),
+            stores: Stores {
+                instances: instances.clone(),
+                job_configs: job_configs.clone(),
+                plugin_configs: plugin_configs.clone(),
+                label_sets: label_sets.clone(),
+                namespaces: namespaces.clone(),
+            },
+            recorder: Recorder::new(client.clone(), reporter),
+            metrics: metrics.clone(),
+            webhook: settings.webhook,
+            last_good: LastGood::default(),
+            written: Default::default(),
+            selections: Selections::default(),
+            leadership: Leadership::default(),
+            queue: Queue::new(metrics),
+        });
+
+        let config = watcher::Config::default();
+        let instance_stream = watcher(Api::<ProwInstance>::all(client.clone()), config.clone())
             .default_backoff()
-            .reflect(namespaces_writer);
-        tasks.push(drive(stream, move |event| {
-            triggers::on_namespace_event(event, &mut changes, &ctx, &sender)
-        }));
+            .reflect(instances_writer);
+        let mut tasks = vec![
+            drive(instance_stream, |_| {}),
+            watch_configs(
+                ConfigKind::JobConfig,
+                Api::all(client.clone()),
+                job_configs_writer,
+                &ctx,
+            ),
+            watch_configs(
+                ConfigKind::PluginConfig,
+                Api::all(client.clone()),
+                plugin_configs_writer,
+                &ctx,
+            ),
+            watch_configs(ConfigKind::LabelSet, Api::all(client.clone()), label_sets_writer, &ctx),
+        ];
+        {
+            let (ctx, mut changes) = (ctx.clone(), Changes::default());
+            let stream = watcher(Api::<PartialObjectMeta<Namespace>>::all(client.clone()), config.clone())
+                .default_backoff()
+                .reflect(namespaces_writer);
+            tasks.push(drive(stream, move |event| {
+                triggers::on_namespace_event(event, &mut changes, &ctx)
+            }));
+        }
+        {
+            let ctx = ctx.clone();
+            let stream =
+                watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), config.clone()).default_backoff();
+            tasks.push(drive(stream, move |event| triggers::on_secret_event(event, &ctx)));
+        }
+        let owned = config.labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+        {
+            let ctx = ctx.clone();
+            let stream =
+                watcher(Api::<PartialObjectMeta<ConfigMap>>::all(client.clone()), owned.clone()).default_backoff();
+            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+        }
+        {
+            let ctx = ctx.clone();
+            let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
+            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+        }
+        let caches = Caches { ctx, tasks };
+        let wait = async {
+            instances.wait_until_ready().await?;
+            job_configs.wait_until_ready().await?;
+            plugin_configs.wait_until_ready().await?;
+            label_sets.wait_until_ready().await?;
+            namespaces.wait_until_ready().await
+        };
+        if wait.await.is_err() {
+            return Err(ManagerError::Caches);
+        }
+        info!(
+            instances = instances.len(),
+            job_configs = job_configs.len(),
+            plugin_configs = plugin_configs.len(),
+            label_sets = label_sets.len(),
+            "caches filled"
+        );
+        Ok(caches)
     }
-    {
-        let (ctx, sender) = (ctx.clone(), triggers_sender.clone());
-        let stream = watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), config.clone()).default_backoff();
-        tasks.push(drive(stream, move |event| {
-            triggers::on_secret_event(event, &ctx, &sender)
-        }));
-    }
-    let owned = config
-        .clone()
-        .labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    {
-        let (ctx, sender) = (ctx.clone(), triggers_sender.clone());
-        let stream = watcher(Api::<PartialObjectMeta<ConfigMap>>::all(client.clone()), owned.clone()).default_backoff();
-        tasks.push(drive(stream, move |event| {
-            triggers::on_owned_event(event, &ctx, &sender)
-        }));
-    }
-    {
-        let (ctx, sender) = (ctx.clone(), triggers_sender.clone());
-        let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
-        tasks.push(drive(stream, move |event| {
-            triggers::on_owned_event(event, &ctx, &sender)
-        }));
-    }
-    drop(triggers_sender);
 
-    // The first reconcile must see every JobConfig: an empty cache would render (and prune) an
-    // empty job config.
-    let wait = async {
-        job_configs.wait_until_ready().await?;
-        plugin_configs.wait_until_ready().await?;
-        label_sets.wait_until_ready().await?;
-        namespaces.wait_until_ready().await
-    };
-    if wait.await.is_err() {
-        return Err(ManagerError::Caches);
+    /// Runs the controller, for one term of leadership, until `shutdown` completes.
+    pub async fn lead(&self, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+        let ctx = &self.ctx;
+        let (orphans_sender, orphans_receiver) = orphans::channel();
+        let (triggers_sender, triggers_receiver) = futures::channel::mpsc::unbounded();
+        ctx.leadership.begin(triggers_sender, orphans_sender);
+        let orphan_loop = tokio::spawn(orphans::run(orphans_receiver, ctx.clone()));
+        // Objects no instance selects get their status from this term's leader.
+        let stores = &ctx.stores;
+        ctx.leadership.recheck(
+            stores
+                .job_configs
+                .state()
+                .iter()
+                .map(|c| ConfigRef::of(ConfigKind::JobConfig, &c.metadata))
+                .chain(
+                    stores
+                        .plugin_configs
+                        .state()
+                        .iter()
+                        .map(|c| ConfigRef::of(ConfigKind::PluginConfig, &c.metadata)),
+                )
+                .chain(
+                    stores
+                        .label_sets
+                        .state()
+                        .iter()
+                        .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.metadata)),
+                ),
+        );
+        // The controller keeps its own view of the instances, filtered to spec changes so its
+        // own status writes do not trigger it again.
+        let (instances, writer) = reflector::store::<ProwInstance>();
+        let instance_stream = watcher(Api::<ProwInstance>::all(ctx.client.clone()), watcher::Config::default())
+            .default_backoff()
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(predicates::generation, Default::default());
+        Controller::for_stream(instance_stream, instances)
+            .reconcile_on(triggers_receiver)
+            .graceful_shutdown_on(shutdown)
+            .run(instance::reconcile, error_policy, ctx.clone())
+            .for_each(|result| async move {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "reconcile request failed");
+                }
+            })
+            .await;
+        ctx.leadership.end();
+        orphan_loop.abort();
+        info!("controller stopped");
     }
-    info!(
-        job_configs = job_configs.len(),
-        plugin_configs = plugin_configs.len(),
-        label_sets = label_sets.len(),
-        "caches filled"
-    );
-    ready();
-    let orphan_loop = tokio::spawn(orphans::run(orphans_receiver, ctx.clone()));
-
-    let instance_stream = watcher(Api::<ProwInstance>::all(client.clone()), config)
-        .default_backoff()
-        .reflect(instances_writer)
-        .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
-    Controller::for_stream(instance_stream, instances)
-        .reconcile_on(triggers_receiver)
-        .graceful_shutdown_on(shutdown)
-        .run(instance::reconcile, error_policy, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "reconcile request failed");
-            }
-        })
-        .await;
-    info!("controller stopped");
-    orphan_loop.abort();
-    for task in tasks {
-        task.abort();
-    }
-    Ok(())
 }
 
 fn watch_configs<K>(
@@ -212,17 +241,16 @@ fn watch_configs<K>(
     api: Api<K>,
     writer: reflector::store::Writer<K>,
     ctx: &Arc<Context>,
-    triggers: &Triggers,
 ) -> tokio::task::JoinHandle<()>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    let (ctx, sender, mut changes) = (ctx.clone(), triggers.clone(), Changes::default());
+    let (ctx, mut changes) = (ctx.clone(), Changes::default());
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer);
     drive(stream, move |event| {
-        triggers::on_config_event(kind, event, &mut changes, &ctx, &sender)
+        triggers::on_config_event(kind, event, &mut changes, &ctx)
     })
 }
 

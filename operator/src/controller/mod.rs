@@ -182,6 +182,51 @@ impl Selections {
     }
 }
 
+/// The channels of the controller while this replica leads: reconcile requests, and objects that
+/// may have lost their last instance. While it follows, requests are dropped: a new leader
+/// reconciles everything when it starts.
+#[derive(Debug, Default)]
+pub struct Leadership {
+    channels: Mutex<
+        Option<(
+            futures::channel::mpsc::UnboundedSender<ObjectRef<ProwInstance>>,
+            orphans::Sender,
+        )>,
+    >,
+}
+
+impl Leadership {
+    /// Installs the channels of a new term.
+    pub fn begin(
+        &self,
+        triggers: futures::channel::mpsc::UnboundedSender<ObjectRef<ProwInstance>>,
+        orphans: orphans::Sender,
+    ) {
+        *self.channels.lock().unwrap_or_else(|p| p.into_inner()) = Some((triggers, orphans));
+    }
+
+    /// Ends the term.
+    pub fn end(&self) {
+        *self.channels.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Asks for a reconcile of `instance`; returns whether it was queued (this replica leads).
+    pub fn trigger(&self, instance: ObjectRef<ProwInstance>) -> bool {
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .as_ref()
+            .is_some_and(|(triggers, _)| triggers.unbounded_send(instance).is_ok())
+    }
+
+    /// Asks the orphan loop to look at `configs` again (when this replica leads).
+    pub fn recheck(&self, configs: impl IntoIterator<Item = ConfigRef>) {
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, orphans)) = channels.as_ref() {
+            orphans.recheck(configs);
+        }
+    }
+}
+
 /// The instances waiting for a reconcile, for the queue-depth gauge.
 #[derive(Debug, Default)]
 pub struct Queue {
@@ -242,8 +287,8 @@ pub struct Context {
     pub written: Mutex<HashMap<Key, Written>>,
     /// What each instance selected last.
     pub selections: Selections,
-    /// Where objects that may have lost their last instance go.
-    pub orphans: orphans::Sender,
+    /// Whether this replica leads, and where its reconcile requests go while it does.
+    pub leadership: Leadership,
     /// Pending reconciles.
     pub queue: Queue,
 }

@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use futures::channel::mpsc::UnboundedSender;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
@@ -18,9 +17,6 @@ use prow_api::ProwInstance;
 use super::{ConfigRef, Context};
 use crate::pipeline::{self, ConfigKind};
 use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
-
-/// Where reconcile requests go.
-pub type Triggers = UnboundedSender<ObjectRef<ProwInstance>>;
 
 /// The part of an object whose change matters: generation, labels and whether it is being
 /// deleted.
@@ -52,16 +48,16 @@ impl Changes {
     }
 }
 
-fn send(triggers: &Triggers, ctx: &Context, instance: ObjectRef<ProwInstance>) {
-    ctx.queue.triggered(&instance);
-    // The controller only stops at shutdown; a request then has nowhere to go.
-    let _ = triggers.unbounded_send(instance);
+fn send(ctx: &Context, instance: ObjectRef<ProwInstance>) {
+    if ctx.leadership.trigger(instance.clone()) {
+        ctx.queue.triggered(&instance);
+    }
 }
 
 /// Triggers every instance in the cache.
-pub fn all_instances(ctx: &Context, triggers: &Triggers) {
+pub fn all_instances(ctx: &Context) {
     for instance in ctx.stores.instances.state() {
-        send(triggers, ctx, ObjectRef::from_obj(instance.as_ref()));
+        send(ctx, ObjectRef::from_obj(instance.as_ref()));
     }
 }
 
@@ -92,22 +88,17 @@ pub fn instances_for(ctx: &Context, kind: ConfigKind, meta: &ObjectMeta) -> Vec<
 }
 
 /// Handles one watch event of a JobConfig, PluginConfig or LabelSet.
-pub fn on_config_event<K>(
-    kind: ConfigKind,
-    event: &Event<K>,
-    changes: &mut Changes,
-    ctx: &Arc<Context>,
-    triggers: &Triggers,
-) where
+pub fn on_config_event<K>(kind: ConfigKind, event: &Event<K>, changes: &mut Changes, ctx: &Arc<Context>)
+where
     K: kube::Resource,
 {
     let touched = |meta: &ObjectMeta| {
         let instances = instances_for(ctx, kind, meta);
         if instances.is_empty() {
-            ctx.orphans.recheck([ConfigRef::of(kind, meta)]);
+            ctx.leadership.recheck([ConfigRef::of(kind, meta)]);
         }
         for instance in instances {
-            send(triggers, ctx, instance);
+            send(ctx, instance);
         }
     };
     match event {
@@ -125,19 +116,19 @@ pub fn on_config_event<K>(
             }
             touched(object.meta());
         }
-        Event::InitDone => all_instances(ctx, triggers),
+        Event::InitDone => all_instances(ctx),
         Event::Init => {}
     }
 }
 
 /// Handles one watch event of a Namespace (metadata): a label change can change what namespace
 /// selectors pick.
-pub fn on_namespace_event<K>(event: &Event<K>, changes: &mut Changes, ctx: &Context, triggers: &Triggers)
+pub fn on_namespace_event<K>(event: &Event<K>, changes: &mut Changes, ctx: &Context)
 where
     K: kube::Resource,
 {
     match event {
-        Event::Apply(object) if changes.changed(object.meta()) => all_instances(ctx, triggers),
+        Event::Apply(object) if changes.changed(object.meta()) => all_instances(ctx),
         Event::Delete(object) => changes.forget(object.meta()),
         Event::InitApply(object) => {
             changes.changed(object.meta());
@@ -147,7 +138,7 @@ where
 }
 
 /// Handles one watch event of a Secret (metadata): the instances in its namespace that name it.
-pub fn on_secret_event<K>(event: &Event<K>, ctx: &Context, triggers: &Triggers)
+pub fn on_secret_event<K>(event: &Event<K>, ctx: &Context)
 where
     K: kube::Resource,
 {
@@ -162,14 +153,14 @@ where
                 .iter()
                 .any(|u| u.reference.name == name);
         if names_it {
-            send(triggers, ctx, ObjectRef::from_obj(instance.as_ref()));
+            send(ctx, ObjectRef::from_obj(instance.as_ref()));
         }
     }
 }
 
 /// Handles one watch event of an object the operator rendered (metadata): its instance, found by
 /// its labels.
-pub fn on_owned_event<K>(event: &Event<K>, ctx: &Context, triggers: &Triggers)
+pub fn on_owned_event<K>(event: &Event<K>, ctx: &Context)
 where
     K: kube::Resource,
 {
@@ -178,7 +169,7 @@ where
     };
     let labels = object.meta().labels.clone().unwrap_or_default();
     if let (Some(name), Some(namespace)) = (labels.get(INSTANCE_LABEL), labels.get(INSTANCE_NAMESPACE_LABEL)) {
-        send(triggers, ctx, ObjectRef::new(name).within(namespace));
+        send(ctx, ObjectRef::new(name).within(namespace));
     }
 }
 
