@@ -36,10 +36,16 @@ crds: build
 check-crds:
 	$(CARGO) test -p prow-operator --test crds_fresh
 
-## bench: the offline benchmark (import, check, render of the largest corpus instance and of
-## synthetic 4,000- and 10,000-job configurations; wall time and peak RSS).
+## bench: both benchmarks: the offline one (import, check, render of the largest corpus instance
+## and of synthetic 4,000- and 10,000-job configurations; wall time and peak RSS) and bench-reconcile.
 bench:
 	$(CARGO) bench -p prow-operator --bench offline
+	$(CARGO) bench -p prow-operator --bench reconcile
+
+## bench-reconcile: the live controller against testkit with 100 JobConfigs of 4,000 jobs:
+## convergence time, reconcile p50/p99, edit-to-ConfigMap latency, RSS and idle CPU.
+bench-reconcile:
+	$(CARGO) bench -p prow-operator --bench reconcile
 
 ## render-samples: every object the operator would apply for config/samples.
 render-samples: build

@@ -205,6 +205,7 @@ impl World {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
+        let _ = child.wait();
         false
     }
 

@@ -1,0 +1,713 @@
+//! Benchmark of the live controller: the real `prow-operator run` against testkit, with the sample
+//! ProwInstance selecting 100 JobConfigs that hold 4,000 jobs (about 8 MB). Reports the time to
+//! the first convergence, the duration of reconciles (from the operator's JSON log), the time
+//! from a JobConfig edit to the job-config ConfigMap holding it, the operator's RSS and its CPU
+//! while idle. Run with `make bench-reconcile` (`cargo bench -p prow-operator --bench reconcile`).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use prow_api::yaml;
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "operator.prow.dev/v1alpha1";
+const CONFIGS: usize = 100;
+const JOBS_PER_CONFIG: usize = 40;
+const EDITS: usize = 60;
+const IDLE: Duration = Duration::from_secs(10);
+const CONVERGE: Duration = Duration::from_secs(90);
+/// A reconcile burst is over when the log has had no new reconcile for this long.
+const QUIET: Duration = Duration::from_millis(400);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// JobConfig `jc-NN`: the 40 jobs of `org/repo-NN`, shaped like `synthetic()` in `offline.rs`
+/// (about 2 KB a job; 70% presubmits, 10% postsubmits, 20% periodics).
+fn job_config(repo: usize) -> Value {
+    let (mut presubmits, mut postsubmits, mut periodics) = (Vec::new(), Vec::new(), Vec::new());
+    for index in 0..JOBS_PER_CONFIG {
+        let mut job = json!({
+            "decorate": true,
+            "labels": {"preset-service-account": "true"},
+            "annotations": {
+                "testgrid-dashboards": format!("org-repo-{repo}, sig-testing-presubmits"),
+                "testgrid-tab-name": format!("repo-{repo}-{index}"),
+                "description": "Runs the conformance tests of one area against a fresh cluster built from the change."
+            },
+            "decoration_config": {"timeout": "2h", "grace_period": "15m"},
+            "spec": {
+                "serviceAccountName": "prowjob-default-sa",
+                "containers": [{
+                    "image": "gcr.io/k8s-staging-test-infra/kubekins-e2e:v20240101-abcdef0123-master",
+                    "command": ["runner.sh"],
+                    "args": [
+                        "./hack/jenkins/test-dockerized.sh",
+                        format!("--focus=\\[sig-{}\\].*\\[Conformance\\]", ["node", "network", "storage", "apps"][index % 4]),
+                        "--skip=\\[Flaky\\]|\\[Serial\\]|\\[Disruptive\\]",
+                        format!("--test-args=--ginkgo.timeout=2h --report-dir=$(ARTIFACTS) --pkg=./pkg/{index}/..."),
+                    ],
+                    "env": [
+                        {"name": "GO111MODULE", "value": "on"},
+                        {"name": "GOPROXY", "value": "https://proxy.golang.org"},
+                        {"name": "KUBE_GCE_REGION", "value": "us-central1"},
+                        {"name": "DOCKER_IN_DOCKER_ENABLED", "value": "true"}
+                    ],
+                    "securityContext": {"privileged": true},
+                    "volumeMounts": [{"name": "cache", "mountPath": "/root/.cache"}],
+                    "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
+                }],
+                "volumes": [{"name": "cache", "emptyDir": {}}],
+                "nodeSelector": {"cloud.google.com/gke-nodepool": "pool-5"},
+                "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "e2e", "effect": "NoSchedule"}]
+            }
+        });
+        let extra = match index % 10 {
+            0..=6 => json!({
+                "name": format!("pull-repo-{repo}-{index}"),
+                "run_if_changed": format!("^(pkg/{index}/|go.mod)"),
+                "optional": index % 3 == 0,
+                "branches": ["^main$", "^release-1\\.\\d+$"],
+            }),
+            7 => json!({"name": format!("post-repo-{repo}-{index}"), "branches": ["^main$"]}),
+            _ => json!({
+                "name": format!("ci-repo-{repo}-{index}"),
+                "interval": format!("{}h", 1 + index % 24),
+                "extra_refs": [{"org": "org", "repo": format!("repo-{repo}"), "base_ref": "main"}],
+            }),
+        };
+        let (Value::Object(job_map), Value::Object(extra)) = (&mut job, extra) else {
+            unreachable!("objects")
+        };
+        job_map.extend(extra);
+        match index % 10 {
+            0..=6 => presubmits.push(job),
+            7 => postsubmits.push(job),
+            _ => periodics.push(job),
+        }
+    }
+    json!({
+        "apiVersion": OPERATOR, "kind": "JobConfig",
+        "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
+        "spec": {
+            "presubmits": {format!("org/repo-{repo}"): presubmits},
+            "postsubmits": {format!("org/repo-{repo}"): postsubmits},
+            "periodics": periodics
+        }
+    })
+}
+
+fn secrets() -> Vec<Value> {
+    let secret = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "prow"}, "stringData": data});
+    vec![
+        secret(
+            "github-token",
+            json!({"appid": "12345", "cert": "-----BEGIN RSA PRIVATE KEY-----"}),
+        ),
+        secret("hmac-token", json!({"hmac": "not-a-real-secret"})),
+        secret("s3-credentials", json!({"service-account.json": "{}"})),
+        secret("slack-token", json!({"token": "xoxb-not-real"})),
+    ]
+}
+
+fn api_for(client: &Client, api_version: &str, kind: &str, namespace: Option<&str>) -> Api<DynamicObject> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let plural = match kind {
+        "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+        other => format!("{}s", other.to_lowercase()),
+    };
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+    match namespace {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    }
+}
+
+/// Server-side applies one object; returns it as stored.
+async fn apply(client: &Client, object: &Value) -> Value {
+    let api = api_for(
+        client,
+        object["apiVersion"].as_str().expect("apiVersion"),
+        object["kind"].as_str().expect("kind"),
+        object["metadata"]["namespace"].as_str(),
+    );
+    let name = object["metadata"]["name"].as_str().expect("metadata.name");
+    let applied = api
+        .patch(name, &PatchParams::apply("bench").force(), &Patch::Apply(object))
+        .await
+        .unwrap_or_else(|e| panic!("applying {} {name}: {e}", object["kind"]));
+    serde_json::to_value(applied).expect("JSON")
+}
+
+async fn apply_file(client: &Client, path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for document in yaml::load_documents(&text).expect("YAML").values {
+        if !document.is_null() {
+            apply(client, &document).await;
+        }
+    }
+}
+
+async fn get(client: &Client, kind: &str, name: &str) -> Option<Value> {
+    let found = api_for(client, OPERATOR, kind, Some("prow"))
+        .get_opt(name)
+        .await
+        .ok()??;
+    serde_json::to_value(found).ok()
+}
+
+/// Whether an object's status is current and Ready=True.
+fn ready(object: &Value) -> bool {
+    let current = object["status"]["observedGeneration"] == object["metadata"]["generation"];
+    let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    current && conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// Plays the Deployment controller in `prow` (as the e2e harness does).
+fn play_deployment_controller(client: Client) -> tokio::task::JoinHandle<()> {
+    let api: Api<Deployment> = Api::namespaced(client, "prow");
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(watcher::watcher(api.clone(), watcher::Config::default()));
+        while let Some(event) = stream.next().await {
+            let (Ok(Event::Apply(d)) | Ok(Event::InitApply(d))) = event else {
+                continue;
+            };
+            let generation = d.metadata.generation.unwrap_or(1);
+            let replicas = d.spec.replicas.unwrap_or(1);
+            let status = d.status.as_ref();
+            if status.and_then(|s| s.observed_generation) == Some(generation)
+                && status.and_then(|s| s.available_replicas) == Some(replicas)
+            {
+                continue;
+            }
+            let status = json!({"status": {
+                "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
+                "readyReplicas": replicas, "availableReplicas": replicas,
+            }});
+            let name = d.metadata.name.clone().unwrap_or_default();
+            let _ = api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                .await;
+        }
+    })
+}
+
+/// What the ConfigMap watcher looks for: a needle in one job-config file, and when it was seen.
+#[derive(Default)]
+struct Wanted {
+    key: String,
+    needle: String,
+    seen: Option<Instant>,
+}
+
+/// Watches the job-config ConfigMaps and stamps the moment `wanted` shows up.
+fn watch_job_config(client: Client, wanted: Arc<Mutex<Wanted>>) -> tokio::task::JoinHandle<()> {
+    let api: Api<ConfigMap> = Api::namespaced(client, "prow");
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(watcher::watcher(api, watcher::Config::default()));
+        while let Some(event) = stream.next().await {
+            let now = Instant::now();
+            let (Ok(Event::Apply(map)) | Ok(Event::InitApply(map))) = event else {
+                continue;
+            };
+            if !map
+                .metadata
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("prow-job-config-")
+            {
+                continue;
+            }
+            let mut wanted = wanted.lock().unwrap_or_else(|p| p.into_inner());
+            if wanted.seen.is_none()
+                && !wanted.needle.is_empty()
+                && map
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&wanted.key))
+                    .is_some_and(|text| text.contains(&wanted.needle))
+            {
+                wanted.seen = Some(now);
+            }
+        }
+    })
+}
+
+/// One `reconciled` log line.
+#[derive(Clone, Copy)]
+struct Reconcile {
+    ms: f64,
+    success: bool,
+    /// Whether the reconcile applied or pruned objects (an `applied` line preceded it).
+    applied: bool,
+}
+
+/// Follows the operator's JSON log file.
+struct Log {
+    path: PathBuf,
+    offset: u64,
+    partial: String,
+    applied_pending: bool,
+    reconciles: Vec<Reconcile>,
+    last_change: Instant,
+}
+
+impl Log {
+    fn new(path: PathBuf) -> Log {
+        Log {
+            path,
+            offset: 0,
+            partial: String::new(),
+            applied_pending: false,
+            reconciles: Vec::new(),
+            last_change: Instant::now(),
+        }
+    }
+
+    fn poll(&mut self) {
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return;
+        };
+        let mut chunk = String::new();
+        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_string(&mut chunk).is_err() {
+            return;
+        }
+        self.offset += chunk.len() as u64;
+        self.partial.push_str(&chunk);
+        let Some(end) = self.partial.rfind('\n') else {
+            return;
+        };
+        let complete: String = self.partial.drain(..=end).collect();
+        for line in complete.lines() {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            match entry["message"].as_str() {
+                Some("applied") => self.applied_pending = true,
+                Some("reconciled") => {
+                    self.reconciles.push(Reconcile {
+                        ms: entry["duration_ms"].as_f64().unwrap_or(f64::NAN),
+                        success: entry["result"] == "success",
+                        applied: std::mem::take(&mut self.applied_pending),
+                    });
+                    self.last_change = Instant::now();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap_or_default()
+    }
+
+    /// Waits until at least `count` reconciles were logged and none for [`QUIET`].
+    async fn settle(&mut self, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.poll();
+            if self.reconciles.len() >= count && self.last_change.elapsed() >= QUIET {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the operator did not settle");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn proc_status(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (mib("VmRSS:"), mib("VmHWM:"))
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    field(14) + field(15)
+}
+
+/// Time on CPU of a process, all threads, in nanoseconds (`/proc/<pid>/task/*/schedstat`, finer
+/// than clock ticks; threads that exited meanwhile are missed).
+fn cpu_nanos(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum()
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+fn spawn_operator(kubeconfig: &Path, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["run", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args([
+            "--namespace",
+            "prow-operator-system",
+            "--health-address",
+            "127.0.0.1:0",
+            "--metrics-address",
+            "127.0.0.1:0",
+            "--lease-duration-seconds",
+            "3",
+            "--lease-renew-seconds",
+            "1",
+            "--log-format",
+            "json",
+        ])
+        .env("HOSTNAME", "bench-reconcile")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(log).expect("log file")))
+        .spawn()
+        .expect("start prow-operator")
+}
+
+fn stop(mut child: Child) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Counts the API requests of an audit log slice by `verb resource`.
+fn request_counts(requests: &[testkit::Request]) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in requests.iter().filter(|r| r.verb != testkit::Verb::Watch) {
+        *counts.entry(format!("{} {}", r.verb, r.rbac_resource())).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} x{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[tokio::main]
+async fn main() {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("prow-operator-bench-reconcile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let tk = testkit::Testkit::start().await;
+    let kubeconfig = dir.join("kubeconfig");
+    tk.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let client = tk.client();
+
+    // Install: CRDs, namespaces, Secrets, the sample instance and the 100 JobConfigs.
+    let mut crds: Vec<PathBuf> = std::fs::read_dir(repo().join("crds"))
+        .expect("crds/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains('_')))
+        .collect();
+    crds.sort();
+    for path in &crds {
+        apply_file(&client, path).await;
+    }
+    for namespace in ["prow", "test-pods", "prow-operator-system"] {
+        apply(
+            &client,
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+        )
+        .await;
+    }
+    for secret in secrets() {
+        apply(&client, &secret).await;
+    }
+    apply_file(&client, &repo().join("config/samples/prowinstance.yaml")).await;
+    let mut spec_bytes = 0;
+    let job_configs: Vec<Value> = (0..CONFIGS).map(job_config).collect();
+    for config in &job_configs {
+        spec_bytes += serde_json::to_vec(&config["spec"]).expect("JSON").len();
+        apply(&client, config).await;
+    }
+    println!(
+        "installed {CONFIGS} JobConfigs, {} jobs, {:.1} MB of spec JSON, in {:.1}s",
+        CONFIGS * JOBS_PER_CONFIG,
+        spec_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    // Start the operator and wait for the first convergence.
+    let deployments = play_deployment_controller(client.clone());
+    let wanted = Arc::new(Mutex::new(Wanted::default()));
+    let config_map_watch = watch_job_config(client.clone(), wanted.clone());
+    let log_path = dir.join("operator.log");
+    let spawned = Instant::now();
+    let child = spawn_operator(&kubeconfig, &log_path);
+    let pid = child.id();
+    let mut log = Log::new(log_path);
+    let mut instance_ready = None;
+    let converged = loop {
+        if instance_ready.is_none() && get(&client, "ProwInstance", "prow").await.is_some_and(|i| ready(&i)) {
+            instance_ready = Some(spawned.elapsed());
+        }
+        if instance_ready.is_some() {
+            let configs = tk.objects("operator.prow.dev", "jobconfigs");
+            if configs.len() == CONFIGS && configs.iter().all(ready) {
+                break spawned.elapsed();
+            }
+        }
+        if spawned.elapsed() > CONVERGE {
+            let _ = stop(child);
+            panic!("no convergence in {CONVERGE:?}\n--- operator log ---\n{}", log.text());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let instance_ready = instance_ready.unwrap_or_default();
+    log.settle(1).await;
+    let startup_reconciles = log.reconciles.clone();
+    let maps: Vec<Value> = tk
+        .objects("", "configmaps")
+        .into_iter()
+        .filter(|m| {
+            m["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("prow-job-config-"))
+        })
+        .collect();
+    let files: usize = maps.iter().map(|m| m["data"].as_object().map_or(0, |d| d.len())).sum();
+    let map_bytes: usize = maps
+        .iter()
+        .filter_map(|m| m["data"].as_object())
+        .flat_map(|d| d.values())
+        .filter_map(Value::as_str)
+        .map(str::len)
+        .sum();
+    let rss_converged = proc_status(pid);
+    println!(
+        "converged in {:.2}s (instance Ready after {:.2}s) with {} reconciles; job config: {} ConfigMaps, {files} files, {:.1} MB",
+        converged.as_secs_f64(),
+        instance_ready.as_secs_f64(),
+        startup_reconciles.len(),
+        maps.len(),
+        map_bytes as f64 / 1e6,
+    );
+
+    // Idle CPU: nothing changes for IDLE.
+    let ticks_per_second = clock_ticks();
+    let idle_before = cpu_ticks(pid);
+    let idle_nanos_before = cpu_nanos(pid);
+    let idle_reconciles_before = log.reconciles.len();
+    let idle_started = Instant::now();
+    tokio::time::sleep(IDLE).await;
+    let idle_ticks = cpu_ticks(pid) - idle_before;
+    let idle_cpu_ms = (cpu_nanos(pid) - idle_nanos_before) as f64 / 1e6;
+    let idle_seconds = idle_started.elapsed().as_secs_f64();
+    log.poll();
+    let idle_reconciles = log.reconciles.len() - idle_reconciles_before;
+    let idle_cpu = idle_ticks as f64 / ticks_per_second / idle_seconds * 100.0;
+    println!("idle {idle_seconds:.1}s: {idle_ticks} ticks ({idle_cpu:.2}% of one core), {idle_reconciles} reconciles");
+
+    // Edits: one annotation inside one job per edit, waiting for each to land.
+    let edits_reconciles_from = log.reconciles.len();
+    let mut latencies = Vec::new();
+    let mut patch_ms = Vec::new();
+    let mut reconciles_per_edit = Vec::new();
+    let mut requests_first_edit = String::new();
+    let edit_cpu_before = cpu_ticks(pid);
+    let mut rss_trend = Vec::new();
+    let edits_started = Instant::now();
+    for edit in 0..EDITS {
+        let config = (edit * 37) % CONFIGS;
+        let name = format!("jc-{config:02}");
+        let needle = format!("bench-rev-{edit:04}");
+        *wanted.lock().unwrap_or_else(|p| p.into_inner()) = Wanted {
+            key: format!("prow_{name}.yaml"),
+            needle: needle.clone(),
+            seen: None,
+        };
+        let reconciles_before = log.reconciles.len();
+        tk.clear_audit();
+        let mut object = job_configs[config].clone();
+        object["spec"]["presubmits"][format!("org/repo-{config}")][0]["annotations"]["bench-revision"] = json!(needle);
+        let patch_started = Instant::now();
+        let patched = apply(&client, &object).await;
+        let returned = Instant::now();
+        patch_ms.push(returned.duration_since(patch_started).as_secs_f64() * 1000.0);
+        let generation = patched["metadata"]["generation"].as_i64();
+        let deadline = returned + Duration::from_secs(20);
+        let seen = loop {
+            if let Some(seen) = wanted.lock().unwrap_or_else(|p| p.into_inner()).seen {
+                break seen;
+            }
+            if Instant::now() > deadline {
+                let _ = stop(child);
+                panic!(
+                    "edit {edit} of {name} never reached the job config\n--- operator log ---\n{}",
+                    log.text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        latencies.push(seen.saturating_duration_since(returned).as_secs_f64() * 1000.0);
+        // Landed: the JobConfig's status is current and the operator is quiet again.
+        loop {
+            let current = get(&client, "JobConfig", &name).await;
+            if current.is_some_and(|c| c["status"]["observedGeneration"].as_i64() == generation && ready(&c)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "edit {edit}: {name}'s status never caught up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        log.settle(reconciles_before + 1).await;
+        reconciles_per_edit.push(log.reconciles.len() - reconciles_before);
+        if (edit + 1) % 15 == 0 {
+            rss_trend.push(format!("{}: {:.0}", edit + 1, proc_status(pid).0));
+        }
+        if edit == 0 {
+            requests_first_edit = request_counts(&tk.audit());
+        }
+    }
+    let edits_elapsed = edits_started.elapsed().as_secs_f64();
+    let edit_cpu = (cpu_ticks(pid) - edit_cpu_before) as f64 / ticks_per_second;
+    let instance = get(&client, "ProwInstance", "prow").await.unwrap_or_default();
+    let rss_end = proc_status(pid);
+    let total_reconciles = log.reconciles.len();
+
+    config_map_watch.abort();
+    deployments.abort();
+    let exit = stop(child);
+    log.poll();
+
+    // Figures.
+    let after: Vec<Reconcile> = log.reconciles[startup_reconciles.len()..].to_vec();
+    let during_edits = &log.reconciles[edits_reconciles_from..total_reconciles];
+    let all = sorted(after.iter().map(|r| r.ms));
+    let applying = sorted(during_edits.iter().filter(|r| r.applied).map(|r| r.ms));
+    let quiet = sorted(during_edits.iter().filter(|r| !r.applied).map(|r| r.ms));
+    let startup = sorted(startup_reconciles.iter().map(|r| r.ms));
+    let errors = log.reconciles.iter().filter(|r| !r.success).count();
+    let latency = sorted(latencies.iter().copied());
+    let patches = sorted(patch_ms.iter().copied());
+    let per_edit = sorted(reconciles_per_edit.iter().map(|&n| n as f64));
+    let fmt = |v: &[f64]| {
+        format!(
+            "p50 {:>7.1} ms  p90 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  (n={})",
+            percentile(v, 50.0),
+            percentile(v, 90.0),
+            percentile(v, 99.0),
+            v.last().copied().unwrap_or(f64::NAN),
+            v.len()
+        )
+    };
+    println!();
+    println!(
+        "==== prow-operator live reconcile benchmark ({CONFIGS} JobConfigs, {} jobs) ====",
+        CONFIGS * JOBS_PER_CONFIG
+    );
+    println!(
+        "first convergence           {:.2} s (instance Ready {:.2} s); startup reconciles: {} (max {:.1} ms)",
+        converged.as_secs_f64(),
+        instance_ready.as_secs_f64(),
+        startup.len(),
+        startup.last().copied().unwrap_or(f64::NAN)
+    );
+    println!("reconcile, after startup    {}   [target p99 < 200 ms]", fmt(&all));
+    println!("  that applied objects      {}", fmt(&applying));
+    println!("  that applied nothing      {}", fmt(&quiet));
+    println!(
+        "  reconciles per edit       p50 {} max {}; failed reconciles: {errors}",
+        percentile(&per_edit, 50.0),
+        per_edit.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "edit -> job-config CM       p50 {:>7.1} ms  max {:>7.1} ms  (n={}, from the PATCH returning)   [target < 1 s]",
+        percentile(&latency, 50.0),
+        latency.last().copied().unwrap_or(f64::NAN),
+        latency.len()
+    );
+    println!(
+        "  PATCH itself              p50 {:>7.1} ms  max {:>7.1} ms",
+        percentile(&patches, 50.0),
+        patches.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "RSS after convergence       VmRSS {:.1} MiB  VmHWM {:.1} MiB   [target < 100 MiB]",
+        rss_converged.0, rss_converged.1
+    );
+    println!(
+        "RSS at the end              VmRSS {:.1} MiB  VmHWM {:.1} MiB  (VmRSS MiB after edit {})",
+        rss_end.0,
+        rss_end.1,
+        rss_trend.join(", ")
+    );
+    println!(
+        "idle CPU                    {idle_cpu:.2}% of one core ({idle_ticks} ticks, {idle_cpu_ms:.1} ms on CPU by schedstat, in {idle_seconds:.1} s; {idle_reconciles} reconciles)   [target ~0]"
+    );
+    println!(
+        "CPU during edits            {edit_cpu:.2} s over {edits_elapsed:.1} s ({EDITS} edits, {:.1}% of one core; {:.0} ms per reconcile)",
+        edit_cpu / edits_elapsed * 100.0,
+        edit_cpu * 1000.0 / during_edits.len().max(1) as f64
+    );
+    println!(
+        "API requests of one edit    {requests_first_edit} (the bench itself does the patch jobconfigs, get jobconfigs and patch deployments/status)"
+    );
+    println!(
+        "instance at the end         Ready={} ; operator exit after SIGTERM: {}",
+        ready(&instance),
+        exit.map_or("killed (no exit in 20 s)".to_string(), |s| s.to_string())
+    );
+    println!("total bench time            {:.1} s", started.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&dir);
+}
