@@ -167,22 +167,41 @@ fn report<T>(kind: &str, sourced: &Sourced<T>, meta: &ObjectMeta) -> Report {
     }
 }
 
-/// The context JobConfigs are checked in: what config.yaml says about decoration and queues.
-fn job_context(config: Option<&ProwConfig>) -> (bool, BTreeSet<String>) {
-    let decorate_all = config.and_then(|c| c.decorate_all_jobs).unwrap_or(false);
-    let queues = config
-        .and_then(|c| c.plank.as_ref())
-        .and_then(|p| p.job_queue_capacities.as_ref())
-        .map(|q| q.keys().cloned().collect())
-        .unwrap_or_default();
-    (decorate_all, queues)
+/// What config.yaml says that JobConfigs are checked against: decoration and queues.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct JobSettings {
+    /// `decorate_all_jobs`.
+    pub decorate_all_jobs: bool,
+    /// The keys of `plank.job_queue_capacities`.
+    pub job_queues: BTreeSet<String>,
 }
 
-/// Validates an instance and what it selected. The reports come in order: the instance, then its
-/// JobConfigs, PluginConfigs and LabelSets.
-pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
-    let instance = &selected.instance.object;
-    let mut instance_report = report("ProwInstance", selected.instance, &instance.metadata);
+impl JobSettings {
+    fn of(config: Option<&ProwConfig>) -> Self {
+        Self {
+            decorate_all_jobs: config.and_then(|c| c.decorate_all_jobs).unwrap_or(false),
+            job_queues: config
+                .and_then(|c| c.plank.as_ref())
+                .and_then(|p| p.job_queue_capacities.as_ref())
+                .map(|q| q.keys().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The context to check jobs in.
+    pub fn context(&self) -> JobContext<'_> {
+        JobContext {
+            decorate_all_jobs: self.decorate_all_jobs,
+            job_queues: &self.job_queues,
+        }
+    }
+}
+
+/// Validates an instance on its own; returns its report and what its JobConfigs are checked
+/// against.
+pub fn validate_instance(sourced: &Sourced<ProwInstance>) -> (Report, JobSettings) {
+    let instance = &sourced.object;
+    let mut instance_report = report("ProwInstance", sourced, &instance.metadata);
     instance_report.findings = check::check_instance(&instance.spec);
     let owner = Owner::of(instance);
     let config = match config_yaml::build(&instance.spec, &Namespaces::of(&owner, &instance.spec)) {
@@ -202,18 +221,18 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
             None
         }
     };
-    let (decorate_all_jobs, job_queues) = job_context(config.as_ref());
+    (instance_report, JobSettings::of(config.as_ref()))
+}
+
+/// Validates an instance and what it selected. The reports come in order: the instance, then its
+/// JobConfigs, PluginConfigs and LabelSets.
+pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
+    let (instance_report, settings) = validate_instance(selected.instance);
     let mut reports = vec![instance_report];
-    reports.extend(check_job_configs(
-        &selected.job_configs,
-        &JobContext {
-            decorate_all_jobs,
-            job_queues: &job_queues,
-        },
-    ));
+    reports.extend(check_job_configs(&selected.job_configs, &settings.context()));
     reports.extend(check_plugin_configs(
         &selected.plugin_configs,
-        instance.spec.native.trigger,
+        selected.instance.object.spec.native.trigger,
     ));
     reports.extend(check_label_sets(&selected.label_sets));
     reports
@@ -312,5 +331,6 @@ pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebh
         label_sets: &label_sets,
         secret_hashes: Default::default(),
         operator_webhook: webhook.clone(),
+        job_config_files: None,
     })?)
 }

@@ -16,23 +16,24 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use prow_api::instance::{ProwInstanceStatus, SelectedObjects};
 use prow_api::job::JobCounts;
-use prow_api::status::ObjectReference;
+use prow_api::status::{Finding, ObjectReference, Severity};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::apply::{self, Desired, Plan};
 use super::configs::{self, InEffect, Outcome};
-use super::last_good;
+use super::last_good::{self, Accepted};
 use super::notices::{self, Notice};
 use super::readiness;
 use super::secrets;
 use super::status::{Health, Summary, conditions};
 use super::{ConfigRef, Context, ReconcileError};
+use crate::check;
 use crate::input::{Inputs, Source, Sourced};
-use crate::pipeline::{self, ConfigKind, Report};
+use crate::pipeline::{self, ConfigKind, JobSettings, Report};
 use crate::render::meta::Owner;
-use crate::render::{self, RenderInput};
+use crate::render::{self, RenderError, RenderInput};
 
 /// The finalizer that lets the operator delete what it rendered outside the instance's namespace
 /// (Roles and RoleBindings in the ProwJob and pod namespaces), which owner references cannot
@@ -139,8 +140,10 @@ async fn ensure_finalizer(instance: &ProwInstance, ctx: &Context) -> Result<(), 
     Ok(())
 }
 
-/// The objects the instance selects, read from the caches.
-fn snapshot(instance: &ProwInstance, ctx: &Context) -> Inputs {
+/// The objects the instance selects, read from the caches: its PluginConfigs and LabelSets as
+/// inputs, and its JobConfigs as the cache's own shared copies (they are large), in a stable
+/// order.
+fn snapshot(instance: &ProwInstance, ctx: &Context) -> (Inputs, Vec<Arc<JobConfig>>) {
     let mut inputs = Inputs::default();
     for namespace in ctx.stores.namespaces.state() {
         inputs
@@ -155,7 +158,7 @@ fn snapshot(instance: &ProwInstance, ctx: &Context) -> Inputs {
             .unwrap_or(&empty);
         meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
     };
-    let mut job_configs: Vec<_> = ctx
+    let mut job_configs: Vec<Arc<JobConfig>> = ctx
         .stores
         .job_configs
         .state()
@@ -180,25 +183,17 @@ fn snapshot(instance: &ProwInstance, ctx: &Context) -> Inputs {
     job_configs.sort_by_key(|c| describe(&c.metadata));
     plugin_configs.sort_by_key(|c| describe(&c.metadata));
     label_sets.sort_by_key(|c| describe(&c.metadata));
-    let sourced = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| source_of(meta);
-    inputs.job_configs = job_configs
-        .iter()
-        .map(|c| Sourced {
-            source: sourced(&c.metadata),
-            object: JobConfig::clone(c),
-        })
-        .collect();
     inputs.plugin_configs = plugin_configs
         .iter()
         .map(|c| Sourced {
-            source: sourced(&c.metadata),
+            source: source_of(&c.metadata),
             object: PluginConfig::clone(c),
         })
         .collect();
     inputs.label_sets = label_sets
         .iter()
         .map(|c| Sourced {
-            source: sourced(&c.metadata),
+            source: source_of(&c.metadata),
             object: LabelSet::clone(c),
         })
         .collect();
@@ -206,67 +201,95 @@ fn snapshot(instance: &ProwInstance, ctx: &Context) -> Inputs {
         source: source_of(&instance.metadata),
         object: instance.clone(),
     });
-    inputs
+    (inputs, job_configs)
+}
+
+/// A selected JobConfig and what the checks found in it.
+struct Judged {
+    config: Arc<JobConfig>,
+    findings: Vec<Finding>,
+}
+
+impl Judged {
+    fn rejected(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Checks the JobConfigs: each on its own (worked out once per generation and settings), then
+/// against each other.
+fn judge_job_configs(configs: &[Arc<JobConfig>], settings: &JobSettings, ctx: &Context) -> Vec<Judged> {
+    let mut judged: Vec<Judged> = configs
+        .iter()
+        .map(|config| Judged {
+            config: config.clone(),
+            findings: ctx.checked.findings(config, settings).as_ref().clone(),
+        })
+        .collect();
+    let sets: Vec<_> = configs.iter().map(|c| &c.spec.jobs).collect();
+    for (index, finding) in check::check_across(&sets) {
+        if let Some(entry) = judged.get_mut(index) {
+            entry.findings.push(finding);
+        }
+    }
+    judged
 }
 
 /// The JobConfigs in effect: each accepted one as it is, each rejected one as it last was
 /// accepted (when known), with what stays in effect for the rejected ones' status.
 struct Effective {
-    recovered: Vec<JobConfig>,
+    in_effect: Vec<Arc<Accepted>>,
     fallbacks: BTreeMap<String, InEffect>,
 }
 
 async fn effective_job_configs(
-    selected: &pipeline::Selected<'_>,
-    reports: &[Report],
+    judged: &[Judged],
     live: &[apply::Live],
     owner: &Owner,
     ctx: &Context,
 ) -> Result<Effective, ReconcileError> {
     let mut effective = Effective {
-        recovered: Vec::new(),
+        in_effect: Vec::new(),
         fallbacks: BTreeMap::new(),
     };
     let mut maps: Option<Vec<ConfigMap>> = None;
-    for config in &selected.job_configs {
-        let rejected = reports.iter().any(|r| r.source == config.source && r.has_errors());
-        let object = &config.object;
+    let render = |e: RenderError| ReconcileError::Render(e.to_string());
+    for entry in judged {
+        let object = &entry.config;
         let uid = object.metadata.uid.clone().unwrap_or_default();
-        if !rejected {
-            let known = ctx.last_good.get(&uid);
-            if known.is_none_or(|k| k.metadata.generation != object.metadata.generation) {
-                ctx.last_good.accept(object);
+        if !entry.rejected() {
+            effective
+                .in_effect
+                .push(ctx.last_good.accept(object.clone()).map_err(render)?);
+            continue;
+        }
+        let good = match ctx.last_good.get(&uid) {
+            Some(good) => Some(good),
+            None => {
+                // After a restart: the rendered ConfigMaps hold what was in effect.
+                if maps.is_none() {
+                    maps = Some(job_config_maps(live, owner, ctx).await?);
+                }
+                match maps.as_deref().and_then(|m| last_good::recover(object, m)) {
+                    Some(jobs) => {
+                        let mut good = JobConfig::clone(object);
+                        good.spec.jobs = jobs;
+                        good.metadata.generation = object.status.as_ref().and_then(|s| s.accepted_generation);
+                        Some(ctx.last_good.accept(Arc::new(good)).map_err(render)?)
+                    }
+                    None => None,
+                }
             }
-            continue;
-        }
-        if let Some(good) = ctx.last_good.get(&uid) {
+        };
+        if let Some(good) = good {
             effective.fallbacks.insert(
                 uid,
                 InEffect {
-                    generation: good.metadata.generation,
-                    jobs: good.spec.jobs.counts(),
+                    generation: good.config.metadata.generation,
+                    jobs: good.config.spec.jobs.counts(),
                 },
             );
-            effective.recovered.push(JobConfig::clone(&good));
-            continue;
-        }
-        // After a restart: the rendered ConfigMaps hold what was in effect.
-        if maps.is_none() {
-            maps = Some(job_config_maps(live, owner, ctx).await?);
-        }
-        if let Some(jobs) = maps.as_deref().and_then(|m| last_good::recover(object, m)) {
-            let mut good = object.clone();
-            good.spec.jobs = jobs;
-            good.metadata.generation = object.status.as_ref().and_then(|s| s.accepted_generation);
-            ctx.last_good.accept(&good);
-            effective.fallbacks.insert(
-                uid,
-                InEffect {
-                    generation: good.metadata.generation,
-                    jobs: good.spec.jobs.counts(),
-                },
-            );
-            effective.recovered.push(good);
+            effective.in_effect.push(good);
         }
     }
     Ok(effective)
@@ -298,7 +321,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let now = Time(k8s_openapi::jiff::Timestamp::now());
 
     // Read.
-    let inputs = snapshot(instance, ctx);
+    let (inputs, job_configs) = snapshot(instance, ctx);
     let Some(sourced_instance) = inputs.instances.first() else {
         return Ok(Action::await_change());
     };
@@ -315,30 +338,36 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         .map_err(|source| ReconcileError::read("the instance's objects", source))?;
 
     // Validate.
-    let reports = pipeline::validate(&selected);
-    let instance_findings = reports.first().map(|r| r.findings.clone()).unwrap_or_default();
-    let effective = effective_job_configs(&selected, &reports, &live, &owner, ctx).await?;
+    let (instance_report, settings) = pipeline::validate_instance(sourced_instance);
+    let judged = judge_job_configs(&job_configs, &settings, ctx);
+    let mut reports = pipeline::check_plugin_configs(&selected.plugin_configs, instance.spec.native.trigger);
+    reports.extend(pipeline::check_label_sets(&selected.label_sets));
+    let effective = effective_job_configs(&judged, &live, &owner, ctx).await?;
     let clean = |source: &Source| !reports.iter().any(|r| &r.source == source && r.has_errors());
 
     let mut problems = Vec::new();
     let mut applied = 0;
     let mut config_hash = instance.status.as_ref().and_then(|s| s.config_hash.clone());
-    let instance_errors: Vec<_> = instance_findings
+    let instance_errors: Vec<&Finding> = instance_report
+        .findings
         .iter()
-        .filter(|f| f.severity == prow_api::status::Severity::Error)
+        .filter(|f| f.severity == Severity::Error)
         .collect();
-    let mut in_effect = Vec::new();
+    let mut jobs = None;
     if instance_errors.is_empty() {
         // Build.
-        let mut job_configs: Vec<&JobConfig> = selected
-            .job_configs
-            .iter()
-            .filter(|c| clean(&c.source))
-            .map(|c| &c.object)
-            .collect();
-        job_configs.extend(effective.recovered.iter());
-        job_configs.sort_by_key(|c| describe(&c.metadata));
-        in_effect = job_configs.iter().map(|c| c.spec.jobs.counts()).collect();
+        let mut in_effect: Vec<&Accepted> = effective.in_effect.iter().map(Arc::as_ref).collect();
+        in_effect.sort_by_key(|a| describe(&a.config.metadata));
+        jobs = Some(in_effect.iter().fold(JobCounts::default(), |sum, a| {
+            let c = a.config.spec.jobs.counts();
+            JobCounts {
+                presubmits: sum.presubmits + c.presubmits,
+                postsubmits: sum.postsubmits + c.postsubmits,
+                periodics: sum.periodics + c.periodics,
+            }
+        }));
+        let job_config_refs: Vec<&JobConfig> = in_effect.iter().map(|a| a.config.as_ref()).collect();
+        let files: Vec<(String, String)> = in_effect.iter().flat_map(|a| a.files.iter().cloned()).collect();
         let plugin_configs: Vec<&PluginConfig> = selected
             .plugin_configs
             .iter()
@@ -353,11 +382,12 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             .collect();
         let rendered = render::render(&RenderInput {
             instance,
-            job_configs: &job_configs,
+            job_configs: &job_config_refs,
             plugin_configs: &plugin_configs,
             label_sets: &label_sets,
             secret_hashes: secrets::hashes(&observed),
             operator_webhook: ctx.webhook.clone(),
+            job_config_files: Some(files),
         })
         .map_err(|e| ReconcileError::Render(e.to_string()))?;
         config_hash = Some(rendered.config_hash.clone());
@@ -369,6 +399,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             .map(|object| with_owner(Desired::of(object), instance, &owner))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ReconcileError::Render(e.to_string()))?;
+        drop(rendered);
         let plan = {
             let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
             apply::plan(desired, &live, &written)
@@ -404,32 +435,24 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     // Status.
     let components = readiness::components(&owner, &instance.spec, &deployments);
     let secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
+    let rejected = judged.iter().filter(|j| j.rejected()).count() + reports.iter().filter(|r| r.has_errors()).count();
     let summary = summarise(
         &instance_errors,
         &problems,
         &secret_problems,
         &components,
         applied,
-        &selected,
-        &reports,
+        &selected_refs(&selected, &judged),
+        rejected,
     );
-    let jobs = in_effect.iter().fold(JobCounts::default(), |sum, c| JobCounts {
-        presubmits: sum.presubmits + c.presubmits,
-        postsubmits: sum.postsubmits + c.postsubmits,
-        periodics: sum.periodics + c.periodics,
-    });
     let previous = instance.status.clone().unwrap_or_default();
     let status = ProwInstanceStatus {
         observed_generation: instance.metadata.generation,
         conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, &now),
         components,
-        jobs: if instance_errors.is_empty() {
-            Some(jobs)
-        } else {
-            previous.jobs
-        },
+        jobs: jobs.or(previous.jobs),
         config_hash,
-        selected: Some(selected_refs(&selected)),
+        selected: Some(selected_refs(&selected, &judged)),
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;
@@ -437,14 +460,13 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     if status != previous {
         patch_status::<ProwInstance>(ctx, &owner.namespace, &owner.name, &status).await?;
     }
-    write_config_statuses(instance, &selected, &reports, &effective, ctx, &now).await?;
+    write_config_statuses(instance, &selected, &judged, &reports, &effective, ctx, &now).await?;
 
     let mut now_selected = BTreeSet::new();
     now_selected.extend(
-        selected
-            .job_configs
+        judged
             .iter()
-            .map(|c| ConfigRef::of(ConfigKind::JobConfig, &c.object.metadata)),
+            .map(|j| ConfigRef::of(ConfigKind::JobConfig, &j.config.metadata)),
     );
     now_selected.extend(
         selected
@@ -579,13 +601,13 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
 }
 
 fn summarise(
-    instance_errors: &[&prow_api::status::Finding],
+    instance_errors: &[&Finding],
     problems: &[Problem],
     secret_problems: &[String],
     components: &[prow_api::instance::ComponentStatus],
     applied: usize,
-    selected: &pipeline::Selected<'_>,
-    reports: &[Report],
+    selected: &SelectedObjects,
+    rejected: usize,
 ) -> Summary {
     if let Some(first) = instance_errors.first() {
         return Summary::new(
@@ -641,7 +663,6 @@ fn summarise(
             format!("waiting for {}", waiting.join(", ")),
         );
     }
-    let rejected = reports.iter().skip(1).filter(|r| r.has_errors()).count();
     let mut message = format!(
         "{} components available; {} JobConfigs, {} PluginConfigs, {} LabelSets selected",
         components.len(),
@@ -658,17 +679,13 @@ fn summarise(
     Summary::new(Health::Ready, "Reconciled", message)
 }
 
-fn selected_refs(selected: &pipeline::Selected<'_>) -> SelectedObjects {
+fn selected_refs(selected: &pipeline::Selected<'_>, judged: &[Judged]) -> SelectedObjects {
     let reference = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| ObjectReference {
         namespace: meta.namespace.clone().unwrap_or_default(),
         name: meta.name.clone().unwrap_or_default(),
     };
     SelectedObjects {
-        job_configs: selected
-            .job_configs
-            .iter()
-            .map(|c| reference(&c.object.metadata))
-            .collect(),
+        job_configs: judged.iter().map(|j| reference(&j.config.metadata)).collect(),
         plugin_configs: selected
             .plugin_configs
             .iter()
@@ -685,37 +702,41 @@ fn selected_refs(selected: &pipeline::Selected<'_>) -> SelectedObjects {
 async fn write_config_statuses(
     instance: &ProwInstance,
     selected: &pipeline::Selected<'_>,
+    judged: &[Judged],
     reports: &[Report],
     effective: &Effective,
     ctx: &Context,
     now: &Time,
 ) -> Result<(), ReconcileError> {
     let name = describe(&instance.metadata);
-    let outcome = |source: &Source| Outcome::Selected {
+    let outcome = |findings: Vec<Finding>| Outcome::Selected {
         instances: vec![name.clone()],
-        findings: reports
+        findings,
+    };
+    let findings_of = |source: &Source| {
+        reports
             .iter()
             .find(|r| &r.source == source)
             .map(|r| r.findings.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
     };
-    for config in &selected.job_configs {
-        let object = &config.object;
+    for entry in judged {
+        let object = entry.config.as_ref();
         let uid = object.metadata.uid.clone().unwrap_or_default();
         let status = configs::job_config_status(
             object,
-            &outcome(&config.source),
+            &outcome(entry.findings.clone()),
             effective.fallbacks.get(&uid).copied(),
             now,
         );
         ctx.update_config_status(object, status).await?;
     }
     for config in &selected.plugin_configs {
-        let status = configs::plugin_config_status(&config.object, &outcome(&config.source), now);
+        let status = configs::plugin_config_status(&config.object, &outcome(findings_of(&config.source)), now);
         ctx.update_config_status(&config.object, status).await?;
     }
     for set in &selected.label_sets {
-        let status = configs::label_set_status(&set.object, &outcome(&set.source), now);
+        let status = configs::label_set_status(&set.object, &outcome(findings_of(&set.source)), now);
         ctx.update_config_status(&set.object, status).await?;
     }
     Ok(())

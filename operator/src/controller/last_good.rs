@@ -13,22 +13,42 @@ use prow_api::JobConfig;
 use prow_api::job::JobSet;
 use prow_api::yaml;
 
+use crate::render::{RenderError, job_config};
+
+/// An accepted JobConfig and its rendered job-config files, worked out once per generation.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The JobConfig (shared with the watch cache while it is current).
+    pub config: Arc<JobConfig>,
+    /// Its job-config files, by key.
+    pub files: Vec<(String, String)>,
+}
+
 /// Accepted JobConfigs by uid.
 #[derive(Debug, Default)]
 pub struct LastGood {
-    accepted: Mutex<HashMap<String, Arc<JobConfig>>>,
+    accepted: Mutex<HashMap<String, Arc<Accepted>>>,
 }
 
 impl LastGood {
-    /// Records `config` as accepted.
-    pub fn accept(&self, config: &JobConfig) {
-        if let Some(uid) = &config.metadata.uid {
-            self.lock().insert(uid.clone(), Arc::new(config.clone()));
+    /// Records `config` as accepted (rendering its files unless this generation already was);
+    /// returns the entry.
+    pub fn accept(&self, config: Arc<JobConfig>) -> Result<Arc<Accepted>, RenderError> {
+        let uid = config.metadata.uid.clone().unwrap_or_default();
+        if let Some(known) = self.get(&uid)
+            && known.config.metadata.generation == config.metadata.generation
+            && known.config.spec == config.spec
+        {
+            return Ok(known);
         }
+        let files = job_config::files(&[config.as_ref()], job_config::MAX_DATA_BYTES)?;
+        let entry = Arc::new(Accepted { config, files });
+        self.lock().insert(uid, entry.clone());
+        Ok(entry)
     }
 
     /// The last accepted version of the JobConfig with `uid`, if this process saw one.
-    pub fn get(&self, uid: &str) -> Option<Arc<JobConfig>> {
+    pub fn get(&self, uid: &str) -> Option<Arc<Accepted>> {
         self.lock().get(uid).cloned()
     }
 
@@ -37,7 +57,7 @@ impl LastGood {
         self.lock().remove(uid);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobConfig>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Accepted>>> {
         self.accepted.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -84,7 +104,6 @@ pub fn recover(config: &JobConfig, maps: &[ConfigMap]) -> Option<JobSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::job_config;
 
     fn job_config(text: &str) -> JobConfig {
         serde_json::from_value(yaml::load_single(text).unwrap().0).unwrap()
@@ -145,9 +164,14 @@ spec:
     #[test]
     fn accepted_versions_are_kept_by_uid() {
         let last_good = LastGood::default();
-        let config = job_config(SAMPLE);
-        last_good.accept(&config);
-        assert_eq!(last_good.get("u1").unwrap().spec, config.spec);
+        let config = Arc::new(job_config(SAMPLE));
+        let entry = last_good.accept(config.clone()).unwrap();
+        assert_eq!(entry.files.len(), 1);
+        assert!(
+            Arc::ptr_eq(&last_good.accept(config.clone()).unwrap(), &entry),
+            "worked out once"
+        );
+        assert_eq!(last_good.get("u1").unwrap().config.spec, config.spec);
         last_good.forget("u1");
         assert!(last_good.get("u1").is_none());
     }

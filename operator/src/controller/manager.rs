@@ -108,6 +108,7 @@ impl Caches {
             metrics: metrics.clone(),
             webhook: settings.webhook,
             last_good: LastGood::default(),
+            checked: Default::default(),
             written: Default::default(),
             selections: Selections::default(),
             leadership: Leadership::default(),

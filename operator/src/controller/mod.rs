@@ -8,6 +8,7 @@
 //! `NotSelected` status from a small loop of their own.
 
 pub mod apply;
+pub mod checked;
 pub mod configs;
 pub mod instance;
 pub mod last_good;
@@ -283,6 +284,8 @@ pub struct Context {
     pub webhook: OperatorWebhook,
     /// The last accepted version of each JobConfig.
     pub last_good: LastGood,
+    /// The findings of each JobConfig on its own.
+    pub checked: checked::Checked,
     /// What this process last wrote to each rendered object.
     pub written: Mutex<HashMap<Key, Written>>,
     /// What each instance selected last.

@@ -113,6 +113,7 @@ where
                 && let Some(uid) = &object.meta().uid
             {
                 ctx.last_good.forget(uid);
+                ctx.checked.forget(uid);
             }
             touched(object.meta());
         }

@@ -86,6 +86,9 @@ pub struct RenderInput<'a> {
     pub secret_hashes: BTreeMap<String, String>,
     /// The operator's webhook endpoint.
     pub operator_webhook: OperatorWebhook,
+    /// The job-config files of `job_configs`, when the caller has them already (the live
+    /// operator renders each JobConfig once per generation); rendered here otherwise.
+    pub job_config_files: Option<Vec<(String, String)>>,
 }
 
 /// What rendering produced.
@@ -118,7 +121,10 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
     let config = config_yaml::build(spec, &namespaces)?;
     let plugins = plugins_yaml::build(spec, input.plugin_configs, &input.operator_webhook.hook_url())?;
     let labels = labels_yaml::build(input.label_sets);
-    let job_files = job_config::files(input.job_configs, job_config::MAX_DATA_BYTES)?;
+    let job_files = match &input.job_config_files {
+        Some(files) => files.clone(),
+        None => job_config::files(input.job_configs, job_config::MAX_DATA_BYTES)?,
+    };
 
     let mut config_maps = vec![
         config_map(&owner, "config", "config.yaml", yaml::to_string(&config)?),
