@@ -52,19 +52,24 @@ impl EmbeddedKind for TektonPipelineRunSpec {
 
 /// A Kubernetes object of type `T`, kept as the raw JSON it was written as.
 pub struct Embedded<T> {
-    raw: Value,
+    /// The value as compact JSON: a parsed `Value` costs several times the text's size, and a
+    /// large installation holds thousands of PodSpecs.
+    raw: Box<str>,
     kind: PhantomData<fn() -> T>,
 }
 
 impl<T> Embedded<T> {
     /// Wraps a raw value.
     pub fn from_raw(raw: Value) -> Self {
-        Self { raw, kind: PhantomData }
+        Self {
+            raw: raw.to_string().into_boxed_str(),
+            kind: PhantomData,
+        }
     }
 
-    /// The value exactly as written.
-    pub fn raw(&self) -> &Value {
-        &self.raw
+    /// The value exactly as written (parsed from its stored text each time).
+    pub fn raw(&self) -> Value {
+        serde_json::from_str(&self.raw).unwrap_or(Value::Null)
     }
 }
 
@@ -72,7 +77,7 @@ impl<T: DeserializeOwned> Embedded<T> {
     /// Parses the value into the typed Kubernetes model (unknown fields are ignored here; the
     /// checker reports them).
     pub fn parse(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.raw)
+        serde_json::from_str(&self.raw)
     }
 }
 
@@ -85,13 +90,16 @@ impl<T: Serialize> Embedded<T> {
 
 impl<T> Clone for Embedded<T> {
     fn clone(&self) -> Self {
-        Self::from_raw(self.raw.clone())
+        Self {
+            raw: self.raw.clone(),
+            kind: PhantomData,
+        }
     }
 }
 
 impl<T> PartialEq for Embedded<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw
+        self.raw == other.raw || self.raw() == other.raw()
     }
 }
 
@@ -103,7 +111,7 @@ impl<T: EmbeddedKind> fmt::Debug for Embedded<T> {
 
 impl<T> Serialize for Embedded<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw.serialize(serializer)
+        self.raw().serialize(serializer)
     }
 }
 

@@ -55,7 +55,7 @@ pub(crate) fn check(config: &DecorationConfig, path: &str, findings: &mut Findin
         ] {
             if let Some(value) = value {
                 strict::read::<ResourceRequirements>(
-                    value.raw(),
+                    &value.raw(),
                     &field(&resources_path, key),
                     "ResourceRequirements",
                     findings,
@@ -84,7 +84,7 @@ pub(crate) fn check(config: &DecorationConfig, path: &str, findings: &mut Findin
         findings.unknown(&scheduling.unknown, &scheduling_path);
         if let Some(affinity) = &scheduling.affinity {
             strict::read::<Affinity>(
-                affinity.raw(),
+                &affinity.raw(),
                 &field(&scheduling_path, "affinity"),
                 "Affinity",
                 findings,

@@ -410,7 +410,7 @@ fn check_base(
             decorated,
             decoration: base.decoration_config.as_ref(),
         };
-        pod_spec::check(spec.raw(), &field(path, "spec"), &pod, findings);
+        pod_spec::check(&spec.raw(), &field(path, "spec"), &pod, findings);
     }
     if let Some(config) = &base.decoration_config {
         decoration::check(config, &field(path, "decoration_config"), findings);

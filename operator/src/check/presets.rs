@@ -97,7 +97,7 @@ fn read_all<T: DeserializeOwned>(
     list.unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(index, value)| strict::read(value.raw(), &item(&list_path, index), kind, findings))
+        .map(|(index, value)| strict::read(&value.raw(), &item(&list_path, index), kind, findings))
         .collect()
 }
 
@@ -175,7 +175,7 @@ impl MergeablePreset {
                 .iter()
                 .enumerate()
                 .filter_map(|(index, value)| {
-                    let parsed: T = strict::parse(value.raw())?;
+                    let parsed: T = strict::parse(&value.raw())?;
                     Some((name(&parsed).to_string(), item(&field(path, key), index)))
                 })
                 .collect()
@@ -228,7 +228,7 @@ pub(crate) fn merge_into(
     findings: &mut Vec<(usize, super::Finding)>,
 ) {
     let Some(spec) = job.base.spec.as_ref() else { return };
-    let Some(pod) = strict::parse::<PodSpec>(spec.raw()) else {
+    let Some(pod) = strict::parse::<PodSpec>(&spec.raw()) else {
         return;
     };
     let labels = job.base.labels.clone().unwrap_or_default();

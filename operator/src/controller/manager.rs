@@ -118,6 +118,7 @@ impl Caches {
         let config = watcher::Config::default();
         let instance_stream = watcher(Api::<ProwInstance>::all(client.clone()), config.clone())
             .default_backoff()
+            .modify(strip_managed_fields)
             .reflect(instances_writer);
         let mut tasks = vec![
             drive(instance_stream, |_| {}),
@@ -139,6 +140,7 @@ impl Caches {
             let (ctx, mut changes) = (ctx.clone(), Changes::default());
             let stream = watcher(Api::<PartialObjectMeta<Namespace>>::all(client.clone()), config.clone())
                 .default_backoff()
+                .modify(strip_managed_fields)
                 .reflect(namespaces_writer);
             tasks.push(drive(stream, move |event| {
                 triggers::on_namespace_event(event, &mut changes, &ctx)
@@ -218,6 +220,7 @@ impl Caches {
         let (instances, writer) = reflector::store::<ProwInstance>();
         let instance_stream = watcher(Api::<ProwInstance>::all(ctx.client.clone()), watcher::Config::default())
             .default_backoff()
+            .modify(strip_managed_fields)
             .reflect(writer)
             .applied_objects()
             .predicate_filter(predicates::generation, Default::default());
@@ -235,6 +238,12 @@ impl Caches {
         orphan_loop.abort();
         info!("controller stopped");
     }
+}
+
+/// The caches keep no `managedFields`: nothing reads them, and for a JobConfig they can be as
+/// large as its spec.
+fn strip_managed_fields<K: kube::Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
 }
 
 fn watch_configs<K>(

@@ -22,16 +22,16 @@ pub fn apply(presets: &[Preset], labels: Option<&BTreeMap<String, String>>, pod:
     for preset in presets.iter().filter(|p| selects(p, labels)) {
         if let Some(containers) = pod.get_mut("containers").and_then(Value::as_array_mut) {
             for container in containers.iter_mut().filter_map(Value::as_object_mut) {
-                extend(container, "env", preset.env.iter().flatten().map(|e| e.raw().clone()));
+                extend(container, "env", preset.env.iter().flatten().map(|e| e.raw()));
                 extend(
                     container,
                     "volumeMounts",
-                    preset.volume_mounts.iter().flatten().map(|m| m.raw().clone()),
+                    preset.volume_mounts.iter().flatten().map(|m| m.raw()),
                 );
             }
         }
         if let Some(pod) = pod.as_object_mut() {
-            extend(pod, "volumes", preset.volumes.iter().flatten().map(|v| v.raw().clone()));
+            extend(pod, "volumes", preset.volumes.iter().flatten().map(|v| v.raw()));
         }
     }
 }

@@ -103,7 +103,7 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         max_concurrency: job.max_concurrency,
         error_on_eviction: job.error_on_eviction,
         pod_spec: job.spec.as_ref().map(|spec| {
-            let mut pod = spec.raw().clone();
+            let mut pod = spec.raw();
             presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
             Embedded::from_raw(pod)
         }),
