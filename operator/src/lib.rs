@@ -7,6 +7,7 @@ pub mod crds;
 pub mod cron;
 pub mod duration;
 pub mod engine;
+pub mod github;
 pub mod http;
 pub mod import;
 pub mod input;
