@@ -211,9 +211,10 @@ pub(crate) fn subtract_fields(a: &Value, b: &Value) -> Value {
             }
             Some(other) => {
                 let is_leaf = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
-                if is_leaf(child) || is_leaf(other) {
+                if is_leaf(child) {
                     continue;
                 }
+                // `labels: {}` applied after `labels: {a: ..}`: the manager no longer sets `a`.
                 let rest = subtract_fields(child, other);
                 if rest.as_object().is_some_and(|m| !m.is_empty()) {
                     out.insert(key.clone(), rest);
@@ -264,5 +265,10 @@ mod field_tests {
         let mut object = json!({"data": {"k1": "v", "k2": "v"}, "metadata": {"labels": {"a": "1"}}});
         remove_fields(&mut object, &gone);
         assert_eq!(object, json!({"data": {"k1": "v"}, "metadata": {"labels": {"a": "1"}}}));
+        let emptied = field_set(&json!({"metadata": {"labels": {}}}));
+        assert_eq!(
+            subtract_fields(&old, &emptied),
+            json!({"f:metadata": {"f:labels": {"f:a": {}}}, "f:data": {"f:k1": {}, "f:k2": {}}})
+        );
     }
 }

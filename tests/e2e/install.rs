@@ -383,3 +383,78 @@ async fn health_and_metrics_are_served_and_sigterm_stops_cleanly() {
         world.operator_log()
     );
 }
+
+#[tokio::test]
+async fn job_configs_in_other_namespaces_follow_the_namespace_selector() {
+    let world = installed().await;
+    let namespace = |name: &str, labelled: bool| {
+        let labels = if labelled {
+            json!({"prow.example.com/jobs": "true"})
+        } else {
+            json!({})
+        };
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+    };
+    for name in ["prow", "team-a"] {
+        world.apply_value(namespace(name, true)).await;
+    }
+    let mut instance = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/prowinstance.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    instance["spec"]["jobConfigNamespaceSelector"] = json!({"matchLabels": {"prow.example.com/jobs": "true"}});
+    world.apply_value(instance).await;
+    let mut team = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/jobconfig-api.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    team["metadata"] = json!({"name": "team-jobs", "namespace": "team-a"});
+    let presubmits = team["spec"]["presubmits"].as_object_mut().unwrap();
+    for jobs in presubmits.values_mut() {
+        for job in jobs.as_array_mut().unwrap() {
+            let name = format!("team-{}", job["name"].as_str().unwrap());
+            job["name"] = json!(name.clone());
+            job["context"] = json!(name);
+        }
+    }
+    team["spec"].as_object_mut().unwrap().remove("postsubmits");
+    team["spec"].as_object_mut().unwrap().remove("periodics");
+    world.apply_value(team).await;
+    let has_team_file = |present: bool| {
+        let world = &world;
+        async move {
+            let maps = world
+                .list("v1", "ConfigMap", "prow", "operator.prow.dev/instance=prow")
+                .await;
+            let found = maps.iter().any(|m| m["data"].get("team-a_team-jobs.yaml").is_some());
+            (found == present).then_some(())
+        }
+    };
+    world
+        .eventually("the team-a jobs in the job config", || has_team_file(true))
+        .await;
+    let config = world
+        .eventually("the team-a JobConfig to be accepted", || async {
+            let config = world.get(OPERATOR, "JobConfig", "team-a", "team-jobs").await?;
+            (condition(&config, "Ready")?.1 == "Accepted").then_some(config)
+        })
+        .await;
+    assert!(condition(&config, "Ready").unwrap().2.contains("prow/prow"));
+
+    // Unlabelling the namespace (applying it without the label) drops its jobs, and the
+    // JobConfig says why.
+    world.apply_value(namespace("team-a", false)).await;
+    world
+        .eventually("the team-a jobs to leave", || has_team_file(false))
+        .await;
+    world
+        .eventually("the team-a JobConfig to be NotSelected", || async {
+            let config = world.get(OPERATOR, "JobConfig", "team-a", "team-jobs").await?;
+            (condition(&config, "Stalled")?.1 == "NotSelected").then_some(())
+        })
+        .await;
+}
