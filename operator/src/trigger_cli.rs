@@ -131,15 +131,7 @@ pub fn evaluate(
             let repo = format!("{owner}/{}", event.repository.name);
             let (_, postsubmits) = jobs_of(inputs, &repo);
             let decision = trigger::on_push(&event, &postsubmits);
-            let refs = Refs {
-                org: owner.clone(),
-                repo: event.repository.name.clone(),
-                repo_link: event.repository.html_url.clone(),
-                base_ref: Some(event.branch().to_string()),
-                base_sha: Some(event.after.clone()),
-                base_link: event.compare.clone(),
-                ..Refs::default()
-            };
+            let refs = trigger::push_refs(&event);
             outcome.create = decision
                 .run
                 .iter()

@@ -248,6 +248,28 @@ fn judge_job_configs(configs: &[Arc<JobConfig>], settings: &JobSettings, ctx: &C
     judged
 }
 
+/// The JobConfigs in effect for `instance` now, for the job loops: each selected one that passes
+/// its checks, else its last accepted version when this replica knows it; and the settings its
+/// jobs are created with.
+pub fn job_configs_in_effect(instance: &ProwInstance, ctx: &Context) -> (Vec<Arc<JobConfig>>, JobSettings) {
+    let (inputs, job_configs) = snapshot(instance, ctx);
+    let settings = match inputs.instances.first() {
+        Some(sourced) => pipeline::validate_instance(sourced).1,
+        None => JobSettings::default(),
+    };
+    let in_effect = judge_job_configs(&job_configs, &settings, ctx)
+        .into_iter()
+        .filter_map(|judged| {
+            if !judged.rejected() {
+                return Some(judged.config);
+            }
+            let uid = judged.config.metadata.uid.clone().unwrap_or_default();
+            ctx.last_good.get(&uid).map(|good| good.config.clone())
+        })
+        .collect();
+    (in_effect, settings)
+}
+
 /// The JobConfigs in effect: each accepted one as it is, each rejected one as it last was
 /// accepted (when known), with what stays in effect for the rejected ones' status.
 struct Effective {

@@ -18,6 +18,7 @@ pub mod orphans;
 pub mod readiness;
 pub mod secrets;
 pub mod status;
+pub mod trigger;
 pub mod triggers;
 
 use std::collections::{BTreeSet, HashMap};

@@ -58,6 +58,19 @@ pub fn needs_changed_files(jobs: &[Presubmit]) -> bool {
         .any(|job| !job.always_run.unwrap_or(false) && job.changes.is_set())
 }
 
+/// The refs of the ProwJobs a push starts: the pushed branch (or tag) at the pushed commit.
+pub fn push_refs(event: &PushEvent) -> prow_api::job::Refs {
+    prow_api::job::Refs {
+        org: event.repository.owner.login.clone(),
+        repo: event.repository.name.clone(),
+        repo_link: event.repository.html_url.clone(),
+        base_ref: Some(event.branch().to_string()),
+        base_sha: Some(event.after.clone()),
+        base_link: event.compare.clone(),
+        ..prow_api::job::Refs::default()
+    }
+}
+
 /// Decides a `pull_request` event. `changed_files` are the pull request's files, when known.
 pub fn on_pull_request<'a>(
     event: &PullRequestEvent,

@@ -1,0 +1,141 @@
+//! The live native trigger against testkit: a push becomes the postsubmit ProwJobs upstream's
+//! trigger would create, exactly once however often the delivery comes.
+
+mod support;
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use prow_api::{JobConfig, ProwInstance, ProwJob};
+use prow_operator::controller::manager::{Caches, Settings};
+use prow_operator::controller::trigger;
+use prow_operator::http::Event;
+use prow_operator::http::metrics::Metrics;
+use prow_operator::render::OperatorWebhook;
+use serde_json::{Value, json};
+
+fn documents(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    prow_api::yaml::load_documents(&text).unwrap().values
+}
+
+async fn installed(kit: &testkit::Testkit) -> Caches {
+    let client = kit.client();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for entry in std::fs::read_dir(support::workspace().join("crds")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_str().unwrap().contains('_') {
+            let crd: CustomResourceDefinition = serde_json::from_value(documents(&path).remove(0)).unwrap();
+            crds.create(&PostParams::default(), &crd).await.unwrap();
+        }
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let prow: Namespace = serde_json::from_value(json!({"metadata": {"name": "prow"}})).unwrap();
+    namespaces.create(&PostParams::default(), &prow).await.unwrap();
+    let samples = support::workspace().join("config/samples");
+    let instance: ProwInstance =
+        serde_json::from_value(documents(&samples.join("prowinstance.yaml")).remove(0)).unwrap();
+    Api::<ProwInstance>::namespaced(client.clone(), "prow")
+        .create(&PostParams::default(), &instance)
+        .await
+        .unwrap();
+    let jobs: JobConfig = serde_json::from_value(documents(&samples.join("jobconfig-api.yaml")).remove(0)).unwrap();
+    Api::<JobConfig>::namespaced(client.clone(), "prow")
+        .create(&PostParams::default(), &jobs)
+        .await
+        .unwrap();
+    Caches::start(
+        client,
+        Arc::new(Metrics::default()),
+        Settings {
+            webhook: OperatorWebhook::in_namespace("prow-operator-system"),
+            identity: "test".into(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn push(branch: &str) -> Event {
+    Event {
+        event: "push".into(),
+        delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+        payload: json!({
+            "ref": format!("refs/heads/{branch}"),
+            "before": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
+            "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+            "deleted": false,
+            "compare": "https://github.com/example-org/api/compare/9049f1265b7d...0d1a26e67d8f",
+            "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "added": [], "removed": [], "modified": ["main.go"]}],
+            "repository": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_push_to_main_creates_the_postsubmits_once() {
+    let kit = testkit::Testkit::start().await;
+    let caches = installed(&kit).await;
+    let handled = trigger::handle(&push("main"), &caches.ctx).await.unwrap();
+    assert_eq!(handled.created.len(), 1, "{handled:?}");
+    let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+    let created = prowjobs.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(created.len(), 1);
+    let prowjob = &created[0];
+    let labels = prowjob.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels["prow.k8s.io/job"], "post-api-push-image");
+    assert_eq!(labels["prow.k8s.io/type"], "postsubmit");
+    assert_eq!(labels["event-GUID"], "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    assert_eq!(labels["created-by-prow"], "true");
+    let refs = prowjob.spec.refs.as_ref().unwrap();
+    assert_eq!(refs.base_ref.as_deref(), Some("main"));
+    assert_eq!(
+        refs.base_sha.as_deref(),
+        Some("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c")
+    );
+    let name = prowjob.metadata.name.clone().unwrap();
+    assert_eq!(name.len(), 36, "a UUID name: {name}");
+
+    // Redelivered (or retried after a failure): the same ProwJob, nothing new.
+    let again = trigger::handle(&push("main"), &caches.ctx).await.unwrap();
+    assert_eq!(again, handled);
+    assert_eq!(prowjobs.list(&ListParams::default()).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn a_push_to_another_branch_or_repository_creates_nothing() {
+    let kit = testkit::Testkit::start().await;
+    let caches = installed(&kit).await;
+    assert!(
+        trigger::handle(&push("feature"), &caches.ctx)
+            .await
+            .unwrap()
+            .created
+            .is_empty()
+    );
+    let mut elsewhere = push("main");
+    elsewhere.payload["repository"]["owner"]["login"] = json!("another-org");
+    assert!(
+        trigger::handle(&elsewhere, &caches.ctx)
+            .await
+            .unwrap()
+            .created
+            .is_empty()
+    );
+    let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+    assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_push_is_an_error_that_names_the_delivery() {
+    let kit = testkit::Testkit::start().await;
+    let caches = installed(&kit).await;
+    let mut bad = push("main");
+    bad.payload["commits"] = json!("not a list");
+    let error = trigger::handle(&bad, &caches.ctx).await.unwrap_err().to_string();
+    assert!(error.contains("72d3162e-cc78-11e3-81ab-4c9367dc0958"), "{error}");
+    assert!(error.contains("push"), "{error}");
+}
