@@ -2,7 +2,7 @@
 //! debugging tool for "why didn't my job run?".
 
 use prow_api::ProwJob;
-use prow_api::job::{Postsubmit, Presubmit, Pull, Refs};
+use prow_api::job::{Postsubmit, Presubmit};
 
 use crate::engine::events::{PullRequestEvent, PushEvent};
 use crate::engine::prowjob;
@@ -100,24 +100,7 @@ pub fn evaluate(
                     .abort
                     .push(format!("every unfinished presubmit of {repo}#{}", pr.number));
             }
-            let refs = Refs {
-                org: pr.base.repo.owner.login.clone(),
-                repo: pr.base.repo.name.clone(),
-                repo_link: pr.base.repo.html_url.clone(),
-                base_ref: Some(pr.base.git_ref.clone()),
-                base_sha: Some(pr.base.sha.clone()),
-                pulls: Some(vec![Pull {
-                    number: pr.number,
-                    author: pr.user.login.clone(),
-                    sha: pr.head.sha.clone(),
-                    title: Some(pr.title.clone()),
-                    head_ref: Some(pr.head.git_ref.clone()),
-                    link: pr.html_url.clone(),
-                    author_link: pr.user.html_url.clone(),
-                    ..Pull::default()
-                }]),
-                ..Refs::default()
-            };
+            let refs = trigger::pull_request_refs(pr);
             outcome.create = decision
                 .run
                 .iter()

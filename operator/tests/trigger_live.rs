@@ -139,3 +139,192 @@ async fn a_malformed_push_is_an_error_that_names_the_delivery() {
     assert!(error.contains("72d3162e-cc78-11e3-81ab-4c9367dc0958"), "{error}");
     assert!(error.contains("push"), "{error}");
 }
+
+mod pull_requests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// The samples, with token auth against `github` instead of the sample's GitHub App.
+    async fn installed_with_github(kit: &testkit::Testkit, github: &MockServer) -> Caches {
+        let client = kit.client();
+        let caches = installed(kit).await;
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), "prow");
+        let token: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+            "metadata": {"name": "gh-token", "namespace": "prow"},
+            "data": {"token": "dGVzdC10b2tlbg=="}
+        }))
+        .unwrap();
+        secrets.create(&PostParams::default(), &token).await.unwrap();
+        let instances: Api<ProwInstance> = Api::namespaced(client, "prow");
+        let patch = json!({"spec": {"github": {
+            "auth": {"app": null, "token": {"secretRef": {"name": "gh-token", "key": "token"}}},
+            "apiUrl": github.uri(),
+        }}});
+        instances
+            .patch(
+                "prow",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .unwrap();
+        // The cache sees the change.
+        for _ in 0..100 {
+            let seen = caches
+                .ctx
+                .stores
+                .instances
+                .state()
+                .iter()
+                .any(|i| i.spec.github.api_url == github.uri());
+            if seen {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "prow-bot", "id": 1})))
+            .mount(github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/pulls/7/files"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!([{"filename": "main.go", "status": "modified"}])),
+            )
+            .mount(github)
+            .await;
+        caches
+    }
+
+    fn opened(author: &str, head: &str, action: &str) -> Event {
+        Event {
+            event: "pull_request".into(),
+            delivery: format!("delivery-{action}-{head}"),
+            payload: json!({
+                "action": action,
+                "number": 7,
+                "pull_request": {
+                    "number": 7, "title": "Add an endpoint", "state": "open", "draft": false,
+                    "html_url": "https://github.com/example-org/api/pull/7",
+                    "user": {"login": author},
+                    "labels": [],
+                    "head": {"ref": "feature", "sha": head, "repo": {"name": "api", "owner": {"login": author}}},
+                    "base": {"ref": "main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
+                             "repo": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}}
+                },
+                "sender": {"login": author}
+            }),
+        }
+    }
+
+    fn job_names(prowjobs: &[ProwJob]) -> Vec<String> {
+        let mut names: Vec<String> = prowjobs.iter().map(|p| p.spec.job.clone()).collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_members_pull_request_starts_its_presubmits_and_a_new_push_aborts_them() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/alice"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&github)
+            .await;
+
+        let first = trigger::handle(&opened("alice", "1111111", "opened"), &caches.ctx)
+            .await
+            .unwrap();
+        let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+        let created = prowjobs.list(&ListParams::default()).await.unwrap().items;
+        assert_eq!(created.len(), first.created.len());
+        assert!(
+            job_names(&created).contains(&"pull-api-unit".to_string()),
+            "{:?}",
+            job_names(&created)
+        );
+        assert!(
+            job_names(&created).contains(&"pull-api-lint".to_string()),
+            "{:?}",
+            job_names(&created)
+        );
+        let labels = created[0].metadata.labels.clone().unwrap_or_default();
+        assert_eq!(labels["prow.k8s.io/refs.pull"], "7");
+        assert_eq!(labels["prow.k8s.io/type"], "presubmit");
+        assert!(first.labeled.is_empty(), "a member's pull request needs no ok-to-test");
+
+        // A new commit: the unfinished presubmits are aborted and new ones start.
+        let second = trigger::handle(&opened("alice", "2222222", "synchronize"), &caches.ctx)
+            .await
+            .unwrap();
+        assert_eq!(second.aborted.len(), first.created.len());
+        let all = prowjobs.list(&ListParams::default()).await.unwrap().items;
+        assert_eq!(all.len(), first.created.len() + second.created.len());
+        let aborted = all
+            .iter()
+            .filter(|p| {
+                p.status
+                    .as_ref()
+                    .is_some_and(|s| s.state == prow_api::ProwJobState::Aborted)
+            })
+            .count();
+        assert_eq!(aborted, first.created.len());
+    }
+
+    #[tokio::test]
+    async fn an_outsiders_pull_request_gets_needs_ok_to_test_and_no_jobs() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/mallory"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/collaborators/mallory"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&github)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/labels"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "needs-ok-to-test"}])))
+            .expect(1)
+            .mount(&github)
+            .await;
+        let handled = trigger::handle(&opened("mallory", "3333333", "opened"), &caches.ctx)
+            .await
+            .unwrap();
+        assert!(handled.created.is_empty());
+        assert_eq!(handled.labeled, ["needs-ok-to-test"]);
+        let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+        assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_github_outage_is_an_error_and_changes_nothing() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/alice"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/collaborators/alice"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&github)
+            .await;
+        let error = trigger::handle(&opened("alice", "4444444", "opened"), &caches.ctx)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, trigger::TriggerError::GitHub { .. }), "{error}");
+        let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+        assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+    }
+}

@@ -109,6 +109,7 @@ impl Caches {
             webhook: settings.webhook,
             last_good: LastGood::default(),
             checked: Default::default(),
+            github: Default::default(),
             written: Default::default(),
             selections: Selections::default(),
             leadership: Leadership::default(),

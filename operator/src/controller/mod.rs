@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod checked;
 pub mod configs;
+pub mod github_clients;
 pub mod instance;
 pub mod last_good;
 pub mod manager;
@@ -287,6 +288,8 @@ pub struct Context {
     pub last_good: LastGood,
     /// The findings of each JobConfig on its own.
     pub checked: checked::Checked,
+    /// A GitHub client per instance.
+    pub github: github_clients::GitHubClients,
     /// What this process last wrote to each rendered object.
     pub written: Mutex<HashMap<Key, Written>>,
     /// What each instance selected last.

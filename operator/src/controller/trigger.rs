@@ -1,26 +1,32 @@
 //! The native trigger, live: accepted webhook events in, ProwJobs out, with the pure decisions of
 //! `engine::trigger`.
 //!
-//! This part handles `push` (postsubmits), which needs nothing from GitHub. Pull requests and
-//! comments, which need GitHub for trust and changed files, come next; until they do, `run` does
-//! not serve `/hook`, so no delivery is acknowledged and then dropped.
+//! It handles `push` (postsubmits) and `pull_request` (presubmits: trust and changed files from
+//! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits).
+//! Comments (`/test`, `/retest`, `/ok-to-test`) come next; until they do, `run` does not serve
+//! `/hook`, so no delivery is acknowledged and then dropped.
 //!
 //! ProwJobs are named by [`prowjob::uuid_name`] of the delivery and the job, so a redelivered
 //! event, or a retry after a failure, creates nothing twice: the API server answers 409.
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::PostParams;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
-use prow_api::{ProwInstance, ProwJob};
+use prow_api::{ProwInstance, ProwJob, ProwJobState};
+use serde_json::json;
 use tracing::{info, warn};
 
 use super::Context;
+use super::github_clients::CredentialsError;
 use super::instance::job_configs_in_effect;
-use crate::engine::events::PushEvent;
+use crate::engine::events::{PullRequestEvent, PushEvent};
+use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
-use crate::engine::trigger;
+use crate::engine::trigger::{self, Trust};
+use crate::github::GitHubError;
 use crate::http::Event;
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
@@ -41,6 +47,34 @@ pub enum TriggerError {
         /// Why.
         message: String,
     },
+    /// The instance's GitHub credentials are unusable.
+    #[error("delivery {delivery}: GitHub credentials of ProwInstance {instance}: {source}")]
+    Credentials {
+        /// `X-GitHub-Delivery`.
+        delivery: String,
+        /// The instance, `namespace/name`.
+        instance: String,
+        /// Why.
+        source: CredentialsError,
+    },
+    /// GitHub did not answer (trust, changed files or labels); the event is retried later.
+    #[error("delivery {delivery}: {source}")]
+    GitHub {
+        /// `X-GitHub-Delivery`.
+        delivery: String,
+        /// The GitHub error.
+        source: GitHubError,
+    },
+    /// The pull request's ProwJobs could not be listed or aborted.
+    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {source}")]
+    Abort {
+        /// `X-GitHub-Delivery`.
+        delivery: String,
+        /// `org/repo#number`.
+        pull: String,
+        /// The API error.
+        source: kube::Error,
+    },
     /// A ProwJob could not be created.
     #[error("delivery {delivery}: creating ProwJob {name} for {job}: {source}")]
     Create {
@@ -60,6 +94,12 @@ pub enum TriggerError {
 pub struct Handled {
     /// The ProwJobs created (`namespace/name`), or found already created by an earlier attempt.
     pub created: Vec<String>,
+    /// The ProwJobs aborted (`namespace/name`).
+    pub aborted: Vec<String>,
+    /// Labels added to the pull request.
+    pub labeled: Vec<String>,
+    /// Labels removed from the pull request.
+    pub unlabeled: Vec<String>,
 }
 
 /// Whether `instance` serves `org/repo` with the native trigger.
@@ -83,8 +123,199 @@ pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerErro
             })?;
             on_push(&push, &event.delivery, ctx).await
         }
+        "pull_request" => {
+            let pull: PullRequestEvent =
+                serde_json::from_value(event.payload.clone()).map_err(|e| TriggerError::Payload {
+                    delivery: event.delivery.clone(),
+                    event: event.event.clone(),
+                    message: e.to_string(),
+                })?;
+            on_pull_request(&pull, &event.delivery, ctx).await
+        }
         _ => Ok(Handled::default()),
     }
+}
+
+fn creation_template(
+    instance: &ProwInstance,
+    configs: &[std::sync::Arc<prow_api::JobConfig>],
+    decorate_all_jobs: bool,
+    delivery: &str,
+) -> Creation {
+    let owner = Owner::of(instance);
+    Creation {
+        name: String::new(),
+        namespace: Namespaces::of(&owner, &instance.spec).prowjob,
+        start_time: Time(k8s_openapi::jiff::Timestamp::now()),
+        extra_labels: BTreeMap::from([(EVENT_GUID_LABEL.to_string(), delivery.to_string())]),
+        decorate_all_jobs,
+        generate_name: false,
+        presets: configs
+            .iter()
+            .flat_map(|c| c.spec.jobs.presets.iter().cloned())
+            .collect(),
+    }
+}
+
+/// Creates `prowjob`; one already there (an earlier attempt) counts as created.
+async fn create(api: &Api<ProwJob>, prowjob: &ProwJob, job: &str, delivery: &str) -> Result<String, TriggerError> {
+    let name = prowjob.metadata.name.clone().unwrap_or_default();
+    match api.create(&PostParams::default(), prowjob).await {
+        Ok(_) => info!(prowjob = %name, %job, "created"),
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            info!(prowjob = %name, %job, "already created by an earlier attempt")
+        }
+        Err(source) => {
+            warn!(prowjob = %name, %job, error = %source, "create failed");
+            return Err(TriggerError::Create {
+                delivery: delivery.to_string(),
+                name,
+                job: job.to_string(),
+                source,
+            });
+        }
+    }
+    Ok(name)
+}
+
+async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
+    let pr = &event.pull_request;
+    let org = &pr.base.repo.owner.login;
+    let repo = &pr.base.repo.name;
+    let full_name = format!("{org}/{repo}");
+    let number = u64::try_from(pr.number).unwrap_or_default();
+    let github_error = |source: GitHubError| TriggerError::GitHub {
+        delivery: delivery.to_string(),
+        source,
+    };
+    let mut handled = Handled::default();
+    for instance in ctx.stores.instances.state() {
+        if !serves(&instance, org, repo) {
+            continue;
+        }
+        let (configs, settings) = job_configs_in_effect(&instance, ctx);
+        let presubmits: Vec<_> = configs
+            .iter()
+            .flat_map(|c| c.spec.jobs.presubmits.get(&full_name).into_iter().flatten().cloned())
+            .collect();
+        if presubmits.is_empty() {
+            continue;
+        }
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
+        let github = ctx
+            .github
+            .client_for(&instance, &secrets)
+            .await
+            .map_err(|source| TriggerError::Credentials {
+                delivery: delivery.to_string(),
+                instance: format!("{}/{}", instance.namespace().unwrap_or_default(), instance.name_any()),
+                source,
+            })?;
+        let author = &pr.user.login;
+        let author_trusted = github.is_org_member(org, author).await.map_err(github_error)?
+            || github.is_collaborator(org, repo, author).await.map_err(github_error)?;
+        let trust = Trust {
+            author_trusted,
+            ignore_ok_to_test: false,
+            bot: github.bot_login().await.map_err(github_error)?,
+        };
+        let files = if trigger::needs_changed_files(&presubmits) {
+            Some(
+                github
+                    .pull_request_files(org, repo, number)
+                    .await
+                    .map_err(github_error)?,
+            )
+        } else {
+            None
+        };
+        let decision = trigger::on_pull_request(event, &presubmits, &trust, files.as_deref());
+        let template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
+        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
+        if decision.abort_unfinished {
+            handled
+                .aborted
+                .extend(abort_unfinished(&api, org, repo, pr.number, delivery).await?);
+        }
+        let refs = trigger::pull_request_refs(pr);
+        for job in &decision.run {
+            // The head SHA is part of the name: a new push starts new ProwJobs.
+            let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &pr.head.sha, &job.base.name]);
+            let prowjob = prowjob::presubmit(
+                job,
+                refs.clone(),
+                &Creation {
+                    name,
+                    ..template.clone()
+                },
+            );
+            let name = create(&api, &prowjob, &job.base.name, delivery).await?;
+            handled.created.push(format!("{}/{name}", template.namespace));
+        }
+        for label in &decision.add_labels {
+            github.add_label(org, repo, number, label).await.map_err(github_error)?;
+            handled.labeled.push(label.clone());
+        }
+        for label in &decision.remove_labels {
+            github
+                .remove_label(org, repo, number, label)
+                .await
+                .map_err(github_error)?;
+            handled.unlabeled.push(label.clone());
+        }
+    }
+    Ok(handled)
+}
+
+/// Aborts every unfinished presubmit of the pull request, as upstream does when it changes.
+async fn abort_unfinished(
+    api: &Api<ProwJob>,
+    org: &str,
+    repo: &str,
+    number: i64,
+    delivery: &str,
+) -> Result<Vec<String>, TriggerError> {
+    let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
+    let selector = format!(
+        "{}={},{}={},{}={},{}=presubmit",
+        labels::ORG,
+        value(org),
+        labels::REPO,
+        value(repo),
+        labels::PULL,
+        number,
+        labels::TYPE
+    );
+    let failed = |source| TriggerError::Abort {
+        delivery: delivery.to_string(),
+        pull: format!("{org}/{repo}#{number}"),
+        source,
+    };
+    let mut aborted = Vec::new();
+    for prowjob in api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(failed)?
+        .items
+    {
+        let finished = prowjob.status.as_ref().is_some_and(|s| s.completion_time.is_some());
+        if finished {
+            continue;
+        }
+        let name = prowjob.name_any();
+        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let patch = json!({"status": {
+            "state": ProwJobState::Aborted,
+            "completionTime": now,
+            "description": "Aborted: the pull request changed.",
+        }});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(failed)?;
+        info!(prowjob = %name, "aborted");
+        aborted.push(format!("{}/{name}", prowjob.namespace().unwrap_or_default()));
+    }
+    Ok(aborted)
 }
 
 async fn on_push(push: &PushEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
@@ -105,45 +336,21 @@ async fn on_push(push: &PushEvent, delivery: &str, ctx: &Context) -> Result<Hand
         if decision.run.is_empty() {
             continue;
         }
-        let owner = Owner::of(&instance);
-        let namespace = Namespaces::of(&owner, &instance.spec).prowjob;
-        let template = Creation {
-            name: String::new(),
-            namespace: namespace.clone(),
-            start_time: Time(k8s_openapi::jiff::Timestamp::now()),
-            extra_labels: BTreeMap::from([(EVENT_GUID_LABEL.to_string(), delivery.to_string())]),
-            decorate_all_jobs: settings.decorate_all_jobs,
-            generate_name: false,
-            presets: configs
-                .iter()
-                .flat_map(|c| c.spec.jobs.presets.iter().cloned())
-                .collect(),
-        };
+        let template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
         let refs = trigger::push_refs(push);
-        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &namespace);
+        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
         for job in decision.run {
             let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &job.base.name]);
-            let creation = Creation {
-                name: name.clone(),
-                ..template.clone()
-            };
-            let prowjob = prowjob::postsubmit(job, refs.clone(), &creation);
-            match api.create(&PostParams::default(), &prowjob).await {
-                Ok(_) => info!(prowjob = %name, job = %job.base.name, "created"),
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    info!(prowjob = %name, job = %job.base.name, "already created by an earlier attempt")
-                }
-                Err(source) => {
-                    warn!(prowjob = %name, job = %job.base.name, error = %source, "create failed");
-                    return Err(TriggerError::Create {
-                        delivery: delivery.to_string(),
-                        name,
-                        job: job.base.name.clone(),
-                        source,
-                    });
-                }
-            }
-            handled.created.push(format!("{namespace}/{name}"));
+            let prowjob = prowjob::postsubmit(
+                job,
+                refs.clone(),
+                &Creation {
+                    name,
+                    ..template.clone()
+                },
+            );
+            let name = create(&api, &prowjob, &job.base.name, delivery).await?;
+            handled.created.push(format!("{}/{name}", template.namespace));
         }
     }
     Ok(handled)

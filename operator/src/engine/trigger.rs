@@ -71,6 +71,28 @@ pub fn push_refs(event: &PushEvent) -> prow_api::job::Refs {
     }
 }
 
+/// The refs of the ProwJobs a pull request starts: its base at the base SHA, with the pull.
+pub fn pull_request_refs(pr: &crate::engine::events::PullRequest) -> prow_api::job::Refs {
+    prow_api::job::Refs {
+        org: pr.base.repo.owner.login.clone(),
+        repo: pr.base.repo.name.clone(),
+        repo_link: pr.base.repo.html_url.clone(),
+        base_ref: Some(pr.base.git_ref.clone()),
+        base_sha: Some(pr.base.sha.clone()),
+        pulls: Some(vec![prow_api::job::Pull {
+            number: pr.number,
+            author: pr.user.login.clone(),
+            sha: pr.head.sha.clone(),
+            title: Some(pr.title.clone()),
+            head_ref: Some(pr.head.git_ref.clone()),
+            link: pr.html_url.clone(),
+            author_link: pr.user.html_url.clone(),
+            ..prow_api::job::Pull::default()
+        }]),
+        ..prow_api::job::Refs::default()
+    }
+}
+
 /// Decides a `pull_request` event. `changed_files` are the pull request's files, when known.
 pub fn on_pull_request<'a>(
     event: &PullRequestEvent,

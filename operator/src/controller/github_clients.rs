@@ -1,0 +1,141 @@
+//! A GitHub client per instance, built from the credentials its spec names (a token, or a GitHub
+//! App's id and private key) and its `apiUrl`, and kept until those Secrets change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, ResourceExt};
+use prow_api::ProwInstance;
+use prow_api::instance::SecretKeyRef;
+use sha2::{Digest, Sha256};
+
+use crate::github::{GitHubClient, GitHubError};
+
+/// Why no client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// A Secret could not be read.
+    #[error("reading Secret {namespace}/{name}: {source}")]
+    Read {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// A Secret or key is missing, or holds something unusable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The client refused the credentials.
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+}
+
+/// Clients by instance uid, with a hash of the credentials they were built from.
+#[derive(Default)]
+pub struct GitHubClients {
+    by_instance: Mutex<HashMap<String, (String, Arc<GitHubClient>)>>,
+}
+
+impl std::fmt::Debug for GitHubClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GitHubClients")
+    }
+}
+
+async fn read_key(api: &Api<Secret>, namespace: &str, reference: &SecretKeyRef) -> Result<String, CredentialsError> {
+    let secret = api
+        .get_opt(&reference.name)
+        .await
+        .map_err(|source| CredentialsError::Read {
+            namespace: namespace.to_string(),
+            name: reference.name.clone(),
+            source,
+        })?
+        .ok_or_else(|| CredentialsError::Invalid(format!("Secret {namespace}/{} not found", reference.name)))?;
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&reference.key))
+        .map(|b| b.0.clone())
+        .ok_or_else(|| {
+            CredentialsError::Invalid(format!(
+                "Secret {namespace}/{} has no key {:?}",
+                reference.name, reference.key
+            ))
+        })?;
+    String::from_utf8(bytes).map_err(|_| {
+        CredentialsError::Invalid(format!(
+            "Secret {namespace}/{} key {:?} is not UTF-8",
+            reference.name, reference.key
+        ))
+    })
+}
+
+impl GitHubClients {
+    /// The client for `instance`, built (or rebuilt, when its credentials changed) from its
+    /// Secrets in its namespace.
+    pub async fn client_for(
+        &self,
+        instance: &ProwInstance,
+        secrets: &Api<Secret>,
+    ) -> Result<Arc<GitHubClient>, CredentialsError> {
+        let namespace = instance.namespace().unwrap_or_default();
+        let github = &instance.spec.github;
+        let mut hasher = Sha256::new();
+        hasher.update(github.api_url.as_bytes());
+        enum Made {
+            Token(String),
+            App(u64, String),
+        }
+        let made = if let Some(token) = &github.auth.token {
+            Made::Token(
+                read_key(secrets, &namespace, &token.secret_ref)
+                    .await?
+                    .trim()
+                    .to_string(),
+            )
+        } else if let Some(app) = &github.auth.app {
+            let id = match (&app.app_id, &app.app_id_secret_ref) {
+                (Some(id), _) => id.clone(),
+                (None, Some(reference)) => read_key(secrets, &namespace, reference).await?,
+                (None, None) => return Err(CredentialsError::Invalid("spec.github.auth.app names no app id".into())),
+            };
+            let id: u64 = id
+                .trim()
+                .parse()
+                .map_err(|_| CredentialsError::Invalid(format!("the GitHub App id {:?} is not a number", id.trim())))?;
+            Made::App(id, read_key(secrets, &namespace, &app.private_key_secret_ref).await?)
+        } else {
+            return Err(CredentialsError::Invalid(
+                "spec.github.auth sets neither app nor token".into(),
+            ));
+        };
+        match &made {
+            Made::Token(token) => hasher.update(token.as_bytes()),
+            Made::App(id, key) => {
+                hasher.update(id.to_le_bytes());
+                hasher.update(key.as_bytes());
+            }
+        }
+        let hash = hex::encode(hasher.finalize());
+        let uid = instance.uid().unwrap_or_default();
+        if let Some((known, client)) = self.lock().get(&uid)
+            && *known == hash
+        {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(match made {
+            Made::Token(token) => GitHubClient::with_token(&github.api_url, token)?,
+            Made::App(id, key) => GitHubClient::with_github_app(&github.api_url, id, key)?,
+        });
+        self.lock().insert(uid, (hash, client.clone()));
+        Ok(client)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<GitHubClient>)>> {
+        self.by_instance.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
