@@ -550,7 +550,7 @@ impl GitHubClient {
         description: &str,
         target_url: Option<&str>,
     ) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.create_status", org, repo, sha, context, %state);
+        let span = tracing::debug_span!("github.create_status", org, repo, sha, context, state = state.as_str());
         async {
             let call = Call::commit("create_status", org, repo, sha).with("context", context);
             let path = format!("/repos/{}/{}/statuses/{}", seg(org), seg(repo), seg(sha));

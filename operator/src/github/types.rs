@@ -66,39 +66,11 @@ pub struct IssueComment {
     pub body: String,
 }
 
-/// The state of a commit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusState {
-    /// Running or queued.
-    Pending,
-    /// Passed.
-    Success,
-    /// Failed.
-    Failure,
-    /// Could not run.
-    Error,
-}
+/// The state of a commit status: the engine's type, which the reporter decides.
+pub use crate::engine::report::StatusState;
 
-impl StatusState {
-    /// The API's spelling: `pending`, `success`, `failure`, `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Success => "success",
-            Self::Failure => "failure",
-            Self::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for StatusState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The most characters GitHub accepts in a commit status description.
-pub const STATUS_DESCRIPTION_MAX_CHARS: usize = 140;
+/// The most characters GitHub accepts in a commit status description (the engine's limit).
+pub const STATUS_DESCRIPTION_MAX_CHARS: usize = crate::engine::report::MAX_DESCRIPTION;
 
 /// `text` cut to at most `max` characters (not bytes), on a character boundary.
 pub fn truncate_chars(text: &str, max: usize) -> &str {
