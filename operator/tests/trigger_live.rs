@@ -130,6 +130,32 @@ async fn a_push_to_another_branch_or_repository_creates_nothing() {
 }
 
 #[tokio::test]
+async fn the_hmac_tokens_are_the_instances_secrets_scoped_to_their_orgs() {
+    use prow_operator::webhook::signature::sign;
+    let kit = testkit::Testkit::start().await;
+    let caches = installed(&kit).await;
+    assert!(
+        prow_operator::controller::hmac::tokens(&caches.ctx).await.is_empty(),
+        "no Secret yet"
+    );
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": {"name": "hmac-token", "namespace": "prow"},
+        "data": {"hmac": "czNjcmV0"}
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(kit.client(), "prow")
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let tokens = prow_operator::controller::hmac::tokens(&caches.ctx).await;
+    let body = b"{}";
+    let signature = sign(b"s3cret", body);
+    assert!(tokens.verify(&signature, body, Some("example-org/api")));
+    assert!(!tokens.verify(&signature, body, Some("another-org/api")));
+    assert!(!tokens.verify(&sign(b"wrong", body), body, Some("example-org/api")));
+}
+
+#[tokio::test]
 async fn a_malformed_push_is_an_error_that_names_the_delivery() {
     let kit = testkit::Testkit::start().await;
     let caches = installed(&kit).await;

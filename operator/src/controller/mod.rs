@@ -11,6 +11,7 @@ pub mod apply;
 pub mod checked;
 pub mod configs;
 pub mod github_clients;
+pub mod hmac;
 pub mod instance;
 pub mod last_good;
 pub mod manager;

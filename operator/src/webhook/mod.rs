@@ -92,6 +92,12 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &mu
         Ok(payload) => payload,
         Err(error) => return Verdict::Malformed(error.to_string()),
     };
+    // Now that the repository is known, the token must be one in force for it (each instance's
+    // tokens sign only its own org's events).
+    let repository = payload["repository"]["full_name"].as_str();
+    if repository.is_some() && !tokens.verify(signature, body, repository) {
+        return Verdict::Unauthorized;
+    }
     if !HANDLED_EVENTS.contains(&event) {
         return Verdict::Ignore;
     }
@@ -116,6 +122,24 @@ mod tests {
             delivery: Some(delivery),
             signature: Some(signature),
         }
+    }
+
+    #[test]
+    fn a_token_of_one_org_does_not_sign_another_orgs_events() {
+        let mut tokens = Tokens::parse("alpha").scoped_to("acme");
+        tokens.merge(Tokens::parse("beta").scoped_to("globex"));
+        let mut deliveries = Deliveries::new(100);
+        let body = br#"{"repository":{"full_name":"globex/app"}}"#;
+        let forged = sign(b"alpha", body);
+        assert_eq!(
+            judge(headers("push", "d1", &forged), body, &tokens, &mut deliveries),
+            Verdict::Unauthorized
+        );
+        let genuine = sign(b"beta", body);
+        assert!(matches!(
+            judge(headers("push", "d2", &genuine), body, &tokens, &mut deliveries),
+            Verdict::Accept { .. }
+        ));
     }
 
     #[test]

@@ -58,6 +58,29 @@ impl Tokens {
         }
     }
 
+    /// These tokens, valid for `org`'s repositories only: the tokens of one instance's Secret,
+    /// which must not sign events of another instance's org.
+    pub fn scoped_to(self, org: &str) -> Tokens {
+        let mut scoped: Vec<(String, Vec<u8>)> =
+            self.global.into_iter().map(|token| (org.to_string(), token)).collect();
+        let prefix = format!("{org}/");
+        scoped.extend(
+            self.scoped
+                .into_iter()
+                .filter(|(scope, _)| scope == org || scope.starts_with(&prefix)),
+        );
+        Tokens {
+            global: Vec::new(),
+            scoped,
+        }
+    }
+
+    /// Adds `other`'s tokens to these.
+    pub fn merge(&mut self, other: Tokens) {
+        self.global.extend(other.global);
+        self.scoped.extend(other.scoped);
+    }
+
     /// Whether there is no token at all (an empty Secret).
     pub fn is_empty(&self) -> bool {
         self.global.iter().all(Vec::is_empty) && self.scoped.is_empty()
@@ -107,6 +130,29 @@ pub fn sign(token: &[u8], body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoped_tokens_sign_only_their_orgs_events() {
+        let mut tokens = Tokens::parse("alpha").scoped_to("acme");
+        tokens.merge(Tokens::parse("beta").scoped_to("globex"));
+        let body = b"{}";
+        let alpha = sign(b"alpha", body);
+        assert!(
+            tokens.verify(&alpha, body, None),
+            "any token before the repository is known"
+        );
+        assert!(tokens.verify(&alpha, body, Some("acme/widgets")));
+        assert!(!tokens.verify(&alpha, body, Some("globex/app")));
+        assert!(tokens.verify(&sign(b"beta", body), body, Some("globex/app")));
+        let listed = Tokens::parse("'*':\n- value: gamma\nacme/widgets:\n- value: delta\nother:\n- value: eps\n")
+            .scoped_to("acme");
+        assert!(listed.verify(&sign(b"gamma", body), body, Some("acme/x")));
+        assert!(listed.verify(&sign(b"delta", body), body, Some("acme/widgets")));
+        assert!(
+            !listed.verify(&sign(b"eps", body), body, None),
+            "another org's scope is dropped"
+        );
+    }
 
     #[test]
     fn a_single_token_verifies_and_rejects() {
