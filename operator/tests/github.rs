@@ -439,6 +439,31 @@ async fn a_refused_label_is_an_error_with_the_status() {
 // ---------------------------------------------------------------- statuses
 
 #[tokio::test]
+async fn commit_statuses_are_the_latest_state_per_context() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/commits/abc123/status"))
+        .and(bearer_token())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "state": "failure",
+            "statuses": [
+                {"context": "pull-widgets-unit", "state": "failure", "description": "Job failed."},
+                {"context": "pull-widgets-lint", "state": "success"}
+            ]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let statuses = token_client(&server)
+        .commit_statuses("acme", "widgets", "abc123")
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses["pull-widgets-unit"], "failure");
+    assert_eq!(statuses["pull-widgets-lint"], "success");
+}
+
+#[tokio::test]
 async fn create_status_sends_the_documented_body() {
     let server = MockServer::start().await;
     let long = "x".repeat(200);

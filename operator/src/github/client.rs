@@ -409,6 +409,44 @@ impl GitHubClient {
         .await
     }
 
+    /// The state (`success`, `failure`, `error`, `pending`) of each status context on `sha`
+    /// (`GET /repos/{org}/{repo}/commits/{sha}/status`, GitHub's combined status: the latest
+    /// status per context). One page of 100 contexts is read; more than that on one commit is
+    /// not expected of a Prow installation.
+    pub async fn commit_statuses(
+        &self,
+        org: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, GitHubError> {
+        #[derive(serde::Deserialize)]
+        struct Combined {
+            #[serde(default)]
+            statuses: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            context: String,
+            state: String,
+        }
+        let span = tracing::debug_span!("github.commit_statuses", org, repo, sha);
+        async {
+            let call = Call::commit("commit_statuses", org, repo, sha);
+            let path = format!(
+                "/repos/{}/{}/commits/{}/status?per_page=100",
+                seg(org),
+                seg(repo),
+                seg(sha)
+            );
+            let reply = self.send(org, &call, &Req::get(path)).await?;
+            let reply = require_status(&call, reply, &[200])?;
+            let combined: Combined = decode(&call, &reply)?;
+            Ok(combined.statuses.into_iter().map(|e| (e.context, e.state)).collect())
+        }
+        .instrument(span)
+        .await
+    }
+
     // ---------------------------------------------------------------- comments
 
     /// Comments on `org/repo#number` with `body`
