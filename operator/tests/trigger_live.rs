@@ -353,4 +353,116 @@ mod pull_requests {
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
         assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
     }
+
+    fn comment(commenter: &str, body: &str) -> Event {
+        Event {
+            event: "issue_comment".into(),
+            delivery: format!("comment-{commenter}-{}", body.len()),
+            payload: json!({
+                "action": "created",
+                "issue": {"number": 7, "state": "open", "pull_request": {"url": "https://api.github.com/repos/example-org/api/pulls/7"}},
+                "comment": {"body": body, "user": {"login": commenter}},
+                "repository": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
+            }),
+        }
+    }
+
+    async fn pull_request_7(github: &MockServer, author: &str) {
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/pulls/7"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "number": 7, "title": "Add an endpoint", "state": "open", "merged": false, "draft": false,
+                "mergeable": true, "user": {"login": author}, "labels": [], "changed_files": 1,
+                "html_url": "https://github.com/example-org/api/pull/7",
+                "head": {"ref": "feature", "sha": "5555555"},
+                "base": {"ref": "main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b"}
+            })))
+            .mount(github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/commits/5555555/status"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"statuses": [
+                {"context": "pull-api-unit", "state": "failure"},
+                {"context": "pull-api-lint", "state": "success"}
+            ]})))
+            .mount(github)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_members_test_and_retest_comments_start_the_named_and_the_failed_or_unreported_jobs() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        pull_request_7(&github, "alice").await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/alice"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&github)
+            .await;
+        let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+
+        let named = trigger::handle(&comment("alice", "/test pull-api-lint"), &caches.ctx)
+            .await
+            .unwrap();
+        assert_eq!(named.created.len(), 1, "{named:?}");
+        assert_eq!(
+            job_names(&prowjobs.list(&ListParams::default()).await.unwrap().items),
+            ["pull-api-lint"]
+        );
+
+        // As upstream: the failed context, plus the automatic job not yet reported on the head
+        // SHA (pull-api-e2e); not the passed one.
+        let retest = trigger::handle(&comment("alice", "/retest"), &caches.ctx)
+            .await
+            .unwrap();
+        assert_eq!(retest.created.len(), 2, "{retest:?}");
+        let rerun = prowjobs
+            .list(&ListParams::default().labels("prow.k8s.io/retest=true"))
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(job_names(&rerun), ["pull-api-e2e", "pull-api-unit"]);
+    }
+
+    #[tokio::test]
+    async fn an_outsiders_test_comment_on_an_untrusted_pull_request_gets_the_cannot_trigger_reply() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        pull_request_7(&github, "mallory").await;
+        for user in ["mallory"] {
+            Mock::given(method("GET"))
+                .and(path(format!("/orgs/example-org/members/{user}")))
+                .respond_with(ResponseTemplate::new(404))
+                .mount(&github)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/example-org/api/collaborators/{user}")))
+                .respond_with(ResponseTemplate::new(404))
+                .mount(&github)
+                .await;
+        }
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"id": 9, "body": "reply", "user": {"login": "prow-bot"}})),
+            )
+            .expect(1)
+            .mount(&github)
+            .await;
+        let handled = trigger::handle(&comment("mallory", "/test all"), &caches.ctx)
+            .await
+            .unwrap();
+        assert!(handled.created.is_empty());
+        assert_eq!(handled.replies.len(), 1);
+        assert!(
+            handled.replies[0].contains("Cannot trigger testing"),
+            "{:?}",
+            handled.replies
+        );
+        let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+        assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+    }
 }

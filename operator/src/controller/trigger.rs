@@ -1,10 +1,10 @@
 //! The native trigger, live: accepted webhook events in, ProwJobs out, with the pure decisions of
 //! `engine::trigger`.
 //!
-//! It handles `push` (postsubmits) and `pull_request` (presubmits: trust and changed files from
-//! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits).
-//! Comments (`/test`, `/retest`, `/ok-to-test`) come next; until they do, `run` does not serve
-//! `/hook`, so no delivery is acknowledged and then dropped.
+//! It handles `push` (postsubmits), `pull_request` (presubmits: trust and changed files from
+//! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits) and
+//! `issue_comment` (`/test`, `/retest`, `/ok-to-test` and the replies). `run` does not serve
+//! `/hook` yet: what an acknowledgement promises is decided first.
 //!
 //! ProwJobs are named by [`prowjob::uuid_name`] of the delivery and the job, so a redelivered
 //! event, or a retry after a failure, creates nothing twice: the API server answers 409.
@@ -22,7 +22,10 @@ use tracing::{info, warn};
 use super::Context;
 use super::github_clients::CredentialsError;
 use super::instance::job_configs_in_effect;
-use crate::engine::events::{PullRequestEvent, PushEvent};
+use crate::engine::commands::{self, Comment};
+use crate::engine::events::{
+    Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
+};
 use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
 use crate::engine::trigger::{self, Trust};
@@ -100,6 +103,8 @@ pub struct Handled {
     pub labeled: Vec<String>,
     /// Labels removed from the pull request.
     pub unlabeled: Vec<String>,
+    /// Comments posted in reply.
+    pub replies: Vec<String>,
 }
 
 /// Whether `instance` serves `org/repo` with the native trigger.
@@ -131,6 +136,15 @@ pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerErro
                     message: e.to_string(),
                 })?;
             on_pull_request(&pull, &event.delivery, ctx).await
+        }
+        "issue_comment" => {
+            let comment: IssueCommentEvent =
+                serde_json::from_value(event.payload.clone()).map_err(|e| TriggerError::Payload {
+                    delivery: event.delivery.clone(),
+                    event: event.event.clone(),
+                    message: e.to_string(),
+                })?;
+            on_comment(&comment, &event.delivery, ctx).await
         }
         _ => Ok(Handled::default()),
     }
@@ -262,6 +276,150 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
                 .await
                 .map_err(github_error)?;
             handled.unlabeled.push(label.clone());
+        }
+    }
+    Ok(handled)
+}
+
+/// The engine's view of a pull request read from GitHub.
+fn engine_pull_request(pr: &crate::github::PullRequest, repository: &Repository) -> PullRequest {
+    PullRequest {
+        number: i64::try_from(pr.number).unwrap_or_default(),
+        title: pr.title.clone(),
+        html_url: Some(pr.html_url.clone()),
+        user: User {
+            login: pr.author.clone(),
+            html_url: None,
+        },
+        head: Branch {
+            git_ref: pr.head_ref.clone(),
+            sha: pr.head_sha.clone(),
+            repo: Repository::default(),
+        },
+        base: Branch {
+            git_ref: pr.base_ref.clone(),
+            sha: pr.base_sha.clone(),
+            repo: repository.clone(),
+        },
+        draft: pr.draft,
+        mergeable: pr.mergeable,
+        labels: pr.labels.iter().map(|name| Label { name: name.clone() }).collect(),
+    }
+}
+
+async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
+    let mut handled = Handled::default();
+    if event.action != "created" || event.issue.pull_request.is_none() {
+        return Ok(handled);
+    }
+    let org = &event.repository.owner.login;
+    let repo = &event.repository.name;
+    let full_name = format!("{org}/{repo}");
+    let number = u64::try_from(event.issue.number).unwrap_or_default();
+    let github_error = |source: GitHubError| TriggerError::GitHub {
+        delivery: delivery.to_string(),
+        source,
+    };
+    for instance in ctx.stores.instances.state() {
+        if !serves(&instance, org, repo) {
+            continue;
+        }
+        let (configs, settings) = job_configs_in_effect(&instance, ctx);
+        let presubmits: Vec<_> = configs
+            .iter()
+            .flat_map(|c| c.spec.jobs.presubmits.get(&full_name).into_iter().flatten().cloned())
+            .collect();
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
+        let github = ctx
+            .github
+            .client_for(&instance, &secrets)
+            .await
+            .map_err(|source| TriggerError::Credentials {
+                delivery: delivery.to_string(),
+                instance: format!("{}/{}", instance.namespace().unwrap_or_default(), instance.name_any()),
+                source,
+            })?;
+        let bot = github.bot_login().await.map_err(github_error)?;
+        let commenter = &event.comment.user.login;
+        if *commenter == bot {
+            continue;
+        }
+        let read = github.pull_request(org, repo, number).await.map_err(github_error)?;
+        let pr = engine_pull_request(&read, &event.repository);
+        let trusted = |user: String| {
+            let github = github.clone();
+            async move {
+                Ok::<bool, GitHubError>(
+                    github.is_org_member(org, &user).await? || github.is_collaborator(org, repo, &user).await?,
+                )
+            }
+        };
+        let commenter_trusted = trusted(commenter.clone()).await.map_err(github_error)?;
+        let author_trusted = trusted(pr.user.login.clone()).await.map_err(github_error)?;
+        let statuses = github
+            .commit_statuses(org, repo, &pr.head.sha)
+            .await
+            .map_err(github_error)?;
+        let files = if trigger::needs_changed_files(&presubmits) {
+            Some(
+                github
+                    .pull_request_files(org, repo, number)
+                    .await
+                    .map_err(github_error)?,
+            )
+        } else {
+            None
+        };
+        let comment = Comment {
+            body: &event.comment.body,
+            commenter,
+            commenter_trusted,
+            pr: &pr,
+            pr_open: event.issue.state == "open",
+            author_trusted,
+            bot: &bot,
+            ignore_ok_to_test: false,
+            statuses: &statuses,
+        };
+        let decision = commands::on_comment(&comment, &presubmits, files.as_deref());
+        let mut template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
+        if decision.retest {
+            template
+                .extra_labels
+                .insert(labels::RETEST.to_string(), "true".to_string());
+        }
+        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
+        let refs = trigger::pull_request_refs(&pr);
+        for job in &decision.run {
+            let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &pr.head.sha, &job.base.name]);
+            let prowjob = prowjob::presubmit(
+                job,
+                refs.clone(),
+                &Creation {
+                    name,
+                    ..template.clone()
+                },
+            );
+            let name = create(&api, &prowjob, &job.base.name, delivery).await?;
+            handled.created.push(format!("{}/{name}", template.namespace));
+        }
+        for label in &decision.add_labels {
+            github.add_label(org, repo, number, label).await.map_err(github_error)?;
+            handled.labeled.push(label.clone());
+        }
+        for label in &decision.remove_labels {
+            github
+                .remove_label(org, repo, number, label)
+                .await
+                .map_err(github_error)?;
+            handled.unlabeled.push(label.clone());
+        }
+        for reply in &decision.replies {
+            github
+                .create_comment(org, repo, number, reply)
+                .await
+                .map_err(github_error)?;
+            handled.replies.push(reply.clone());
         }
     }
     Ok(handled)

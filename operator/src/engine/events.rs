@@ -179,3 +179,45 @@ impl PushEvent {
         files
     }
 }
+
+/// The issue (or pull request) an `issue_comment` is on.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Issue {
+    /// Its number.
+    #[serde(default)]
+    pub number: i64,
+    /// `open` or `closed`.
+    #[serde(default)]
+    pub state: String,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+/// A comment's text and author.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct CommentBody {
+    /// The text.
+    #[serde(default)]
+    pub body: String,
+    /// The author.
+    #[serde(default)]
+    pub user: User,
+}
+
+/// An `issue_comment` event.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct IssueCommentEvent {
+    /// `created`, `edited` or `deleted`.
+    #[serde(default)]
+    pub action: String,
+    /// The issue or pull request.
+    #[serde(default)]
+    pub issue: Issue,
+    /// The comment.
+    #[serde(default)]
+    pub comment: CommentBody,
+    /// The repository.
+    #[serde(default)]
+    pub repository: Repository,
+}
