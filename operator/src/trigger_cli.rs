@@ -38,33 +38,7 @@ pub enum TriggerError {
 
 /// The jobs of every JobConfig in the input, for one `org/repo`.
 fn jobs_of(inputs: &Inputs, repo: &str) -> (Vec<Presubmit>, Vec<Postsubmit>) {
-    let mut presubmits = Vec::new();
-    let mut postsubmits = Vec::new();
-    for config in &inputs.job_configs {
-        presubmits.extend(
-            config
-                .object
-                .spec
-                .jobs
-                .presubmits
-                .get(repo)
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
-        postsubmits.extend(
-            config
-                .object
-                .spec
-                .jobs
-                .postsubmits
-                .get(repo)
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
-    }
-    (presubmits, postsubmits)
+    trigger::repo_jobs(inputs.job_configs.iter().map(|c| &c.object.spec.jobs), repo)
 }
 
 /// Evaluates an event against the jobs in `inputs`.

@@ -10,11 +10,13 @@
 //! event, or a retry after a failure, creates nothing twice: the API server answers 409.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
+use prow_api::job::Presubmit;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{info, warn};
@@ -29,7 +31,7 @@ use crate::engine::events::{
 use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
 use crate::engine::trigger::{self, Trust};
-use crate::github::GitHubError;
+use crate::github::{GitHubClient, GitHubError};
 use crate::http::Event;
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
@@ -119,40 +121,126 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
 /// Handles one accepted event.
 #[tracing::instrument(skip_all, fields(event = %event.event, delivery = %event.delivery))]
 pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
+    let invalid = |e: serde_json::Error| TriggerError::Payload {
+        delivery: event.delivery.clone(),
+        event: event.event.clone(),
+        message: e.to_string(),
+    };
+    let payload = || event.payload.clone();
     match event.event.as_str() {
         "push" => {
-            let push: PushEvent = serde_json::from_value(event.payload.clone()).map_err(|e| TriggerError::Payload {
-                delivery: event.delivery.clone(),
-                event: event.event.clone(),
-                message: e.to_string(),
-            })?;
-            on_push(&push, &event.delivery, ctx).await
+            on_push(
+                &serde_json::from_value(payload()).map_err(invalid)?,
+                &event.delivery,
+                ctx,
+            )
+            .await
         }
         "pull_request" => {
-            let pull: PullRequestEvent =
-                serde_json::from_value(event.payload.clone()).map_err(|e| TriggerError::Payload {
-                    delivery: event.delivery.clone(),
-                    event: event.event.clone(),
-                    message: e.to_string(),
-                })?;
-            on_pull_request(&pull, &event.delivery, ctx).await
+            on_pull_request(
+                &serde_json::from_value(payload()).map_err(invalid)?,
+                &event.delivery,
+                ctx,
+            )
+            .await
         }
         "issue_comment" => {
-            let comment: IssueCommentEvent =
-                serde_json::from_value(event.payload.clone()).map_err(|e| TriggerError::Payload {
-                    delivery: event.delivery.clone(),
-                    event: event.event.clone(),
-                    message: e.to_string(),
-                })?;
-            on_comment(&comment, &event.delivery, ctx).await
+            on_comment(
+                &serde_json::from_value(payload()).map_err(invalid)?,
+                &event.delivery,
+                ctx,
+            )
+            .await
         }
         _ => Ok(Handled::default()),
     }
 }
 
+/// The instance's GitHub client.
+async fn github_for(instance: &ProwInstance, ctx: &Context, delivery: &str) -> Result<Arc<GitHubClient>, TriggerError> {
+    let namespace = instance.namespace().unwrap_or_default();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    ctx.github
+        .client_for(instance, &secrets)
+        .await
+        .map_err(|source| TriggerError::Credentials {
+            delivery: delivery.to_string(),
+            instance: format!("{namespace}/{}", instance.name_any()),
+            source,
+        })
+}
+
+/// Whether `user` is an org member or a collaborator of the repository.
+async fn is_trusted(github: &GitHubClient, org: &str, repo: &str, user: &str) -> Result<bool, GitHubError> {
+    Ok(github.is_org_member(org, user).await? || github.is_collaborator(org, repo, user).await?)
+}
+
+/// The pull request's changed files, fetched only when one of `presubmits` needs them.
+async fn changed_files_if_needed(
+    github: &GitHubClient,
+    presubmits: &[Presubmit],
+    org: &str,
+    repo: &str,
+    number: u64,
+) -> Result<Option<Vec<String>>, GitHubError> {
+    if !trigger::needs_changed_files(presubmits) {
+        return Ok(None);
+    }
+    Ok(Some(github.pull_request_files(org, repo, number).await?))
+}
+
+/// Creates a presubmit ProwJob of each of `jobs` for the pull request's head. The head SHA is part
+/// of the name: a new push starts new ProwJobs.
+async fn start_presubmits(
+    ctx: &Context,
+    template: &Creation,
+    pr: &PullRequest,
+    jobs: &[&Presubmit],
+    instance: &str,
+    delivery: &str,
+) -> Result<Vec<String>, TriggerError> {
+    let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
+    let refs = trigger::pull_request_refs(pr);
+    let mut created = Vec::new();
+    for job in jobs {
+        let creation = Creation {
+            name: prowjob::uuid_name(&[delivery, instance, &pr.head.sha, &job.base.name]),
+            ..template.clone()
+        };
+        let name = create(
+            &api,
+            &prowjob::presubmit(job, refs.clone(), &creation),
+            &job.base.name,
+            delivery,
+        )
+        .await?;
+        created.push(format!("{}/{name}", template.namespace));
+    }
+    Ok(created)
+}
+
+/// Adds and removes the decided labels of the pull request, recording them in `handled`.
+async fn relabel(
+    github: &GitHubClient,
+    (org, repo, number): (&str, &str, u64),
+    add: &[String],
+    remove: &[String],
+    handled: &mut Handled,
+) -> Result<(), GitHubError> {
+    for label in add {
+        github.add_label(org, repo, number, label).await?;
+        handled.labeled.push(label.clone());
+    }
+    for label in remove {
+        github.remove_label(org, repo, number, label).await?;
+        handled.unlabeled.push(label.clone());
+    }
+    Ok(())
+}
+
 fn creation_template(
     instance: &ProwInstance,
-    configs: &[std::sync::Arc<prow_api::JobConfig>],
+    configs: &[Arc<prow_api::JobConfig>],
     decorate_all_jobs: bool,
     delivery: &str,
 ) -> Creation {
@@ -196,7 +284,6 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
     let pr = &event.pull_request;
     let org = &pr.base.repo.owner.login;
     let repo = &pr.base.repo.name;
-    let full_name = format!("{org}/{repo}");
     let number = u64::try_from(pr.number).unwrap_or_default();
     let github_error = |source: GitHubError| TriggerError::GitHub {
         delivery: delivery.to_string(),
@@ -208,75 +295,41 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
             continue;
         }
         let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let presubmits: Vec<_> = configs
-            .iter()
-            .flat_map(|c| c.spec.jobs.presubmits.get(&full_name).into_iter().flatten().cloned())
-            .collect();
+        let (presubmits, _) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
         if presubmits.is_empty() {
             continue;
         }
-        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
-        let github = ctx
-            .github
-            .client_for(&instance, &secrets)
-            .await
-            .map_err(|source| TriggerError::Credentials {
-                delivery: delivery.to_string(),
-                instance: format!("{}/{}", instance.namespace().unwrap_or_default(), instance.name_any()),
-                source,
-            })?;
-        let author = &pr.user.login;
-        let author_trusted = github.is_org_member(org, author).await.map_err(github_error)?
-            || github.is_collaborator(org, repo, author).await.map_err(github_error)?;
+        let github = github_for(&instance, ctx, delivery).await?;
         let trust = Trust {
-            author_trusted,
+            author_trusted: is_trusted(&github, org, repo, &pr.user.login)
+                .await
+                .map_err(github_error)?,
             ignore_ok_to_test: false,
             bot: github.bot_login().await.map_err(github_error)?,
         };
-        let files = if trigger::needs_changed_files(&presubmits) {
-            Some(
-                github
-                    .pull_request_files(org, repo, number)
-                    .await
-                    .map_err(github_error)?,
-            )
-        } else {
-            None
-        };
+        let files = changed_files_if_needed(&github, &presubmits, org, repo, number)
+            .await
+            .map_err(github_error)?;
         let decision = trigger::on_pull_request(event, &presubmits, &trust, files.as_deref());
         let template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
-        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
         if decision.abort_unfinished {
+            let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
                 .aborted
                 .extend(abort_unfinished(&api, org, repo, pr.number, delivery).await?);
         }
-        let refs = trigger::pull_request_refs(pr);
-        for job in &decision.run {
-            // The head SHA is part of the name: a new push starts new ProwJobs.
-            let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &pr.head.sha, &job.base.name]);
-            let prowjob = prowjob::presubmit(
-                job,
-                refs.clone(),
-                &Creation {
-                    name,
-                    ..template.clone()
-                },
-            );
-            let name = create(&api, &prowjob, &job.base.name, delivery).await?;
-            handled.created.push(format!("{}/{name}", template.namespace));
-        }
-        for label in &decision.add_labels {
-            github.add_label(org, repo, number, label).await.map_err(github_error)?;
-            handled.labeled.push(label.clone());
-        }
-        for label in &decision.remove_labels {
-            github
-                .remove_label(org, repo, number, label)
-                .await
-                .map_err(github_error)?;
-            handled.unlabeled.push(label.clone());
-        }
+        handled
+            .created
+            .extend(start_presubmits(ctx, &template, pr, &decision.run, &instance.name_any(), delivery).await?);
+        relabel(
+            &github,
+            (org, repo, number),
+            &decision.add_labels,
+            &decision.remove_labels,
+            &mut handled,
+        )
+        .await
+        .map_err(github_error)?;
     }
     Ok(handled)
 }
@@ -314,7 +367,6 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
     }
     let org = &event.repository.owner.login;
     let repo = &event.repository.name;
-    let full_name = format!("{org}/{repo}");
     let number = u64::try_from(event.issue.number).unwrap_or_default();
     let github_error = |source: GitHubError| TriggerError::GitHub {
         delivery: delivery.to_string(),
@@ -325,20 +377,8 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
             continue;
         }
         let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let presubmits: Vec<_> = configs
-            .iter()
-            .flat_map(|c| c.spec.jobs.presubmits.get(&full_name).into_iter().flatten().cloned())
-            .collect();
-        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
-        let github = ctx
-            .github
-            .client_for(&instance, &secrets)
-            .await
-            .map_err(|source| TriggerError::Credentials {
-                delivery: delivery.to_string(),
-                instance: format!("{}/{}", instance.namespace().unwrap_or_default(), instance.name_any()),
-                source,
-            })?;
+        let (presubmits, _) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
+        let github = github_for(&instance, ctx, delivery).await?;
         let bot = github.bot_login().await.map_err(github_error)?;
         let commenter = &event.comment.user.login;
         if *commenter == bot {
@@ -346,30 +386,17 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
         }
         let read = github.pull_request(org, repo, number).await.map_err(github_error)?;
         let pr = engine_pull_request(&read, &event.repository);
-        let trusted = |user: String| {
-            let github = github.clone();
-            async move {
-                Ok::<bool, GitHubError>(
-                    github.is_org_member(org, &user).await? || github.is_collaborator(org, repo, &user).await?,
-                )
-            }
-        };
-        let commenter_trusted = trusted(commenter.clone()).await.map_err(github_error)?;
-        let author_trusted = trusted(pr.user.login.clone()).await.map_err(github_error)?;
+        let commenter_trusted = is_trusted(&github, org, repo, commenter).await.map_err(github_error)?;
+        let author_trusted = is_trusted(&github, org, repo, &pr.user.login)
+            .await
+            .map_err(github_error)?;
         let statuses = github
             .commit_statuses(org, repo, &pr.head.sha)
             .await
             .map_err(github_error)?;
-        let files = if trigger::needs_changed_files(&presubmits) {
-            Some(
-                github
-                    .pull_request_files(org, repo, number)
-                    .await
-                    .map_err(github_error)?,
-            )
-        } else {
-            None
-        };
+        let files = changed_files_if_needed(&github, &presubmits, org, repo, number)
+            .await
+            .map_err(github_error)?;
         let comment = Comment {
             body: &event.comment.body,
             commenter,
@@ -388,32 +415,18 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
                 .extra_labels
                 .insert(labels::RETEST.to_string(), "true".to_string());
         }
-        let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
-        let refs = trigger::pull_request_refs(&pr);
-        for job in &decision.run {
-            let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &pr.head.sha, &job.base.name]);
-            let prowjob = prowjob::presubmit(
-                job,
-                refs.clone(),
-                &Creation {
-                    name,
-                    ..template.clone()
-                },
-            );
-            let name = create(&api, &prowjob, &job.base.name, delivery).await?;
-            handled.created.push(format!("{}/{name}", template.namespace));
-        }
-        for label in &decision.add_labels {
-            github.add_label(org, repo, number, label).await.map_err(github_error)?;
-            handled.labeled.push(label.clone());
-        }
-        for label in &decision.remove_labels {
-            github
-                .remove_label(org, repo, number, label)
-                .await
-                .map_err(github_error)?;
-            handled.unlabeled.push(label.clone());
-        }
+        handled
+            .created
+            .extend(start_presubmits(ctx, &template, &pr, &decision.run, &instance.name_any(), delivery).await?);
+        relabel(
+            &github,
+            (org, repo, number),
+            &decision.add_labels,
+            &decision.remove_labels,
+            &mut handled,
+        )
+        .await
+        .map_err(github_error)?;
         for reply in &decision.replies {
             github
                 .create_comment(org, repo, number, reply)
@@ -479,17 +492,13 @@ async fn abort_unfinished(
 async fn on_push(push: &PushEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
     let org = &push.repository.owner.login;
     let repo = &push.repository.name;
-    let full_name = format!("{org}/{repo}");
     let mut handled = Handled::default();
     for instance in ctx.stores.instances.state() {
         if !serves(&instance, org, repo) {
             continue;
         }
         let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let postsubmits: Vec<_> = configs
-            .iter()
-            .flat_map(|c| c.spec.jobs.postsubmits.get(&full_name).into_iter().flatten().cloned())
-            .collect();
+        let (_, postsubmits) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
         let decision = trigger::on_push(push, &postsubmits);
         if decision.run.is_empty() {
             continue;

@@ -2,7 +2,7 @@
 //! runs, with upstream's rules (reference §7.1). Trust is decided by the caller (org membership,
 //! collaborators, `trusted_apps`); everything here is data in, decision out.
 
-use prow_api::job::{Brancher, ChangeMatcher, Postsubmit, Presubmit};
+use prow_api::job::{Brancher, ChangeMatcher, JobSet, Postsubmit, Presubmit};
 
 use super::events::{PullRequestEvent, PushEvent};
 use crate::patterns;
@@ -56,6 +56,17 @@ pub struct Trust {
 pub fn needs_changed_files(jobs: &[Presubmit]) -> bool {
     jobs.iter()
         .any(|job| !job.always_run.unwrap_or(false) && job.changes.is_set())
+}
+
+/// The presubmits and postsubmits that `sets` define for `org/repo`, in order.
+pub fn repo_jobs<'a>(sets: impl IntoIterator<Item = &'a JobSet>, repo: &str) -> (Vec<Presubmit>, Vec<Postsubmit>) {
+    let mut presubmits = Vec::new();
+    let mut postsubmits = Vec::new();
+    for set in sets {
+        presubmits.extend(set.presubmits.get(repo).into_iter().flatten().cloned());
+        postsubmits.extend(set.postsubmits.get(repo).into_iter().flatten().cloned());
+    }
+    (presubmits, postsubmits)
 }
 
 /// The refs of the ProwJobs a push starts: the pushed branch (or tag) at the pushed commit.
