@@ -297,6 +297,15 @@ pub enum BuildError {
     Render(#[from] RenderError),
 }
 
+/// The objects of `objects` whose report in `reports` has no error.
+pub fn accepted<'a, T>(objects: &[&'a Sourced<T>], reports: &[Report]) -> Vec<&'a T> {
+    objects
+        .iter()
+        .filter(|o| !reports.iter().any(|r| r.source == o.source && r.has_errors()))
+        .map(|o| &o.object)
+        .collect()
+}
+
 /// Renders an instance with the objects that passed validation. `reports` are `validate`'s.
 pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebhook) -> Result<Rendered, BuildError> {
     let clean = |source: &Source| !reports.iter().any(|r| &r.source == source && r.has_errors());
@@ -306,24 +315,9 @@ pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebh
             describe("", &instance.metadata).trim().to_string(),
         ));
     }
-    let job_configs: Vec<&JobConfig> = selected
-        .job_configs
-        .iter()
-        .filter(|c| clean(&c.source))
-        .map(|c| &c.object)
-        .collect();
-    let plugin_configs: Vec<&PluginConfig> = selected
-        .plugin_configs
-        .iter()
-        .filter(|c| clean(&c.source))
-        .map(|c| &c.object)
-        .collect();
-    let label_sets: Vec<&LabelSet> = selected
-        .label_sets
-        .iter()
-        .filter(|c| clean(&c.source))
-        .map(|c| &c.object)
-        .collect();
+    let job_configs = accepted(&selected.job_configs, reports);
+    let plugin_configs = accepted(&selected.plugin_configs, reports);
+    let label_sets = accepted(&selected.label_sets, reports);
     Ok(render::render(&RenderInput {
         instance,
         job_configs: &job_configs,

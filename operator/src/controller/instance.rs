@@ -378,7 +378,6 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let mut reports = pipeline::check_plugin_configs(&selected.plugin_configs, instance.spec.native.trigger);
     reports.extend(pipeline::check_label_sets(&selected.label_sets));
     let effective = effective_job_configs(&judged, &live, &owner, ctx).await?;
-    let clean = |source: &Source| !reports.iter().any(|r| &r.source == source && r.has_errors());
 
     let mut problems = Vec::new();
     let mut applied = 0;
@@ -403,18 +402,8 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         }));
         let job_config_refs: Vec<&JobConfig> = in_effect.iter().map(|a| a.config.as_ref()).collect();
         let files: Vec<(String, String)> = in_effect.iter().flat_map(|a| a.files.iter().cloned()).collect();
-        let plugin_configs: Vec<&PluginConfig> = selected
-            .plugin_configs
-            .iter()
-            .filter(|c| clean(&c.source))
-            .map(|c| &c.object)
-            .collect();
-        let label_sets: Vec<&LabelSet> = selected
-            .label_sets
-            .iter()
-            .filter(|c| clean(&c.source))
-            .map(|c| &c.object)
-            .collect();
+        let plugin_configs = pipeline::accepted(&selected.plugin_configs, &reports);
+        let label_sets = pipeline::accepted(&selected.label_sets, &reports);
         let rendered = render::render(&RenderInput {
             instance,
             job_configs: &job_config_refs,
