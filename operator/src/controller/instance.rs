@@ -460,13 +460,14 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let components = readiness::components(&owner, &instance.spec, &deployments);
     let secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
     let rejected = judged.iter().filter(|j| j.rejected()).count() + reports.iter().filter(|r| r.has_errors()).count();
+    let selected_objects = selected_refs(&selected, &judged);
     let summary = summarise(
         &instance_errors,
         &problems,
         &secret_problems,
         &components,
         applied,
-        &selected_refs(&selected, &judged),
+        &selected_objects,
         rejected,
     );
     let previous = instance.status.clone().unwrap_or_default();
@@ -476,7 +477,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         components,
         jobs: jobs.or(previous.jobs),
         config_hash,
-        selected: Some(selected_refs(&selected, &judged)),
+        selected: Some(selected_objects),
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;

@@ -311,7 +311,7 @@ impl Context {
                 EventType::Normal
             },
             reason: notice.reason.clone(),
-            note: Some(truncate(&notice.note, 1000)),
+            note: Some(status::truncate(&notice.note, 1000)),
             action: "Reconcile".into(),
             secondary: None,
         };
@@ -377,14 +377,3 @@ macro_rules! has_status {
 has_status!(JobConfig, prow_api::JobConfigStatus);
 has_status!(PluginConfig, prow_api::PluginConfigStatus);
 has_status!(LabelSet, prow_api::LabelSetStatus);
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max - 3;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}

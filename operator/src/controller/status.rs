@@ -43,7 +43,7 @@ const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 /// The three conditions for `summary`. A condition whose status is unchanged from `previous`
 /// keeps its `lastTransitionTime`; the others take `now`.
 pub fn conditions(previous: &[Condition], summary: &Summary, generation: Option<i64>, now: &Time) -> Vec<Condition> {
-    let message = truncate(&summary.message);
+    let message = truncate(&summary.message, MAX_MESSAGE_BYTES);
     let make = |type_: &str, active: bool, reason: &str, message: &str| {
         let status = if active { "True" } else { "False" };
         let last_transition_time = previous
@@ -100,15 +100,16 @@ pub fn same(a: &[Condition], b: &[Condition]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 
-fn truncate(message: &str) -> String {
-    if message.len() <= MAX_MESSAGE_BYTES {
-        return message.to_string();
+/// `text` cut to at most `max` bytes (ending with `...` when cut), on a character boundary.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
     }
-    let mut end = MAX_MESSAGE_BYTES - 3;
-    while !message.is_char_boundary(end) {
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}...", &message[..end])
+    format!("{}...", &text[..end])
 }
 
 #[cfg(test)]
