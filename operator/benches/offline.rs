@@ -3,6 +3,9 @@
 //! 10,000 jobs. Reports the best wall time of a few runs and the peak RSS of each command
 //! (`/usr/bin/time`). Run with `make bench` (`cargo bench -p prow-operator --bench offline`).
 
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,10 +14,8 @@ use serde_json::json;
 
 const RUNS: usize = 3;
 
-/// Writes an upstream configuration of `jobs` jobs (70% presubmits, 10% postsubmits, 20%
-/// periodics) over 100 repositories, one job-config file per repository, shaped and sized like
-/// large real configurations (about 2 KB a job, as the 8 MB job config of a 3,800-job Prow):
-/// decorated, with branches, change filters, labels, annotations, resources, env and volumes.
+/// Writes an upstream configuration of `jobs` jobs over 100 repositories, one job-config file per
+/// repository ([`synthetic::job_set`]).
 fn synthetic(dir: &Path, jobs: usize) {
     let jobs_dir = dir.join("jobs");
     std::fs::create_dir_all(&jobs_dir).expect("temp dir");
@@ -29,80 +30,11 @@ fn synthetic(dir: &Path, jobs: usize) {
     let per_repo = jobs.div_ceil(repos);
     let mut written = 0;
     for repo in 0..repos {
-        let (mut presubmits, mut postsubmits, mut periodics) = (Vec::new(), Vec::new(), Vec::new());
-        for index in 0..per_repo {
-            if written == jobs {
-                break;
-            }
-            written += 1;
-            let base = json!({
-                "decorate": true,
-                "labels": {"preset-service-account": "true"},
-                "annotations": {
-                    "testgrid-dashboards": format!("org-repo-{repo}, sig-testing-presubmits"),
-                    "testgrid-tab-name": format!("repo-{repo}-{index}"),
-                    "description": "Runs the conformance tests of one area against a fresh cluster built from the change."
-                },
-                "decoration_config": {"timeout": "2h", "grace_period": "15m"},
-                "spec": {
-                    "serviceAccountName": "prowjob-default-sa",
-                    "containers": [{
-                        "image": "gcr.io/k8s-staging-test-infra/kubekins-e2e:v20240101-abcdef0123-master",
-                        "command": ["runner.sh"],
-                        "args": [
-                            "./hack/jenkins/test-dockerized.sh",
-                            format!("--focus=\\[sig-{}\\].*\\[Conformance\\]", ["node", "network", "storage", "apps"][index % 4]),
-                            "--skip=\\[Flaky\\]|\\[Serial\\]|\\[Disruptive\\]",
-                            format!("--test-args=--ginkgo.timeout=2h --report-dir=$(ARTIFACTS) --pkg=./pkg/{index}/..."),
-                        ],
-                        "env": [
-                            {"name": "GO111MODULE", "value": "on"},
-                            {"name": "GOPROXY", "value": "https://proxy.golang.org"},
-                            {"name": "KUBE_GCE_REGION", "value": "us-central1"},
-                            {"name": "DOCKER_IN_DOCKER_ENABLED", "value": "true"}
-                        ],
-                        "securityContext": {"privileged": true},
-                        "volumeMounts": [{"name": "cache", "mountPath": "/root/.cache"}],
-                        "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
-                    }],
-                    "volumes": [{"name": "cache", "emptyDir": {}}],
-                    "nodeSelector": {"cloud.google.com/gke-nodepool": "pool-5"},
-                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "e2e", "effect": "NoSchedule"}]
-                }
-            });
-            let mut job = base.as_object().expect("object").clone();
-            match index % 10 {
-                0..=6 => {
-                    job.insert("name".into(), json!(format!("pull-repo-{repo}-{index}")));
-                    job.insert("run_if_changed".into(), json!(format!("^(pkg/{index}/|go.mod)")));
-                    job.insert("optional".into(), json!(index % 3 == 0));
-                    job.insert("branches".into(), json!(["^main$", "^release-1\\.\\d+$"]));
-                    presubmits.push(job);
-                }
-                7 => {
-                    job.insert("name".into(), json!(format!("post-repo-{repo}-{index}")));
-                    job.insert("branches".into(), json!(["^main$"]));
-                    postsubmits.push(job);
-                }
-                _ => {
-                    job.insert("name".into(), json!(format!("ci-repo-{repo}-{index}")));
-                    job.insert("interval".into(), json!(format!("{}h", 1 + index % 24)));
-                    job.insert(
-                        "extra_refs".into(),
-                        json!([{"org": "org", "repo": format!("repo-{repo}"), "base_ref": "main"}]),
-                    );
-                    periodics.push(job);
-                }
-            }
-        }
-        let file = json!({
-            "presubmits": {format!("org/repo-{repo}"): presubmits},
-            "postsubmits": {format!("org/repo-{repo}"): postsubmits},
-            "periodics": periodics
-        });
+        let count = per_repo.min(jobs - written);
+        written += count;
         std::fs::write(
             jobs_dir.join(format!("repo-{repo}.yaml")),
-            yaml::to_string(&file).expect("yaml"),
+            yaml::to_string(&synthetic::job_set(repo, count)).expect("yaml"),
         )
         .expect("write jobs");
     }

@@ -4,6 +4,9 @@
 //! from a JobConfig edit to the job-config ConfigMap holding it, the operator's RSS and its CPU
 //! while idle. Run with `make bench-reconcile` (`cargo bench -p prow-operator --bench reconcile`).
 
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -12,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -34,78 +36,12 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// JobConfig `jc-NN`: the 40 jobs of `org/repo-NN`, shaped like `synthetic()` in `offline.rs`
-/// (about 2 KB a job; 70% presubmits, 10% postsubmits, 20% periodics).
+/// JobConfig `jc-NN`: the 40 jobs of `org/repo-NN` ([`synthetic::job_set`], as `offline.rs`).
 fn job_config(repo: usize) -> Value {
-    let (mut presubmits, mut postsubmits, mut periodics) = (Vec::new(), Vec::new(), Vec::new());
-    for index in 0..JOBS_PER_CONFIG {
-        let mut job = json!({
-            "decorate": true,
-            "labels": {"preset-service-account": "true"},
-            "annotations": {
-                "testgrid-dashboards": format!("org-repo-{repo}, sig-testing-presubmits"),
-                "testgrid-tab-name": format!("repo-{repo}-{index}"),
-                "description": "Runs the conformance tests of one area against a fresh cluster built from the change."
-            },
-            "decoration_config": {"timeout": "2h", "grace_period": "15m"},
-            "spec": {
-                "serviceAccountName": "prowjob-default-sa",
-                "containers": [{
-                    "image": "gcr.io/k8s-staging-test-infra/kubekins-e2e:v20240101-abcdef0123-master",
-                    "command": ["runner.sh"],
-                    "args": [
-                        "./hack/jenkins/test-dockerized.sh",
-                        format!("--focus=\\[sig-{}\\].*\\[Conformance\\]", ["node", "network", "storage", "apps"][index % 4]),
-                        "--skip=\\[Flaky\\]|\\[Serial\\]|\\[Disruptive\\]",
-                        format!("--test-args=--ginkgo.timeout=2h --report-dir=$(ARTIFACTS) --pkg=./pkg/{index}/..."),
-                    ],
-                    "env": [
-                        {"name": "GO111MODULE", "value": "on"},
-                        {"name": "GOPROXY", "value": "https://proxy.golang.org"},
-                        {"name": "KUBE_GCE_REGION", "value": "us-central1"},
-                        {"name": "DOCKER_IN_DOCKER_ENABLED", "value": "true"}
-                    ],
-                    "securityContext": {"privileged": true},
-                    "volumeMounts": [{"name": "cache", "mountPath": "/root/.cache"}],
-                    "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
-                }],
-                "volumes": [{"name": "cache", "emptyDir": {}}],
-                "nodeSelector": {"cloud.google.com/gke-nodepool": "pool-5"},
-                "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "e2e", "effect": "NoSchedule"}]
-            }
-        });
-        let extra = match index % 10 {
-            0..=6 => json!({
-                "name": format!("pull-repo-{repo}-{index}"),
-                "run_if_changed": format!("^(pkg/{index}/|go.mod)"),
-                "optional": index % 3 == 0,
-                "branches": ["^main$", "^release-1\\.\\d+$"],
-            }),
-            7 => json!({"name": format!("post-repo-{repo}-{index}"), "branches": ["^main$"]}),
-            _ => json!({
-                "name": format!("ci-repo-{repo}-{index}"),
-                "interval": format!("{}h", 1 + index % 24),
-                "extra_refs": [{"org": "org", "repo": format!("repo-{repo}"), "base_ref": "main"}],
-            }),
-        };
-        let (Value::Object(job_map), Value::Object(extra)) = (&mut job, extra) else {
-            unreachable!("objects")
-        };
-        job_map.extend(extra);
-        match index % 10 {
-            0..=6 => presubmits.push(job),
-            7 => postsubmits.push(job),
-            _ => periodics.push(job),
-        }
-    }
     json!({
         "apiVersion": OPERATOR, "kind": "JobConfig",
         "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
-        "spec": {
-            "presubmits": {format!("org/repo-{repo}"): presubmits},
-            "postsubmits": {format!("org/repo-{repo}"): postsubmits},
-            "periodics": periodics
-        }
+        "spec": synthetic::job_set(repo, JOBS_PER_CONFIG)
     })
 }
 
@@ -173,35 +109,6 @@ fn ready(object: &Value) -> bool {
     let current = object["status"]["observedGeneration"] == object["metadata"]["generation"];
     let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
     current && conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-/// Plays the Deployment controller in `prow` (as the e2e harness does).
-fn play_deployment_controller(client: Client) -> tokio::task::JoinHandle<()> {
-    let api: Api<Deployment> = Api::namespaced(client, "prow");
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(watcher::watcher(api.clone(), watcher::Config::default()));
-        while let Some(event) = stream.next().await {
-            let (Ok(Event::Apply(d)) | Ok(Event::InitApply(d))) = event else {
-                continue;
-            };
-            let generation = d.metadata.generation.unwrap_or(1);
-            let replicas = d.spec.replicas.unwrap_or(1);
-            let status = d.status.as_ref();
-            if status.and_then(|s| s.observed_generation) == Some(generation)
-                && status.and_then(|s| s.available_replicas) == Some(replicas)
-            {
-                continue;
-            }
-            let status = json!({"status": {
-                "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
-                "readyReplicas": replicas, "availableReplicas": replicas,
-            }});
-            let name = d.metadata.name.clone().unwrap_or_default();
-            let _ = api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                .await;
-        }
-    })
 }
 
 /// What the ConfigMap watcher looks for: a needle in one job-config file, and when it was seen.
@@ -486,7 +393,7 @@ async fn main() {
     );
 
     // Start the operator and wait for the first convergence.
-    let deployments = play_deployment_controller(client.clone());
+    let deployments = testkit::play_deployment_controller(client.clone(), "prow");
     let wanted = Arc::new(Mutex::new(Wanted::default()));
     let config_map_watch = watch_job_config(client.clone(), wanted.clone());
     let log_path = dir.join("operator.log");

@@ -16,6 +16,7 @@
 //! ```
 
 mod audit;
+mod controllers;
 mod error;
 mod faults;
 mod patch;
@@ -35,6 +36,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use audit::{Request, Verb};
+pub use controllers::play_deployment_controller;
 pub use faults::{Fault, Faults};
 pub use resources::ResourceDef;
 pub use store::HISTORY_CAP;

@@ -6,12 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
-use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use prow_api::yaml;
 use serde_json::{Value, json};
@@ -227,32 +224,7 @@ impl World {
         if !self.is_fake() {
             return;
         }
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        self.deployment_controller = Some(tokio::spawn(async move {
-            let stream = watcher::watcher(api.clone(), watcher::Config::default());
-            let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                let (Ok(Event::Apply(deployment)) | Ok(Event::InitApply(deployment))) = event else {
-                    continue;
-                };
-                let generation = deployment.metadata.generation.unwrap_or(1);
-                let replicas = deployment.spec.replicas.unwrap_or(1);
-                let current = deployment.status.as_ref();
-                if current.and_then(|s| s.observed_generation) == Some(generation)
-                    && current.and_then(|s| s.available_replicas) == Some(replicas)
-                {
-                    continue;
-                }
-                let status = json!({"status": {
-                    "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
-                    "readyReplicas": replicas, "availableReplicas": replicas,
-                }});
-                let name = deployment.metadata.name.clone().unwrap_or_default();
-                let _ = api
-                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                    .await;
-            }
-        }));
+        self.deployment_controller = Some(testkit::play_deployment_controller(self.client.clone(), namespace));
     }
 
     /// Server-side applies every document of a YAML file (as the scenario's own field manager).
