@@ -130,7 +130,7 @@ async fn with_two_replicas_one_reconciles_and_the_other_takes_over() {
     let first_holder = lease["spec"]["holderIdentity"].clone();
     // The first replica leads; stopping it releases the Lease and the second takes over.
     assert!(
-        world.stop_operator(),
+        world.stop_operator().await,
         "the leader exits cleanly\n{}",
         world.operator_log()
     );

@@ -187,8 +187,9 @@ impl World {
     }
 
     /// Sends SIGTERM to the first replica still running and waits for it to exit; returns
-    /// whether it exited cleanly.
-    pub fn stop_operator(&mut self) -> bool {
+    /// whether it exited cleanly. It waits without blocking the runtime: the fake API server runs
+    /// on it, and the operator talks to it while it drains.
+    pub async fn stop_operator(&mut self) -> bool {
         if self.operators.is_empty() {
             return true;
         }
@@ -199,7 +200,7 @@ impl World {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = child.kill();
         let _ = child.wait();

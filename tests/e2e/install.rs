@@ -378,7 +378,7 @@ async fn health_and_metrics_are_served_and_sigterm_stops_cleanly() {
         "each port serves its own endpoints"
     );
     assert!(
-        world.stop_operator(),
+        world.stop_operator().await,
         "exit status after SIGTERM\n{}",
         world.operator_log()
     );
