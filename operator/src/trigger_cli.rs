@@ -67,6 +67,8 @@ pub fn evaluate(
                 author_trusted: trusted,
                 ignore_ok_to_test: false,
                 bot: String::new(),
+                org: pr.base.repo.owner.login.clone(),
+                join_org_url: None,
             };
             let decision = trigger::on_pull_request(&event, &presubmits, &trust, Some(changed_files));
             if decision.abort_unfinished {

@@ -168,7 +168,7 @@ async fn a_malformed_push_is_an_error_that_names_the_delivery() {
 
 mod pull_requests {
     use super::*;
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::{body_string_contains, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     /// The samples, with token auth against `github` instead of the sample's GitHub App.
@@ -322,11 +322,19 @@ mod pull_requests {
             .expect(1)
             .mount(&github)
             .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .and(body_string_contains("/ok-to-test"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "body": "hi"})))
+            .expect(1)
+            .mount(&github)
+            .await;
         let handled = trigger::handle(&opened("mallory", "3333333", "opened"), &caches.ctx)
             .await
             .unwrap();
         assert!(handled.created.is_empty());
         assert_eq!(handled.labeled, ["needs-ok-to-test"]);
+        assert!(handled.replies[0].starts_with("Hi @mallory."), "{:?}", handled.replies);
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
         assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
     }

@@ -108,6 +108,7 @@ impl Caches {
             metrics: metrics.clone(),
             webhook: settings.webhook,
             last_good: LastGood::default(),
+            live_jobs: Default::default(),
             checked: Default::default(),
             github: Default::default(),
             written: Default::default(),

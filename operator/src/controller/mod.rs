@@ -14,6 +14,7 @@ pub mod github_clients;
 pub mod hmac;
 pub mod instance;
 pub mod last_good;
+pub mod live_jobs;
 pub mod manager;
 pub mod notices;
 pub mod orphans;
@@ -287,6 +288,8 @@ pub struct Context {
     pub webhook: OperatorWebhook,
     /// The last accepted version of each JobConfig.
     pub last_good: LastGood,
+    /// What each instance has in effect for the trigger and the job loops.
+    pub live_jobs: live_jobs::Memo,
     /// The findings of each JobConfig on its own.
     pub checked: checked::Checked,
     /// A GitHub client per instance.

@@ -17,13 +17,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use prow_api::job::Presubmit;
+use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::Context;
 use super::github_clients::CredentialsError;
-use super::instance::job_configs_in_effect;
+use super::live_jobs::LiveJobs;
 use crate::engine::commands::{self, Comment};
 use crate::engine::events::{
     Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
@@ -170,9 +171,65 @@ async fn github_for(instance: &ProwInstance, ctx: &Context, delivery: &str) -> R
         })
 }
 
-/// Whether `user` is an org member or a collaborator of the repository.
-async fn is_trusted(github: &GitHubClient, org: &str, repo: &str, user: &str) -> Result<bool, GitHubError> {
-    Ok(github.is_org_member(org, user).await? || github.is_collaborator(org, repo, user).await?)
+/// Whether the trigger trusts `user` on `org/repo` under `settings` (reference §7.1): the bot, a
+/// `trusted_apps` app, an org member, a collaborator unless `only_org_members`, or a member of
+/// `trusted_org`.
+async fn is_trusted(
+    github: &GitHubClient,
+    settings: &TriggerConfig,
+    (org, repo): (&str, &str),
+    user: &str,
+    bot: &str,
+) -> Result<bool, GitHubError> {
+    if user == bot {
+        return Ok(true);
+    }
+    if let Some(app) = user.strip_suffix("[bot]")
+        && settings.trusted_apps.iter().any(|a| a == app)
+    {
+        return Ok(true);
+    }
+    if github.is_org_member(org, user).await? {
+        return Ok(true);
+    }
+    if !settings.only_org_members.unwrap_or(false) && github.is_collaborator(org, repo, user).await? {
+        return Ok(true);
+    }
+    match settings.trusted_org.as_deref() {
+        Some(other) if !other.eq_ignore_ascii_case(org) => github.is_org_member(other, user).await,
+        _ => Ok(false),
+    }
+}
+
+/// The engine's view of who is trusted for a pull request by `author`.
+async fn trust_for(
+    github: &GitHubClient,
+    settings: &TriggerConfig,
+    (org, repo): (&str, &str),
+    author: &str,
+) -> Result<Trust, GitHubError> {
+    let bot = github.bot_login().await?;
+    Ok(Trust {
+        author_trusted: is_trusted(github, settings, (org, repo), author, &bot).await?,
+        ignore_ok_to_test: settings.ignore_ok_to_test.unwrap_or(false),
+        bot,
+        org: settings.trusted_org.clone().unwrap_or_else(|| org.to_string()),
+        join_org_url: settings.join_org_url.clone(),
+    })
+}
+
+/// Posts each of `replies` on the pull request, recording them in `handled`.
+async fn reply(
+    github: &GitHubClient,
+    (org, repo, number): (&str, &str, u64),
+    replies: &[String],
+    handled: &mut Handled,
+) -> Result<(), GitHubError> {
+    for text in replies {
+        github.create_comment(org, repo, number, text).await?;
+        handled.replies.push(text.clone());
+    }
+    Ok(())
 }
 
 /// The pull request's changed files, fetched only when one of `presubmits` needs them.
@@ -238,24 +295,16 @@ async fn relabel(
     Ok(())
 }
 
-fn creation_template(
-    instance: &ProwInstance,
-    configs: &[Arc<prow_api::JobConfig>],
-    decorate_all_jobs: bool,
-    delivery: &str,
-) -> Creation {
+fn creation_template(instance: &ProwInstance, jobs: &LiveJobs, delivery: &str) -> Creation {
     let owner = Owner::of(instance);
     Creation {
         name: String::new(),
         namespace: Namespaces::of(&owner, &instance.spec).prowjob,
         start_time: Time(k8s_openapi::jiff::Timestamp::now()),
         extra_labels: BTreeMap::from([(EVENT_GUID_LABEL.to_string(), delivery.to_string())]),
-        decorate_all_jobs,
+        decorate_all_jobs: jobs.settings.decorate_all_jobs,
         generate_name: false,
-        presets: configs
-            .iter()
-            .flat_map(|c| c.spec.jobs.presets.iter().cloned())
-            .collect(),
+        presets: jobs.presets.clone(),
     }
 }
 
@@ -294,24 +343,29 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
         if !serves(&instance, org, repo) {
             continue;
         }
-        let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let (presubmits, _) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
+        let jobs = ctx.live_jobs.get(&instance, ctx).await;
+        let presubmits = &jobs.repo(&format!("{org}/{repo}")).presubmits;
         if presubmits.is_empty() {
             continue;
         }
         let github = github_for(&instance, ctx, delivery).await?;
-        let trust = Trust {
-            author_trusted: is_trusted(&github, org, repo, &pr.user.login)
-                .await
-                .map_err(github_error)?,
-            ignore_ok_to_test: false,
-            bot: github.bot_login().await.map_err(github_error)?,
-        };
-        let files = changed_files_if_needed(&github, &presubmits, org, repo, number)
+        let trust = trust_for(&github, &jobs.trigger_for(org, repo), (org, repo), &pr.user.login)
             .await
             .map_err(github_error)?;
-        let decision = trigger::on_pull_request(event, &presubmits, &trust, files.as_deref());
-        let template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
+        let decision = trigger::on_pull_request(event, presubmits, &trust, None);
+        // The changed files are fetched only when a job to decide on needs them.
+        let files = if decision.run.is_empty() && decision.explanations.iter().all(|e| e.job.is_empty()) {
+            None
+        } else {
+            changed_files_if_needed(&github, presubmits, org, repo, number)
+                .await
+                .map_err(github_error)?
+        };
+        let decision = match files {
+            Some(files) => trigger::on_pull_request(event, presubmits, &trust, Some(&files)),
+            None => decision,
+        };
+        let template = creation_template(&instance, &jobs, delivery);
         if decision.abort_unfinished {
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
@@ -321,15 +375,19 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
         handled
             .created
             .extend(start_presubmits(ctx, &template, pr, &decision.run, &instance.name_any(), delivery).await?);
+        let target = (org.as_str(), repo.as_str(), number);
         relabel(
             &github,
-            (org, repo, number),
+            target,
             &decision.add_labels,
             &decision.remove_labels,
             &mut handled,
         )
         .await
         .map_err(github_error)?;
+        reply(&github, target, &decision.replies, &mut handled)
+            .await
+            .map_err(github_error)?;
     }
     Ok(handled)
 }
@@ -362,7 +420,7 @@ fn engine_pull_request(pr: &crate::github::PullRequest, repository: &Repository)
 
 async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
     let mut handled = Handled::default();
-    if event.action != "created" || event.issue.pull_request.is_none() {
+    if event.action != "created" || event.issue.pull_request.is_none() || event.issue.state != "open" {
         return Ok(handled);
     }
     let org = &event.repository.owner.login;
@@ -376,9 +434,10 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
         if !serves(&instance, org, repo) {
             continue;
         }
-        let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let (presubmits, _) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
+        let jobs = ctx.live_jobs.get(&instance, ctx).await;
+        let presubmits = &jobs.repo(&format!("{org}/{repo}")).presubmits;
         let github = github_for(&instance, ctx, delivery).await?;
+        let settings = jobs.trigger_for(org, repo);
         let bot = github.bot_login().await.map_err(github_error)?;
         let commenter = &event.comment.user.login;
         if *commenter == bot {
@@ -386,15 +445,17 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
         }
         let read = github.pull_request(org, repo, number).await.map_err(github_error)?;
         let pr = engine_pull_request(&read, &event.repository);
-        let commenter_trusted = is_trusted(&github, org, repo, commenter).await.map_err(github_error)?;
-        let author_trusted = is_trusted(&github, org, repo, &pr.user.login)
+        let commenter_trusted = is_trusted(&github, &settings, (org, repo), commenter, &bot)
+            .await
+            .map_err(github_error)?;
+        let trust = trust_for(&github, &settings, (org, repo), &pr.user.login)
             .await
             .map_err(github_error)?;
         let statuses = github
             .commit_statuses(org, repo, &pr.head.sha)
             .await
             .map_err(github_error)?;
-        let files = changed_files_if_needed(&github, &presubmits, org, repo, number)
+        let files = changed_files_if_needed(&github, presubmits, org, repo, number)
             .await
             .map_err(github_error)?;
         let comment = Comment {
@@ -402,14 +463,14 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
             commenter,
             commenter_trusted,
             pr: &pr,
-            pr_open: event.issue.state == "open",
-            author_trusted,
+            pr_open: true,
+            author_trusted: trust.author_trusted,
             bot: &bot,
-            ignore_ok_to_test: false,
+            ignore_ok_to_test: trust.ignore_ok_to_test,
             statuses: &statuses,
         };
-        let decision = commands::on_comment(&comment, &presubmits, files.as_deref());
-        let mut template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
+        let decision = commands::on_comment(&comment, presubmits, files.as_deref());
+        let mut template = creation_template(&instance, &jobs, delivery);
         if decision.retest {
             template
                 .extra_labels
@@ -418,22 +479,19 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
         handled
             .created
             .extend(start_presubmits(ctx, &template, &pr, &decision.run, &instance.name_any(), delivery).await?);
+        let target = (org.as_str(), repo.as_str(), number);
         relabel(
             &github,
-            (org, repo, number),
+            target,
             &decision.add_labels,
             &decision.remove_labels,
             &mut handled,
         )
         .await
         .map_err(github_error)?;
-        for reply in &decision.replies {
-            github
-                .create_comment(org, repo, number, reply)
-                .await
-                .map_err(github_error)?;
-            handled.replies.push(reply.clone());
-        }
+        reply(&github, target, &decision.replies, &mut handled)
+            .await
+            .map_err(github_error)?;
     }
     Ok(handled)
 }
@@ -478,7 +536,7 @@ async fn abort_unfinished(
         let patch = json!({"status": {
             "state": ProwJobState::Aborted,
             "completionTime": now,
-            "description": "Aborted: the pull request changed.",
+            "description": "Aborted by trigger plugin.",
         }});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
@@ -497,13 +555,13 @@ async fn on_push(push: &PushEvent, delivery: &str, ctx: &Context) -> Result<Hand
         if !serves(&instance, org, repo) {
             continue;
         }
-        let (configs, settings) = job_configs_in_effect(&instance, ctx);
-        let (_, postsubmits) = trigger::repo_jobs(configs.iter().map(|c| &c.spec.jobs), &format!("{org}/{repo}"));
-        let decision = trigger::on_push(push, &postsubmits);
+        let jobs = ctx.live_jobs.get(&instance, ctx).await;
+        let repo_jobs = jobs.repo(&format!("{org}/{repo}"));
+        let decision = trigger::on_push(push, &repo_jobs.postsubmits);
         if decision.run.is_empty() {
             continue;
         }
-        let template = creation_template(&instance, &configs, settings.decorate_all_jobs, delivery);
+        let template = creation_template(&instance, &jobs, delivery);
         let refs = trigger::push_refs(push);
         let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
         for job in decision.run {

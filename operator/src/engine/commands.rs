@@ -17,6 +17,9 @@ static RETEST_REQUIRED: LazyLock<Regex> =
 static TEST_ALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test all,?($|\s.*)").expect("valid regex"));
 static OK_TO_TEST_COMMAND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test\s*$").expect("valid regex"));
+static TEST_HELP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s*(\?\s*)?$").expect("valid regex"));
+static TEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s+(\S.*)$").expect("valid regex"));
+static RETEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s+\S").expect("valid regex"));
 static OK_TO_TEST_CANCEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test cancel\s*$").expect("valid regex"));
 
@@ -124,7 +127,8 @@ pub fn on_comment<'a>(
             patterns::compile(&trigger).is_ok_and(|regex| regex.is_match(&body))
         })
         .collect();
-    if !(retest || retest_required || test_all || !named.is_empty()) {
+    let help = help_wanted(&body, retest, test_all, named.is_empty());
+    if !(retest || retest_required || test_all || !named.is_empty() || help.is_some()) {
         return decision;
     }
     if !comment.commenter_trusted && !pr_trusted {
@@ -134,8 +138,16 @@ pub fn on_comment<'a>(
         ));
         return decision;
     }
-    decision.retest = retest || retest_required;
     let branch = &pr.base.git_ref;
+    if let Some(why) = help {
+        decision.replies.push(format!(
+            "@{}: {why}{}",
+            comment.commenter,
+            available(presubmits, branch)
+        ));
+        return decision;
+    }
+    decision.retest = retest || retest_required;
     for job in presubmits {
         let verdict = select(
             job,
@@ -156,6 +168,67 @@ pub fn on_comment<'a>(
         );
     }
     decision
+}
+
+/// Why the commenter gets the list of commands instead of jobs, if they do: `/test ?`, a bare
+/// `/test`, `/retest` with a target, or `/test` naming no job.
+fn help_wanted(body: &str, retest: bool, test_all: bool, nothing_named: bool) -> Option<&'static str> {
+    if TEST_HELP.is_match(body) {
+        return Some("");
+    }
+    if !retest && RETEST_TARGET.is_match(body) && !RETEST_REQUIRED.is_match(body) {
+        return Some("The `/retest` command takes no targets; it reruns the failed jobs.\n");
+    }
+    let targets = TEST_TARGET
+        .captures_iter(body)
+        .any(|c| !c[1].trim_start().starts_with("all") && c[1].trim() != "?");
+    if targets && nothing_named && !test_all {
+        return Some("No job matches the target(s) given to `/test`.\n");
+    }
+    None
+}
+
+/// The commands that start the jobs of a pull request to `branch`, for the help reply.
+fn available(presubmits: &[Presubmit], branch: &str) -> String {
+    let on_branch: Vec<&Presubmit> = presubmits
+        .iter()
+        .filter(|job| branch_matches(&job.brancher, branch).is_ok())
+        .collect();
+    let command = |job: &Presubmit| {
+        job.rerun_command
+            .clone()
+            .unwrap_or_else(|| format!("/test {}", job.base.name))
+    };
+    let mut text = String::new();
+    for (optional, heading) in [
+        (false, "The following commands start required jobs:"),
+        (true, "The following commands start optional jobs:"),
+    ] {
+        let lines: Vec<String> = on_branch
+            .iter()
+            .filter(|job| job.optional.unwrap_or(false) == optional)
+            .map(|job| format!("* `{}`\n", command(job)))
+            .collect();
+        if !lines.is_empty() {
+            text.push_str(heading);
+            text.push('\n');
+            text.extend(lines);
+            text.push('\n');
+        }
+    }
+    let automatic: Vec<String> = on_branch
+        .iter()
+        .filter(|job| job.always_run.unwrap_or(false) || job.changes.is_set())
+        .map(|job| format!("* `{}`\n", job.base.name))
+        .collect();
+    if !automatic.is_empty() {
+        text.push_str("`/test all` runs these jobs, which start by themselves:\n");
+        text.extend(automatic);
+    }
+    if text.is_empty() {
+        text.push_str("No jobs are configured for this branch.\n");
+    }
+    text
 }
 
 /// Applies the command table of §7.1 to one job; the branch filter always applies.
@@ -321,6 +394,33 @@ mod tests {
             (cancel.remove_labels, cancel.add_labels),
             (vec![OK_TO_TEST.to_string()], vec![NEEDS_OK_TO_TEST.to_string()])
         );
+    }
+
+    #[test]
+    fn help_replies_list_the_commands_for_the_branch() {
+        let jobs = jobs();
+        let none = BTreeMap::new();
+        for body in ["/test", "/test ?", "/test nonexistent", "/retest unit"] {
+            let decision = decide(body, &pr(&[]), &none, true, &jobs);
+            assert!(decision.run.is_empty(), "{body}: no jobs");
+            let reply = decision
+                .replies
+                .first()
+                .unwrap_or_else(|| panic!("{body}: a help reply"));
+            assert!(reply.starts_with("@bob: "), "{reply}");
+            assert!(
+                reply.contains("* `/test unit`") && reply.contains("* `/test e2e`"),
+                "{reply}"
+            );
+            assert!(
+                !reply.contains("/test release"),
+                "other branches' jobs are not listed: {reply}"
+            );
+        }
+        assert!(decide("/retest unit", &pr(&[]), &none, true, &jobs).replies[0].contains("takes no targets"));
+        assert!(decide("/test nonexistent", &pr(&[]), &none, true, &jobs).replies[0].contains("No job matches"));
+        assert!(decide("/test unit", &pr(&[]), &none, true, &jobs).replies.is_empty());
+        assert!(decide("/test all", &pr(&[]), &none, true, &jobs).replies.is_empty());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct PullRequestDecision<'a> {
     pub add_labels: Vec<String>,
     /// Labels to remove from the pull request.
     pub remove_labels: Vec<String>,
+    /// Comments to post on the pull request.
+    pub replies: Vec<String>,
     /// Why, job by job, and for the event as a whole.
     pub explanations: Vec<Explanation>,
 }
@@ -49,7 +51,36 @@ pub struct Trust {
     pub ignore_ok_to_test: bool,
     /// The bot's login (its own label changes start nothing).
     pub bot: String,
+    /// The org whose members verify pull requests (`trusted_org`, else the repository's org).
+    pub org: String,
+    /// Where an untrusted author can ask to join that org (`join_org_url`; default the org's
+    /// people page).
+    pub join_org_url: Option<String>,
 }
+
+impl Trust {
+    /// The comment that greets an untrusted author: what `/ok-to-test` is and who may say it.
+    pub fn welcome(&self, author: &str) -> String {
+        let join = self
+            .join_org_url
+            .clone()
+            .unwrap_or_else(|| format!("https://github.com/orgs/{}/people", self.org));
+        format!(
+            "Hi @{author}. Thanks for your PR.\n\n\
+             A member of [{org}]({join}) needs to check that this change is safe to test. If it \
+             is, they reply with `/ok-to-test` on a line of its own. Until then, new commits are \
+             not tested automatically, though org members can still start tests with the usual \
+             commands. Regular contributors can [join the org]({join}) to skip this step.\n\n\
+             Once the change is verified, the `{OK_TO_TEST}` label shows it.",
+            org = self.org,
+        )
+    }
+}
+
+/// The comment on a draft pull request opened by a trusted author.
+pub const DRAFT_SKIPPED: &str = "Skipping CI for Draft Pull Request.\n\
+    If you want CI signal for your change, mark it ready for review. You can still start tests by \
+    hand with `/test all`.";
 
 /// Whether any of `jobs` needs the changed files to decide (has a changed-file filter and does
 /// not always run), so the caller fetches them at most once, and only then.
@@ -123,6 +154,7 @@ pub fn on_pull_request<'a>(
     };
     let run_all = match event.action.as_str() {
         "opened" if !trusted => {
+            decision.replies.push(trust.welcome(&pr.user.login));
             if !trust.ignore_ok_to_test && !pr.has_label(OK_TO_TEST) {
                 decision.add_labels.push(NEEDS_OK_TO_TEST.to_string());
             }
@@ -183,6 +215,9 @@ pub fn on_pull_request<'a>(
         return decision;
     }
     if pr.draft {
+        if event.action == "opened" {
+            decision.replies.push(DRAFT_SKIPPED.to_string());
+        }
         note(
             &mut decision,
             "draft pull requests never run jobs automatically".to_string(),
@@ -381,6 +416,8 @@ mod tests {
             author_trusted: true,
             ignore_ok_to_test: false,
             bot: "bot".into(),
+            org: "acme".into(),
+            join_org_url: None,
         }
     }
 
@@ -416,6 +453,22 @@ mod tests {
         let decision = on_pull_request(&event("opened", "main"), &jobs, &untrusted, Some(&[]));
         assert!(decision.run.is_empty());
         assert_eq!(decision.add_labels, [NEEDS_OK_TO_TEST]);
+        assert_eq!(decision.replies.len(), 1, "the author is greeted once");
+        assert!(
+            decision.replies[0].contains("/ok-to-test")
+                && decision.replies[0].contains("https://github.com/orgs/acme/people")
+        );
+        let ignoring = Trust {
+            ignore_ok_to_test: true,
+            join_org_url: Some("https://example.com/join".into()),
+            ..untrusted.clone()
+        };
+        let decision = on_pull_request(&event("opened", "main"), &jobs, &ignoring, Some(&[]));
+        assert!(
+            decision.add_labels.is_empty(),
+            "ignore_ok_to_test: no needs-ok-to-test label"
+        );
+        assert!(decision.replies[0].contains("https://example.com/join"));
         let mut labeled = event("labeled", "main");
         labeled.label = Some(super::super::events::Label {
             name: OK_TO_TEST.into(),
@@ -438,7 +491,13 @@ mod tests {
         assert!(decision.abort_unfinished && decision.run.is_empty());
         let mut draft = event("opened", "main");
         draft.pull_request.draft = true;
-        assert!(on_pull_request(&draft, &jobs, &trusted(), Some(&[])).run.is_empty());
+        let drafted = on_pull_request(&draft, &jobs, &trusted(), Some(&[]));
+        assert!(drafted.run.is_empty());
+        assert_eq!(
+            drafted.replies,
+            [DRAFT_SKIPPED],
+            "a draft opened by a trusted author is told why"
+        );
         assert!(on_pull_request(&event("closed", "main"), &jobs, &trusted(), None).abort_unfinished);
     }
 

@@ -1,0 +1,270 @@
+//! What an instance has in effect for the live job loops (the trigger, and the job engine): its
+//! JobConfigs as accepted (or as last accepted), the settings its jobs are created with, and the
+//! trigger settings of the PluginConfigs it selects.
+//!
+//! Working that out checks every selected JobConfig, so it is done once per change, not once per
+//! webhook: [`Memo::get`] keys the answer on the generations of what the instance selects and
+//! hands out the same `Arc` until one of them changes. Every replica can answer, leading or not;
+//! a follower that never saw a rejected JobConfig's last good version recovers it from the
+//! job-config ConfigMaps, as the leader does after a restart.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+use prow_api::job::{Postsubmit, Preset, Presubmit};
+use prow_api::pluginconfig::TriggerConfig;
+use prow_api::{JobConfig, ProwInstance};
+use tracing::warn;
+
+use super::Context;
+use super::instance::job_configs_in_effect;
+use super::last_good;
+use crate::engine::trigger;
+use crate::pipeline::{self, ConfigKind, JobSettings};
+use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
+
+/// The presubmits and postsubmits of one repository.
+#[derive(Debug, Default)]
+pub struct RepoJobs {
+    /// Presubmits, static ones of every JobConfig in effect.
+    pub presubmits: Vec<Presubmit>,
+    /// Postsubmits.
+    pub postsubmits: Vec<Postsubmit>,
+}
+
+/// An instance's jobs and settings in effect.
+#[derive(Debug)]
+pub struct LiveJobs {
+    /// The JobConfigs in effect (accepted, or their last accepted version).
+    pub configs: Vec<Arc<JobConfig>>,
+    /// The settings jobs are created with (`decorate_all_jobs`, queues).
+    pub settings: JobSettings,
+    /// The presets of every JobConfig in effect.
+    pub presets: Vec<Preset>,
+    /// `triggers[]` of the selected PluginConfigs, in name order.
+    pub triggers: Vec<TriggerConfig>,
+    repos: Mutex<HashMap<String, Arc<RepoJobs>>>,
+}
+
+impl LiveJobs {
+    /// A view of `configs` with these settings and trigger entries.
+    pub fn new(configs: Vec<Arc<JobConfig>>, settings: JobSettings, triggers: Vec<TriggerConfig>) -> Self {
+        let presets = configs
+            .iter()
+            .flat_map(|c| c.spec.jobs.presets.iter().cloned())
+            .collect();
+        Self {
+            configs,
+            settings,
+            presets,
+            triggers,
+            repos: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The jobs of `org/repo` (worked out on first use, then shared).
+    pub fn repo(&self, full_name: &str) -> Arc<RepoJobs> {
+        let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = repos.get(full_name) {
+            return known.clone();
+        }
+        let (presubmits, postsubmits) = trigger::repo_jobs(self.configs.iter().map(|c| &c.spec.jobs), full_name);
+        let jobs = Arc::new(RepoJobs {
+            presubmits,
+            postsubmits,
+        });
+        repos.insert(full_name.to_string(), jobs.clone());
+        jobs
+    }
+
+    /// The trigger settings for `org/repo`: the first entry naming the repository, else the first
+    /// naming its org, else the defaults (reference §4).
+    pub fn trigger_for(&self, org: &str, repo: &str) -> TriggerConfig {
+        let full = format!("{org}/{repo}");
+        let names = |entry: &&TriggerConfig, wanted: &str| entry.repos.iter().any(|r| r.eq_ignore_ascii_case(wanted));
+        self.triggers
+            .iter()
+            .find(|e| names(e, &full))
+            .or_else(|| self.triggers.iter().find(|e| names(e, org)))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The [`LiveJobs`] of each instance, keyed by what they were worked out from.
+#[derive(Debug, Default)]
+pub struct Memo {
+    by_instance: Mutex<HashMap<String, (u64, Arc<LiveJobs>)>>,
+}
+
+impl Memo {
+    /// The jobs `instance` has in effect now.
+    pub async fn get(&self, instance: &ProwInstance, ctx: &Context) -> Arc<LiveJobs> {
+        let uid = instance.uid().unwrap_or_default();
+        let (key, job_configs, plugin_configs) = fingerprint(instance, ctx);
+        if let Some((known, jobs)) = self.lock().get(&uid)
+            && *known == key
+        {
+            return jobs.clone();
+        }
+        recover_last_good(instance, &job_configs, ctx).await;
+        let (configs, settings) = job_configs_in_effect(instance, ctx);
+        let triggers = plugin_configs
+            .iter()
+            .flat_map(|c| c.spec.triggers.iter().cloned())
+            .collect();
+        let jobs = Arc::new(LiveJobs::new(configs, settings, triggers));
+        // The key is taken again: recovering may have changed what is known.
+        let (key, _, _) = fingerprint(instance, ctx);
+        self.lock().insert(uid, (key, jobs.clone()));
+        jobs
+    }
+
+    /// Forgets a deleted instance.
+    pub fn forget(&self, uid: &str) {
+        self.lock().remove(uid);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<LiveJobs>)>> {
+        self.by_instance.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Selected = (u64, Vec<Arc<JobConfig>>, Vec<Arc<prow_api::PluginConfig>>);
+
+/// A hash of everything [`LiveJobs`] depends on: the instance's generation, the generation of
+/// each object it selects, and which last good versions this replica knows. Returns the selected
+/// JobConfigs and PluginConfigs too, in name order.
+fn fingerprint(instance: &ProwInstance, ctx: &Context) -> Selected {
+    let namespaces: BTreeMap<String, BTreeMap<String, String>> = ctx
+        .stores
+        .namespaces
+        .state()
+        .iter()
+        .map(|n| (n.name_any(), n.labels().clone()))
+        .collect();
+    let empty = BTreeMap::new();
+    let selected = |kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        let labels = namespaces
+            .get(meta.namespace.as_deref().unwrap_or_default())
+            .unwrap_or(&empty);
+        meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
+    };
+    let by_name =
+        |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| (meta.namespace.clone(), meta.name.clone());
+    let mut job_configs: Vec<_> = ctx
+        .stores
+        .job_configs
+        .state()
+        .into_iter()
+        .filter(|c| selected(ConfigKind::JobConfig, &c.metadata))
+        .collect();
+    job_configs.sort_by_key(|c| by_name(&c.metadata));
+    let mut plugin_configs: Vec<_> = ctx
+        .stores
+        .plugin_configs
+        .state()
+        .into_iter()
+        .filter(|c| selected(ConfigKind::PluginConfig, &c.metadata))
+        .collect();
+    plugin_configs.sort_by_key(|c| by_name(&c.metadata));
+
+    let mut hasher = DefaultHasher::new();
+    (instance.uid(), instance.metadata.generation).hash(&mut hasher);
+    for config in &job_configs {
+        let uid = config.uid().unwrap_or_default();
+        let known = ctx.last_good.get(&uid).map(|good| good.config.metadata.generation);
+        (&uid, config.metadata.generation, known).hash(&mut hasher);
+    }
+    for config in &plugin_configs {
+        (config.uid(), config.metadata.generation).hash(&mut hasher);
+    }
+    (hasher.finish(), job_configs, plugin_configs)
+}
+
+/// Recovers, from the instance's job-config ConfigMaps, the last good version of each selected
+/// JobConfig that fails its checks and whose last good version this replica never saw.
+async fn recover_last_good(instance: &ProwInstance, job_configs: &[Arc<JobConfig>], ctx: &Context) {
+    let unknown: Vec<&Arc<JobConfig>> = job_configs
+        .iter()
+        .filter(|c| {
+            let accepted = c.status.as_ref().and_then(|s| s.accepted_generation);
+            accepted.is_some()
+                && accepted != c.metadata.generation
+                && ctx.last_good.get(&c.uid().unwrap_or_default()).is_none()
+        })
+        .collect();
+    if unknown.is_empty() {
+        return;
+    }
+    let namespace = instance.namespace().unwrap_or_default();
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+    let selector = format!(
+        "{INSTANCE_LABEL}={},{INSTANCE_NAMESPACE_LABEL}={namespace}",
+        instance.name_any()
+    );
+    let maps = match api.list(&ListParams::default().labels(&selector)).await {
+        Ok(list) => list.items,
+        Err(error) => {
+            warn!(instance = %instance.name_any(), %error, "cannot read the job-config ConfigMaps to recover last good JobConfigs");
+            return;
+        }
+    };
+    for config in unknown {
+        if let Some(jobs) = last_good::recover(config, &maps) {
+            let mut good = JobConfig::clone(config);
+            good.spec.jobs = jobs;
+            good.metadata.generation = config.status.as_ref().and_then(|s| s.accepted_generation);
+            if let Err(error) = ctx.last_good.accept(Arc::new(good)) {
+                warn!(job_config = %config.name_any(), %error, "cannot recover the last good version");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn trigger(repos: &[&str], only_org_members: bool) -> TriggerConfig {
+        TriggerConfig {
+            repos: repos.iter().map(|r| r.to_string()).collect(),
+            only_org_members: Some(only_org_members),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_repository_entry_wins_over_the_org_entry_then_the_defaults_apply() {
+        let jobs = LiveJobs::new(
+            Vec::new(),
+            JobSettings::default(),
+            vec![trigger(&["acme"], true), trigger(&["acme/app"], false)],
+        );
+        assert_eq!(jobs.trigger_for("acme", "app").only_org_members, Some(false));
+        assert_eq!(jobs.trigger_for("ACME", "lib").only_org_members, Some(true));
+        assert_eq!(jobs.trigger_for("globex", "app"), TriggerConfig::default());
+    }
+
+    #[test]
+    fn repository_jobs_are_worked_out_once_and_shared() {
+        let config: JobConfig = serde_json::from_value(json!({
+            "apiVersion": "prow.dev/v1alpha1", "kind": "JobConfig",
+            "metadata": {"name": "jobs", "namespace": "prow"},
+            "spec": {"presubmits": {"acme/app": [{"name": "unit", "always_run": true,
+                "spec": {"containers": [{"image": "alpine"}]}}]}}
+        }))
+        .unwrap();
+        let jobs = LiveJobs::new(vec![Arc::new(config)], JobSettings::default(), Vec::new());
+        let first = jobs.repo("acme/app");
+        assert_eq!(first.presubmits.len(), 1);
+        assert!(Arc::ptr_eq(&first, &jobs.repo("acme/app")));
+        assert!(jobs.repo("acme/other").presubmits.is_empty());
+    }
+}
