@@ -52,6 +52,13 @@ pub enum Command {
         /// Where Prometheus `/metrics` are served.
         #[arg(long, default_value = "0.0.0.0:9090")]
         metrics_address: std::net::SocketAddr,
+        /// Where GitHub webhooks (`POST /hook`, the native trigger) are served.
+        #[arg(long, default_value = "0.0.0.0:8888")]
+        hook_address: std::net::SocketAddr,
+        /// How many webhook deliveries are remembered, to acknowledge a redelivery without acting
+        /// on it again (memory stays bounded: the oldest are forgotten first).
+        #[arg(long, default_value_t = 100_000)]
+        remembered_deliveries: usize,
         /// How long the Lease lasts without renewal, in seconds.
         #[arg(long, default_value_t = 15)]
         lease_duration_seconds: u64,
@@ -232,6 +239,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             namespace,
             health_address,
             metrics_address,
+            hook_address,
+            remembered_deliveries,
             lease_duration_seconds,
             lease_renew_seconds,
         } => {
@@ -240,6 +249,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 namespace,
                 health_address,
                 metrics_address,
+                hook_address,
+                remembered_deliveries,
                 lease_duration: std::time::Duration::from_secs(lease_duration_seconds),
                 lease_renew_period: std::time::Duration::from_secs(lease_renew_seconds),
             })?;

@@ -1,21 +1,23 @@
 //! `prow-operator run`: the controller, with its health and metrics endpoints, under a Lease.
 //!
-//! Every replica serves `/healthz`, `/readyz` and `/metrics`. Only the replica holding the Lease
-//! reconciles; when it loses the Lease it stops and waits to win it again. SIGTERM (or Ctrl-C)
+//! Every replica serves `/healthz`, `/readyz`, `/metrics` and `POST /hook` (the native trigger:
+//! a webhook is answered once its ProwJobs are written, see [`crate::http`]). Only the replica
+//! holding the Lease reconciles; when it loses the Lease it stops and waits to win it again. SIGTERM (or Ctrl-C)
 //! stops the controller after the reconciles in flight, releases the Lease and exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::controller::manager::{self, Settings};
+use crate::controller::{Context, hmac, trigger};
 use crate::http::metrics::Metrics;
 use crate::http::{self as endpoints, Routes, State};
 use crate::lease::{ElectionConfig, LeaderElector};
@@ -34,6 +36,10 @@ pub struct RunOptions {
     pub health_address: SocketAddr,
     /// Where `/metrics` is served.
     pub metrics_address: SocketAddr,
+    /// Where `POST /hook` (GitHub webhooks for the native trigger) is served.
+    pub hook_address: SocketAddr,
+    /// How many webhook deliveries are remembered to catch redeliveries.
+    pub remembered_deliveries: usize,
     /// The Lease's duration.
     pub lease_duration: Duration,
     /// How often the leader renews the Lease.
@@ -118,21 +124,34 @@ async fn terminated() {
     }
 }
 
+/// Keeps the webhook tokens in force equal to the native-trigger instances' HMAC Secrets: read
+/// again whenever an instance or a Secret one names changes, and every minute in case a watch
+/// event was missed.
+async fn refresh_tokens(ctx: Arc<Context>, state: Arc<State>) {
+    loop {
+        let tokens = hmac::tokens(&ctx).await;
+        *state.tokens.write().unwrap_or_else(|p| p.into_inner()) = tokens;
+        tokio::select! {
+            _ = ctx.secrets_changed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}
+
 async fn run_async(options: RunOptions) -> Result<(), RunError> {
     let client = client(options.kubeconfig.as_ref()).await?;
     let metrics = Arc::new(Metrics::default());
-    // The webhook arrives with the native trigger; until then no events are queued.
-    let (events, _) = mpsc::channel(1);
     let state = Arc::new(State {
         tokens: RwLock::new(Tokens::default()),
-        deliveries: Mutex::new(Deliveries::new(10_000)),
-        events,
+        deliveries: Mutex::new(Deliveries::new(options.remembered_deliveries)),
+        consumer: OnceLock::new(),
         metrics: metrics.clone(),
         ready: AtomicBool::new(false),
     });
     let (health_address, _health) = endpoints::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
     let (metrics_address, _metrics) = endpoints::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
-    info!(%health_address, %metrics_address, "serving");
+    let (hook_address, _hook) = endpoints::serve(options.hook_address, state.clone(), Routes::HOOK).await?;
+    info!(%health_address, %metrics_address, %hook_address, "serving");
 
     let (stop_sender, stop) = watch::channel(false);
     tokio::spawn(async move {
@@ -161,6 +180,10 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
         },
     )
     .await?;
+    // Every replica acts on webhooks (the Service spreads them); the HMAC tokens follow the
+    // instances and their Secrets.
+    tokio::spawn(refresh_tokens(caches.ctx.clone(), state.clone()));
+    let _ = state.consumer.set(Arc::new(trigger::Consumer(caches.ctx.clone())));
     state.ready.store(true, Ordering::Relaxed);
     loop {
         tokio::select! {

@@ -1,8 +1,10 @@
 //! Every shared webhook payload, signed here, is judged as GitHub's delivery should be: accepted
-//! (or, for events the trigger does not act on, acknowledged), and refused once tampered with.
+//! (or, for events the trigger does not act on, acknowledged), read as its event type, a duplicate
+//! once acted on, and refused once tampered with.
 
 use std::path::{Path, PathBuf};
 
+use prow_operator::engine::events::{IssueCommentEvent, PullRequestEvent, PushEvent};
 use prow_operator::webhook::deliveries::Deliveries;
 use prow_operator::webhook::signature::{Tokens, sign};
 use prow_operator::webhook::{HANDLED_EVENTS, Headers, Verdict, judge};
@@ -51,12 +53,25 @@ fn signed_payloads_are_accepted_and_tampered_ones_refused() {
             delivery: Some(&delivery),
             signature: Some(&signature),
         };
-        let verdict = judge(headers, &body, &tokens, &mut deliveries);
+        let verdict = judge(headers, &body, &tokens, &deliveries);
         assert_eq!(verdict.status(), 200, "{}", path.display());
         if HANDLED_EVENTS.contains(&event.as_str()) {
-            assert!(
-                matches!(verdict, Verdict::Accept { .. }),
-                "{}: {verdict:?}",
+            let Verdict::Accept { payload, .. } = &verdict else {
+                panic!("{}: {verdict:?}", path.display());
+            };
+            // The trigger reads each event it acts on as its type.
+            let parsed = match event.as_str() {
+                "push" => serde_json::from_value::<PushEvent>(payload.clone()).map(drop),
+                "pull_request" => serde_json::from_value::<PullRequestEvent>(payload.clone()).map(drop),
+                "issue_comment" => serde_json::from_value::<IssueCommentEvent>(payload.clone()).map(drop),
+                _ => Ok(()),
+            };
+            assert!(parsed.is_ok(), "{}: {parsed:?}", path.display());
+            deliveries.record(&delivery);
+            assert_eq!(
+                judge(headers, &body, &tokens, &deliveries),
+                Verdict::Duplicate,
+                "{}: a redelivery once acted on",
                 path.display()
             );
         } else {
@@ -71,7 +86,7 @@ fn signed_payloads_are_accepted_and_tampered_ones_refused() {
             signature: Some(&signature),
         };
         assert_eq!(
-            judge(headers, &tampered, &tokens, &mut deliveries),
+            judge(headers, &tampered, &tokens, &deliveries),
             Verdict::Unauthorized,
             "{}",
             path.display()

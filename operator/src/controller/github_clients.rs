@@ -2,6 +2,7 @@
 //! App's id and private key) and its `apiUrl`, and kept until those Secrets change.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Secret;
@@ -33,10 +34,24 @@ pub enum CredentialsError {
     GitHub(#[from] GitHubError),
 }
 
-/// Clients by instance uid, with a hash of the credentials they were built from.
+/// A client and what it was built from.
+struct Known {
+    /// [`GitHubClients::invalidate`]'s count when the Secrets were read.
+    epoch: u64,
+    /// The instance's generation then.
+    generation: Option<i64>,
+    /// A hash of the credentials.
+    hash: String,
+    client: Arc<GitHubClient>,
+}
+
+/// Clients by instance uid. The Secrets are read again only after [`GitHubClients::invalidate`]
+/// (a Secret an instance names changed) or a change of the instance's spec; then the client is
+/// rebuilt only when the credentials differ.
 #[derive(Default)]
 pub struct GitHubClients {
-    by_instance: Mutex<HashMap<String, (String, Arc<GitHubClient>)>>,
+    by_instance: Mutex<HashMap<String, Known>>,
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for GitHubClients {
@@ -82,6 +97,14 @@ impl GitHubClients {
         instance: &ProwInstance,
         secrets: &Api<Secret>,
     ) -> Result<Arc<GitHubClient>, CredentialsError> {
+        let uid = instance.uid().unwrap_or_default();
+        let epoch = self.epoch.load(Ordering::Acquire);
+        if let Some(known) = self.lock().get(&uid)
+            && known.epoch == epoch
+            && known.generation == instance.metadata.generation
+        {
+            return Ok(known.client.clone());
+        }
         let namespace = instance.namespace().unwrap_or_default();
         let github = &instance.spec.github;
         let mut hasher = Sha256::new();
@@ -121,21 +144,32 @@ impl GitHubClients {
             }
         }
         let hash = hex::encode(hasher.finalize());
-        let uid = instance.uid().unwrap_or_default();
-        if let Some((known, client)) = self.lock().get(&uid)
-            && *known == hash
-        {
-            return Ok(client.clone());
-        }
-        let client = Arc::new(match made {
-            Made::Token(token) => GitHubClient::with_token(&github.api_url, token)?,
-            Made::App(id, key) => GitHubClient::with_github_app(&github.api_url, id, key)?,
-        });
-        self.lock().insert(uid, (hash, client.clone()));
+        let mut by_instance = self.lock();
+        let client = match by_instance.get(&uid) {
+            Some(known) if known.hash == hash => known.client.clone(),
+            _ => Arc::new(match made {
+                Made::Token(token) => GitHubClient::with_token(&github.api_url, token)?,
+                Made::App(id, key) => GitHubClient::with_github_app(&github.api_url, id, key)?,
+            }),
+        };
+        by_instance.insert(
+            uid,
+            Known {
+                epoch,
+                generation: instance.metadata.generation,
+                hash,
+                client: client.clone(),
+            },
+        );
         Ok(client)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<GitHubClient>)>> {
+    /// Makes every client check its Secrets again on next use.
+    pub fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
         self.by_instance.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

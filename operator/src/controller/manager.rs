@@ -111,6 +111,7 @@ impl Caches {
             live_jobs: Default::default(),
             checked: Default::default(),
             github: Default::default(),
+            secrets_changed: Default::default(),
             written: Default::default(),
             selections: Selections::default(),
             leadership: Leadership::default(),
@@ -122,8 +123,9 @@ impl Caches {
             .default_backoff()
             .modify(strip_managed_fields)
             .reflect(instances_writer);
+        let instance_changes = ctx.clone();
         let mut tasks = vec![
-            drive(instance_stream, |_| {}),
+            drive(instance_stream, move |_| instance_changes.secrets_changed.notify_one()),
             watch_configs(
                 ConfigKind::JobConfig,
                 Api::all(client.clone()),

@@ -294,6 +294,9 @@ pub struct Context {
     pub checked: checked::Checked,
     /// A GitHub client per instance.
     pub github: github_clients::GitHubClients,
+    /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
+    /// tokens are read again).
+    pub secrets_changed: tokio::sync::Notify,
     /// What this process last wrote to each rendered object.
     pub written: Mutex<HashMap<Key, Written>>,
     /// What each instance selected last.

@@ -33,7 +33,7 @@ use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
 use crate::engine::trigger::{self, Trust};
 use crate::github::{GitHubClient, GitHubError};
-use crate::http::Event;
+use crate::http::{Event, NotHandled};
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
 
@@ -108,6 +108,38 @@ pub struct Handled {
     pub unlabeled: Vec<String>,
     /// Comments posted in reply.
     pub replies: Vec<String>,
+}
+
+/// The trigger as the webhook endpoint's consumer: each accepted event is handled before the
+/// webhook is answered.
+pub struct Consumer(pub Arc<Context>);
+
+impl crate::http::Consumer for Consumer {
+    fn consume(&self, event: Event) -> futures::future::BoxFuture<'static, Result<(), NotHandled>> {
+        let ctx = self.0.clone();
+        Box::pin(async move {
+            match handle(&event, &ctx).await {
+                Ok(handled) => {
+                    info!(
+                        event = %event.event,
+                        delivery = %event.delivery,
+                        created = handled.created.len(),
+                        aborted = handled.aborted.len(),
+                        replies = handled.replies.len(),
+                        "webhook handled"
+                    );
+                    Ok(())
+                }
+                Err(error) => {
+                    warn!(event = %event.event, delivery = %event.delivery, %error, "webhook not handled");
+                    Err(match error {
+                        TriggerError::Payload { .. } => NotHandled::Invalid(error.to_string()),
+                        _ => NotHandled::Unavailable(error.to_string()),
+                    })
+                }
+            }
+        })
+    }
 }
 
 /// Whether `instance` serves `org/repo` with the native trigger.

@@ -154,6 +154,8 @@ where
                 .iter()
                 .any(|u| u.reference.name == name);
         if names_it {
+            ctx.github.invalidate();
+            ctx.secrets_changed.notify_one();
             send(ctx, ObjectRef::from_obj(instance.as_ref()));
         }
     }

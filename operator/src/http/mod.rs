@@ -1,6 +1,14 @@
 //! The operator's HTTP endpoints: `POST /hook` for GitHub webhooks (`:8888`), `/healthz` and
 //! `/readyz` (`:8081`) and `/metrics` (`:9090`). Thin: requests are judged by
-//! [`crate::webhook::judge`] and accepted events are handed to the trigger through a channel.
+//! [`crate::webhook::judge`] and accepted events are handed to a [`Consumer`].
+//!
+//! **A webhook is acknowledged only once it was acted on.** The response waits for the consumer
+//! (the trigger), so `200` means the ProwJobs, labels and replies are written. When acting on it
+//! fails (GitHub or the API server is down past the bounded retries), the answer is `503`: GitHub
+//! records the delivery as failed, nothing claims it was done, and it can be redelivered (from the
+//! webhook's "Recent Deliveries", or its API). Because ProwJob names derive from the delivery id,
+//! a redelivery, or a retry after a partial failure, never creates a job twice. A delivery is
+//! remembered as seen only once it succeeded, so a redelivered failure is acted on.
 
 pub mod metrics;
 
@@ -10,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -17,7 +26,6 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use self::metrics::Metrics;
 use crate::webhook::deliveries::Deliveries;
@@ -35,15 +43,34 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// Acts on accepted webhook events: the trigger, in the operator.
+pub trait Consumer: Send + Sync {
+    /// Acts on `event`; the webhook is answered when this completes. An error (shown in the
+    /// response) means nothing was acknowledged.
+    fn consume(&self, event: Event) -> BoxFuture<'static, Result<(), NotHandled>>;
+}
+
+/// Why an accepted event was not acted on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotHandled {
+    /// The payload is not a valid event of its type (`400`; redelivering it will not help).
+    #[error("invalid payload: {0}")]
+    Invalid(String),
+    /// Something it needs is unavailable: GitHub, the API server, credentials (`503`; redeliver
+    /// it later).
+    #[error("not handled, redeliver later: {0}")]
+    Unavailable(String),
+}
+
 /// What the endpoints share.
-#[derive(Debug)]
 pub struct State {
     /// The HMAC tokens in force (replaced when the Secret changes).
     pub tokens: RwLock<Tokens>,
     /// Recently seen deliveries.
     pub deliveries: Mutex<Deliveries>,
-    /// Where accepted events go.
-    pub events: mpsc::Sender<Event>,
+    /// What acts on accepted events; until it is set (the caches are filling) webhooks are
+    /// answered `503`.
+    pub consumer: std::sync::OnceLock<Arc<dyn Consumer>>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Whether the operator is ready (`/readyz`).
@@ -174,28 +201,53 @@ async fn hook(request: Request<Incoming>, state: &State) -> Response<Full<Bytes>
     };
     let verdict = {
         let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
-        let mut deliveries = state.deliveries.lock().unwrap_or_else(|p| p.into_inner());
-        judge(headers, &body, &tokens, &mut deliveries)
+        let deliveries = state.deliveries.lock().unwrap_or_else(|p| p.into_inner());
+        judge(headers, &body, &tokens, &deliveries)
     };
-    if let Verdict::Accept {
+    let Verdict::Accept {
         event,
         delivery,
         payload,
-    } = &verdict
-    {
-        let accepted = Event {
-            event: event.clone(),
-            delivery: delivery.clone(),
-            payload: payload.clone(),
-        };
-        // Acknowledge only once the event is queued: a full queue answers 503 and GitHub
-        // redelivers, so no acknowledged delivery is lost.
-        if state.events.try_send(accepted).is_err() {
-            count(state, Some(event), "busy");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "busy, retry later");
+    } = verdict
+    else {
+        return respond(state, event.as_deref(), &verdict);
+    };
+    let Some(consumer) = state.consumer.get() else {
+        count(state, Some(&event), "starting");
+        return text(StatusCode::SERVICE_UNAVAILABLE, "starting, redeliver later");
+    };
+    let started = std::time::Instant::now();
+    let accepted = Event {
+        event: event.clone(),
+        delivery: delivery.clone(),
+        payload,
+    };
+    let outcome = consumer.consume(accepted).await;
+    state.metrics.observe(
+        "prow_operator_webhook_handling_seconds",
+        "Time from an accepted webhook to its response, by event type.",
+        &[("event", &event)],
+        started.elapsed().as_secs_f64(),
+    );
+    match outcome {
+        Ok(()) => {
+            state
+                .deliveries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(&delivery);
+            count(state, Some(&event), "handled");
+            text(StatusCode::OK, "handled")
+        }
+        Err(why) => {
+            let (status, outcome) = match why {
+                NotHandled::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+                NotHandled::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "failed"),
+            };
+            count(state, Some(&event), outcome);
+            text(status, why.to_string())
         }
     }
-    respond(state, event.as_deref(), &verdict)
 }
 
 fn count(state: &State, event: Option<&str>, outcome: &str) {

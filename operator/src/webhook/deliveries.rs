@@ -1,5 +1,7 @@
 //! A bounded memory of `X-GitHub-Delivery` ids, so a redelivered event is acknowledged and not
-//! acted on again. The oldest ids are forgotten first; memory stays flat however many arrive.
+//! acted on again. An id is recorded once its event was acted on, so a delivery that failed is
+//! acted on when it is redelivered. The oldest ids are forgotten first; memory stays flat however
+//! many arrive.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -21,8 +23,13 @@ impl Deliveries {
         }
     }
 
-    /// Records `id`; returns false when it was seen already.
-    pub fn first_time(&mut self, id: &str) -> bool {
+    /// Whether `id` was recorded (and not forgotten yet).
+    pub fn contains(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
+    /// Records `id`; returns false when it was recorded already.
+    pub fn record(&mut self, id: &str) -> bool {
         if self.seen.contains(id) {
             return false;
         }
@@ -54,15 +61,15 @@ mod tests {
     #[test]
     fn repeats_are_caught_and_memory_is_bounded() {
         let mut deliveries = Deliveries::new(3);
-        assert!(deliveries.first_time("a"));
-        assert!(!deliveries.first_time("a"));
+        assert!(deliveries.record("a"));
+        assert!(!deliveries.record("a"));
         for id in ["b", "c", "d"] {
-            assert!(deliveries.first_time(id));
+            assert!(deliveries.record(id));
         }
         assert_eq!(deliveries.len(), 3);
-        assert!(deliveries.first_time("a"), "the oldest was forgotten");
+        assert!(deliveries.record("a"), "the oldest was forgotten");
         for n in 0..10_000 {
-            deliveries.first_time(&n.to_string());
+            deliveries.record(&n.to_string());
         }
         assert_eq!(deliveries.len(), 3);
     }

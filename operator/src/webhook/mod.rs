@@ -68,9 +68,10 @@ pub struct Headers<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// Judges a request. The signature is checked before anything is parsed, and a delivery is only
-/// remembered once it is accepted, so a rejected request changes nothing.
-pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &mut Deliveries) -> Verdict {
+/// Judges a request. The signature is checked before anything is parsed; a delivery already in
+/// `deliveries` is a duplicate. Judging changes nothing: the caller records a delivery once its
+/// event was acted on.
+pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &Deliveries) -> Verdict {
     if body.len() > MAX_BODY_BYTES {
         return Verdict::TooLarge;
     }
@@ -101,7 +102,7 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &mu
     if !HANDLED_EVENTS.contains(&event) {
         return Verdict::Ignore;
     }
-    if !deliveries.first_time(delivery) {
+    if deliveries.contains(delivery) {
         return Verdict::Duplicate;
     }
     Verdict::Accept {
@@ -128,16 +129,16 @@ mod tests {
     fn a_token_of_one_org_does_not_sign_another_orgs_events() {
         let mut tokens = Tokens::parse("alpha").scoped_to("acme");
         tokens.merge(Tokens::parse("beta").scoped_to("globex"));
-        let mut deliveries = Deliveries::new(100);
+        let deliveries = Deliveries::new(100);
         let body = br#"{"repository":{"full_name":"globex/app"}}"#;
         let forged = sign(b"alpha", body);
         assert_eq!(
-            judge(headers("push", "d1", &forged), body, &tokens, &mut deliveries),
+            judge(headers("push", "d1", &forged), body, &tokens, &deliveries),
             Verdict::Unauthorized
         );
         let genuine = sign(b"beta", body);
         assert!(matches!(
-            judge(headers("push", "d2", &genuine), body, &tokens, &mut deliveries),
+            judge(headers("push", "d2", &genuine), body, &tokens, &deliveries),
             Verdict::Accept { .. }
         ));
     }
@@ -148,50 +149,52 @@ mod tests {
         let mut deliveries = Deliveries::new(100);
         let body = br#"{"action":"opened"}"#;
         let good = sign(b"token", body);
-        let accepted = judge(headers("pull_request", "d1", &good), body, &tokens, &mut deliveries);
+        let accepted = judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries);
         assert!(matches!(accepted, Verdict::Accept { .. }));
+        assert!(
+            matches!(
+                judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries),
+                Verdict::Accept { .. }
+            ),
+            "a delivery not yet acted on is accepted again"
+        );
+        deliveries.record("d1");
         assert_eq!(
-            judge(headers("pull_request", "d1", &good), body, &tokens, &mut deliveries),
+            judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries),
             Verdict::Duplicate
         );
         assert_eq!(
-            judge(headers("ping", "d2", &good), body, &tokens, &mut deliveries),
+            judge(headers("ping", "d2", &good), body, &tokens, &deliveries),
             Verdict::Ignore
         );
         let bad = sign(b"wrong", body);
         assert_eq!(
-            judge(headers("pull_request", "d3", &bad), body, &tokens, &mut deliveries).status(),
+            judge(headers("pull_request", "d3", &bad), body, &tokens, &deliveries).status(),
             401
         );
         let missing = Headers {
             signature: None,
             ..headers("pull_request", "d4", &good)
         };
-        assert_eq!(judge(missing, body, &tokens, &mut deliveries).status(), 401);
+        assert_eq!(judge(missing, body, &tokens, &deliveries).status(), 401);
         let no_delivery = Headers {
             delivery: None,
             ..headers("pull_request", "x", &good)
         };
-        assert_eq!(judge(no_delivery, body, &tokens, &mut deliveries).status(), 400);
+        assert_eq!(judge(no_delivery, body, &tokens, &deliveries).status(), 400);
         let junk = b"{not json";
         assert_eq!(
-            judge(
-                headers("push", "d5", &sign(b"token", junk)),
-                junk,
-                &tokens,
-                &mut deliveries
-            )
-            .status(),
+            judge(headers("push", "d5", &sign(b"token", junk)), junk, &tokens, &deliveries).status(),
             400
         );
         let huge = vec![b' '; MAX_BODY_BYTES + 1];
         assert_eq!(
-            judge(headers("push", "d6", &good), &huge, &tokens, &mut deliveries).status(),
+            judge(headers("push", "d6", &good), &huge, &tokens, &deliveries).status(),
             413
         );
         // Rejected requests were not remembered: d3 is new once correctly signed.
         assert!(matches!(
-            judge(headers("pull_request", "d3", &good), body, &tokens, &mut deliveries),
+            judge(headers("pull_request", "d3", &good), body, &tokens, &deliveries),
             Verdict::Accept { .. }
         ));
     }
