@@ -351,6 +351,29 @@ impl Store {
             obj["status"] = json!({"phase": "Active"});
         } else if creating && def.group.is_empty() && def.plural == "pods" {
             obj["status"] = json!({"phase": "Pending"});
+        } else if def.group.is_empty() && def.plural == "secrets" {
+            Self::merge_string_data(obj);
+        }
+    }
+
+    /// As the API server does: a Secret's write-only `stringData` is merged into `data`
+    /// (base64-encoded, winning over `data`'s keys) and never stored.
+    fn merge_string_data(obj: &mut Value) {
+        let Some(map) = obj.as_object_mut() else {
+            return;
+        };
+        let Some(Value::Object(strings)) = map.remove("stringData") else {
+            return;
+        };
+        if !map.get("data").is_some_and(Value::is_object) {
+            map.insert("data".into(), json!({}));
+        }
+        if let Some(Value::Object(data)) = map.get_mut("data") {
+            for (key, value) in strings {
+                let bytes = value.as_str().unwrap_or_default().as_bytes().to_vec();
+                let encoded = serde_json::to_value(k8s_openapi::ByteString(bytes)).unwrap_or(Value::Null);
+                data.insert(key, encoded);
+            }
         }
     }
 
@@ -750,6 +773,22 @@ mod tests {
         assert!(s.events_since(s.rv() - 6).is_none());
         assert_eq!(s.events_since(s.rv() - 5).unwrap().len(), 5);
         assert_eq!(s.history_floor(), s.rv() - 5);
+    }
+
+    #[test]
+    fn secret_string_data_is_stored_as_data() {
+        let mut s = Store::new();
+        let secrets = s.find("", "v1", "secrets").unwrap();
+        let o = s
+            .create(
+                &secrets,
+                "default",
+                json!({"metadata": {"name": "s"}, "data": {"a": "eA==", "b": "eA=="}, "stringData": {"b": "hi"}}),
+                &opts(),
+            )
+            .unwrap();
+        assert_eq!(o["data"], json!({"a": "eA==", "b": "aGk="}));
+        assert!(o.get("stringData").is_none());
     }
 
     #[test]

@@ -171,6 +171,8 @@ impl World {
                 "127.0.0.1:0",
                 "--metrics-address",
                 "127.0.0.1:0",
+                "--hook-address",
+                "127.0.0.1:0",
                 "--lease-duration-seconds",
                 "3",
                 "--lease-renew-seconds",
@@ -358,4 +360,71 @@ pub fn condition(object: &Value, type_: &str) -> Option<(String, String, String)
             )
         })
     })
+}
+
+/// `GET http://<address><path>` over a plain TCP connection: (status code, body).
+pub async fn http_get(address: &str, path: &str) -> (u16, String) {
+    http_request(address, "GET", path, &[], b"").await
+}
+
+/// `POST http://<address><path>` with `headers` and `body`: (status code, body).
+pub async fn http_post(address: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    http_request(address, "POST", path, headers, body).await
+}
+
+async fn http_request(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// The log without ANSI colour codes.
+fn without_colours(log: &str) -> String {
+    let mut plain = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// The address the operator logged for `field` (`health_address`, `metrics_address` or
+/// `hook_address`).
+pub fn logged_address(log: &str, field: &str) -> String {
+    let plain = without_colours(log);
+    let start = plain
+        .find(&format!("{field}="))
+        .expect("the operator logs its addresses")
+        + field.len()
+        + 1;
+    plain[start..].split_whitespace().next().unwrap_or_default().to_string()
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{World, condition, repo};
+use crate::harness::{World, condition, http_get, logged_address, repo};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 
@@ -303,55 +303,6 @@ async fn a_missing_secret_stalls_and_creating_it_recovers() {
     let reasons: Vec<&str> = events.iter().filter_map(|e| e["reason"].as_str()).collect();
     assert!(reasons.contains(&"SecretMissing"), "{reasons:?}");
     assert!(reasons.contains(&"Recovered"), "{reasons:?}");
-}
-
-/// `GET http://<address><path>` over a plain TCP connection: (status code, body).
-async fn http_get(address: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let code = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}
-
-/// The log without ANSI colour codes.
-fn without_colours(log: &str) -> String {
-    let mut plain = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
-
-/// The address the operator logged for `field` (`health_address` or `metrics_address`).
-fn logged_address(log: &str, field: &str) -> String {
-    let plain = without_colours(log);
-    let start = plain
-        .find(&format!("{field}="))
-        .expect("the operator logs its addresses")
-        + field.len()
-        + 1;
-    plain[start..].split_whitespace().next().unwrap_or_default().to_string()
 }
 
 #[tokio::test]

@@ -5,3 +5,4 @@ mod faults;
 mod harness;
 mod install;
 mod rbac;
+mod trigger;
