@@ -17,6 +17,7 @@ pub mod mkpj;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;
+pub mod podspec;
 pub mod render;
 pub mod run;
 pub mod select;
