@@ -1,10 +1,12 @@
 //! Cleaning up, as sinker does (reference §7.5): which ProwJobs and which job pods to delete.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
+use prow_api::upstream::config::Sinker;
 use prow_api::{ProwJob, ProwJobType};
 
 use super::labels::CREATED_BY_PROW;
@@ -36,6 +38,27 @@ impl Default for Ages {
     }
 }
 
+/// sinker's default `resync_period`.
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(3600);
+
+impl Ages {
+    /// The ages config.yaml's `sinker` sets (`terminated_pod_ttl` defaults to `max_pod_age`),
+    /// upstream's defaults for the rest and for values that are not Go durations.
+    pub fn from_sinker(sinker: Option<&Sinker>) -> Self {
+        let defaults = Self::default();
+        let pick = |text: Option<&String>, default: Duration| {
+            text.and_then(|t| crate::duration::parse(t).ok()).unwrap_or(default)
+        };
+        let sinker = sinker.cloned().unwrap_or_default();
+        let max_pod_age = pick(sinker.max_pod_age.as_ref(), defaults.max_pod_age);
+        Self {
+            max_prowjob_age: pick(sinker.max_prowjob_age.as_ref(), defaults.max_prowjob_age),
+            max_pod_age,
+            terminated_pod_ttl: pick(sinker.terminated_pod_ttl.as_ref(), max_pod_age),
+        }
+    }
+}
+
 fn older_than(time: Option<Timestamp>, age: Duration, now: Timestamp) -> bool {
     time.and_then(|t| now.duration_since(t).try_into().ok())
         .is_some_and(|elapsed: Duration| elapsed > age)
@@ -43,8 +66,8 @@ fn older_than(time: Option<Timestamp>, age: Duration, now: Timestamp) -> bool {
 
 /// The ProwJobs to delete: complete ones that started more than `max_prowjob_age` ago, except
 /// the newest run of every configured periodic (horologium decides from it).
-pub fn prowjobs_to_delete<'a>(
-    jobs: &'a [ProwJob],
+pub fn prowjobs_to_delete<'a, J: Borrow<ProwJob>>(
+    jobs: &'a [J],
     periodics: &BTreeSet<String>,
     ages: &Ages,
     now: Timestamp,
@@ -52,6 +75,7 @@ pub fn prowjobs_to_delete<'a>(
     let mut newest: BTreeMap<&str, (Option<Timestamp>, &str)> = BTreeMap::new();
     for job in jobs
         .iter()
+        .map(Borrow::borrow)
         .filter(|j| j.spec.job_type == ProwJobType::Periodic && periodics.contains(&j.spec.job))
     {
         let start = job.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0);
@@ -63,6 +87,7 @@ pub fn prowjobs_to_delete<'a>(
     }
     let kept: BTreeSet<&str> = newest.values().map(|(_, name)| *name).collect();
     jobs.iter()
+        .map(Borrow::borrow)
         .filter(|job| {
             let Some(status) = &job.status else { return false };
             status.completion_time.is_some()
@@ -85,14 +110,14 @@ pub enum PodReason {
 
 /// The job pods to delete, and why. Only pods labelled `created-by-prow: "true"` are
 /// considered; a pod's job is found by `prow.k8s.io/id`, else by the pod's name.
-pub fn pods_to_delete<'a>(
-    pods: &'a [Pod],
-    jobs: &BTreeMap<String, &ProwJob>,
+pub fn pods_to_delete<'a, P: Borrow<Pod>, J: Borrow<ProwJob>>(
+    pods: &'a [P],
+    jobs: &BTreeMap<String, J>,
     ages: &Ages,
     now: Timestamp,
 ) -> Vec<(&'a Pod, PodReason)> {
     let mut doomed = Vec::new();
-    for pod in pods {
+    for pod in pods.iter().map(Borrow::borrow) {
         let labels = pod.metadata.labels.as_ref();
         if labels.and_then(|l| l.get(CREATED_BY_PROW)).map(String::as_str) != Some("true") {
             continue;
@@ -106,7 +131,7 @@ pub fn pods_to_delete<'a>(
                 }
             }
             Some(job) => {
-                let Some(completion) = job.status.as_ref().and_then(|s| s.completion_time.as_ref()) else {
+                let Some(completion) = job.borrow().status.as_ref().and_then(|s| s.completion_time.as_ref()) else {
                     continue;
                 };
                 let pod_start = pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0);
@@ -147,6 +172,20 @@ mod tests {
             "spec": {"type": job_type, "job": job}, "status": status
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn sinker_settings_override_the_defaults() {
+        let sinker: Sinker = serde_json::from_value(json!({"max_pod_age": "2h", "max_prowjob_age": "48h"})).unwrap();
+        let ages = Ages::from_sinker(Some(&sinker));
+        assert_eq!(ages.max_pod_age, Duration::from_secs(7200));
+        assert_eq!(
+            ages.terminated_pod_ttl,
+            Duration::from_secs(7200),
+            "the ttl follows max_pod_age"
+        );
+        assert_eq!(ages.max_prowjob_age, Duration::from_secs(48 * 3600));
+        assert_eq!(Ages::from_sinker(None), Ages::default());
     }
 
     #[test]

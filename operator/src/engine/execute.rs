@@ -1,10 +1,18 @@
-//! What a pending ProwJob's pod means for the job, as plank decides it (reference §7.3).
+//! plank's decisions (reference §7.3): whether a triggered ProwJob gets its pod, what a pending
+//! job's pod means for the job, and the build ids runs get.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use prow_api::upstream::config::Plank;
 use prow_api::{ProwJob, ProwJobState};
+
+/// The pod label holding the run's build id.
+pub const BUILD_ID_LABEL: &str = "prow.k8s.io/build-id";
+/// The finalizer crier's pod reporter puts on job pods; a pod that is revived loses it.
+pub const GCSK8S_FINALIZER: &str = "prow.x-k8s.io/gcsk8sreporter";
 
 /// plank's timeouts and revival limit (config.yaml's `plank`; a job's `decoration_config`
 /// overrides the timeouts).
@@ -32,6 +40,24 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The limits config.yaml's `plank` sets, upstream's defaults for the rest (and for values
+    /// that are not Go durations, which the instance's check reports).
+    pub fn from_plank(plank: Option<&Plank>) -> Self {
+        let defaults = Self::default();
+        let Some(plank) = plank else { return defaults };
+        let pick = |text: &Option<String>, default: Duration| {
+            text.as_deref()
+                .and_then(|t| crate::duration::parse(t).ok())
+                .unwrap_or(default)
+        };
+        Self {
+            pod_unscheduled_timeout: pick(&plank.pod_unscheduled_timeout, defaults.pod_unscheduled_timeout),
+            pod_pending_timeout: pick(&plank.pod_pending_timeout, defaults.pod_pending_timeout),
+            pod_running_timeout: pick(&plank.pod_running_timeout, defaults.pod_running_timeout),
+            max_revivals: plank.max_revivals.unwrap_or(defaults.max_revivals),
+        }
+    }
+
     /// These limits with the job's own `decoration_config` timeouts, where it sets valid ones.
     pub fn for_job(self, job: &ProwJob) -> Self {
         let Some(decoration) = &job.spec.decoration_config else {
@@ -49,6 +75,99 @@ impl Limits {
             max_revivals: self.max_revivals,
         }
     }
+}
+
+/// What to do with a triggered ProwJob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Triggered {
+    /// It cannot run: move it to `error` with this description.
+    Refuse(String),
+    /// Its pod exists already (made before a restart or a lost write): the job is pending with
+    /// the pod's build id.
+    Adopt {
+        /// The build id on the pod, when it has one.
+        build_id: Option<String>,
+    },
+    /// A concurrency limit is reached: look again later.
+    Wait(String),
+    /// Make its pod.
+    Start,
+}
+
+/// Whether `job` names a build cluster the operator cannot run pods in: anything but the
+/// default cluster, until build clusters are supported.
+pub fn unsupported_cluster(job: &ProwJob) -> Option<String> {
+    let cluster = job.spec.cluster.as_deref().unwrap_or_default();
+    (!cluster.is_empty() && cluster != "default").then(|| {
+        format!("Job cluster {cluster:?} is not available: only the default cluster (the operator's own) runs jobs.")
+    })
+}
+
+/// Decides a triggered job: `pod` is its pod when one exists, `admitted` whether the
+/// concurrency limits let it start ([`super::limits::may_start`]).
+pub fn on_triggered(job: &ProwJob, pod: Option<&Pod>, admitted: Result<(), String>) -> Triggered {
+    if let Some(refused) = unsupported_cluster(job) {
+        return Triggered::Refuse(refused);
+    }
+    if let Some(pod) = pod {
+        let build_id = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(BUILD_ID_LABEL))
+            .cloned();
+        return Triggered::Adopt { build_id };
+    }
+    match admitted {
+        Ok(()) => Triggered::Start,
+        Err(reason) => Triggered::Wait(reason),
+    }
+}
+
+/// Build ids, unique and increasing like upstream's snowflake ids: the milliseconds since the
+/// snowflake epoch (2010-11-04T01:42:54.657Z) shifted left by 22 bits, plus a sequence for ids
+/// made within one millisecond. Ids made after a restart are larger as long as the clock moved on.
+#[derive(Debug, Default)]
+pub struct BuildIds {
+    last: AtomicU64,
+}
+
+/// The snowflake epoch, in milliseconds since the Unix epoch.
+const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
+
+impl BuildIds {
+    /// The next build id at `now`.
+    pub fn next(&self, now: Timestamp) -> String {
+        let millis = u64::try_from(now.as_millisecond() - SNOWFLAKE_EPOCH_MS).unwrap_or(0);
+        let floor = millis << 22;
+        let mut last = self.last.load(Ordering::Relaxed);
+        loop {
+            let id = floor.max(last + 1);
+            match self
+                .last
+                .compare_exchange_weak(last, id, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return id.to_string(),
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}
+
+/// Whether the pod of a complete job must be stopped: it is still active (neither `Succeeded`
+/// nor `Failed`, and not being deleted), and the job was aborted (by a newer run, the trigger or
+/// the running timeout) or gave up on a pod that stayed `Pending` (the scheduling and pending
+/// timeouts). Other results keep their pod for its logs until sinker's ages.
+pub fn stop_pod_of_complete_job(job: &ProwJob, pod: &Pod) -> bool {
+    let Some(status) = &job.status else { return false };
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending");
+    let active = !matches!(phase, "Succeeded" | "Failed") && pod.metadata.deletion_timestamp.is_none();
+    let gave_up = status.state == ProwJobState::Aborted || (status.state == ProwJobState::Error && phase == "Pending");
+    status.completion_time.is_some() && active && gave_up
 }
 
 /// What to do with a pending ProwJob.
@@ -253,6 +372,83 @@ mod tests {
             json!({"deletionTimestamp": ago(0)}),
         );
         assert_eq!(state(decide(&plain, &deleted)), (Error, false));
+    }
+
+    #[test]
+    fn triggered_jobs_start_wait_adopt_or_are_refused() {
+        let plain = job(json!({}));
+        assert_eq!(on_triggered(&plain, None, Ok(())), Triggered::Start);
+        assert_eq!(
+            on_triggered(&plain, None, Err("full".into())),
+            Triggered::Wait("full".into())
+        );
+        let existing = pod(json!({}), json!({"labels": {"prow.k8s.io/build-id": "42"}}));
+        assert_eq!(
+            on_triggered(&plain, Some(&existing), Err("full".into())),
+            Triggered::Adopt {
+                build_id: Some("42".into())
+            },
+            "a pod made before a restart is adopted, limits or not"
+        );
+        let elsewhere = job(json!({"spec": {"cluster": "gpu"}}));
+        let Triggered::Refuse(description) = on_triggered(&elsewhere, None, Ok(())) else {
+            panic!("another cluster is refused")
+        };
+        assert!(description.contains("\"gpu\""), "{description}");
+        assert_eq!(
+            on_triggered(&job(json!({"spec": {"cluster": "default"}})), None, Ok(())),
+            Triggered::Start
+        );
+    }
+
+    #[test]
+    fn complete_jobs_stop_only_pods_they_gave_up_on() {
+        let done = |state: &str| {
+            let mut value = job(json!({}));
+            let status = value.status.as_mut().unwrap();
+            status.state = serde_json::from_value(json!(state)).unwrap();
+            status.completion_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now()));
+            value
+        };
+        let running = pod(json!({"phase": "Running"}), json!({}));
+        let waiting = pod(json!({"phase": "Pending"}), json!({}));
+        let failed = pod(json!({"phase": "Failed"}), json!({}));
+        let going = pod(json!({"phase": "Running"}), json!({"deletionTimestamp": ago(0)}));
+        assert!(stop_pod_of_complete_job(&done("aborted"), &running));
+        assert!(stop_pod_of_complete_job(&done("error"), &waiting));
+        assert!(
+            !stop_pod_of_complete_job(&done("error"), &running),
+            "an OOM kill keeps its pod"
+        );
+        assert!(!stop_pod_of_complete_job(&done("aborted"), &failed));
+        assert!(!stop_pod_of_complete_job(&done("aborted"), &going));
+        assert!(!stop_pod_of_complete_job(&done("success"), &running));
+        assert!(!stop_pod_of_complete_job(&job(json!({})), &running), "not complete");
+    }
+
+    #[test]
+    fn build_ids_increase_and_never_repeat() {
+        let ids = BuildIds::default();
+        let first: u64 = ids.next(now()).parse().unwrap();
+        let second: u64 = ids.next(now()).parse().unwrap();
+        let earlier: u64 = ids.next(now() - SignedDuration::from_secs(60)).parse().unwrap();
+        assert!(first < second && second < earlier, "{first} {second} {earlier}");
+        assert_eq!(first.to_string().len(), 19, "upstream-sized snowflake ids");
+        let restarted = BuildIds::default();
+        let later: u64 = restarted.next(now() + SignedDuration::from_millis(1)).parse().unwrap();
+        assert!(later > second, "a restart a millisecond later still counts up");
+    }
+
+    #[test]
+    fn plank_settings_override_the_defaults() {
+        let plank: Plank = serde_json::from_value(
+            json!({"pod_pending_timeout": "15m", "max_revivals": 1, "pod_running_timeout": "bogus"}),
+        )
+        .unwrap();
+        let limits = Limits::from_plank(Some(&plank));
+        assert_eq!(limits.pod_pending_timeout, Duration::from_secs(900));
+        assert_eq!(limits.max_revivals, 1);
+        assert_eq!(limits.pod_running_timeout, Limits::default().pod_running_timeout);
     }
 
     #[test]

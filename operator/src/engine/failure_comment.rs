@@ -2,7 +2,7 @@
 //! comment tagged `<!-- test report -->`, with a row per failed job, each row replaced by the
 //! job's newer results, and deleted once no row is left.
 
-use prow_api::{ProwJob, ProwJobState};
+use prow_api::{ProwJob, ProwJobState, ProwJobType};
 
 /// The tag that marks the comment.
 pub const TAG: &str = "<!-- test report -->";
@@ -55,6 +55,23 @@ pub enum Change {
     Delete,
     /// Leave it as it is.
     Keep,
+}
+
+/// Whether `job`'s result goes into the failure comment: a finished presubmit with one pull
+/// request, in a repository not listed in `github_reporter.no_comment_repos` (`org` or
+/// `org/repo`).
+pub fn applies(job: &ProwJob, no_comment_repos: &[String]) -> bool {
+    let finished = job.status.as_ref().is_some_and(|s| s.state.is_final());
+    let Some(refs) = &job.spec.refs else { return false };
+    let one_pull = refs.pulls.as_ref().is_some_and(|p| p.len() == 1);
+    let full = format!("{}/{}", refs.org, refs.repo);
+    let silenced = no_comment_repos.iter().any(|r| *r == refs.org || *r == full);
+    finished && one_pull && job.spec.job_type == ProwJobType::Presubmit && !silenced
+}
+
+/// Whether a comment is the failure comment: the tag is in its body.
+pub fn is_tagged(body: &str) -> bool {
+    body.contains(TAG)
 }
 
 /// The rows of an existing comment.
@@ -128,6 +145,18 @@ mod tests {
             "status": {"state": state, "url": format!("https://prow/view/{context}")}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn only_finished_presubmits_of_commenting_repos_count() {
+        assert!(applies(&finished("unit", "failure"), &[]));
+        assert!(applies(&finished("unit", "success"), &[]));
+        assert!(!applies(&finished("unit", "pending"), &[]));
+        assert!(!applies(&finished("unit", "failure"), &["o/r".to_string()]));
+        assert!(!applies(&finished("unit", "failure"), &["o".to_string()]));
+        let mut post = finished("unit", "failure");
+        post.spec.job_type = ProwJobType::Postsubmit;
+        assert!(!applies(&post, &[]));
     }
 
     #[test]

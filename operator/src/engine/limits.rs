@@ -1,6 +1,7 @@
 //! plank's bookkeeping across jobs (reference §7.3): superseded duplicate presubmits, and the
 //! concurrency limits a triggered job waits for.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use prow_api::{ProwJob, ProwJobState, ProwJobType};
@@ -16,35 +17,41 @@ fn start(job: &ProwJob) -> Option<k8s_openapi::jiff::Timestamp> {
 /// What makes two presubmit runs the same: job, org, repo, base ref and sorted pull numbers.
 type RunKey = (String, String, String, String, Vec<i64>);
 
+fn run_key(job: &ProwJob, refs: &prow_api::job::Refs) -> RunKey {
+    let mut pulls: Vec<i64> = refs.pulls.iter().flatten().map(|p| p.number).collect();
+    pulls.sort_unstable();
+    (
+        job.spec.job.clone(),
+        refs.org.clone(),
+        refs.repo.clone(),
+        refs.base_ref.clone().unwrap_or_default(),
+        pulls,
+    )
+}
+
+/// Whether `job` may have duplicates to terminate: a triggered or pending presubmit. Only such
+/// jobs need [`superseded`], and only among the runs of the same job name.
+pub fn may_have_duplicates(job: &ProwJob) -> bool {
+    job.spec.job_type == ProwJobType::Presubmit
+        && job.spec.refs.is_some()
+        && matches!(state(job), Some(ProwJobState::Pending | ProwJobState::Triggered))
+}
+
 /// The presubmits superseded by a newer run for the same pull requests: pending or triggered
 /// presubmits with the same name, the same `org/repo@base_ref` and the same pull numbers (SHAs
 /// do not matter); every one but the newest (by start time) is returned, to be aborted.
-pub fn superseded(jobs: &[ProwJob]) -> Vec<&ProwJob> {
+pub fn superseded<J: Borrow<ProwJob>>(jobs: &[J]) -> Vec<&ProwJob> {
     let mut groups: BTreeMap<RunKey, Vec<&ProwJob>> = BTreeMap::new();
-    for job in jobs {
-        let running = matches!(state(job), Some(ProwJobState::Pending | ProwJobState::Triggered));
-        let Some(refs) = job
-            .spec
-            .refs
-            .as_ref()
-            .filter(|_| running && job.spec.job_type == ProwJobType::Presubmit)
-        else {
+    for job in jobs.iter().map(Borrow::borrow) {
+        let Some(refs) = job.spec.refs.as_ref().filter(|_| may_have_duplicates(job)) else {
             continue;
         };
-        let mut pulls: Vec<i64> = refs.pulls.iter().flatten().map(|p| p.number).collect();
-        pulls.sort_unstable();
-        let key = (
-            job.spec.job.clone(),
-            refs.org.clone(),
-            refs.repo.clone(),
-            refs.base_ref.clone().unwrap_or_default(),
-            pulls,
-        );
-        groups.entry(key).or_default().push(job);
+        groups.entry(run_key(job, refs)).or_default().push(job);
     }
     let mut older = Vec::new();
     for mut group in groups.into_values() {
-        group.sort_by_key(|job| start(job));
+        // Equal start times: the name decides, so every replica and retry picks the same one.
+        group.sort_by_key(|job| (start(job), job.metadata.name.clone()));
         group.pop();
         older.extend(group);
     }
@@ -60,9 +67,18 @@ pub struct Concurrency {
     pub queue_capacities: BTreeMap<String, i64>,
 }
 
+impl Concurrency {
+    /// Whether a limit applies to `job` at all; when none does, [`may_start`] needs no other
+    /// job and always allows it.
+    pub fn limits(&self, job: &ProwJob) -> bool {
+        self.max_concurrency > 0 || job.spec.max_concurrency.is_some_and(|m| m > 0) || job.spec.job_queue_name.is_some()
+    }
+}
+
 /// Whether the triggered `job` may get its pod now, or why it waits. `jobs` are every ProwJob.
-pub fn may_start(job: &ProwJob, jobs: &[ProwJob], limits: &Concurrency) -> Result<(), String> {
-    let pending = || jobs.iter().filter(|j| state(j) == Some(ProwJobState::Pending));
+pub fn may_start<J: Borrow<ProwJob>>(job: &ProwJob, jobs: &[J], limits: &Concurrency) -> Result<(), String> {
+    let jobs = || jobs.iter().map(Borrow::borrow);
+    let pending = || jobs().filter(|j| state(j) == Some(ProwJobState::Pending));
     if limits.max_concurrency > 0 && pending().count() as i64 >= limits.max_concurrency {
         return Err(format!(
             "plank.max_concurrency ({}) jobs are pending",
@@ -71,9 +87,7 @@ pub fn may_start(job: &ProwJob, jobs: &[ProwJob], limits: &Concurrency) -> Resul
     }
     if let Some(max) = job.spec.max_concurrency.filter(|m| *m > 0) {
         let mine = start(job);
-        let same = jobs
-            .iter()
-            .filter(|j| j.spec.job == job.spec.job && j.metadata.name != job.metadata.name);
+        let same = jobs().filter(|j| j.spec.job == job.spec.job && j.metadata.name != job.metadata.name);
         let ahead = same
             .filter(|j| match state(j) {
                 Some(ProwJobState::Pending) => true,

@@ -1,6 +1,7 @@
 //! Reporting ProwJob states to GitHub, as crier's GitHub reporter does (reference §7.6): which
 //! jobs are reported, the commit status for a state, and its description.
 
+use prow_api::upstream::config::GitHubReporter;
 use prow_api::{ProwJob, ProwJobState, ProwJobType};
 
 /// The reporter's name in `status.prev_report_states`.
@@ -68,6 +69,25 @@ pub fn should_report(job: &ProwJob, job_types_to_report: &[ProwJobType]) -> bool
         && !gerrit
         && pulls <= 1
         && status_state(status.state).is_some()
+}
+
+/// `github_reporter.job_types_to_report`: presubmits and postsubmits unless set (unknown names
+/// are left out; the instance's check reports them).
+pub fn job_types_to_report(config: Option<&GitHubReporter>) -> Vec<ProwJobType> {
+    match config.and_then(|c| c.job_types_to_report.as_ref()) {
+        None => vec![ProwJobType::Presubmit, ProwJobType::Postsubmit],
+        Some(names) => names
+            .iter()
+            .filter_map(|name| serde_json::from_value(serde_json::Value::String(name.clone())).ok())
+            .collect(),
+    }
+}
+
+/// Whether GitHub's refusal of a status is final and counts as reported, as crier treats it:
+/// the commit has reached GitHub's maximum number of statuses, or it (or the repository) is not
+/// found.
+pub fn refusal_is_final(message: &str, not_found: bool) -> bool {
+    not_found || message.contains("maximum number of statuses")
 }
 
 /// The commit a job reports on: the pull request's head, or the base for postsubmits.
@@ -146,6 +166,22 @@ mod tests {
         let mut skipped = job("success", "presubmit", None);
         skipped.spec.report = Some(false);
         assert!(!should_report(&skipped, &types));
+    }
+
+    #[test]
+    fn job_types_default_to_presubmits_and_postsubmits() {
+        assert_eq!(
+            job_types_to_report(None),
+            [ProwJobType::Presubmit, ProwJobType::Postsubmit]
+        );
+        let only: GitHubReporter = serde_json::from_value(json!({"job_types_to_report": ["postsubmit"]})).unwrap();
+        assert_eq!(job_types_to_report(Some(&only)), [ProwJobType::Postsubmit]);
+        assert!(refusal_is_final("", true));
+        assert!(refusal_is_final(
+            "This SHA and context has reached the maximum number of statuses.",
+            false
+        ));
+        assert!(!refusal_is_final("Server Error", false));
     }
 
     #[test]

@@ -10,6 +10,32 @@ use prow_api::job::Periodic;
 
 use crate::cron::{self, Schedule};
 
+/// horologium's default `tick_interval`.
+pub const DEFAULT_TICK: Duration = Duration::from_secs(60);
+
+/// The newest of a periodic's runs: the one that started last (the name breaks ties, so every
+/// replica picks the same).
+pub fn newest<'a>(runs: impl IntoIterator<Item = &'a ProwJob>) -> Option<&'a ProwJob> {
+    runs.into_iter().max_by(|a, b| {
+        let key = |job: &'a ProwJob| {
+            (
+                job.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0),
+                job.metadata.name.as_deref(),
+            )
+        };
+        key(a).cmp(&key(b))
+    })
+}
+
+/// The name of the run that follows `latest` (the periodic's newest run, `None` for its first):
+/// a UUID of the instance, the periodic and `latest`'s name. Every replica that decides to start
+/// the same run names it the same, so only one create succeeds and the others get a 409; after a
+/// restart the run is found as the newest and the decision moves on from it.
+pub fn successor_name(instance_uid: &str, periodic: &str, latest: Option<&ProwJob>) -> String {
+    let previous = latest.and_then(|j| j.metadata.name.as_deref()).unwrap_or_default();
+    crate::engine::prowjob::uuid_name(&["periodic", instance_uid, periodic, previous])
+}
+
 /// Whether a periodic starts now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -168,6 +194,22 @@ mod tests {
         assert_eq!(decide(&job, Some(&before), tick, now), Decision::Start);
     }
 
+    #[test]
+    fn the_newest_run_decides_and_names_its_successor() {
+        let mut a = run(t("2026-11-24T10:00:00Z"), Some(t("2026-11-24T10:05:00Z")));
+        a.metadata.name = Some("a".into());
+        let mut b = run(t("2026-11-24T11:00:00Z"), None);
+        b.metadata.name = Some("b".into());
+        assert_eq!(newest([&a, &b]).and_then(|j| j.metadata.name.as_deref()), Some("b"));
+        assert_eq!(newest([&b, &a]).and_then(|j| j.metadata.name.as_deref()), Some("b"));
+        assert!(newest(std::iter::empty()).is_none());
+        let next = successor_name("uid", "p", Some(&b));
+        assert_eq!(next, successor_name("uid", "p", Some(&b)), "racing creators agree");
+        assert_ne!(next, successor_name("uid", "p", Some(&a)));
+        assert_ne!(next, successor_name("uid", "p", None));
+        assert_ne!(next, successor_name("other", "p", Some(&b)));
+    }
+
     proptest! {
         /// Simulated restarts: whenever the scheduler looks (with any previous tick), a periodic
         /// that just started a run for a due time does not start again for the same due time.
@@ -179,11 +221,17 @@ mod tests {
                 let mut previous_tick = now;
                 let mut latest: Option<ProwJob> = None;
                 let mut starts: Vec<Timestamp> = Vec::new();
+                let mut names: Vec<String> = Vec::new();
                 for step in &ticks {
                     now += SignedDuration::from_secs(i64::from(*step) * 60);
                     if decide(&job, latest.as_ref(), previous_tick, now) == Decision::Start {
-                        // The run starts and finishes within the minute.
-                        latest = Some(run(now, Some(now + SignedDuration::from_secs(30))));
+                        // The run starts and finishes within the minute, under the name every
+                        // replica gives it.
+                        let name = successor_name("uid", "p", latest.as_ref());
+                        let mut started = run(now, Some(now + SignedDuration::from_secs(30)));
+                        started.metadata.name = Some(name.clone());
+                        latest = Some(started);
+                        names.push(name);
                         starts.push(now);
                         // Right after, with any restart point, it is not due again.
                         let again = now + SignedDuration::from_secs(45);
@@ -195,6 +243,10 @@ mod tests {
                 let mut sorted = starts.clone();
                 sorted.dedup();
                 prop_assert_eq!(sorted.len(), starts.len());
+                let mut unique = names.clone();
+                unique.sort();
+                unique.dedup();
+                prop_assert_eq!(unique.len(), names.len(), "each run has a name of its own");
             }
         }
     }
