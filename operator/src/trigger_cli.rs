@@ -83,6 +83,14 @@ pub fn evaluate(
                 .map(|job| prowjob::presubmit(job, refs.clone(), &creation(&job.base.name)))
                 .collect();
             outcome.explanations = decision.explanations;
+            for explanation in &mut outcome.explanations {
+                let optional = presubmits
+                    .iter()
+                    .any(|job| job.base.name == explanation.job && job.optional.unwrap_or(false));
+                if optional {
+                    explanation.reason.push_str(" [optional: not required to merge]");
+                }
+            }
         }
         "push" => {
             let event: PushEvent = serde_json::from_value(payload.clone()).map_err(invalid)?;

@@ -473,4 +473,68 @@ mod pull_requests {
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
         assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
     }
+
+    #[tokio::test]
+    async fn the_plugin_configs_trigger_settings_decide_who_is_trusted() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        for (user, member, collaborator) in [("carol", 404, 204), ("dependabot[bot]", 404, 404)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/orgs/example-org/members/{user}")))
+                .respond_with(ResponseTemplate::new(member))
+                .mount(&github)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/example-org/api/collaborators/{user}")))
+                .respond_with(ResponseTemplate::new(collaborator))
+                .mount(&github)
+                .await;
+        }
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/labels"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&github)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "body": "hi"})))
+            .mount(&github)
+            .await;
+
+        // Without a PluginConfig, a collaborator is trusted.
+        let trusted = trigger::handle(&opened("carol", "a1", "opened"), &caches.ctx)
+            .await
+            .unwrap();
+        assert!(!trusted.created.is_empty(), "{trusted:?}");
+
+        // The sample PluginConfig: only_org_members, and dependabot trusted as an app.
+        let plugin_config: prow_api::PluginConfig =
+            serde_json::from_value(documents(&support::workspace().join("config/samples/pluginconfig.yaml")).remove(0))
+                .unwrap();
+        Api::<prow_api::PluginConfig>::namespaced(kit.client(), "prow")
+            .create(&PostParams::default(), &plugin_config)
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if !caches.ctx.stores.plugin_configs.state().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let collaborator = trigger::handle(&opened("carol", "a2", "opened"), &caches.ctx)
+            .await
+            .unwrap();
+        assert!(collaborator.created.is_empty(), "only org members: {collaborator:?}");
+        assert_eq!(collaborator.labeled, ["needs-ok-to-test"]);
+        assert!(
+            collaborator.replies[0].contains("https://github.com/orgs/example-org/people"),
+            "{:?}",
+            collaborator.replies
+        );
+        let app = trigger::handle(&opened("dependabot[bot]", "a3", "opened"), &caches.ctx)
+            .await
+            .unwrap();
+        assert!(!app.created.is_empty(), "a trusted app: {app:?}");
+    }
 }

@@ -1,5 +1,6 @@
 //! The trigger's comment commands (reference §7.1): `/test <name>`, `/test all`, `/retest`,
-//! `/retest-required`, `/ok-to-test` and `/ok-to-test cancel`, read per line outside code blocks.
+//! `/retest-required`, `/test-manual-required`, `/ok-to-test` and `/ok-to-test cancel`, read per
+//! line outside code blocks, and the help replies.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -20,6 +21,8 @@ static OK_TO_TEST_COMMAND: LazyLock<Regex> =
 static TEST_HELP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s*(\?\s*)?$").expect("valid regex"));
 static TEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s+(\S.*)$").expect("valid regex"));
 static RETEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s+\S").expect("valid regex"));
+static TEST_MANUAL_REQUIRED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^/test-manual-required\s*$").expect("valid regex"));
 static OK_TO_TEST_CANCEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test cancel\s*$").expect("valid regex"));
 
@@ -119,6 +122,7 @@ pub fn on_comment<'a>(
     }
     let retest = RETEST.is_match(&body);
     let retest_required = RETEST_REQUIRED.is_match(&body);
+    let manual_required = TEST_MANUAL_REQUIRED.is_match(&body);
     let test_all = TEST_ALL.is_match(&body) || ok_to_test;
     let named: Vec<&Presubmit> = presubmits
         .iter()
@@ -128,7 +132,7 @@ pub fn on_comment<'a>(
         })
         .collect();
     let help = help_wanted(&body, retest, test_all, named.is_empty());
-    if !(retest || retest_required || test_all || !named.is_empty() || help.is_some()) {
+    if !(retest || retest_required || manual_required || test_all || !named.is_empty() || help.is_some()) {
         return decision;
     }
     if !comment.commenter_trusted && !pr_trusted {
@@ -148,17 +152,15 @@ pub fn on_comment<'a>(
         return decision;
     }
     decision.retest = retest || retest_required;
+    let asked = Asked {
+        named: &named,
+        test_all,
+        retest,
+        retest_required,
+        manual_required,
+    };
     for job in presubmits {
-        let verdict = select(
-            job,
-            branch,
-            changed_files,
-            comment.statuses,
-            &named,
-            test_all,
-            retest,
-            retest_required,
-        );
+        let verdict = select(job, branch, changed_files, comment.statuses, &asked);
         record(
             &mut decision.run,
             &mut decision.explanations,
@@ -231,26 +233,51 @@ fn available(presubmits: &[Presubmit], branch: &str) -> String {
     text
 }
 
+/// What a comment's commands asked for.
+struct Asked<'a> {
+    /// The jobs whose trigger matched (`/test <name>`).
+    named: &'a [&'a Presubmit],
+    /// `/test all` or `/ok-to-test`.
+    test_all: bool,
+    /// `/retest`.
+    retest: bool,
+    /// `/retest-required`.
+    retest_required: bool,
+    /// `/test-manual-required`.
+    manual_required: bool,
+}
+
 /// Applies the command table of §7.1 to one job; the branch filter always applies.
-#[allow(clippy::too_many_arguments)]
 fn select(
     job: &Presubmit,
     branch: &str,
     changed_files: Option<&[String]>,
     statuses: &BTreeMap<String, String>,
-    named: &[&Presubmit],
-    test_all: bool,
-    retest: bool,
-    retest_required: bool,
+    asked: &Asked<'_>,
 ) -> (bool, String) {
+    let Asked {
+        named,
+        test_all,
+        retest,
+        retest_required,
+        manual_required,
+    } = *asked;
     if let Err(reason) = branch_matches(&job.brancher, branch) {
         return (false, reason);
     }
     if named.iter().any(|n| std::ptr::eq(*n, job)) {
         return (true, "asked for by name (runs whatever the changed files)".to_string());
     }
+    let optional = job.optional.unwrap_or(false);
+    let explicit = !job.always_run.unwrap_or(false) && !job.changes.is_set();
+    if manual_required && explicit && !optional {
+        return (
+            true,
+            "/test-manual-required: a required job that runs only when asked".to_string(),
+        );
+    }
     if retest || retest_required {
-        if retest_required && job.optional.unwrap_or(false) {
+        if retest_required && optional {
             return (false, "optional: /retest-required leaves it out".to_string());
         }
         match statuses.get(job.context()).map(String::as_str) {
@@ -394,6 +421,14 @@ mod tests {
             (cancel.remove_labels, cancel.add_labels),
             (vec![OK_TO_TEST.to_string()], vec![NEEDS_OK_TO_TEST.to_string()])
         );
+    }
+
+    #[test]
+    fn test_manual_required_forces_required_jobs_that_run_only_when_asked() {
+        let mut jobs = jobs();
+        jobs.push(serde_json::from_value(json!({"name": "manual-optional", "optional": true})).unwrap());
+        let decision = decide("/test-manual-required", &pr(&[]), &BTreeMap::new(), true, &jobs);
+        assert_eq!(names(&decision), ["manual"]);
     }
 
     #[test]

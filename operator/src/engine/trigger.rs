@@ -425,6 +425,206 @@ mod tests {
         decision.run.iter().map(|j| j.base.name.clone()).collect()
     }
 
+    /// One row per `pull_request` action (reference §7.1): whether it runs the automatic jobs,
+    /// aborts the unfinished ones, and which labels it adds and removes.
+    #[test]
+    fn every_pull_request_action() {
+        let jobs = presubmits();
+        let with_label = |mut event: PullRequestEvent, label: &str| {
+            event
+                .pull_request
+                .labels
+                .push(super::super::events::Label { name: label.into() });
+            event
+        };
+        let labeled = |label: &str, sender: &str| {
+            let mut event = with_label(event("labeled", "main"), label);
+            event.label = Some(super::super::events::Label { name: label.into() });
+            event.sender.login = sender.into();
+            event
+        };
+        let mut edited_base = event("edited", "main");
+        edited_base.changes = Some(json!({"base": {"ref": {"from": "develop"}}}));
+        let member = trusted();
+        let untrusted = Trust {
+            author_trusted: false,
+            ..trusted()
+        };
+        // (row, event, trust, runs, aborts, added, removed)
+        let rows: Vec<(&str, PullRequestEvent, &Trust, bool, bool, Vec<&str>, Vec<&str>)> = vec![
+            (
+                "opened, trusted",
+                event("opened", "main"),
+                &member,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "opened, untrusted",
+                event("opened", "main"),
+                &untrusted,
+                false,
+                false,
+                vec![NEEDS_OK_TO_TEST],
+                vec![],
+            ),
+            (
+                "opened, untrusted, ok-to-test already",
+                with_label(event("opened", "main"), OK_TO_TEST),
+                &untrusted,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "reopened, trusted",
+                with_label(event("reopened", "main"), NEEDS_OK_TO_TEST),
+                &member,
+                true,
+                false,
+                vec![],
+                vec![NEEDS_OK_TO_TEST],
+            ),
+            (
+                "reopened, untrusted",
+                event("reopened", "main"),
+                &untrusted,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "ready_for_review, trusted",
+                event("ready_for_review", "main"),
+                &member,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "edited, title only",
+                event("edited", "main"),
+                &member,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "edited, base changed",
+                edited_base.clone(),
+                &member,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "edited, base changed, untrusted",
+                edited_base,
+                &untrusted,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "synchronize, trusted",
+                event("synchronize", "main"),
+                &member,
+                true,
+                true,
+                vec![],
+                vec![],
+            ),
+            (
+                "synchronize, untrusted",
+                event("synchronize", "main"),
+                &untrusted,
+                false,
+                true,
+                vec![],
+                vec![],
+            ),
+            (
+                "labeled lgtm, untrusted",
+                labeled(LGTM, "maintainer"),
+                &untrusted,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "labeled lgtm, trusted",
+                labeled(LGTM, "maintainer"),
+                &member,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "labeled ok-to-test by a member",
+                labeled(OK_TO_TEST, "maintainer"),
+                &untrusted,
+                true,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "labeled ok-to-test by the bot",
+                labeled(OK_TO_TEST, "bot"),
+                &untrusted,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            (
+                "labeled other",
+                labeled("kind/bug", "maintainer"),
+                &member,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+            ("closed", event("closed", "main"), &member, false, true, vec![], vec![]),
+            (
+                "converted_to_draft",
+                event("converted_to_draft", "main"),
+                &member,
+                false,
+                true,
+                vec![],
+                vec![],
+            ),
+            (
+                "assigned",
+                event("assigned", "main"),
+                &member,
+                false,
+                false,
+                vec![],
+                vec![],
+            ),
+        ];
+        for (row, event, trust, runs, aborts, added, removed) in rows {
+            let decision = on_pull_request(&event, &jobs, trust, Some(&["main.go".to_string()]));
+            assert_eq!(!decision.run.is_empty(), runs, "{row}: runs");
+            assert_eq!(decision.abort_unfinished, aborts, "{row}: aborts");
+            assert_eq!(decision.add_labels, added, "{row}: labels added");
+            assert_eq!(decision.remove_labels, removed, "{row}: labels removed");
+        }
+    }
+
     #[test]
     fn opened_by_a_member_runs_automatic_jobs() {
         let jobs = presubmits();
