@@ -11,10 +11,12 @@ mod decorate;
 mod env;
 mod error;
 pub mod gojson;
+mod gotemplate;
 mod inputs;
 mod jobspec;
 mod options;
 mod resolve;
+mod url;
 pub mod validate;
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
@@ -29,6 +31,7 @@ pub use inputs::{CREDENTIALS_KEY, PLANK_VERSION_LABEL, PodInputs};
 pub use jobspec::WireGcs;
 pub use options::{UploadOptions, WrapperOptions};
 pub use resolve::{apply_default, job_scope, matches, resolve};
+pub use url::{artifact_path, job_url};
 
 use crate::engine::labels;
 

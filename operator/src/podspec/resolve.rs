@@ -260,8 +260,8 @@ mod tests {
         assert_eq!(value["gcs_configuration"]["path_strategy"], "explicit");
         assert_eq!(
             value["gcs_configuration"]["mediaTypes"],
-            json!({"log": "text/x-log", "txt": "text/plain"}),
-            "upstream copies the defaults' media types over the job's"
+            json!({"log": "text/plain", "txt": "text/plain"}),
+            "upstream copies the defaults' media types over the job's, so the first entry's `log` stays"
         );
         let elsewhere = resolve(&entries, "else/repo", "default", &config(json!({})));
         assert_eq!(elsewhere.timeout.as_deref(), Some("2h"));
