@@ -13,6 +13,7 @@ use crate::import::{self, ImportOptions};
 use crate::input::{self, Inputs};
 use crate::logging::{self, LogFormat};
 use crate::mkpj;
+use crate::mkpod;
 use crate::pipeline::{self, Report};
 use crate::render::OperatorWebhook;
 use crate::trigger_cli;
@@ -149,6 +150,25 @@ pub enum Command {
         #[arg(long, default_value = "prow")]
         namespace: String,
     },
+    /// Print the Pod the executor would create for a ProwJob, applying nothing (upstream's
+    /// `mkpod`).
+    ///
+    /// The pod uses the settings of the first ProwInstance in the input: its storage, utility
+    /// images, and config.yaml's plank decoration defaults. The job URL is printed as a comment.
+    Mkpod {
+        /// Files or directories of YAML holding the ProwInstance and JobConfigs (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// The ProwJob (YAML or JSON), such as `mkpj` prints.
+        #[arg(long)]
+        prowjob: PathBuf,
+        /// The build id; the ProwJob's own, else a new one.
+        #[arg(long)]
+        build_id: Option<String>,
+        /// Copy artifacts to this directory on the node instead of uploading them (local mode).
+        #[arg(long)]
+        local_output: Option<String>,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -196,6 +216,9 @@ pub enum CliError {
     /// No ProwJob could be made for the job.
     #[error(transparent)]
     Mkpj(#[from] mkpj::MkpjError),
+    /// No Pod could be made for the ProwJob.
+    #[error(transparent)]
+    Mkpod(#[from] mkpod::MkpodError),
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
@@ -290,6 +313,24 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             };
             let prowjob = mkpj::make(&inputs, &job, &args, &namespace)?;
             write_stdout(&format!("---\n{}", prow_api::yaml::to_string(&prowjob)?))?;
+            Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+        }
+        Command::Mkpod {
+            paths,
+            prowjob,
+            build_id,
+            local_output,
+        } => {
+            let inputs = input::load(&paths)?;
+            let failed = print_input_problems(&inputs);
+            let job = mkpod::read_prowjob(&prowjob)?;
+            let made = mkpod::make(&inputs, &job, &mkpod::MkpodOptions { build_id, local_output })?;
+            let mut out = String::from("---\n");
+            if let Some(url) = &made.url {
+                out.push_str(&format!("# job URL: {url}\n"));
+            }
+            out.push_str(&prow_api::yaml::to_string(&made.pod)?);
+            write_stdout(&out)?;
             Ok(if failed { Outcome::Findings } else { Outcome::Clean })
         }
         Command::Trigger {
@@ -423,6 +464,36 @@ fn render(paths: &[PathBuf], webhook: &OperatorWebhook) -> Result<Outcome, CliEr
     Ok(if failed { Outcome::Findings } else { Outcome::Clean })
 }
 
+/// Adds what the pod builder would refuse in the decorated jobs of the instance's JobConfigs, with
+/// the instance's decoration defaults merged in, to their reports. An instance whose settings
+/// cannot build pods has that reported on the instance.
+fn add_decoration_findings(
+    instance: &input::Sourced<prow_api::ProwInstance>,
+    selected: &pipeline::Selected<'_>,
+    reports: &mut [Report],
+) {
+    let pod_inputs = match crate::podspec::PodInputs::for_instance(&instance.object) {
+        Ok(pod_inputs) => pod_inputs,
+        Err(error) => {
+            if let Some(report) = reports.iter_mut().find(|r| r.source == instance.source) {
+                report.findings.push(prow_api::status::Finding {
+                    severity: Severity::Error,
+                    path: error.path().to_string(),
+                    message: error.message(),
+                    rule: Some(error.rule().to_string()),
+                });
+            }
+            return;
+        }
+    };
+    for config in &selected.job_configs {
+        let findings = crate::check::check_decoration(&config.object.spec.jobs, &pod_inputs, "spec");
+        if let Some(report) = reports.iter_mut().find(|r| r.source == config.source) {
+            report.findings.extend(findings);
+        }
+    }
+}
+
 fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
     let inputs = input::load(paths)?;
     let failed = print_input_problems(&inputs);
@@ -433,7 +504,9 @@ fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
         seen.extend(selected.job_configs.iter().map(|c| &c.source));
         seen.extend(selected.plugin_configs.iter().map(|c| &c.source));
         seen.extend(selected.label_sets.iter().map(|c| &c.source));
-        reports.extend(pipeline::validate(&selected));
+        let mut selected_reports = pipeline::validate(&selected);
+        add_decoration_findings(instance, &selected, &mut selected_reports);
+        reports.extend(selected_reports);
     }
     // Objects no instance selected are checked on their own, with upstream's defaults.
     let orphans: Vec<_> = inputs

@@ -14,6 +14,7 @@ pub mod input;
 pub mod lease;
 pub mod logging;
 pub mod mkpj;
+pub mod mkpod;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;

@@ -1,37 +1,21 @@
 //! A job's `decoration_config`: durations, clone credentials, upload settings, and keys upstream
-//! does not accept at any level of it.
+//! does not accept at any level of it; and, with the instance's decoration defaults merged in,
+//! what the pod builder needs (utility images, storage, bucket, credentials). The rules are the
+//! pod builder's own ([`crate::podspec::validate`]), so `check` refuses what the executor would.
 
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements};
 
-use prow_api::job::DecorationConfig;
+use prow_api::job::{DecorationConfig, JobBase, JobSet};
 
-use super::{Findings, field, rule, strict};
+use super::{Findings, field, item, key, rule, strict};
 use crate::duration;
-
-/// The path strategies of `gcs_configuration`.
-const PATH_STRATEGIES: [&str; 3] = ["legacy", "single", "explicit"];
+use crate::podspec::{PodError, PodInputs, resolve, validate};
 
 /// Checks a job's `decoration_config` at `path`.
 pub(crate) fn check(config: &DecorationConfig, path: &str, findings: &mut Findings) {
     findings.unknown(&config.unknown, path);
-    for (key, value) in [
-        ("timeout", &config.timeout),
-        ("grace_period", &config.grace_period),
-        ("pod_pending_timeout", &config.pod_pending_timeout),
-        ("pod_running_timeout", &config.pod_running_timeout),
-        ("pod_unscheduled_timeout", &config.pod_unscheduled_timeout),
-    ] {
-        if let Some(text) = value {
-            check_duration(text, &field(path, key), findings);
-        }
-    }
-    let ssh = config.ssh_key_secrets.as_ref().is_some_and(|s| !s.is_empty());
-    if ssh && config.oauth_token_secret.is_some() {
-        findings.error(
-            field(path, "oauth_token_secret"),
-            rule::DECORATION,
-            "ssh_key_secrets and oauth_token_secret cannot be combined: clone with one kind of credential",
-        );
+    for problem in validate::decoration(config, path) {
+        report(&problem, findings);
     }
     for (key, secret) in [
         ("oauth_token_secret", &config.oauth_token_secret),
@@ -64,17 +48,7 @@ pub(crate) fn check(config: &DecorationConfig, path: &str, findings: &mut Findin
         }
     }
     if let Some(gcs) = &config.gcs_configuration {
-        let gcs_path = field(path, "gcs_configuration");
-        findings.unknown(&gcs.unknown, &gcs_path);
-        if let Some(strategy) = gcs.path_strategy.as_deref().filter(|s| !s.is_empty())
-            && !PATH_STRATEGIES.contains(&strategy)
-        {
-            findings.error(
-                field(&gcs_path, "path_strategy"),
-                rule::DECORATION,
-                format!("path_strategy {strategy:?} is not one of legacy, single or explicit"),
-            );
-        }
+        findings.unknown(&gcs.unknown, &field(path, "gcs_configuration"));
     }
     if let Some(censoring) = &config.censoring_options {
         findings.unknown(&censoring.unknown, &field(path, "censoring_options"));
@@ -90,6 +64,54 @@ pub(crate) fn check(config: &DecorationConfig, path: &str, findings: &mut Findin
                 findings,
             );
         }
+    }
+}
+
+fn report(problem: &PodError, findings: &mut Findings) {
+    findings.error(problem.path(), problem.rule(), problem.message());
+}
+
+/// Checks every decorated job of `jobs` (whose field paths start at `root`) with the decoration
+/// defaults of `inputs` merged in, as the executor merges them: what the pod builder would refuse
+/// and the job's own settings do not already show (no utility image, storage, bucket or
+/// credentials, or a path strategy without its default org and repo).
+pub(crate) fn check_resolved(jobs: &JobSet, inputs: &PodInputs, root: &str, findings: &mut Findings) {
+    let decorated = |base: &JobBase| {
+        base.agent() == prow_api::job::DEFAULT_AGENT && base.decorate.unwrap_or(inputs.decorate_all_jobs)
+    };
+    let mut one = |base: &JobBase, repo: &str, path: &str| {
+        if !decorated(base) {
+            return;
+        }
+        let own = base.decoration_config.clone().unwrap_or_default();
+        let merged = resolve(&inputs.decoration_defaults, repo, base.cluster(), &own);
+        let at = field(path, "decoration_config");
+        let known = validate::decoration(&own, &at);
+        for problem in validate::resolved_decoration(&merged, &at) {
+            if !known.contains(&problem) {
+                report(&problem, findings);
+            }
+        }
+    };
+    for (repo, list) in &jobs.presubmits {
+        for (index, job) in list.iter().enumerate() {
+            one(&job.base, repo, &item(&key(&field(root, "presubmits"), repo), index));
+        }
+    }
+    for (repo, list) in &jobs.postsubmits {
+        for (index, job) in list.iter().enumerate() {
+            one(&job.base, repo, &item(&key(&field(root, "postsubmits"), repo), index));
+        }
+    }
+    for (index, job) in jobs.periodics.iter().enumerate() {
+        let repo = job
+            .base
+            .extra_refs
+            .as_ref()
+            .and_then(|refs| refs.first())
+            .map(|r| format!("{}/{}", r.org, r.repo))
+            .unwrap_or_default();
+        one(&job.base, &repo, &item(&field(root, "periodics"), index));
     }
 }
 

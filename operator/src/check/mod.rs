@@ -67,6 +67,15 @@ pub fn check_across_at(sets: &[&JobSet], root: &str) -> Vec<(usize, Finding)> {
     across::check(sets, root)
 }
 
+/// Findings for what the pod builder would refuse in the decorated jobs of `jobs` once the
+/// instance's decoration defaults (`inputs`) are merged in: no utility image, storage, bucket or
+/// credentials. Paths start with `root`.
+pub fn check_decoration(jobs: &JobSet, inputs: &crate::podspec::PodInputs, root: &str) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    decoration::check_resolved(jobs, inputs, root, &mut findings);
+    findings.into_vec()
+}
+
 /// Findings for a PluginConfig. `native_trigger` is whether the operator's native trigger runs,
 /// in which case hook's own `trigger` plugin is refused.
 pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool) -> Vec<Finding> {

@@ -28,6 +28,8 @@ pub const PLANK_VERSION_LABEL: &str = "prow.k8s.io/plank-version";
 pub struct PodInputs {
     /// `pod_namespace`, for ProwJobs whose `spec.namespace` is empty.
     pub pod_namespace: Option<String>,
+    /// `decorate_all_jobs`: jobs that do not set `decorate` are decorated.
+    pub decorate_all_jobs: bool,
     /// The decoration defaults, in order: the instance's own (utility images, storage, timeouts),
     /// then config.yaml's entries. Matching entries are merged in order, later ones winning.
     pub decoration_defaults: Vec<DefaultDecorationConfigEntry>,
@@ -73,6 +75,7 @@ impl PodInputs {
             .unwrap_or(false);
         Ok(PodInputs {
             pod_namespace: Some(namespaces.pod),
+            decorate_all_jobs: config.decorate_all_jobs.unwrap_or(false),
             decoration_defaults,
             job_url_template: plank.job_url_template.filter(|t| !t.is_empty()),
             job_url_prefix_config: plank.job_url_prefix_config.unwrap_or_default(),
