@@ -433,6 +433,26 @@ pub struct ProwInstanceStatus {
     /// The objects selected by the instance's selectors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<SelectedObjects>,
+    /// Who runs each job function (trigger, schedule, execute, report, clean): the operator
+    /// itself or the upstream component.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<FunctionStatus>,
+}
+
+/// Which implementation runs one job function.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionStatus {
+    /// The function: `trigger`, `schedule`, `execute`, `report` or `clean`.
+    pub name: String,
+    /// `native` when the operator runs it; `upstream` when the upstream component does; `none`
+    /// when neither is enabled (nothing does the work); `conflict` when both are (refused: the
+    /// instance is Stalled, and neither is started by it).
+    #[schemars(extend("enum" = ["native", "upstream", "none", "conflict"]))]
+    pub implementation: String,
+    /// The upstream counterpart: `hook` (its trigger plugin), `horologium`,
+    /// `prow-controller-manager`, `crier` (its GitHub reporter) or `sinker`.
+    pub component: String,
 }
 
 /// The state of one component or job function.

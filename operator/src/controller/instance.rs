@@ -478,6 +478,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         jobs: jobs.or(previous.jobs),
         config_hash,
         selected: Some(selected_objects),
+        functions: crate::render::components::functions(&instance.spec),
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use super::apply::Applier;
 use super::instance;
+use super::jobs;
 use super::last_good::LastGood;
 use super::orphans;
 use super::triggers::{self, Changes};
@@ -228,16 +229,18 @@ impl Caches {
             .reflect(writer)
             .applied_objects()
             .predicate_filter(predicates::generation, Default::default());
-        Controller::for_stream(instance_stream, instances)
+        // The job loops run beside the controller for the same term.
+        let shutdown = futures::FutureExt::shared(shutdown);
+        let controller = Controller::for_stream(instance_stream, instances)
             .reconcile_on(triggers_receiver)
-            .graceful_shutdown_on(shutdown)
+            .graceful_shutdown_on(shutdown.clone())
             .run(instance::reconcile, error_policy, ctx.clone())
             .for_each(|result| async move {
                 if let Err(error) = result {
                     tracing::debug!(%error, "reconcile request failed");
                 }
-            })
-            .await;
+            });
+        tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
         ctx.leadership.end();
         orphan_loop.abort();
         info!("controller stopped");

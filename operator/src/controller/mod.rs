@@ -13,6 +13,7 @@ pub mod configs;
 pub mod github_clients;
 pub mod hmac;
 pub mod instance;
+pub mod jobs;
 pub mod last_good;
 pub mod live_jobs;
 pub mod manager;

@@ -14,7 +14,7 @@ mod rbac;
 use std::collections::BTreeMap;
 
 use prow_api::ProwInstanceSpec;
-use prow_api::instance::{ComponentSpec, ComponentsSpec};
+use prow_api::instance::{ComponentSpec, ComponentsSpec, FunctionStatus};
 
 use super::meta::Owner;
 use super::object::Object;
@@ -152,6 +152,39 @@ impl Component {
             _ => wanted.unwrap_or(1).clamp(0, 1),
         }
     }
+}
+
+/// Who runs each job function, as the instance's status shows it. The operator runs a function
+/// natively unless `native` turns it off; the upstream counterpart runs only when enabled.
+/// horologium, prow-controller-manager and sinker replace a native function entirely, so both
+/// enabled is a conflict (the instance is refused). crier and hook do more than their job
+/// function: beside the native one they run with it turned off (crier without its GitHub
+/// reporter, hook without its `trigger` plugin, which the operator's check refuses).
+pub fn functions(spec: &ProwInstanceSpec) -> Vec<FunctionStatus> {
+    let native = &spec.native;
+    [
+        ("trigger", native.trigger, Component::Hook, false),
+        ("schedule", native.schedule, Component::Horologium, true),
+        ("execute", native.execute, Component::ProwControllerManager, true),
+        ("report", native.report, Component::Crier, false),
+        ("clean", native.clean, Component::Sinker, true),
+    ]
+    .into_iter()
+    .map(|(name, native, component, exclusive)| {
+        let upstream = component.enabled(spec);
+        let implementation = match (native, upstream) {
+            (true, true) if exclusive => "conflict",
+            (true, _) => "native",
+            (false, true) => "upstream",
+            (false, false) => "none",
+        };
+        FunctionStatus {
+            name: name.to_string(),
+            implementation: implementation.to_string(),
+            component: component.name().to_string(),
+        }
+    })
+    .collect()
 }
 
 /// Every object of the enabled upstream components, and the Ingress; in no particular order.
@@ -421,5 +454,87 @@ mod tests {
         assert_eq!(replicas("prow-crier"), Some(1));
         spec.components.tide.replicas = Some(0);
         assert_eq!(Component::Tide.replicas(&spec), 0, "scaling to zero is allowed");
+    }
+}
+
+#[cfg(test)]
+mod function_tests {
+    use super::testutil::{mounts, render, sample_spec};
+    use super::*;
+
+    fn implementations(spec: &ProwInstanceSpec) -> Vec<(String, String)> {
+        functions(spec)
+            .into_iter()
+            .map(|f| (f.name, f.implementation))
+            .collect()
+    }
+
+    fn pairs(expected: [(&str, &str); 5]) -> Vec<(String, String)> {
+        expected.iter().map(|(n, i)| (n.to_string(), i.to_string())).collect()
+    }
+
+    #[test]
+    fn native_functions_render_no_upstream_counterpart() {
+        let spec = sample_spec();
+        assert_eq!(
+            implementations(&spec),
+            pairs([
+                ("trigger", "native"),
+                ("schedule", "native"),
+                ("execute", "native"),
+                ("report", "native"),
+                ("clean", "native")
+            ])
+        );
+        let objects = render(&spec, &mounts());
+        for counterpart in ["prow-horologium", "prow-prow-controller-manager", "prow-sinker"] {
+            assert!(
+                testutil::find(&objects, "Deployment", counterpart).is_none(),
+                "{counterpart} runs beside its native function"
+            );
+        }
+        let args = testutil::args_of(&objects, "prow-crier");
+        assert!(
+            !args.iter().any(|a| a.starts_with("--github-workers")),
+            "crier runs without its GitHub reporter"
+        );
+    }
+
+    #[test]
+    fn each_function_can_be_upstream_and_both_ways_is_a_conflict() {
+        let mut spec = sample_spec();
+        spec.native.schedule = false;
+        spec.native.execute = false;
+        spec.native.report = false;
+        spec.native.clean = false;
+        spec.components.horologium.enabled = true;
+        spec.components.prow_controller_manager.enabled = true;
+        spec.components.sinker.enabled = true;
+        assert_eq!(
+            implementations(&spec),
+            pairs([
+                ("trigger", "native"),
+                ("schedule", "upstream"),
+                ("execute", "upstream"),
+                ("report", "upstream"),
+                ("clean", "upstream")
+            ])
+        );
+        let objects = render(&spec, &mounts());
+        for component in ["prow-horologium", "prow-prow-controller-manager", "prow-sinker"] {
+            assert!(
+                testutil::find(&objects, "Deployment", component).is_some(),
+                "{component}"
+            );
+        }
+        spec.native.clean = true;
+        spec.components.crier.enabled = false;
+        let functions = implementations(&spec);
+        assert_eq!(functions[4], ("clean".to_string(), "conflict".to_string()));
+        assert_eq!(
+            functions[3],
+            ("report".to_string(), "none".to_string()),
+            "nothing reports"
+        );
     }
 }

@@ -1,0 +1,162 @@
+//! sinker, live: every `sinker.resync_period`, the ProwJobs and job pods the rules of
+//! [`engine::clean`](crate::engine::clean) condemn are deleted, for each instance that cleans
+//! natively.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::Shared;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::DeleteParams;
+use kube::{Api, ResourceExt};
+use prow_api::ProwJob;
+use tracing::{info, warn};
+
+use super::{Function, Jobs, JobsError};
+use crate::engine::clean::{self, PodReason};
+
+/// What one sweep deleted (`namespace/name` each).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// The ProwJobs deleted.
+    pub prowjobs: Vec<String>,
+    /// The pods deleted, with why.
+    pub pods: Vec<(String, PodReason)>,
+}
+
+/// Sweeps every `sinker.resync_period` (the shortest of the instances') until `shutdown`; the
+/// first sweep comes at once.
+pub async fn run<F>(jobs: Arc<Jobs>, shutdown: Shared<F>)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match sweep(&jobs).await {
+            Ok(swept) if swept != Swept::default() => {
+                info!(prowjobs = swept.prowjobs.len(), pods = swept.pods.len(), "cleaned up")
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "cleaning up failed; trying again next round"),
+        }
+        jobs.forget_deleted();
+        let wait = jobs
+            .instances()
+            .iter()
+            .filter(|(_, s)| s.runs(Function::Clean))
+            .map(|(_, s)| s.resync)
+            .min()
+            .unwrap_or(clean::DEFAULT_RESYNC);
+        tokio::select! {
+            _ = shutdown.clone() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn deleted(result: Result<impl Sized, kube::Error>) -> Result<(), kube::Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// One sweep at the clock's now. An orphaned pod is deleted only once a read confirms its
+/// ProwJob is gone. Failed deletions are retried next sweep; the first failure is returned.
+#[tracing::instrument(skip_all)]
+pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
+    let now = jobs.clock.now();
+    let all = jobs.prowjobs.state();
+    let by_name: BTreeMap<String, &ProwJob> = all.iter().map(|j| (j.name_any(), j.as_ref())).collect();
+    let pods = jobs.pods.state();
+    let mut swept = Swept::default();
+    let mut failure = None;
+    for (instance, settings) in jobs.instances() {
+        if !settings.runs(Function::Clean) {
+            continue;
+        }
+        let namespace = &settings.namespaces.prowjob;
+        let mine: Vec<&ProwJob> = all
+            .iter()
+            .filter(|j| j.metadata.namespace.as_ref() == Some(namespace))
+            .map(|j| j.as_ref())
+            .collect();
+        let live = jobs.ctx.live_jobs.get(&instance, &jobs.ctx).await;
+        let periodics: BTreeSet<String> = live
+            .configs
+            .iter()
+            .flat_map(|c| c.spec.jobs.periodics.iter().map(|p| p.base.name.clone()))
+            .collect();
+        let prowjobs: Api<ProwJob> = Api::namespaced(jobs.ctx.client.clone(), namespace);
+        for job in clean::prowjobs_to_delete(&mine, &periodics, &settings.ages, now) {
+            let name = job.name_any();
+            match deleted(prowjobs.delete(&name, &DeleteParams::default()).await) {
+                Ok(()) => {
+                    info!(prowjob = %name, "deleted an old ProwJob");
+                    swept.prowjobs.push(format!("{namespace}/{name}"));
+                }
+                Err(source) => {
+                    failure.get_or_insert(JobsError::ProwJob {
+                        action: "deleting",
+                        namespace: namespace.clone(),
+                        name,
+                        source,
+                    });
+                }
+            }
+        }
+        let pod_namespace = &settings.namespaces.pod;
+        let theirs: Vec<&Pod> = pods
+            .iter()
+            .filter(|p| p.metadata.namespace.as_ref() == Some(pod_namespace))
+            .map(|p| p.as_ref())
+            .collect();
+        let pod_api: Api<Pod> = Api::namespaced(jobs.ctx.client.clone(), pod_namespace);
+        for (pod, reason) in clean::pods_to_delete(&theirs, &by_name, &settings.ages, now) {
+            let name = pod.name_any();
+            if reason == PodReason::Orphaned {
+                let owner = pod
+                    .labels()
+                    .get(clean::PROWJOB_ID)
+                    .cloned()
+                    .unwrap_or_else(|| name.clone());
+                match prowjobs.get_opt(&owner).await {
+                    Ok(None) => {}
+                    Ok(Some(_)) => continue,
+                    Err(source) => {
+                        failure.get_or_insert(JobsError::ProwJob {
+                            action: "reading",
+                            namespace: namespace.clone(),
+                            name,
+                            source,
+                        });
+                        continue;
+                    }
+                }
+            }
+            let result = async {
+                super::execute::release_finalizer(&pod_api, pod).await?;
+                deleted(pod_api.delete(&name, &DeleteParams::default()).await)
+            };
+            match result.await {
+                Ok(()) => {
+                    info!(pod = %name, ?reason, "deleted a job pod");
+                    swept.pods.push((format!("{pod_namespace}/{name}"), reason));
+                }
+                Err(source) => {
+                    failure.get_or_insert(JobsError::Pod {
+                        action: "deleting",
+                        namespace: pod_namespace.clone(),
+                        name,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(swept),
+    }
+}

@@ -1,0 +1,398 @@
+//! plank, live: triggered ProwJobs get their pod (named after the job, in the pod namespace)
+//! and become `pending`; a pending job follows its pod ([`engine::execute::on_pending`]) to a
+//! final state; superseded duplicate presubmits are aborted; an aborted job's pod is deleted.
+//!
+//! The job is the record: a pod made before a restart is adopted, a state change only applies
+//! if the state it starts from still holds, and every final state sets `completionTime`.
+//!
+//! [`engine::execute::on_pending`]: crate::engine::execute::on_pending
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use prow_api::{ProwJob, ProwJobState};
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
+use crate::engine::execute::{self, Action as PodAction, GCSK8S_FINALIZER, Triggered};
+use crate::engine::limits;
+use crate::engine::report::REPORTER;
+use crate::podspec::{self, PodError, PodInputs};
+
+/// How many ProwJobs are worked on at once.
+pub const CONCURRENCY: u16 = 64;
+/// How long a job held back by a concurrency limit waits before it is looked at again.
+const LIMITED: Duration = Duration::from_secs(10);
+/// How long a pod this replica created may be missing from the pod cache before it counts as
+/// gone, and how long an admitted job waits for the cache to show it pending.
+const CACHE_LAG: Duration = Duration::from_secs(10);
+/// How soon a job whose pod is on its way into the cache is looked at again.
+const SOON: Duration = Duration::from_secs(1);
+/// The description of a duplicate aborted by a newer run, as upstream's.
+const SUPERSEDED: &str = "Aborted as the newer version of this job is running.";
+
+/// Moves `job` one step along its lifecycle.
+#[tracing::instrument(skip_all, fields(prowjob = %job.name_any()))]
+pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, JobsError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let Some((_, settings)) = jobs.instance_for(&namespace, Function::Execute) else {
+        return Ok(Action::await_change());
+    };
+    let kubernetes = job.spec.agent.as_deref().is_none_or(|a| a == "kubernetes");
+    let Some(status) = job.status.as_ref().filter(|_| kubernetes) else {
+        return Ok(Action::await_change());
+    };
+    let pod_ref = ObjectRef::<Pod>::new(&job.name_any()).within(&settings.namespaces.pod);
+    let pod = jobs.pods.get(&pod_ref);
+    let now = jobs.clock.now();
+    let step = Step {
+        jobs: &jobs,
+        job: &job,
+        settings: &settings,
+        now,
+    };
+    let action = if status.completion_time.is_some() {
+        if let Some(pod) = pod.as_deref().filter(|p| execute::stop_pod_of_complete_job(&job, p)) {
+            step.delete_pod(pod).await?;
+        }
+        Action::await_change()
+    } else if limits::may_have_duplicates(&job) && step.terminate_duplicates().await? {
+        Action::await_change()
+    } else {
+        match status.state {
+            ProwJobState::Triggered => step.triggered(pod.as_deref()).await?,
+            ProwJobState::Pending => step.pending(pod.as_deref()).await?,
+            ProwJobState::Scheduling => Action::await_change(),
+            // A final state without its completion time (an abort): the pod goes when the time
+            // is set.
+            state => {
+                step.finish(state, status.description.clone().unwrap_or_default())
+                    .await?;
+                Action::await_change()
+            }
+        }
+    };
+    jobs.succeeded(&job);
+    Ok(action)
+}
+
+/// Tries a job again after a failure, with backoff.
+pub fn error_policy(job: Arc<ProwJob>, error: &JobsError, jobs: Arc<Jobs>) -> Action {
+    let wait = jobs.backoff(&job, error);
+    warn!(prowjob = %job.name_any(), %error, retry_in = ?wait, "executing failed; trying again");
+    Action::requeue(wait)
+}
+
+/// Removes crier's pod-reporter finalizer from `pod`, if it has it, so the pod can go.
+pub async fn release_finalizer(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Error> {
+    let finalizers = pod.finalizers();
+    if !finalizers.iter().any(|f| f == GCSK8S_FINALIZER) {
+        return Ok(());
+    }
+    let kept: Vec<&String> = finalizers.iter().filter(|f| *f != GCSK8S_FINALIZER).collect();
+    let patch = json!({"metadata": {"finalizers": kept}});
+    match api
+        .patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// One reconcile of one job.
+struct Step<'a> {
+    jobs: &'a Jobs,
+    job: &'a ProwJob,
+    settings: &'a InstanceSettings,
+    now: Timestamp,
+}
+
+impl Step<'_> {
+    fn state(&self) -> ProwJobState {
+        self.job.status.as_ref().map_or(ProwJobState::Triggered, |s| s.state)
+    }
+
+    fn pod_api(&self) -> Api<Pod> {
+        Api::namespaced(self.jobs.ctx.client.clone(), &self.settings.namespaces.pod)
+    }
+
+    /// Aborts the older runs this job's newer run supersedes; returns whether this job was one.
+    async fn terminate_duplicates(&self) -> Result<bool, JobsError> {
+        let namespace = self.job.metadata.namespace.as_ref();
+        let same: Vec<Arc<ProwJob>> = self
+            .jobs
+            .prowjobs
+            .state()
+            .into_iter()
+            .filter(|j| j.spec.job == self.job.spec.job && j.metadata.namespace.as_ref() == namespace)
+            .collect();
+        if same.len() < 2 {
+            return Ok(false);
+        }
+        let mut superseded = false;
+        for older in limits::superseded(&same) {
+            superseded |= older.metadata.name == self.job.metadata.name;
+            let Some(status) = &older.status else { continue };
+            let mut reported = status.prev_report_states.clone().unwrap_or_default();
+            reported.insert(REPORTER.to_string(), ProwJobState::Aborted);
+            let aborted = Transition::from(status.state)
+                .set("state", ProwJobState::Aborted)
+                .set("description", SUPERSEDED)
+                .set("prev_report_states", reported)
+                .apply(self.jobs, older)
+                .await?;
+            if aborted {
+                info!(duplicate = %older.name_any(), "aborted: a newer run of the same pull request started");
+            }
+        }
+        Ok(superseded)
+    }
+
+    async fn triggered(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+        let limited = self.settings.concurrency.limits(self.job);
+        // A limited job is admitted alone, so two jobs never take the same slot.
+        let admission = match limited {
+            true => Some(self.jobs.admission.lock().await),
+            false => None,
+        };
+        let admitted = match limited {
+            true => {
+                let namespace = self.job.metadata.namespace.as_ref();
+                let all: Vec<Arc<ProwJob>> = self
+                    .jobs
+                    .prowjobs
+                    .state()
+                    .into_iter()
+                    .filter(|j| j.metadata.namespace.as_ref() == namespace)
+                    .collect();
+                limits::may_start(self.job, &all, &self.settings.concurrency)
+            }
+            false => Ok(()),
+        };
+        let action = match execute::on_triggered(self.job, pod, admitted) {
+            Triggered::Refuse(description) => {
+                self.finish(ProwJobState::Error, description).await?;
+                Action::await_change()
+            }
+            Triggered::Wait(reason) => {
+                debug!(%reason, "waiting for a concurrency slot");
+                Action::requeue(LIMITED)
+            }
+            Triggered::Adopt { build_id } => {
+                let build_id = build_id
+                    .or_else(|| self.job.status.as_ref().and_then(|s| s.build_id.clone()))
+                    .unwrap_or_else(|| self.jobs.build_ids.next(self.now));
+                let url = self
+                    .inputs()
+                    .ok()
+                    .and_then(|inputs| podspec::job_url(&self.with_build_id(&build_id), inputs));
+                self.started(&build_id, url).await?;
+                info!(%build_id, "adopted the existing pod");
+                Action::await_change()
+            }
+            Triggered::Start => self.start_pod().await?,
+        };
+        if admission.is_some() {
+            self.await_cache().await;
+        }
+        Ok(action)
+    }
+
+    /// Waits (up to [`CACHE_LAG`]) until the cache shows this job past `triggered`, so the next
+    /// admission counts it.
+    async fn await_cache(&self) {
+        let reference = ObjectRef::from_obj(self.job);
+        let deadline = tokio::time::Instant::now() + CACHE_LAG;
+        while tokio::time::Instant::now() < deadline {
+            let moved = self
+                .jobs
+                .prowjobs
+                .get(&reference)
+                .and_then(|j| j.status.as_ref().map(|s| s.state))
+                .is_none_or(|state| state != ProwJobState::Triggered);
+            if moved {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn inputs(&self) -> Result<&PodInputs, PodError> {
+        self.settings.pod_inputs.as_ref().map_err(Clone::clone)
+    }
+
+    fn with_build_id(&self, build_id: &str) -> ProwJob {
+        let mut run = self.job.clone();
+        if let Some(status) = run.status.as_mut() {
+            status.build_id = Some(build_id.to_string());
+            status.pod_name = Some(self.job.name_any());
+        }
+        run
+    }
+
+    /// Makes the job's pod with a new build id. A triggered job becomes pending; a pending one
+    /// (whose pod was lost) gets the new build id.
+    async fn start_pod(&self) -> Result<Action, JobsError> {
+        let name = self.job.name_any();
+        let key = (self.settings.namespaces.pod.clone(), name.clone());
+        let recent = self
+            .jobs
+            .created_pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .copied();
+        if recent.is_some_and(|made| made.elapsed() < CACHE_LAG) {
+            // Made moments ago and not in the cache yet: it is on its way.
+            return Ok(Action::requeue(SOON));
+        }
+        let build_id = self.jobs.build_ids.next(self.now);
+        let run = self.with_build_id(&build_id);
+        let built = self
+            .inputs()
+            .and_then(|inputs| Ok((podspec::prowjob_to_pod(&run, inputs)?, podspec::job_url(&run, inputs))));
+        let (mut pod, url) = match built {
+            Ok(built) => built,
+            Err(error) => {
+                self.finish(ProwJobState::Error, error.to_string()).await?;
+                return Ok(Action::await_change());
+            }
+        };
+        // Always the instance's pod namespace, as upstream's `pod_namespace` (a job's own
+        // `namespace` does not move its pod).
+        pod.metadata.namespace = Some(self.settings.namespaces.pod.clone());
+        {
+            // Noted before the create, so the cache's sighting (which may come before the answer)
+            // clears it.
+            let mut created = self.jobs.created_pods.lock().unwrap_or_else(|p| p.into_inner());
+            created.retain(|_, made| made.elapsed() < CACHE_LAG);
+            created.insert(key.clone(), std::time::Instant::now());
+        }
+        let result = self.pod_api().create(&PostParams::default(), &pod).await;
+        if result.is_err() {
+            self.jobs
+                .created_pods
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        }
+        match result {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                // Made before (by an earlier attempt or another replica): adopt it once cached.
+                return Ok(Action::requeue(SOON));
+            }
+            Err(kube::Error::Api(status)) if (400..500).contains(&status.code) && status.code != 429 => {
+                self.finish(
+                    ProwJobState::Error,
+                    format!("Pod can not be created: {}", status.message),
+                )
+                .await?;
+                return Ok(Action::await_change());
+            }
+            Err(source) => {
+                return Err(JobsError::Pod {
+                    action: "creating",
+                    namespace: self.settings.namespaces.pod.clone(),
+                    name,
+                    source,
+                });
+            }
+        }
+        info!(%build_id, pod = %format!("{}/{name}", self.settings.namespaces.pod), "pod created");
+        self.started(&build_id, url).await?;
+        Ok(Action::await_change())
+    }
+
+    /// Records the running pod: a triggered job becomes pending with its pending time.
+    async fn started(&self, build_id: &str, url: Option<String>) -> Result<bool, JobsError> {
+        let mut change = Transition::from(self.state())
+            .set("pod_name", self.job.name_any())
+            .set("build_id", build_id);
+        if let Some(url) = url {
+            change = change.set("url", url);
+        }
+        if self.state() == ProwJobState::Triggered {
+            change = change
+                .set("state", ProwJobState::Pending)
+                .set("pendingTime", Time(self.now))
+                .set("description", "Job triggered.");
+        }
+        change.apply(self.jobs, self.job).await
+    }
+
+    async fn pending(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+        match execute::on_pending(self.job, pod, self.settings.limits, self.now) {
+            PodAction::Finish {
+                state,
+                description,
+                delete_pod,
+            } => {
+                let finished = self.finish(state, description).await?;
+                if let (true, true, Some(pod)) = (finished, delete_pod, pod) {
+                    self.delete_pod(pod).await?;
+                }
+                Ok(Action::await_change())
+            }
+            PodAction::Revive => {
+                let count = self.job.status.as_ref().and_then(|s| s.pod_revival_count).unwrap_or(0);
+                let counted = Transition::from(ProwJobState::Pending)
+                    .set("pod_revival_count", count + 1)
+                    .apply(self.jobs, self.job)
+                    .await?;
+                if let (true, Some(pod)) = (counted, pod) {
+                    info!(revival = count + 1, "the pod was lost; making it again");
+                    self.delete_pod(pod).await?;
+                }
+                Ok(Action::await_change())
+            }
+            PodAction::RecreatePod => self.start_pod().await,
+            PodAction::WaitUntil(deadline) => {
+                let wait = Duration::try_from(deadline.duration_since(self.now)).unwrap_or_default();
+                Ok(Action::requeue(wait.max(SOON)))
+            }
+        }
+    }
+
+    /// Moves the job to the final `state`, with `description` and its completion time.
+    async fn finish(&self, state: ProwJobState, description: String) -> Result<bool, JobsError> {
+        let done = Transition::from(self.state())
+            .set("state", state)
+            .set("description", &description)
+            .set("completionTime", Time(self.now))
+            .apply(self.jobs, self.job)
+            .await?;
+        if done {
+            info!(state = ?state, %description, "finished");
+        }
+        Ok(done)
+    }
+
+    async fn delete_pod(&self, pod: &Pod) -> Result<(), JobsError> {
+        let api = self.pod_api();
+        let failed = |source| JobsError::Pod {
+            action: "deleting",
+            namespace: self.settings.namespaces.pod.clone(),
+            name: pod.name_any(),
+            source,
+        };
+        release_finalizer(&api, pod).await.map_err(failed)?;
+        match api.delete(&pod.name_any(), &DeleteParams::default()).await {
+            Ok(_) => {
+                info!(pod = %pod.name_any(), "pod deleted");
+                Ok(())
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(source) => Err(failed(source)),
+        }
+    }
+}

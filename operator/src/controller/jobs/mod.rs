@@ -1,0 +1,499 @@
+//! The native job engine, live: the loops that run ProwJobs as pods ([`execute`], plank),
+//! start periodics ([`schedule`], horologium), report to GitHub ([`report`], crier's GitHub
+//! reporter) and clean up ([`clean`], sinker).
+//!
+//! Each loop reads the ProwJob and Pod caches, asks the pure core in `engine` what to do, and
+//! applies the answer. They run only while this replica holds the Lease ([`lead`]), for the
+//! instances that run the function natively ([`Function::native`]); a ProwJob belongs to the
+//! instance whose ProwJob namespace holds it.
+//!
+//! Writes are safe to repeat and to race with another replica: pods are named after their
+//! ProwJob, periodic runs get deterministic names, state changes are JSON patches that test the
+//! state they start from, and a report is recorded in `prev_report_states` only once made.
+
+pub mod clean;
+pub mod execute;
+pub mod report;
+pub mod schedule;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{FutureExt, Stream, StreamExt};
+use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::{WatchStreamExt, controller};
+use kube::{Api, ResourceExt};
+use prow_api::{ProwInstance, ProwJob, ProwJobState};
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
+
+use super::Context;
+use super::github_clients::CredentialsError;
+use crate::engine::clean::PROWJOB_ID;
+use crate::engine::execute::BuildIds;
+use crate::engine::labels::CREATED_BY_PROW;
+use crate::github::{GitHubClient, GitHubError};
+pub use settings::{Function, InstanceSettings};
+
+/// How many watch events the shared ProwJob and Pod streams buffer for the loops.
+const EVENT_BUFFER: usize = 4096;
+
+/// Why a step of a job loop failed; it is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    /// The ProwJob or Pod cache could not be filled.
+    #[error("the ProwJob and Pod caches did not fill: a watch stopped")]
+    Caches,
+    /// A ProwJob could not be read or written.
+    #[error("{action} ProwJob {namespace}/{name}: {source}")]
+    ProwJob {
+        /// What was being done.
+        action: &'static str,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// A job pod could not be written.
+    #[error("{action} Pod {namespace}/{name}: {source}")]
+    Pod {
+        /// What was being done.
+        action: &'static str,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// The instance's GitHub credentials are unusable.
+    #[error("GitHub credentials of ProwInstance {instance}: {source}")]
+    Credentials {
+        /// The instance, `namespace/name`.
+        instance: String,
+        /// Why.
+        source: CredentialsError,
+    },
+    /// GitHub did not take a report; it is made again later.
+    #[error("reporting ProwJob {prowjob}: {source}")]
+    GitHub {
+        /// The ProwJob, `namespace/name`.
+        prowjob: String,
+        /// The GitHub error.
+        source: GitHubError,
+    },
+}
+
+impl JobsError {
+    /// How long GitHub asked to wait before the next attempt, when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            JobsError::GitHub { source, .. } => source.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// Where the loops get the time from, so tests can move it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// What the loops share during one term of leadership: the caches, and what was done but may not
+/// be in the caches yet.
+pub struct Jobs {
+    /// The operator's context (client, instance caches, GitHub clients).
+    pub ctx: Arc<Context>,
+    /// Every ProwJob, without managed fields.
+    pub prowjobs: Store<ProwJob>,
+    /// Every pod labelled `created-by-prow=true`, reduced to what the loops read: metadata
+    /// without annotations, and the phase, reason, start time and container states.
+    pub pods: Store<Pod>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    settings: settings::Memo,
+    build_ids: BuildIds,
+    /// Pods this term created that the pod cache does not show yet, by namespace and name.
+    created_pods: CreatedPods,
+    /// The state reported for each ProwJob uid, until `prev_report_states` shows it.
+    reported: Mutex<HashMap<String, ProwJobState>>,
+    /// Failed attempts by ProwJob uid, for backoff.
+    failures: Mutex<HashMap<String, u32>>,
+    /// One lock per pull request's failure comment.
+    comment_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Held while a limited job is admitted, so two jobs never take the same slot.
+    admission: tokio::sync::Mutex<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Pods created but not yet seen in the pod cache, with when they were created (real time: it
+/// is about the cache's lag).
+type CreatedPods = Arc<Mutex<HashMap<(String, String), std::time::Instant>>>;
+
+/// The watch streams the loops are driven by.
+pub struct Feeds {
+    execute: ReflectHandle<ProwJob>,
+    report: ReflectHandle<ProwJob>,
+    pods: ReflectHandle<Pod>,
+    deleted_pods: futures::channel::mpsc::UnboundedReceiver<ObjectRef<ProwJob>>,
+}
+
+/// Keeps what the loops read of a job pod.
+fn slim_pod(pod: &mut Pod) {
+    let meta = &mut pod.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.owner_references = None;
+    pod.spec = None::<PodSpec>;
+    if let Some(status) = pod.status.take() {
+        pod.status = Some(PodStatus {
+            phase: status.phase,
+            reason: status.reason,
+            start_time: status.start_time,
+            container_statuses: status.container_statuses,
+            init_container_statuses: status.init_container_statuses,
+            ..PodStatus::default()
+        });
+    }
+}
+
+fn strip_managed_fields(job: &mut ProwJob) {
+    job.metadata.managed_fields = None;
+}
+
+impl Jobs {
+    /// Starts the ProwJob and Pod watches and waits until both caches are filled.
+    pub async fn start(ctx: Arc<Context>, clock: Arc<dyn Clock>) -> Result<(Arc<Jobs>, Feeds), JobsError> {
+        let client = ctx.client.clone();
+        let (prowjobs, prowjob_writer) = reflector::store_shared::<ProwJob>(EVENT_BUFFER);
+        let (pods, pod_writer) = reflector::store_shared::<Pod>(EVENT_BUFFER);
+        let (Some(execute), Some(report), Some(pod_events)) = (
+            prowjob_writer.subscribe(),
+            prowjob_writer.subscribe(),
+            pod_writer.subscribe(),
+        ) else {
+            return Err(JobsError::Caches);
+        };
+        let prowjob_stream = watcher(Api::<ProwJob>::all(client.clone()), watcher::Config::default())
+            .default_backoff()
+            .modify(strip_managed_fields)
+            .reflect_shared(prowjob_writer);
+        let (deleted_sender, deleted_pods) = futures::channel::mpsc::unbounded();
+        let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
+        let pod_stream = watcher(Api::<Pod>::all(client), pod_config)
+            .default_backoff()
+            .modify(slim_pod)
+            .reflect_shared(pod_writer);
+        let owners = ctx.clone();
+        let created_pods = CreatedPods::default();
+        let seen = created_pods.clone();
+        let tasks = vec![
+            drive(prowjob_stream, |_| {}),
+            drive(pod_stream, move |event| match event {
+                Event::Apply(pod) | Event::InitApply(pod) => {
+                    let mut created = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    if !created.is_empty() {
+                        created.remove(&(pod.namespace().unwrap_or_default(), pod.name_any()));
+                    }
+                }
+                // Deletions are not in the shared stream; a pod deleted at once (without a
+                // grace period) must still wake its job up.
+                Event::Delete(pod) => {
+                    for owner in owners_of(&owners, pod) {
+                        let _ = deleted_sender.unbounded_send(owner);
+                    }
+                }
+                _ => {}
+            }),
+        ];
+        let jobs = Arc::new(Jobs {
+            ctx,
+            prowjobs,
+            pods,
+            clock,
+            settings: settings::Memo::default(),
+            build_ids: BuildIds::default(),
+            created_pods,
+            reported: Mutex::default(),
+            failures: Mutex::default(),
+            comment_locks: Mutex::default(),
+            admission: tokio::sync::Mutex::new(()),
+            tasks,
+        });
+        let ready = async {
+            jobs.prowjobs.wait_until_ready().await?;
+            jobs.pods.wait_until_ready().await
+        };
+        if ready.await.is_err() {
+            return Err(JobsError::Caches);
+        }
+        info!(
+            prowjobs = jobs.prowjobs.len(),
+            pods = jobs.pods.len(),
+            "job caches filled"
+        );
+        Ok((
+            jobs,
+            Feeds {
+                execute,
+                report,
+                pods: pod_events,
+                deleted_pods,
+            },
+        ))
+    }
+
+    /// Runs the four loops until `shutdown` completes; the execute and report loops finish the
+    /// reconciles they started.
+    pub async fn run(self: Arc<Self>, feeds: Feeds, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let shutdown = shutdown.shared();
+        let owners = self.ctx.clone();
+        let execute = controller::Controller::for_shared_stream(feeds.execute, self.prowjobs.clone())
+            .watches_shared_stream(feeds.pods, move |pod| owners_of(&owners, &pod))
+            .reconcile_on(feeds.deleted_pods)
+            .with_config(controller::Config::default().concurrency(execute::CONCURRENCY))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(execute::reconcile, execute::error_policy, self.clone())
+            .for_each(|_| futures::future::ready(()));
+        let report = controller::Controller::for_shared_stream(feeds.report, self.prowjobs.clone())
+            .with_config(controller::Config::default().concurrency(report::CONCURRENCY))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(report::reconcile, report::error_policy, self.clone())
+            .for_each(|_| futures::future::ready(()));
+        tokio::join!(
+            execute,
+            report,
+            schedule::run(self.clone(), shutdown.clone()),
+            clean::run(self.clone(), shutdown),
+        );
+        info!("job loops stopped");
+    }
+
+    /// The instance whose ProwJob namespace is `namespace`, when it runs `function` natively.
+    /// Should several instances share the namespace, the first by namespace and name acts alone.
+    pub fn instance_for(
+        &self,
+        namespace: &str,
+        function: Function,
+    ) -> Option<(Arc<ProwInstance>, Arc<InstanceSettings>)> {
+        let (instance, settings) = self
+            .instances()
+            .into_iter()
+            .find(|(_, settings)| settings.namespaces.prowjob == namespace)?;
+        settings.runs(function).then_some((instance, settings))
+    }
+
+    /// Every instance that is not being deleted, by namespace and name, with its settings.
+    pub fn instances(&self) -> Vec<(Arc<ProwInstance>, Arc<InstanceSettings>)> {
+        let mut instances: Vec<_> = self
+            .ctx
+            .stores
+            .instances
+            .state()
+            .into_iter()
+            .filter(|i| i.metadata.deletion_timestamp.is_none())
+            .map(|i| {
+                let settings = self.settings.get(&i);
+                (i, settings)
+            })
+            .collect();
+        instances.sort_by_key(|(i, _)| (i.namespace(), i.name_any()));
+        instances
+    }
+
+    /// The instance's GitHub client.
+    async fn github(&self, instance: &ProwInstance) -> Result<Arc<GitHubClient>, JobsError> {
+        let namespace = instance.namespace().unwrap_or_default();
+        let secrets = Api::namespaced(self.ctx.client.clone(), &namespace);
+        self.ctx
+            .github
+            .client_for(instance, &secrets)
+            .await
+            .map_err(|source| JobsError::Credentials {
+                instance: format!("{namespace}/{}", instance.name_any()),
+                source,
+            })
+    }
+
+    /// Counts a failed attempt on `job`; returns how long to wait before the next one: 1 s,
+    /// doubling up to 5 minutes, or what GitHub asked for.
+    fn backoff(&self, job: &ProwJob, error: &JobsError) -> Duration {
+        let uid = job.uid().unwrap_or_default();
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let attempts = failures.entry(uid).or_default();
+        *attempts = attempts.saturating_add(1);
+        let doubling = Duration::from_secs(1 << (*attempts - 1).min(9)).min(Duration::from_secs(300));
+        error.retry_after().map_or(doubling, |asked| asked.max(doubling))
+    }
+
+    /// Forgets the failed attempts on `job` after a success.
+    fn succeeded(&self, job: &ProwJob) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if !failures.is_empty() {
+            failures.remove(&job.uid().unwrap_or_default());
+        }
+    }
+
+    /// Forgets what is kept about ProwJobs that are gone.
+    fn forget_deleted(&self) {
+        let live: std::collections::HashSet<String> = self.prowjobs.state().iter().filter_map(|j| j.uid()).collect();
+        self.reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|uid, _| live.contains(uid));
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|uid, _| live.contains(uid));
+    }
+}
+
+/// The ProwJobs a job pod belongs to: its `prow.k8s.io/id` (else its name) in the ProwJob
+/// namespace of each instance whose pods live in the pod's namespace.
+fn owners_of(ctx: &Context, pod: &Pod) -> Vec<ObjectRef<ProwJob>> {
+    let Some(namespace) = pod.metadata.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let name = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(PROWJOB_ID))
+        .or(pod.metadata.name.as_ref());
+    let Some(name) = name else { return Vec::new() };
+    ctx.stores
+        .instances
+        .state()
+        .iter()
+        .filter_map(|instance| {
+            let owner = crate::render::meta::Owner::of(instance);
+            let namespaces = crate::render::config_yaml::Namespaces::of(&owner, &instance.spec);
+            (namespaces.pod == namespace).then(|| ObjectRef::new(name).within(&namespaces.prowjob))
+        })
+        .collect()
+}
+
+fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
+where
+    K: Send + 'static,
+    S: Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => handle(&event),
+                Err(error) => warn!(%error, "job watch failed; retrying"),
+            }
+        }
+    })
+}
+
+/// A change of a ProwJob's status, made only if its state is still `from` (a JSON patch that
+/// tests it first), so that a change made meanwhile (an abort) is never overwritten.
+pub struct Transition {
+    from: ProwJobState,
+    fields: Vec<(&'static str, Value)>,
+}
+
+impl Transition {
+    /// A change from state `from`.
+    pub fn from(from: ProwJobState) -> Self {
+        Self {
+            from,
+            fields: Vec::new(),
+        }
+    }
+
+    /// Sets `status.<field>`.
+    pub fn set(mut self, field: &'static str, value: impl serde::Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.fields.push((field, value));
+        self
+    }
+
+    /// Applies the change; `Ok(false)` when the job changed meanwhile or is gone (its next
+    /// event brings it back).
+    pub async fn apply(self, jobs: &Jobs, job: &ProwJob) -> Result<bool, JobsError> {
+        let namespace = job.namespace().unwrap_or_default();
+        let name = job.name_any();
+        let mut ops = vec![json!({"op": "test", "path": "/status/state", "value": self.from})];
+        ops.extend(
+            self.fields
+                .into_iter()
+                .map(|(field, value)| json!({"op": "add", "path": format!("/status/{field}"), "value": value})),
+        );
+        let api: Api<ProwJob> = Api::namespaced(jobs.ctx.client.clone(), &namespace);
+        let patch: json_patch::Patch = match serde_json::from_value(Value::Array(ops)) {
+            Ok(patch) => patch,
+            Err(error) => {
+                warn!(%error, prowjob = %name, "could not build a status patch");
+                return Ok(false);
+            }
+        };
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::<()>::Json(patch))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if matches!(status.code, 404 | 409 | 422) => {
+                debug!(prowjob = %name, code = status.code, message = %status.message, "changed meanwhile");
+                Ok(false)
+            }
+            Err(source) => Err(JobsError::ProwJob {
+                action: "updating the status of",
+                namespace,
+                name,
+                source,
+            }),
+        }
+    }
+}
+
+/// Runs the job loops for one term of leadership, until `shutdown`: starts the ProwJob and Pod
+/// caches, then the execute, report, schedule and clean loops. Should the caches not fill, it
+/// logs why and returns (the next term tries again).
+pub async fn lead(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 'static) {
+    lead_with(ctx, Arc::new(SystemClock), shutdown).await
+}
+
+/// [`lead`] with another clock.
+pub async fn lead_with(ctx: Arc<Context>, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let shutdown = shutdown.shared();
+    let started = tokio::select! {
+        started = Jobs::start(ctx, clock) => started,
+        _ = shutdown.clone() => return,
+    };
+    match started {
+        Ok((jobs, feeds)) => jobs.run(feeds, shutdown).await,
+        Err(error) => warn!(%error, "the job loops did not start"),
+    }
+}

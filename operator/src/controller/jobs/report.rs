@@ -1,0 +1,189 @@
+//! crier's GitHub reporter, live: each state of a reported ProwJob becomes one commit status
+//! ([`engine::report`](crate::engine::report)), a finished presubmit updates the pull request's
+//! failure comment ([`engine::failure_comment`](crate::engine::failure_comment)), and then
+//! `status.prev_report_states["github-reporter"]` records the state, so it is reported once.
+//!
+//! GitHub errors keep the report: the job is tried again with backoff (1 s doubling to 5
+//! minutes, or as long as GitHub asks), so an outage delays reports and loses none.
+
+use std::sync::Arc;
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
+use prow_api::{ProwJob, ProwJobState};
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use super::{Function, Jobs, JobsError};
+use crate::engine::failure_comment::{self, Change};
+use crate::engine::labels::IS_OPTIONAL;
+use crate::engine::report::{self, REPORTER};
+use crate::github::{GitHubClient, GitHubError};
+
+/// How many ProwJobs are reported at once (crier's `--github-workers`).
+pub const CONCURRENCY: u16 = 10;
+
+/// Reports `job` when its state has not been reported yet.
+#[tracing::instrument(skip_all, fields(prowjob = %job.name_any()))]
+pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, JobsError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let Some((instance, settings)) = jobs.instance_for(&namespace, Function::Report) else {
+        return Ok(Action::await_change());
+    };
+    let Some(status) = &job.status else {
+        return Ok(Action::await_change());
+    };
+    let uid = job.uid().unwrap_or_default();
+    let known = jobs
+        .reported
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&uid)
+        .copied();
+    if known == Some(status.state) || !report::should_report(&job, &settings.job_types_to_report) {
+        return Ok(Action::await_change());
+    }
+    let (Some(state), Some(sha), Some(refs)) = (
+        report::status_state(status.state),
+        report::target_sha(&job),
+        job.spec.refs.as_ref(),
+    ) else {
+        return Ok(Action::await_change());
+    };
+    let github = jobs.github(&instance).await?;
+    let failed = |source: GitHubError| JobsError::GitHub {
+        prowjob: format!("{namespace}/{}", job.name_any()),
+        source,
+    };
+    let description = report::description(
+        status.description.as_deref().unwrap_or_default(),
+        refs.base_sha.as_deref().unwrap_or_default(),
+    );
+    let context = job.spec.context.clone().unwrap_or_else(|| job.spec.job.clone());
+    let posted = github
+        .create_status(
+            &refs.org,
+            &refs.repo,
+            sha,
+            state,
+            &context,
+            &description,
+            status.url.as_deref(),
+        )
+        .await;
+    match posted {
+        Ok(()) => info!(%context, state = state.as_str(), %sha, "status posted"),
+        Err(error) if report::refusal_is_final(&error.to_string(), error.is_not_found()) => {
+            warn!(%context, %error, "GitHub refused the status for good; not reporting it")
+        }
+        Err(error) => return Err(failed(error)),
+    }
+    if failure_comment::applies(&job, &settings.no_comment_repos) {
+        match update_comment(&jobs, &github, &job).await {
+            Ok(()) => {}
+            Err(error) if error.is_not_found() => {
+                warn!(%error, "the pull request is gone; no failure comment")
+            }
+            Err(error) => return Err(failed(error)),
+        }
+    }
+    record(&jobs, &job, status.state).await?;
+    jobs.reported
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(uid, status.state);
+    jobs.succeeded(&job);
+    Ok(Action::await_change())
+}
+
+/// Records in `prev_report_states` that `state` was reported.
+async fn record(jobs: &Jobs, job: &ProwJob, state: ProwJobState) -> Result<(), JobsError> {
+    let namespace = job.namespace().unwrap_or_default();
+    let api: Api<ProwJob> = Api::namespaced(jobs.ctx.client.clone(), &namespace);
+    let patch = json!({"status": {"prev_report_states": {REPORTER: state}}});
+    match api
+        .patch(&job.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(JobsError::ProwJob {
+            action: "recording the report of",
+            namespace,
+            name: job.name_any(),
+            source,
+        }),
+    }
+}
+
+/// Brings the pull request's failure comment up to date with `job`'s result: one comment by the
+/// bot, tagged, written or edited when a row changes, deleted when no failure is left; older
+/// tagged comments are removed. One pull request's comment is changed by one job at a time.
+async fn update_comment(jobs: &Jobs, github: &GitHubClient, job: &ProwJob) -> Result<(), GitHubError> {
+    let Some(refs) = &job.spec.refs else { return Ok(()) };
+    let Some(pull) = refs.pulls.as_ref().and_then(|p| p.first()) else {
+        return Ok(());
+    };
+    let (org, repo) = (refs.org.as_str(), refs.repo.as_str());
+    let number = u64::try_from(pull.number).unwrap_or_default();
+    let key = format!("{org}/{repo}#{number}");
+    let lock = jobs
+        .comment_locks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let result = async {
+        let _turn = lock.lock().await;
+        let bot = github.bot_login().await?;
+        let tagged: Vec<_> = github
+            .list_comments(org, repo, number)
+            .await?
+            .into_iter()
+            .filter(|c| c.author == bot && failure_comment::is_tagged(&c.body))
+            .collect();
+        let (current, older) = match tagged.split_last() {
+            Some((current, older)) => (Some(current), older),
+            None => (None, &[][..]),
+        };
+        for stale in older {
+            github.delete_comment(org, repo, stale.id).await?;
+        }
+        let required = job.labels().get(IS_OPTIONAL).map(String::as_str) != Some("true");
+        match failure_comment::after(current.map(|c| c.body.as_str()), job, required) {
+            Change::Keep => debug!(pull = %key, "failure comment unchanged"),
+            Change::Write(body) => match current {
+                Some(comment) => {
+                    github.edit_comment(org, repo, comment.id, &body).await?;
+                    info!(pull = %key, "failure comment updated");
+                }
+                None => {
+                    github.create_comment(org, repo, number, &body).await?;
+                    info!(pull = %key, "failure comment posted");
+                }
+            },
+            Change::Delete => {
+                if let Some(comment) = current {
+                    github.delete_comment(org, repo, comment.id).await?;
+                    info!(pull = %key, "failure comment deleted: nothing fails any more");
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let mut locks = jobs.comment_locks.lock().unwrap_or_else(|p| p.into_inner());
+    if Arc::strong_count(&lock) == 2 {
+        locks.remove(&key);
+    }
+    result
+}
+
+/// Tries a job again after a failed report, with backoff.
+pub fn error_policy(job: Arc<ProwJob>, error: &JobsError, jobs: Arc<Jobs>) -> Action {
+    let wait = jobs.backoff(&job, error);
+    warn!(prowjob = %job.name_any(), %error, retry_in = ?wait, "report failed; trying again");
+    Action::requeue(wait)
+}
