@@ -156,9 +156,9 @@ pub enum PodError {
         /// The `bucket` field.
         path: String,
     },
-    /// A bucket without credentials to write to it.
+    /// A bucket whose provider has no credentials while the other provider's are given.
     #[error(
-        "{path}: no credentials to upload to {bucket:?}: set spec.storage's credentialsSecretRef on the ProwInstance, {secret}, or default_service_account_name for workload identity"
+        "{path}: no credentials for {bucket:?}: only {other} is set, which uploads to this bucket do not use: set {secret} (or spec.storage on the ProwInstance)"
     )]
     MissingCredentials {
         /// The credentials field that should be set.
@@ -167,6 +167,8 @@ pub enum PodError {
         bucket: String,
         /// The field that names the credentials Secret for this kind of bucket.
         secret: &'static str,
+        /// The other provider's credentials field, which is set.
+        other: &'static str,
     },
     /// A path strategy upstream does not know.
     #[error("{path}: path_strategy {strategy:?} is not one of legacy, single or explicit")]

@@ -139,3 +139,197 @@ pub fn prowjob_to_pod(job: &ProwJob, inputs: &PodInputs) -> Result<Pod, PodError
         status: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn instance(extra: Value) -> prow_api::ProwInstance {
+        let mut value = json!({
+            "apiVersion": "operator.prow.dev/v1alpha1", "kind": "ProwInstance",
+            "metadata": {"name": "prow", "namespace": "ci"},
+            "spec": {"version": "v1", "github": {"org": "o", "auth": {"token": {"secretRef": {"name": "t", "key": "k"}}},
+                "hmacSecretRef": {"name": "h", "key": "hmac"}},
+                "storage": {"s3": {"bucket": "logs", "credentialsSecretRef": {"name": "s3", "key": "service-account.json"}}}}
+        });
+        for (key, v) in extra.as_object().cloned().unwrap_or_default() {
+            value["spec"][key] = v;
+        }
+        serde_json::from_value(value).expect("instance")
+    }
+
+    fn job(pod_spec: Value, decoration: Option<Value>) -> ProwJob {
+        let mut value = json!({
+            "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob",
+            "metadata": {"name": "run-1", "labels": {"created-by-prow": "true"}},
+            "spec": {"type": "periodic", "agent": "kubernetes", "job": "nightly", "pod_spec": pod_spec},
+            "status": {"state": "triggered", "build_id": "42"}
+        });
+        if let Some(decoration) = decoration {
+            value["spec"]["decoration_config"] = decoration;
+        }
+        serde_json::from_value(value).expect("prowjob")
+    }
+
+    fn container() -> Value {
+        json!({"containers": [{"image": "alpine", "command": ["true"]}]})
+    }
+
+    #[test]
+    fn the_instance_fills_images_storage_and_namespace() {
+        let inputs = PodInputs::for_instance(&instance(json!({}))).expect("inputs");
+        let pod = prowjob_to_pod(&job(container(), Some(json!({}))), &inputs).expect("pod");
+        assert_eq!(pod.metadata.namespace.as_deref(), Some("test-pods"));
+        let spec = pod.spec.expect("spec");
+        let sidecar = spec.containers.last().expect("sidecar");
+        assert_eq!(sidecar.name, "sidecar");
+        assert_eq!(
+            sidecar.image.as_deref(),
+            Some("us-docker.pkg.dev/k8s-infra-prow/images/sidecar:v1")
+        );
+        let options = sidecar
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == "SIDECAR_OPTIONS")
+            .expect("options");
+        let options: Value = serde_json::from_str(options.value.as_deref().unwrap_or_default()).expect("json");
+        assert_eq!(options["gcs_options"]["bucket"], "s3://logs");
+        assert_eq!(
+            options["gcs_options"]["s3_credentials_file"],
+            "/secrets/s3-storage/service-account.json"
+        );
+        assert_eq!(spec.termination_grace_period_seconds, Some(18), "15s × 5/4");
+        assert!(spec.volumes.iter().flatten().any(|v| v.name == "s3-credentials"));
+        let labels = pod.metadata.labels.expect("labels");
+        assert_eq!(labels.get(BUILD_ID_LABEL).map(String::as_str), Some("42"));
+        assert!(labels.contains_key(PLANK_VERSION_LABEL));
+    }
+
+    #[test]
+    fn the_config_overlay_wins_over_the_instance_and_the_job_over_both() {
+        let overlay = json!({"config": {"plank": {"default_decoration_config_entries": [
+            {"repo": "*", "config": {"utility_images": {"sidecar": "mine/sidecar:1"}, "grace_period": "1m"}}
+        ]}}});
+        let inputs = PodInputs::for_instance(&instance(overlay)).expect("inputs");
+        let own = json!({"grace_period": "8s"});
+        let resolved = resolved_decoration(&job(container(), Some(own)), &inputs).expect("decorated");
+        let images = resolved.utility_images.expect("images");
+        assert_eq!(images.sidecar.as_deref(), Some("mine/sidecar:1"));
+        assert_eq!(
+            images.clonerefs.as_deref(),
+            Some("us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:v1")
+        );
+        assert_eq!(resolved.grace_period.as_deref(), Some("8s"));
+    }
+
+    #[test]
+    fn bad_instances_are_refused_with_their_field() {
+        let key =
+            json!({"storage": {"gcs": {"bucket": "b", "credentialsSecretRef": {"name": "g", "key": "key.json"}}}});
+        let error = PodInputs::for_instance(&instance(key)).expect_err("wrong key");
+        assert_eq!(error.path(), "spec.storage.gcs.credentialsSecretRef.key");
+        let both = json!({"config": {"plank": {"default_decoration_configs": {"*": {}},
+            "default_decoration_config_entries": [{"config": {}}]}}});
+        let error = PodInputs::for_instance(&instance(both)).expect_err("both forms");
+        assert_eq!(error.path(), "spec.config.plank");
+    }
+
+    #[test]
+    fn bad_jobs_are_refused_with_a_typed_error() {
+        let inputs = PodInputs::for_instance(&instance(json!({}))).expect("inputs");
+        let no_command = job(json!({"containers": [{"image": "alpine"}]}), Some(json!({})));
+        let error = prowjob_to_pod(&no_command, &inputs).expect_err("no command");
+        assert!(matches!(error, PodError::NoCommand { .. }), "{error}");
+        assert_eq!(error.path(), "spec.pod_spec.containers[0]");
+
+        let reserved = job(
+            json!({"containers": [{"name": "test", "image": "a", "command": ["x"]}, {"name": "sidecar", "image": "b", "command": ["y"]}]}),
+            Some(json!({})),
+        );
+        let error = prowjob_to_pod(&reserved, &inputs).expect_err("reserved");
+        assert!(
+            matches!(error, PodError::ReservedName { what: "container", .. }),
+            "{error}"
+        );
+
+        let volume = job(
+            json!({"containers": [{"image": "a", "command": ["x"]}], "volumes": [{"name": "logs", "emptyDir": {}}]}),
+            None,
+        );
+        let error = prowjob_to_pod(&volume, &inputs).expect_err("reserved volume");
+        assert!(
+            matches!(error, PodError::ReservedName { what: "volume", .. }),
+            "{error}"
+        );
+
+        let both = json!({"ssh_key_secrets": ["ssh"], "oauth_token_secret": {"name": "o", "key": "token"}});
+        let error = prowjob_to_pod(&job(container(), Some(both)), &inputs).expect_err("ssh and oauth");
+        assert_eq!(
+            error,
+            PodError::CloneCredentials {
+                path: "spec.decoration_config.oauth_token_secret".into()
+            }
+        );
+
+        let no_storage = PodInputs::for_instance(&instance(json!({"storage": null}))).expect("inputs");
+        let error = prowjob_to_pod(&job(container(), Some(json!({}))), &no_storage).expect_err("no storage");
+        assert!(matches!(error, PodError::NoStorage { .. }), "{error}");
+        let no_bucket = json!({"gcs_configuration": {"bucket": "", "path_strategy": "explicit"}});
+        let error = prowjob_to_pod(&job(container(), Some(no_bucket)), &no_storage).expect_err("no bucket");
+        assert!(
+            error
+                .to_string()
+                .starts_with("spec.decoration_config.gcs_configuration.bucket: no bucket"),
+            "{error}"
+        );
+        let wrong = json!({"gcs_configuration": {"bucket": "s3://b", "path_strategy": "explicit"}, "gcs_credentials_secret": "gcs"});
+        let error = prowjob_to_pod(&job(container(), Some(wrong)), &no_storage).expect_err("wrong credentials");
+        assert!(matches!(error, PodError::MissingCredentials { .. }), "{error}");
+
+        let mut presubmit = job(container(), None);
+        presubmit.spec.job_type = prow_api::ProwJobType::Presubmit;
+        assert_eq!(
+            prowjob_to_pod(&presubmit, &inputs).expect_err("no refs"),
+            PodError::MissingRefs { job_type: "presubmit" }
+        );
+        let mut no_spec = job(container(), None);
+        no_spec.spec.pod_spec = None;
+        assert_eq!(
+            prowjob_to_pod(&no_spec, &inputs).expect_err("no spec"),
+            PodError::NoPodSpec
+        );
+    }
+
+    #[test]
+    fn undecorated_pods_get_the_env_in_every_container() {
+        let two = json!({"containers": [{"name": "a", "image": "a"}]});
+        let pod = prowjob_to_pod(&job(two, None), &PodInputs::default()).expect("pod");
+        let spec = pod.spec.expect("spec");
+        assert_eq!(spec.containers.len(), 1);
+        assert_eq!(spec.containers[0].name, TEST_CONTAINER);
+        assert!(spec.init_containers.is_none());
+        let env: Vec<&str> = spec.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            env,
+            [
+                "BUILD_ID",
+                "BUILD_NUMBER",
+                "CI",
+                "JOB_NAME",
+                "JOB_SPEC",
+                "JOB_TYPE",
+                "PROW_JOB_ID"
+            ]
+        );
+        assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(pod.metadata.namespace, None, "no instance, no pod namespace");
+    }
+}

@@ -237,8 +237,9 @@ pub fn decoration(config: &DecorationConfig, path: &str) -> Vec<PodError> {
 }
 
 /// The problems of a decorated job's resolved `decoration_config` (defaults merged in) at
-/// `path`: besides [`decoration`]'s, every utility image, the storage, its bucket, the
-/// credentials to write to it, and the default org and repo its path strategy needs.
+/// `path`: besides [`decoration`]'s, every utility image, the storage, its bucket, credentials
+/// for the bucket's provider when the other provider's are given, and the default org and repo
+/// its path strategy needs.
 pub fn resolved_decoration(config: &DecorationConfig, path: &str) -> Vec<PodError> {
     let mut problems = decoration(config, path);
     let images = config.utility_images.as_ref();
@@ -285,17 +286,29 @@ pub fn resolved_decoration(config: &DecorationConfig, path: &str) -> Vec<PodErro
         });
         return problems;
     }
-    let has = |secret: &Option<String>| !text(secret).is_empty();
-    let (secret, key) = if bucket.starts_with("s3://") {
-        (has(&config.s3_credentials_secret), "s3_credentials_secret")
+    // Upstream uploads with ambient credentials (workload identity, the cloud's defaults) when
+    // no credentials file is mounted, so only credentials for the other provider are missing ones.
+    let (secret, other, key, other_key) = if bucket.starts_with("s3://") {
+        (
+            &config.s3_credentials_secret,
+            &config.gcs_credentials_secret,
+            "s3_credentials_secret",
+            "gcs_credentials_secret",
+        )
     } else {
-        (has(&config.gcs_credentials_secret), "gcs_credentials_secret")
+        (
+            &config.gcs_credentials_secret,
+            &config.s3_credentials_secret,
+            "gcs_credentials_secret",
+            "s3_credentials_secret",
+        )
     };
-    if !secret && !has(&config.default_service_account_name) {
+    if text(secret).is_empty() && !text(other).is_empty() && text(&config.default_service_account_name).is_empty() {
         problems.push(PodError::MissingCredentials {
             path: field(path, key),
             bucket: bucket.to_string(),
             secret: key,
+            other: other_key,
         });
     }
     problems
@@ -369,6 +382,11 @@ mod tests {
 
         let mut raw = complete();
         raw.as_object_mut().map(|o| o.remove("s3_credentials_secret"));
+        assert!(
+            resolved_decoration(&config(raw.clone()), "@").is_empty(),
+            "ambient credentials"
+        );
+        raw["gcs_credentials_secret"] = json!("gcs-creds");
         let problems = resolved_decoration(&config(raw.clone()), "@");
         assert_eq!(paths(&problems), ["@.s3_credentials_secret"]);
         assert!(matches!(problems[0], PodError::MissingCredentials { .. }));
