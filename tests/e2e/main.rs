@@ -4,5 +4,6 @@
 mod faults;
 mod harness;
 mod install;
+mod jobs;
 mod rbac;
 mod trigger;

@@ -25,13 +25,15 @@ pub struct Swept {
     pub pods: Vec<(String, PodReason)>,
 }
 
-/// Sweeps every `sinker.resync_period` (the shortest of the instances') until `shutdown`; the
-/// first sweep comes at once.
+/// Sweeps every `sinker.resync_period` (the shortest of the instances', read anew so a change
+/// takes effect within [`RECHECK`](super::RECHECK)) until `shutdown`; the first sweep comes at
+/// once.
 pub async fn run<F>(jobs: Arc<Jobs>, shutdown: Shared<F>)
 where
     F: Future<Output = ()> + Send + 'static,
 {
     loop {
+        let last = tokio::time::Instant::now();
         match sweep(&jobs).await {
             Ok(swept) if swept != Swept::default() => {
                 info!(prowjobs = swept.prowjobs.len(), pods = swept.pods.len(), "cleaned up")
@@ -40,16 +42,16 @@ where
             Err(error) => warn!(%error, "cleaning up failed; trying again next round"),
         }
         jobs.forget_deleted();
-        let wait = jobs
-            .instances()
-            .iter()
-            .filter(|(_, s)| s.runs(Function::Clean))
-            .map(|(_, s)| s.resync)
-            .min()
-            .unwrap_or(clean::DEFAULT_RESYNC);
-        tokio::select! {
-            _ = shutdown.clone() => return,
-            _ = tokio::time::sleep(wait) => {}
+        let interval = || {
+            jobs.instances()
+                .iter()
+                .filter(|(_, s)| s.runs(Function::Clean))
+                .map(|(_, s)| s.resync)
+                .min()
+                .unwrap_or(clean::DEFAULT_RESYNC)
+        };
+        if !super::wait_for(&shutdown, last, interval).await {
+            return;
         }
     }
 }

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::Shared;
 use futures::{FutureExt, Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 use k8s_openapi::jiff::Timestamp;
@@ -44,6 +45,27 @@ pub use settings::{Function, InstanceSettings};
 
 /// How many watch events the shared ProwJob and Pod streams buffer for the loops.
 const EVENT_BUFFER: usize = 4096;
+/// How often the schedule and clean loops read their interval again while they wait, so a
+/// shorter one set meanwhile takes effect soon.
+pub const RECHECK: Duration = Duration::from_secs(5);
+
+/// Waits until `interval()` (read again every [`RECHECK`]) has passed since `last`; `false` when
+/// `shutdown` came first.
+async fn wait_for<F>(shutdown: &Shared<F>, last: tokio::time::Instant, interval: impl Fn() -> Duration) -> bool
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let left = interval().saturating_sub(last.elapsed());
+        if left.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.clone() => return false,
+            _ = tokio::time::sleep(left.min(RECHECK)) => {}
+        }
+    }
+}
 
 /// Why a step of a job loop failed; it is retried with backoff.
 #[derive(Debug, thiserror::Error)]

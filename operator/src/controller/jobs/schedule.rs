@@ -22,9 +22,9 @@ use super::{Function, Jobs, JobsError};
 use crate::engine::prowjob::{self, Creation};
 use crate::engine::schedule::{self, Decision};
 
-/// Runs a tick every `horologium.tick_interval` (the shortest of the instances') until
-/// `shutdown`. The first tick comes at once; a cron that fired before it is not made up for, as
-/// upstream.
+/// Runs a tick every `horologium.tick_interval` (the shortest of the instances', read anew so a
+/// change takes effect within [`RECHECK`](super::RECHECK)) until `shutdown`. The first tick
+/// comes at once; a cron that fired before it is not made up for, as upstream.
 pub async fn run<F>(jobs: Arc<Jobs>, shutdown: Shared<F>)
 where
     F: Future<Output = ()> + Send + 'static,
@@ -32,22 +32,23 @@ where
     let mut previous = jobs.clock.now();
     loop {
         let now = jobs.clock.now();
+        let last = tokio::time::Instant::now();
         match tick(&jobs, previous).await {
             Ok(created) if !created.is_empty() => info!(created = created.len(), "periodics started"),
             Ok(_) => {}
             Err(error) => warn!(%error, "starting periodics failed; trying again next tick"),
         }
         previous = now;
-        let wait = jobs
-            .instances()
-            .iter()
-            .filter(|(_, s)| s.runs(Function::Schedule))
-            .map(|(_, s)| s.tick)
-            .min()
-            .unwrap_or(schedule::DEFAULT_TICK);
-        tokio::select! {
-            _ = shutdown.clone() => return,
-            _ = tokio::time::sleep(wait) => {}
+        let interval = || {
+            jobs.instances()
+                .iter()
+                .filter(|(_, s)| s.runs(Function::Schedule))
+                .map(|(_, s)| s.tick)
+                .min()
+                .unwrap_or(schedule::DEFAULT_TICK)
+        };
+        if !super::wait_for(&shutdown, last, interval).await {
+            return;
         }
     }
 }

@@ -1,0 +1,567 @@
+//! The native job engine through the real binary: a pull request's webhook becomes ProwJobs,
+//! pods and GitHub statuses; the scenario plays the kubelet (it flips pod phases) and GitHub
+//! (wiremock, keeping the statuses and comments it is sent). Also: a periodic's schedule,
+//! sinker, a restart mid-run, and two replicas of which only the Lease holder acts.
+//!
+//! Steps that play the kubelet run only against the fake.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use prow_api::ProwInstance;
+use prow_operator::webhook::signature::sign;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::harness::{World, http_post, logged_address};
+use crate::install::{installed, wait_applied};
+
+/// The sample HMAC token (see `install::sample_secrets`).
+const HMAC: &[u8] = b"not-a-real-secret";
+const HEAD: &str = "7777777777777777777777777777777777777777";
+const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
+
+/// What GitHub was told: the statuses posted, and the comments on pull request 7.
+#[derive(Default)]
+struct GitHubState {
+    /// (sha, context, state) of every status posted, in order.
+    statuses: Vec<(String, String, String)>,
+    /// (id, body) of the comments.
+    comments: Vec<(u64, String)>,
+    next_id: u64,
+}
+
+/// The parts of GitHub the reporter writes to, and the combined status `/retest` reads.
+#[derive(Clone, Default)]
+struct FakeGitHub(Arc<Mutex<GitHubState>>);
+
+impl FakeGitHub {
+    fn posted(&self, context: &str, state: &str) -> usize {
+        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        github
+            .statuses
+            .iter()
+            .filter(|(_, c, s)| c == context && s == state)
+            .count()
+    }
+
+    fn comments(&self) -> Vec<String> {
+        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        github.comments.iter().map(|(_, body)| body.clone()).collect()
+    }
+}
+
+impl Respond for FakeGitHub {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut github = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let route = request.url.path().to_string();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let text = |key: &str| body[key].as_str().unwrap_or_default().to_string();
+        let comment = |id: u64, body: &str| json!({"id": id, "user": {"login": "prow-bot"}, "body": body});
+        match (request.method.as_str(), route.as_str()) {
+            ("POST", r) if r.contains("/statuses/") => {
+                let sha = r.rsplit('/').next().unwrap_or_default().to_string();
+                github.statuses.push((sha, text("context"), text("state")));
+                ResponseTemplate::new(201).set_body_json(json!({}))
+            }
+            ("GET", r) if r.ends_with("/status") => {
+                let mut latest: Vec<Value> = Vec::new();
+                for (_, context, state) in github.statuses.iter().rev() {
+                    if !latest.iter().any(|s| s["context"] == context.as_str()) {
+                        latest.push(json!({"context": context, "state": state}));
+                    }
+                }
+                ResponseTemplate::new(200).set_body_json(json!({ "statuses": latest }))
+            }
+            ("GET", r) if r.ends_with("/issues/7/comments") => {
+                let list: Vec<Value> = github.comments.iter().map(|(id, b)| comment(*id, b)).collect();
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("POST", r) if r.ends_with("/issues/7/comments") => {
+                github.next_id += 1;
+                let id = github.next_id;
+                github.comments.push((id, text("body")));
+                ResponseTemplate::new(201).set_body_json(comment(id, &text("body")))
+            }
+            (verb, r) if r.contains("/issues/comments/") => {
+                let id: u64 = r.rsplit('/').next().and_then(|i| i.parse().ok()).unwrap_or(0);
+                if verb == "DELETE" {
+                    github.comments.retain(|(c, _)| *c != id);
+                    return ResponseTemplate::new(204);
+                }
+                for entry in github.comments.iter_mut().filter(|(c, _)| *c == id) {
+                    entry.1 = text("body");
+                }
+                ResponseTemplate::new(200).set_body_json(comment(id, &text("body")))
+            }
+            _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+        }
+    }
+}
+
+/// The samples, installed, with the instance talking to a fake GitHub with a token, and
+/// `config` merged into its config.yaml overlay.
+async fn installed_with_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
+    let world = installed().await;
+    world
+        .apply_value(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "github-api-token", "namespace": "prow"},
+            "stringData": {"token": "test-token"}}))
+        .await;
+    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
+    let patch = json!({"spec": {
+        "github": {
+            "auth": {"app": null, "token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
+            "apiUrl": server.uri(),
+        },
+        "config": config,
+    }});
+    instances
+        .patch("prow", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch the instance");
+    wait_applied(&world).await;
+    let fake = FakeGitHub::default();
+    let reply = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(reply(json!({"login": "prow-bot", "id": 1})))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/example-org/members/alice"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/pulls/7/files"))
+        .respond_with(reply(json!([{"filename": "main.go", "status": "modified"}])))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/pulls/7"))
+        .respond_with(reply(json!({
+            "number": 7, "title": "Add an endpoint", "state": "open", "merged": false, "draft": false,
+            "mergeable": true, "user": {"login": "alice"}, "labels": [], "changed_files": 1,
+            "html_url": "https://github.com/example-org/api/pull/7",
+            "head": {"ref": "feature", "sha": HEAD}, "base": {"ref": "main", "sha": BASE}
+        })))
+        .mount(server)
+        .await;
+    Mock::given(path_regex(
+        "^/repos/example-org/api/(statuses/|commits/.*/status|issues/7/comments|issues/comments/)",
+    ))
+    .respond_with(fake.clone())
+    .mount(server)
+    .await;
+    (world, fake)
+}
+
+fn opened() -> Value {
+    json!({
+        "action": "opened",
+        "number": 7,
+        "pull_request": {
+            "number": 7, "title": "Add an endpoint", "state": "open", "draft": false,
+            "html_url": "https://github.com/example-org/api/pull/7",
+            "user": {"login": "alice"},
+            "labels": [],
+            "head": {"ref": "feature", "sha": HEAD, "repo": {"name": "api", "owner": {"login": "alice"}}},
+            "base": {"ref": "main", "sha": BASE,
+                     "repo": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}}
+        },
+        "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}},
+        "sender": {"login": "alice"}
+    })
+}
+
+fn retest() -> Value {
+    json!({
+        "action": "created",
+        "issue": {"number": 7, "state": "open",
+                  "pull_request": {"url": "https://api.github.com/repos/example-org/api/pulls/7"}},
+        "comment": {"body": "/retest", "user": {"login": "alice"}},
+        "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"},
+        "sender": {"login": "alice"}
+    })
+}
+
+/// Signs and posts a webhook until it is answered 200.
+async fn deliver(world: &World, event: &str, delivery: &str, payload: &Value) {
+    let body = serde_json::to_vec(payload).expect("payload");
+    let signature = sign(HMAC, &body);
+    let headers = [
+        ("X-GitHub-Event", event),
+        ("X-GitHub-Delivery", delivery),
+        ("X-Hub-Signature-256", signature.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    world
+        .eventually(&format!("{event} {delivery} answered 200"), || async {
+            let address = logged_address(&world.operator_log(), "hook_address");
+            let (status, _) = http_post(&address, "/hook", &headers, &body).await;
+            (status == 200).then_some(())
+        })
+        .await;
+}
+
+/// The ProwJob of `job` for pull request 7 that is not complete yet, once it is in `state`.
+async fn run_of(world: &World, job: &str, state: &str) -> Value {
+    world
+        .eventually(&format!("a {state} run of {job}"), || async {
+            let runs = world
+                .list(
+                    "prow.k8s.io/v1",
+                    "ProwJob",
+                    "prow",
+                    &format!("prow.k8s.io/refs.pull=7,prow.k8s.io/job={job}"),
+                )
+                .await;
+            runs.into_iter().find(|r| r["status"]["state"] == state)
+        })
+        .await
+}
+
+fn name_of(object: &Value) -> String {
+    object["metadata"]["name"].as_str().unwrap_or_default().to_string()
+}
+
+async fn state_of(world: &World, name: &str, state: &str) -> Value {
+    world
+        .eventually(&format!("ProwJob {name} {state}"), || async {
+            let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", name).await?;
+            (job["status"]["state"] == state).then_some(job)
+        })
+        .await
+}
+
+/// Plays the kubelet: the pod's phase, with every container and init container terminated
+/// with `exit_code` once it finished.
+async fn finish_pod(world: &World, name: &str, phase: &str, exit_code: i32) {
+    let pod = world
+        .eventually(&format!("pod {name}"), || async {
+            world.get("v1", "Pod", "test-pods", name).await
+        })
+        .await;
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let terminated = |key: &str| -> Vec<Value> {
+        pod["spec"][key]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                json!({"name": c["name"], "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
+                       "state": {"terminated": {"exitCode": exit_code, "finishedAt": now}}})
+            })
+            .collect()
+    };
+    let status = json!({"status": {
+        "phase": phase, "startTime": now,
+        "containerStatuses": terminated("containers"),
+        "initContainerStatuses": terminated("initContainers"),
+    }});
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(world.client.clone(), "test-pods");
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("flip the pod");
+}
+
+/// The operator's pod creates on the fake: (made, refused as already there).
+fn pod_creates(world: &World) -> (usize, usize) {
+    let Some(fake) = world.fake.as_ref() else {
+        return (0, 0);
+    };
+    let creates: Vec<u16> = fake
+        .audit()
+        .iter()
+        .filter(|r| {
+            r.verb == testkit::Verb::Create
+                && r.rbac_resource() == "pods"
+                && r.user_agent.as_deref().is_some_and(|a| a.starts_with("prow-operator/"))
+        })
+        .map(|r| r.code)
+        .collect();
+    (
+        creates.iter().filter(|c| (200..300).contains(*c)).count(),
+        creates.iter().filter(|c| **c == 409).count(),
+    )
+}
+
+/// The job pods that exist, with `selector`.
+async fn job_pods(world: &World, selector: &str) -> usize {
+    let selector = format!("created-by-prow=true{selector}");
+    world.list("v1", "Pod", "test-pods", &selector).await.len()
+}
+
+/// Every pod the operator made still exists (none was made twice), and pull request 7's runs
+/// have one pod each.
+async fn one_pod_per_run(world: &World, runs: usize) {
+    let (made, _) = pod_creates(world);
+    assert_eq!(made, job_pods(world, "").await, "no pod made twice");
+    assert_eq!(job_pods(world, ",prow.k8s.io/refs.pull=7").await, runs);
+}
+
+#[tokio::test]
+async fn a_pull_request_runs_as_pods_reports_once_and_comments_until_a_retest_passes() {
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_github(&server, json!({})).await;
+    if !world.is_fake() {
+        return; // The scenario plays the kubelet.
+    }
+    deliver(&world, "pull_request", "e2e-jobs-opened", &opened()).await;
+    let unit = name_of(&run_of(&world, "pull-api-unit", "pending").await);
+    let lint = name_of(&run_of(&world, "pull-api-lint", "pending").await);
+    let e2e = name_of(&run_of(&world, "pull-api-e2e", "pending").await);
+    let pending = state_of(&world, &unit, "pending").await;
+    assert!(pending["status"]["pendingTime"].is_string());
+    assert_eq!(pending["status"]["pod_name"], unit.as_str());
+    assert!(pending["status"]["build_id"].as_str().is_some_and(|b| b.len() == 19));
+    let pod = world.get("v1", "Pod", "test-pods", &unit).await.expect("the pod");
+    assert_eq!(pod["metadata"]["labels"]["prow.k8s.io/id"], unit.as_str());
+    assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    world
+        .eventually("pending statuses", || async {
+            (github.posted("pull-api-unit", "pending") > 0).then_some(())
+        })
+        .await;
+
+    finish_pod(&world, &unit, "Succeeded", 0).await;
+    finish_pod(&world, &lint, "Failed", 1).await;
+    finish_pod(&world, &e2e, "Succeeded", 0).await;
+    let done = state_of(&world, &unit, "success").await;
+    assert!(done["status"]["completionTime"].is_string());
+    state_of(&world, &lint, "failure").await;
+    let comment = world
+        .eventually("the failure comment", || async { github.comments().into_iter().next() })
+        .await;
+    assert!(comment.contains("<!-- test report -->"), "{comment}");
+    assert!(comment.contains("pull-api-lint | 7777777 |"), "{comment}");
+    world
+        .eventually("the final statuses", || async {
+            (github.posted("pull-api-unit", "success") == 1
+                && github.posted("pull-api-lint", "failure") == 1
+                && github.posted("pull-api-e2e", "success") == 1)
+                .then_some(())
+        })
+        .await;
+
+    // /retest reruns the failed context; it passes and the comment goes.
+    deliver(&world, "issue_comment", "e2e-jobs-retest", &retest()).await;
+    let rerun = world
+        .eventually("the rerun of pull-api-lint", || async {
+            let runs = world
+                .list(
+                    "prow.k8s.io/v1",
+                    "ProwJob",
+                    "prow",
+                    "prow.k8s.io/refs.pull=7,prow.k8s.io/job=pull-api-lint",
+                )
+                .await;
+            runs.into_iter().map(|r| name_of(&r)).find(|n| *n != lint)
+        })
+        .await;
+    finish_pod(&world, &rerun, "Succeeded", 0).await;
+    state_of(&world, &rerun, "success").await;
+    world
+        .eventually("the comment to go", || async {
+            github.comments().is_empty().then_some(())
+        })
+        .await;
+    // Each state once: the first run's statuses were not posted again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(github.posted("pull-api-unit", "success"), 1);
+    assert_eq!(github.posted("pull-api-lint", "failure"), 1);
+    assert_eq!(github.posted("pull-api-lint", "success"), 1);
+    one_pod_per_run(&world, 4).await;
+}
+
+/// A periodic of its own: undecorated, every minute.
+fn every_minute() -> Value {
+    json!({
+        "apiVersion": "operator.prow.dev/v1alpha1", "kind": "JobConfig",
+        "metadata": {"name": "every-minute", "namespace": "prow"},
+        "spec": {"periodics": [{"name": "every-minute", "interval": "1m",
+            "spec": {"containers": [{"image": "alpine:3.20", "command": ["true"]}]}}]}
+    })
+}
+
+async fn periodic_runs(world: &World) -> Vec<Value> {
+    let mut runs = world
+        .list("prow.k8s.io/v1", "ProwJob", "prow", "prow.k8s.io/job=every-minute")
+        .await;
+    runs.sort_by_key(|r| r["status"]["startTime"].as_str().unwrap_or_default().to_string());
+    runs
+}
+
+fn time_of(job: &Value, field: &str) -> k8s_openapi::jiff::Timestamp {
+    job["status"][field]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("a timestamp")
+}
+
+#[tokio::test]
+async fn a_one_minute_periodic_runs_again_once_it_finished_and_the_minute_passed() {
+    let server = MockServer::start().await;
+    let (world, _) = installed_with_github(&server, json!({"horologium": {"tick_interval": "1s"}})).await;
+    if !world.is_fake() {
+        return;
+    }
+    world.apply_value(every_minute()).await;
+    let first = world
+        .eventually("the first run, at once", || async {
+            periodic_runs(&world).await.into_iter().next()
+        })
+        .await;
+    let first_name = name_of(&first);
+    state_of(&world, &first_name, "pending").await;
+    // Past the minute, but the first run still runs: nothing new.
+    let started = time_of(&first, "startTime");
+    while k8s_openapi::jiff::Timestamp::now() < started + k8s_openapi::jiff::SignedDuration::from_secs(63) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(periodic_runs(&world).await.len(), 1, "no run while one runs");
+    finish_pod(&world, &first_name, "Succeeded", 0).await;
+    let finished = state_of(&world, &first_name, "success").await;
+    let second = world
+        .eventually("the second run", || async {
+            periodic_runs(&world).await.into_iter().nth(1)
+        })
+        .await;
+    assert!(time_of(&second, "startTime") >= time_of(&finished, "completionTime"));
+    let waited = time_of(&second, "startTime").duration_since(started);
+    assert!(waited.as_secs() >= 60, "{waited:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(periodic_runs(&world).await.len(), 2, "one run per due time");
+}
+
+#[tokio::test]
+async fn sinker_removes_aged_jobs_their_pods_and_orphans() {
+    let server = MockServer::start().await;
+    let (world, _) = installed_with_github(
+        &server,
+        json!({"sinker": {"resync_period": "1s", "max_prowjob_age": "1h", "terminated_pod_ttl": "1m"}}),
+    )
+    .await;
+    let long_ago = (k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_hours(3)).to_string();
+    for (name, started) in [("aged", long_ago.as_str()), ("recent", "")] {
+        let started = if started.is_empty() {
+            k8s_openapi::jiff::Timestamp::now().to_string()
+        } else {
+            started.to_string()
+        };
+        world
+            .apply_value(json!({
+                "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob",
+                "metadata": {"name": name, "namespace": "prow", "labels": {"created-by-prow": "true"}},
+                "spec": {"type": "presubmit", "job": "pull-api-unit", "agent": "kubernetes"},
+                "status": {"state": "success", "startTime": started, "completionTime": started}
+            }))
+            .await;
+    }
+    for name in ["aged", "recent", "orphan"] {
+        world
+            .apply_value(json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "test-pods", "labels": {"created-by-prow": "true"}},
+                "spec": {"containers": [{"name": "test", "image": "alpine:3.20"}]}
+            }))
+            .await;
+    }
+    world
+        .eventually("the aged job and its pod to go", || async {
+            let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", "aged").await;
+            let pod = world.get("v1", "Pod", "test-pods", "aged").await;
+            (job.is_none() && pod.is_none()).then_some(())
+        })
+        .await;
+    assert!(
+        world.get("prow.k8s.io/v1", "ProwJob", "prow", "recent").await.is_some(),
+        "a recent job stays"
+    );
+    assert!(
+        world.get("v1", "Pod", "test-pods", "recent").await.is_some(),
+        "its pod too, within terminated_pod_ttl"
+    );
+    // An orphan is left alone for its first 30 seconds.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while world.get("v1", "Pod", "test-pods", "orphan").await.is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the orphan pod stays\n{}",
+            world.operator_log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_restart_mid_run_loses_and_duplicates_nothing() {
+    let server = MockServer::start().await;
+    let (mut world, github) = installed_with_github(&server, json!({})).await;
+    if !world.is_fake() {
+        return;
+    }
+    deliver(&world, "pull_request", "e2e-jobs-restart", &opened()).await;
+    let unit = name_of(&run_of(&world, "pull-api-unit", "pending").await);
+    let runs = world
+        .list("prow.k8s.io/v1", "ProwJob", "prow", "prow.k8s.io/refs.pull=7")
+        .await
+        .len();
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    // The pod finishes while no operator runs.
+    finish_pod(&world, &unit, "Succeeded", 0).await;
+    world.start_operator();
+    state_of(&world, &unit, "success").await;
+    world
+        .eventually("the success status", || async {
+            (github.posted("pull-api-unit", "success") == 1).then_some(())
+        })
+        .await;
+    let after = world
+        .list("prow.k8s.io/v1", "ProwJob", "prow", "prow.k8s.io/refs.pull=7")
+        .await;
+    assert_eq!(after.len(), runs, "no ProwJob lost or made twice");
+    one_pod_per_run(&world, runs).await;
+}
+
+#[tokio::test]
+async fn with_two_replicas_only_the_lease_holder_runs_jobs() {
+    let server = MockServer::start().await;
+    let (mut world, _) = installed_with_github(&server, json!({})).await;
+    if !world.is_fake() {
+        return;
+    }
+    world.start_operator();
+    deliver(&world, "pull_request", "e2e-jobs-replicas", &opened()).await;
+    let unit = name_of(&run_of(&world, "pull-api-unit", "pending").await);
+    let runs = world
+        .list("prow.k8s.io/v1", "ProwJob", "prow", "prow.k8s.io/refs.pull=7")
+        .await
+        .len();
+    for name in world
+        .list("prow.k8s.io/v1", "ProwJob", "prow", "prow.k8s.io/refs.pull=7")
+        .await
+        .iter()
+        .map(name_of)
+    {
+        state_of(&world, &name, "pending").await;
+    }
+    one_pod_per_run(&world, runs).await;
+    assert_eq!(pod_creates(&world).1, 0, "no replica raced another for a pod");
+    let logs = world.operator_log();
+    let acting: Vec<&str> = logs
+        .split("--- replica ")
+        .filter(|replica| replica.contains("pod created"))
+        .collect();
+    assert_eq!(acting.len(), 1, "only the Lease holder acts\n{logs}");
+    // The leader goes; the other replica takes over and finishes the job.
+    assert!(world.stop_operator().await);
+    finish_pod(&world, &unit, "Succeeded", 0).await;
+    state_of(&world, &unit, "success").await;
+    one_pod_per_run(&world, runs).await;
+}
