@@ -226,10 +226,18 @@ impl Store {
 
     /// Objects of `def` (in `ns`, or everywhere) that match `sel`, in key order.
     pub(crate) fn list(&self, def: &ResourceDef, ns: Option<&str>, sel: &Selectors) -> Vec<Value> {
+        // Keys sort by group, plural, namespace and name: only this resource's range is read.
+        let first = Key {
+            group: def.group.clone(),
+            plural: def.plural.clone(),
+            namespace: ns.unwrap_or_default().to_string(),
+            name: String::new(),
+        };
         self.objects
-            .iter()
-            .filter(|(k, _)| k.group == def.group && k.plural == def.plural)
-            .filter(|(k, _)| ns.is_none_or(|ns| k.namespace == ns))
+            .range(first..)
+            .take_while(|(k, _)| {
+                k.group == def.group && k.plural == def.plural && ns.is_none_or(|ns| k.namespace == ns)
+            })
             .filter(|(_, o)| sel.matches(o))
             .map(|(_, o)| present(def, o))
             .collect()
