@@ -10,7 +10,7 @@
 mod decorate;
 mod env;
 mod error;
-pub mod gojson;
+mod gojson;
 mod gotemplate;
 mod inputs;
 mod jobspec;
@@ -24,16 +24,17 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use prow_api::ProwJob;
 use prow_api::job::DecorationConfig;
 
-pub use decorate::{SidecarInputs, clone_path, decorate, mount, sidecar};
-pub use env::{job_env, kube_env, pull_refs};
+pub use decorate::{SidecarInputs, decorate, sidecar};
 pub use error::{DECORATION_CONFIG, POD_SPEC, PodError};
-pub use inputs::{CREDENTIALS_KEY, PLANK_VERSION_LABEL, PodInputs};
+pub use inputs::{PLANK_VERSION_LABEL, PodInputs};
 pub use jobspec::WireGcs;
 pub use options::{UploadOptions, WrapperOptions};
-pub use resolve::{apply_default, job_scope, matches, resolve};
+pub use resolve::resolve;
 pub use url::{artifact_path, job_url};
 
 use crate::engine::labels;
+use env::{job_env, kube_env};
+use resolve::job_scope;
 
 /// The label holding the ProwJob's name.
 pub const PROWJOB_ID_LABEL: &str = "prow.k8s.io/id";
