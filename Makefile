@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test e2e lint fmt clippy crds check-crds bench bench-reconcile render-samples
+.PHONY: all build test e2e lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks render-samples
 
 all: build
 
@@ -41,11 +41,18 @@ check-crds:
 bench:
 	$(CARGO) bench -p prow-operator --bench offline
 	$(CARGO) bench -p prow-operator --bench reconcile
+	$(CARGO) bench -p prow-operator --bench webhooks
 
 ## bench-reconcile: the live controller against testkit with 100 JobConfigs of 4,000 jobs:
 ## convergence time, reconcile p50/p99, edit-to-ConfigMap latency, RSS and idle CPU.
 bench-reconcile:
 	$(CARGO) bench -p prow-operator --bench reconcile
+
+## bench-webhooks: signed pull_request synchronize webhooks through POST /hook of the release
+## binary (4,000 jobs, wiremock GitHub, testkit): events/s, latency p50/p99, RSS over 1,000,000
+## deliveries.
+bench-webhooks:
+	$(CARGO) bench -p prow-operator --bench webhooks
 
 ## render-samples: every object the operator would apply for config/samples.
 render-samples: build

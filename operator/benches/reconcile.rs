@@ -4,23 +4,22 @@
 //! from a JobConfig edit to the job-config ConfigMap holding it, the operator's RSS and its CPU
 //! while idle. Run with `make bench-reconcile` (`cargo bench -p prow-operator --bench reconcile`).
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
-use prow_api::yaml;
 use serde_json::{Value, json};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
@@ -32,10 +31,6 @@ const CONVERGE: Duration = Duration::from_secs(90);
 /// A reconcile burst is over when the log has had no new reconcile for this long.
 const QUIET: Duration = Duration::from_millis(400);
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// JobConfig `jc-NN`: the 40 jobs of `org/repo-NN` ([`synthetic::job_set`], as `offline.rs`).
 fn job_config(repo: usize) -> Value {
     json!({
@@ -45,59 +40,8 @@ fn job_config(repo: usize) -> Value {
     })
 }
 
-fn secrets() -> Vec<Value> {
-    let secret = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "prow"}, "stringData": data});
-    vec![
-        secret(
-            "github-token",
-            json!({"appid": "12345", "cert": "-----BEGIN RSA PRIVATE KEY-----"}),
-        ),
-        secret("hmac-token", json!({"hmac": "not-a-real-secret"})),
-        secret("s3-credentials", json!({"service-account.json": "{}"})),
-        secret("slack-token", json!({"token": "xoxb-not-real"})),
-    ]
-}
-
-fn api_for(client: &Client, api_version: &str, kind: &str, namespace: Option<&str>) -> Api<DynamicObject> {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let plural = match kind {
-        "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
-        other => format!("{}s", other.to_lowercase()),
-    };
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
-    match namespace {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
-/// Server-side applies one object; returns it as stored.
-async fn apply(client: &Client, object: &Value) -> Value {
-    let api = api_for(
-        client,
-        object["apiVersion"].as_str().expect("apiVersion"),
-        object["kind"].as_str().expect("kind"),
-        object["metadata"]["namespace"].as_str(),
-    );
-    let name = object["metadata"]["name"].as_str().expect("metadata.name");
-    let applied = api
-        .patch(name, &PatchParams::apply("bench").force(), &Patch::Apply(object))
-        .await
-        .unwrap_or_else(|e| panic!("applying {} {name}: {e}", object["kind"]));
-    serde_json::to_value(applied).expect("JSON")
-}
-
-async fn apply_file(client: &Client, path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    for document in yaml::load_documents(&text).expect("YAML").values {
-        if !document.is_null() {
-            apply(client, &document).await;
-        }
-    }
-}
-
 async fn get(client: &Client, kind: &str, name: &str) -> Option<Value> {
-    let found = api_for(client, OPERATOR, kind, Some("prow"))
+    let found = cluster::api_for(client, OPERATOR, kind, Some("prow"))
         .get_opt(name)
         .await
         .ok()??;
@@ -235,19 +179,6 @@ impl Log {
     }
 }
 
-fn proc_status(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let mib = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib / 1024.0)
-    };
-    (mib("VmRSS:"), mib("VmHWM:"))
-}
-
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -280,60 +211,6 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
-    let mut values: Vec<f64> = values.into_iter().collect();
-    values.sort_by(f64::total_cmp);
-    values
-}
-
-fn spawn_operator(kubeconfig: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_prow-operator"))
-        .args(["run", "--kubeconfig"])
-        .arg(kubeconfig)
-        .args([
-            "--namespace",
-            "prow-operator-system",
-            "--health-address",
-            "127.0.0.1:0",
-            "--metrics-address",
-            "127.0.0.1:0",
-            "--lease-duration-seconds",
-            "3",
-            "--lease-renew-seconds",
-            "1",
-            "--log-format",
-            "json",
-        ])
-        .env("HOSTNAME", "bench-reconcile")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(log).expect("log file")))
-        .spawn()
-        .expect("start prow-operator")
-}
-
-fn stop(mut child: Child) -> Option<std::process::ExitStatus> {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
 /// Counts the API requests of an audit log slice by `verb resource`.
 fn request_counts(requests: &[testkit::Request]) -> String {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -358,32 +235,13 @@ async fn main() {
     let client = tk.client();
 
     // Install: CRDs, namespaces, Secrets, the sample instance and the 100 JobConfigs.
-    let mut crds: Vec<PathBuf> = std::fs::read_dir(repo().join("crds"))
-        .expect("crds/")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains('_')))
-        .collect();
-    crds.sort();
-    for path in &crds {
-        apply_file(&client, path).await;
-    }
-    for namespace in ["prow", "test-pods", "prow-operator-system"] {
-        apply(
-            &client,
-            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
-        )
-        .await;
-    }
-    for secret in secrets() {
-        apply(&client, &secret).await;
-    }
-    apply_file(&client, &repo().join("config/samples/prowinstance.yaml")).await;
+    cluster::install_base(&client).await;
+    cluster::apply_file(&client, &cluster::repo().join("config/samples/prowinstance.yaml")).await;
     let mut spec_bytes = 0;
     let job_configs: Vec<Value> = (0..CONFIGS).map(job_config).collect();
     for config in &job_configs {
         spec_bytes += serde_json::to_vec(&config["spec"]).expect("JSON").len();
-        apply(&client, config).await;
+        cluster::apply(&client, config).await;
     }
     println!(
         "installed {CONFIGS} JobConfigs, {} jobs, {:.1} MB of spec JSON, in {:.1}s",
@@ -398,7 +256,7 @@ async fn main() {
     let config_map_watch = watch_job_config(client.clone(), wanted.clone());
     let log_path = dir.join("operator.log");
     let spawned = Instant::now();
-    let child = spawn_operator(&kubeconfig, &log_path);
+    let child = cluster::spawn_operator(&kubeconfig, &log_path, "bench-reconcile", &[]);
     let pid = child.id();
     let mut log = Log::new(log_path);
     let mut instance_ready = None;
@@ -413,7 +271,7 @@ async fn main() {
             }
         }
         if spawned.elapsed() > CONVERGE {
-            let _ = stop(child);
+            let _ = cluster::stop(child);
             panic!("no convergence in {CONVERGE:?}\n--- operator log ---\n{}", log.text());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -438,7 +296,7 @@ async fn main() {
         .filter_map(Value::as_str)
         .map(str::len)
         .sum();
-    let rss_converged = proc_status(pid);
+    let rss_converged = cluster::proc_status(pid);
     println!(
         "converged in {:.2}s (instance Ready after {:.2}s) with {} reconciles; job config: {} ConfigMaps, {files} files, {:.1} MB",
         converged.as_secs_f64(),
@@ -486,7 +344,7 @@ async fn main() {
         let mut object = job_configs[config].clone();
         object["spec"]["presubmits"][format!("org/repo-{config}")][0]["annotations"]["bench-revision"] = json!(needle);
         let patch_started = Instant::now();
-        let patched = apply(&client, &object).await;
+        let patched = cluster::apply(&client, &object).await;
         let returned = Instant::now();
         patch_ms.push(returned.duration_since(patch_started).as_secs_f64() * 1000.0);
         let generation = patched["metadata"]["generation"].as_i64();
@@ -496,7 +354,7 @@ async fn main() {
                 break seen;
             }
             if Instant::now() > deadline {
-                let _ = stop(child);
+                let _ = cluster::stop(child);
                 panic!(
                     "edit {edit} of {name} never reached the job config\n--- operator log ---\n{}",
                     log.text()
@@ -520,7 +378,7 @@ async fn main() {
         log.settle(reconciles_before + 1).await;
         reconciles_per_edit.push(log.reconciles.len() - reconciles_before);
         if (edit + 1) % 15 == 0 {
-            rss_trend.push(format!("{}: {:.0}", edit + 1, proc_status(pid).0));
+            rss_trend.push(format!("{}: {:.0}", edit + 1, cluster::proc_status(pid).0));
         }
         if edit == 0 {
             requests_first_edit = request_counts(&tk.audit());
@@ -529,31 +387,31 @@ async fn main() {
     let edits_elapsed = edits_started.elapsed().as_secs_f64();
     let edit_cpu = (cpu_ticks(pid) - edit_cpu_before) as f64 / ticks_per_second;
     let instance = get(&client, "ProwInstance", "prow").await.unwrap_or_default();
-    let rss_end = proc_status(pid);
+    let rss_end = cluster::proc_status(pid);
     let total_reconciles = log.reconciles.len();
 
     config_map_watch.abort();
     deployments.abort();
-    let exit = stop(child);
+    let exit = cluster::stop(child);
     log.poll();
 
     // Figures.
     let after: Vec<Reconcile> = log.reconciles[startup_reconciles.len()..].to_vec();
     let during_edits = &log.reconciles[edits_reconciles_from..total_reconciles];
-    let all = sorted(after.iter().map(|r| r.ms));
-    let applying = sorted(during_edits.iter().filter(|r| r.applied).map(|r| r.ms));
-    let quiet = sorted(during_edits.iter().filter(|r| !r.applied).map(|r| r.ms));
-    let startup = sorted(startup_reconciles.iter().map(|r| r.ms));
+    let all = cluster::sorted(after.iter().map(|r| r.ms));
+    let applying = cluster::sorted(during_edits.iter().filter(|r| r.applied).map(|r| r.ms));
+    let quiet = cluster::sorted(during_edits.iter().filter(|r| !r.applied).map(|r| r.ms));
+    let startup = cluster::sorted(startup_reconciles.iter().map(|r| r.ms));
     let errors = log.reconciles.iter().filter(|r| !r.success).count();
-    let latency = sorted(latencies.iter().copied());
-    let patches = sorted(patch_ms.iter().copied());
-    let per_edit = sorted(reconciles_per_edit.iter().map(|&n| n as f64));
+    let latency = cluster::sorted(latencies.iter().copied());
+    let patches = cluster::sorted(patch_ms.iter().copied());
+    let per_edit = cluster::sorted(reconciles_per_edit.iter().map(|&n| n as f64));
     let fmt = |v: &[f64]| {
         format!(
             "p50 {:>7.1} ms  p90 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  (n={})",
-            percentile(v, 50.0),
-            percentile(v, 90.0),
-            percentile(v, 99.0),
+            cluster::percentile(v, 50.0),
+            cluster::percentile(v, 90.0),
+            cluster::percentile(v, 99.0),
             v.last().copied().unwrap_or(f64::NAN),
             v.len()
         )
@@ -575,18 +433,18 @@ async fn main() {
     println!("  that applied nothing      {}", fmt(&quiet));
     println!(
         "  reconciles per edit       p50 {} max {}; failed reconciles: {errors}",
-        percentile(&per_edit, 50.0),
+        cluster::percentile(&per_edit, 50.0),
         per_edit.last().copied().unwrap_or(f64::NAN)
     );
     println!(
         "edit -> job-config CM       p50 {:>7.1} ms  max {:>7.1} ms  (n={}, from the PATCH returning)   [target < 1 s]",
-        percentile(&latency, 50.0),
+        cluster::percentile(&latency, 50.0),
         latency.last().copied().unwrap_or(f64::NAN),
         latency.len()
     );
     println!(
         "  PATCH itself              p50 {:>7.1} ms  max {:>7.1} ms",
-        percentile(&patches, 50.0),
+        cluster::percentile(&patches, 50.0),
         patches.last().copied().unwrap_or(f64::NAN)
     );
     println!(

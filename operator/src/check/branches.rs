@@ -13,6 +13,8 @@
 //!   first job's entries, read as a branch name, is not skipped by the second;
 //! - two jobs that only list `skip_branches` overlap.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
 use prow_api::job::Brancher;
@@ -21,7 +23,7 @@ use super::{Findings, field, item, rule};
 
 /// Compiles `pattern` (Go RE2 syntax, which the `regex` crate reads the same way for everything
 /// Prow configs use), reporting an error at `path` when it does not compile.
-pub(crate) fn check_regex(pattern: &str, path: &str, what: &str, findings: &mut Findings) -> Option<Regex> {
+pub(crate) fn check_regex(pattern: &str, path: &str, what: &str, findings: &mut Findings) -> Option<Arc<Regex>> {
     match crate::patterns::compile(pattern) {
         Ok(regex) => Some(regex),
         Err(error) => {
@@ -53,8 +55,8 @@ pub(crate) fn check_brancher(brancher: &Brancher, path: &str, findings: &mut Fin
 pub(crate) struct BranchMatcher {
     branches: Vec<String>,
     skip_branches: Vec<String>,
-    run: Option<Regex>,
-    skip: Option<Regex>,
+    run: Option<Arc<Regex>>,
+    skip: Option<Arc<Regex>>,
 }
 
 impl BranchMatcher {

@@ -451,7 +451,16 @@ mod tests {
             ..trusted()
         };
         // (row, event, trust, runs, aborts, added, removed)
-        let rows: Vec<(&str, PullRequestEvent, &Trust, bool, bool, Vec<&str>, Vec<&str>)> = vec![
+        type Row<'a> = (
+            &'a str,
+            PullRequestEvent,
+            &'a Trust,
+            bool,
+            bool,
+            Vec<&'a str>,
+            Vec<&'a str>,
+        );
+        let rows: Vec<Row<'_>> = vec![
             (
                 "opened, trusted",
                 event("opened", "main"),

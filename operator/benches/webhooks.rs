@@ -1,0 +1,358 @@
+//! Benchmark of the native trigger: signed `pull_request` `synchronize` webhooks through
+//! `POST /hook` of the real `prow-operator run` (release build), with 4,000 jobs configured
+//! (100 JobConfigs, one repository each), GitHub played by wiremock and the ProwJob writes going to
+//! testkit. Every event is answered only once its ProwJobs are written, so the response latency
+//! is the whole trigger: HMAC, parsing, trust, changed files, aborting the PR's unfinished
+//! presubmits and creating the new ones.
+//!
+//! Then 1,000,000 distinct deliveries (pushes to a branch no postsubmit runs on, so nothing is
+//! written) go through the same endpoint while the operator's RSS is sampled: the dedupe memory is
+//! bounded, so RSS must level off.
+//!
+//! Run with `make bench-webhooks` (`cargo bench -p prow-operator --bench webhooks`);
+//! `WEBHOOK_EVENTS` and `WEBHOOK_DELIVERIES` change the two counts.
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use prow_operator::webhook::signature::sign;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const OPERATOR: &str = "operator.prow.dev/v1alpha1";
+const CONFIGS: usize = 100;
+const JOBS_PER_CONFIG: usize = 40;
+const PULLS_PER_REPO: usize = 5;
+const CONNECTIONS: usize = 32;
+const HMAC: &[u8] = b"not-a-real-secret";
+
+fn count(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A `synchronize` of pull request `number` of `org/repo-<repo>` by a member, with head `sha`.
+fn synchronize(repo: usize, number: usize, sha: &str) -> Value {
+    let repository = json!({
+        "id": 1000 + repo, "name": format!("repo-{repo}"), "full_name": format!("org/repo-{repo}"),
+        "private": false, "owner": {"login": "org", "id": 1, "type": "Organization"},
+        "html_url": format!("https://github.com/org/repo-{repo}"),
+        "description": "A repository of the benchmark", "fork": false, "default_branch": "main"
+    });
+    json!({
+        "action": "synchronize",
+        "number": number,
+        "before": "0000000000000000000000000000000000000001",
+        "after": sha,
+        "pull_request": {
+            "id": 5000 + number, "number": number, "state": "open", "locked": false, "draft": false,
+            "title": "Tighten the retry loop of the uploader",
+            "body": "This change makes the uploader retry with backoff.\n\n```release-note\nNONE\n```",
+            "html_url": format!("https://github.com/org/repo-{repo}/pull/{number}"),
+            "user": {"login": "alice", "id": 7, "type": "User", "html_url": "https://github.com/alice"},
+            "labels": [{"name": "lgtm"}, {"name": "approved"}, {"name": "size/M"}],
+            "mergeable": true,
+            "head": {"ref": "retry", "sha": sha, "repo": repository.clone(), "user": {"login": "alice"}},
+            "base": {"ref": "main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b", "repo": repository.clone()},
+            "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-24T10:00:00Z",
+            "commits": 3, "additions": 120, "deletions": 30, "changed_files": 4
+        },
+        "repository": repository,
+        "organization": {"login": "org", "id": 1},
+        "sender": {"login": "alice", "id": 7, "type": "User"}
+    })
+}
+
+/// A push of `sha` to a branch no postsubmit runs on.
+fn push_elsewhere(repo: usize, sha: &str) -> Value {
+    json!({
+        "ref": "refs/heads/feature-x",
+        "before": "0000000000000000000000000000000000000001",
+        "after": sha,
+        "deleted": false,
+        "commits": [{"id": sha, "added": [], "removed": [], "modified": ["pkg/1/main.go"]}],
+        "repository": {"name": format!("repo-{repo}"), "full_name": format!("org/repo-{repo}"),
+                       "owner": {"login": "org"}, "html_url": format!("https://github.com/org/repo-{repo}")},
+        "sender": {"login": "alice"}
+    })
+}
+
+/// One keep-alive connection to `/hook`.
+struct Connection {
+    stream: BufReader<TcpStream>,
+}
+
+impl Connection {
+    async fn open(address: &str) -> Connection {
+        let stream = TcpStream::connect(address).await.expect("connect to /hook");
+        stream.set_nodelay(true).expect("nodelay");
+        Connection {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// Posts a signed webhook; returns the status code.
+    async fn deliver(&mut self, event: &str, delivery: &str, body: &[u8]) -> u16 {
+        let signature = sign(HMAC, body);
+        let head = format!(
+            "POST /hook HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.stream.get_mut();
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write");
+        let mut status = 0;
+        let mut length = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("read");
+            let trimmed = line.trim_end();
+            if trimmed.is_empty() {
+                break;
+            }
+            if let Some(code) = trimmed.strip_prefix("HTTP/1.1 ") {
+                status = code.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
+            } else if let Some((name, value)) = trimmed.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.expect("read body");
+        status
+    }
+}
+
+/// Sends `total` events built by `event` over [`CONNECTIONS`] connections; returns the wall time
+/// and each event's latency in ms. Panics on any answer but 200.
+async fn drive<F>(address: &str, total: usize, event: F) -> (Duration, Vec<f64>)
+where
+    F: Fn(usize) -> (&'static str, String, Vec<u8>) + Send + Sync + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let event = Arc::new(event);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (next, event, address) = (next.clone(), event.clone(), address.to_string());
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::open(&address).await;
+            let mut latencies = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total {
+                    return latencies;
+                }
+                let (kind, delivery, body) = event(index);
+                let sent = Instant::now();
+                let status = connection.deliver(kind, &delivery, &body).await;
+                latencies.push(sent.elapsed().as_secs_f64() * 1e3);
+                assert_eq!(status, 200, "{kind} {delivery}");
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    (started.elapsed(), latencies)
+}
+
+async fn fake_github() -> MockServer {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "prow-bot", "id": 1})))
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/org/members/alice"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&github)
+        .await;
+    // Each pull request touches one package, so one run_if_changed job of its repository runs.
+    for number in 1..=PULLS_PER_REPO {
+        Mock::given(method("GET"))
+            .and(path_regex(format!(r"^/repos/org/repo-\d+/pulls/{number}/files$")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+                {"filename": format!("pkg/{}/upload.go", number * 3 % JOBS_PER_CONFIG), "status": "modified"},
+                {"filename": "docs/uploader.md", "status": "modified"}
+            ])))
+            .mount(&github)
+            .await;
+    }
+    github
+}
+
+#[tokio::main]
+async fn main() {
+    let events = count("WEBHOOK_EVENTS", 20_000);
+    let deliveries = count("WEBHOOK_DELIVERIES", 1_000_000);
+    let dir = std::env::temp_dir().join(format!("prow-operator-bench-webhooks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let tk = testkit::Testkit::start().await;
+    let kubeconfig = dir.join("kubeconfig");
+    tk.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let client = tk.client();
+    let github = fake_github().await;
+
+    cluster::install_base(&client).await;
+    cluster::apply(
+        &client,
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "github-api-token", "namespace": "prow"},
+                "stringData": {"token": "bench-token"}}),
+    )
+    .await;
+    let mut instance = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(cluster::repo().join("config/samples/prowinstance.yaml")).expect("sample"),
+    )
+    .expect("YAML")
+    .values
+    .remove(0);
+    // The benchmark's org; token auth against the fake GitHub; only the trigger runs natively
+    // (the other loops would compete for the two cores with what is measured).
+    instance["spec"]["github"] = json!({
+        "org": "org",
+        "auth": {"token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
+        "hmacSecretRef": {"name": "hmac-token", "key": "hmac"},
+        "apiUrl": github.uri(),
+    });
+    instance["spec"]["native"] =
+        json!({"trigger": true, "schedule": false, "execute": false, "report": false, "clean": false});
+    cluster::apply(&client, &instance).await;
+    for repo in 0..CONFIGS {
+        cluster::apply(
+            &client,
+            &json!({"apiVersion": OPERATOR, "kind": "JobConfig",
+                    "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
+                    "spec": synthetic::job_set(repo, JOBS_PER_CONFIG)}),
+        )
+        .await;
+    }
+    let _deployments = testkit::play_deployment_controller(client.clone(), "prow");
+    let log = dir.join("operator.log");
+    let child = cluster::spawn_operator(&kubeconfig, &log, "bench-webhooks", &["--hook-address", "127.0.0.1:0"]);
+    let pid = child.id();
+
+    // The hook address from the log, then a first delivery answered 200 (tokens read).
+    let started = Instant::now();
+    let address = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let found = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find_map(|l| l["hook_address"].as_str().map(str::to_string));
+        if let Some(address) = found {
+            break address;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no hook address:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    loop {
+        let body = serde_json::to_vec(&push_elsewhere(0, "warmup")).expect("JSON");
+        let status = Connection::open(&address)
+            .await
+            .deliver("push", &format!("warmup-{}", started.elapsed().as_nanos()), &body)
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the hook answers {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rss_ready = cluster::proc_status(pid);
+    println!(
+        "ready in {:.1}s: {} JobConfigs, {} jobs; RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        CONFIGS,
+        CONFIGS * JOBS_PER_CONFIG,
+        rss_ready.0
+    );
+
+    // Phase 1: synchronize events that create and abort ProwJobs.
+    let before = tk.objects("prow.k8s.io", "prowjobs").len();
+    let (wall, latencies) = drive(&address, events, |index| {
+        let repo = index % CONFIGS;
+        let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
+        let sha = format!("{index:040x}");
+        let body = serde_json::to_vec(&synchronize(repo, number, &sha)).expect("JSON");
+        ("pull_request", format!("sync-{index}"), body)
+    })
+    .await;
+    let prowjobs = tk.objects("prow.k8s.io", "prowjobs");
+    let aborted = prowjobs.iter().filter(|p| p["status"]["state"] == "aborted").count();
+    let latencies = cluster::sorted(latencies);
+    let rss_events = cluster::proc_status(pid);
+
+    // Phase 2: a million distinct deliveries; RSS sampled as they go.
+    let mut samples = Vec::new();
+    let step = (deliveries / 10).max(1);
+    let mut sent = 0;
+    let phase2 = Instant::now();
+    while sent < deliveries {
+        let batch = step.min(deliveries - sent);
+        let offset = sent;
+        drive(&address, batch, move |index| {
+            let n = offset + index;
+            let body = serde_json::to_vec(&push_elsewhere(n % CONFIGS, &format!("{n:040x}"))).expect("JSON");
+            ("push", format!("delivery-{n}"), body)
+        })
+        .await;
+        sent += batch;
+        samples.push((sent, cluster::proc_status(pid).0));
+    }
+    let phase2 = phase2.elapsed();
+    let rss_end = cluster::proc_status(pid);
+    let exit = cluster::stop(child);
+
+    println!(
+        "\nsynchronize events          {events} over {CONNECTIONS} connections in {:.1}s: {:.0} events/s   [target >= 2000]",
+        wall.as_secs_f64(),
+        events as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "latency (answered once written)  p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms   [target p99 < 25 ms]",
+        cluster::percentile(&latencies, 50.0),
+        cluster::percentile(&latencies, 90.0),
+        cluster::percentile(&latencies, 99.0),
+        cluster::percentile(&latencies, 100.0)
+    );
+    println!(
+        "ProwJobs                    {} created, {aborted} aborted by later pushes",
+        prowjobs.len() - before
+    );
+    println!(
+        "RSS                         ready {:.1} MiB, after the events {:.1} MiB",
+        rss_ready.0, rss_events.0
+    );
+    println!(
+        "{deliveries} deliveries in {:.1}s ({:.0}/s); VmRSS MiB by deliveries: {}",
+        phase2.as_secs_f64(),
+        deliveries as f64 / phase2.as_secs_f64(),
+        samples
+            .iter()
+            .map(|(n, rss)| format!("{n}: {rss:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "RSS at the end              VmRSS {:.1} MiB  VmHWM {:.1} MiB",
+        rss_end.0, rss_end.1
+    );
+    println!("operator exit               {exit:?}");
+}
