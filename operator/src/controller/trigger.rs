@@ -159,11 +159,10 @@ pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerErro
         event: event.event.clone(),
         message: e.to_string(),
     };
-    let payload = || event.payload.clone();
     match event.event.as_str() {
         "push" => {
             on_push(
-                &serde_json::from_value(payload()).map_err(invalid)?,
+                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
                 &event.delivery,
                 ctx,
             )
@@ -171,7 +170,7 @@ pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerErro
         }
         "pull_request" => {
             on_pull_request(
-                &serde_json::from_value(payload()).map_err(invalid)?,
+                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
                 &event.delivery,
                 ctx,
             )
@@ -179,7 +178,7 @@ pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerErro
         }
         "issue_comment" => {
             on_comment(
-                &serde_json::from_value(payload()).map_err(invalid)?,
+                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
                 &event.delivery,
                 ctx,
             )
