@@ -323,6 +323,20 @@ async fn a_pull_request_runs_as_pods_reports_once_and_comments_until_a_retest_pa
     let pod = world.get("v1", "Pod", "test-pods", &unit).await.expect("the pod");
     assert_eq!(pod["metadata"]["labels"]["prow.k8s.io/id"], unit.as_str());
     assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    // The sample jobs are decorated: the pod clones, uploads and wraps the test as upstream does.
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        names(&pod["spec"]["initContainers"]),
+        ["clonerefs", "initupload", "place-entrypoint"]
+    );
+    assert_eq!(names(&pod["spec"]["containers"]), ["test", "sidecar"]);
+    assert_eq!(pod["spec"]["containers"][0]["command"][0], "/tools/entrypoint");
     world
         .eventually("pending statuses", || async {
             (github.posted("pull-api-unit", "pending") > 0).then_some(())
