@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test e2e lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks render-samples
+.PHONY: all build test e2e lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
 
 all: build
 
@@ -42,6 +42,7 @@ bench:
 	$(CARGO) bench -p prow-operator --bench offline
 	$(CARGO) bench -p prow-operator --bench reconcile
 	$(CARGO) bench -p prow-operator --bench webhooks
+	$(CARGO) bench -p prow-operator --bench jobs
 
 ## bench-reconcile: the live controller against testkit with 100 JobConfigs of 4,000 jobs:
 ## convergence time, reconcile p50/p99, edit-to-ConfigMap latency, RSS and idle CPU.
@@ -53,6 +54,11 @@ bench-reconcile:
 ## deliveries.
 bench-webhooks:
 	$(CARGO) bench -p prow-operator --bench webhooks
+
+## bench-jobs: the native job engine of the release binary against testkit with 10,000 ProwJobs
+## in flight: pods created per second, pod phase to ProwJob state lag p50/p99, RSS.
+bench-jobs:
+	$(CARGO) bench -p prow-operator --bench jobs
 
 ## render-samples: every object the operator would apply for config/samples.
 render-samples: build

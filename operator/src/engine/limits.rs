@@ -15,18 +15,20 @@ fn start(job: &ProwJob) -> Option<k8s_openapi::jiff::Timestamp> {
 }
 
 /// What makes two presubmit runs the same: job, org, repo, base ref and sorted pull numbers.
-type RunKey = (String, String, String, String, Vec<i64>);
+pub type RunKey = (String, String, String, String, Vec<i64>);
 
-fn run_key(job: &ProwJob, refs: &prow_api::job::Refs) -> RunKey {
+/// The run `job` belongs to, if it may have duplicates (see [`may_have_duplicates`]).
+pub fn run_key(job: &ProwJob) -> Option<RunKey> {
+    let refs = job.spec.refs.as_ref().filter(|_| may_have_duplicates(job))?;
     let mut pulls: Vec<i64> = refs.pulls.iter().flatten().map(|p| p.number).collect();
     pulls.sort_unstable();
-    (
+    Some((
         job.spec.job.clone(),
         refs.org.clone(),
         refs.repo.clone(),
         refs.base_ref.clone().unwrap_or_default(),
         pulls,
-    )
+    ))
 }
 
 /// Whether `job` may have duplicates to terminate: a triggered or pending presubmit. Only such
@@ -43,10 +45,9 @@ pub fn may_have_duplicates(job: &ProwJob) -> bool {
 pub fn superseded<J: Borrow<ProwJob>>(jobs: &[J]) -> Vec<&ProwJob> {
     let mut groups: BTreeMap<RunKey, Vec<&ProwJob>> = BTreeMap::new();
     for job in jobs.iter().map(Borrow::borrow) {
-        let Some(refs) = job.spec.refs.as_ref().filter(|_| may_have_duplicates(job)) else {
-            continue;
-        };
-        groups.entry(run_key(job, refs)).or_default().push(job);
+        if let Some(key) = run_key(job) {
+            groups.entry(key).or_default().push(job);
+        }
     }
     let mut older = Vec::new();
     for mut group in groups.into_values() {

@@ -21,7 +21,7 @@ use prow_api::{ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
+use super::{CACHE_LAG, Function, InstanceSettings, Jobs, JobsError, Transition};
 use crate::engine::execute::{self, Action as PodAction, GCSK8S_FINALIZER, Triggered};
 use crate::engine::limits;
 use crate::engine::report::REPORTER;
@@ -31,9 +31,6 @@ use crate::podspec::{self, PodError, PodInputs};
 pub const CONCURRENCY: u16 = 64;
 /// How long a job held back by a concurrency limit waits before it is looked at again.
 const LIMITED: Duration = Duration::from_secs(10);
-/// How long a pod this replica created may be missing from the pod cache before it counts as
-/// gone, and how long an admitted job waits for the cache to show it pending.
-const CACHE_LAG: Duration = Duration::from_secs(10);
 /// How soon a job whose pod is on its way into the cache is looked at again.
 const SOON: Duration = Duration::from_secs(1);
 /// The description of a duplicate aborted by a newer run, as upstream's.
@@ -64,7 +61,11 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
             step.delete_pod(pod).await?;
         }
         Action::await_change()
-    } else if limits::may_have_duplicates(&job) && step.terminate_duplicates().await? {
+    } else if status.state == ProwJobState::Triggered
+        && limits::may_have_duplicates(&job)
+        && step.terminate_duplicates().await?
+    {
+        // A new run supersedes the older ones when it starts.
         Action::await_change()
     } else {
         match status.state {
@@ -108,6 +109,16 @@ pub async fn release_finalizer(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Er
     }
 }
 
+/// `job` as a run with `build_id`, in a pod named after it.
+fn with_build_id(job: &ProwJob, build_id: &str) -> ProwJob {
+    let mut run = job.clone();
+    if let Some(status) = run.status.as_mut() {
+        status.build_id = Some(build_id.to_string());
+        status.pod_name = Some(job.name_any());
+    }
+    run
+}
+
 /// One reconcile of one job.
 struct Step<'a> {
     jobs: &'a Jobs,
@@ -125,15 +136,22 @@ impl Step<'_> {
         Api::namespaced(self.jobs.ctx.client.clone(), &self.settings.namespaces.pod)
     }
 
-    /// Aborts the older runs this job's newer run supersedes; returns whether this job was one.
+    /// Aborts the runs of the same presubmit for the same pull requests that a newer one
+    /// supersedes; returns whether this job was one.
     async fn terminate_duplicates(&self) -> Result<bool, JobsError> {
-        let namespace = self.job.metadata.namespace.as_ref();
-        let same: Vec<Arc<ProwJob>> = self
+        let names = self
             .jobs
-            .prowjobs
-            .state()
-            .into_iter()
-            .filter(|j| j.spec.job == self.job.spec.job && j.metadata.namespace.as_ref() == namespace)
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .same_run(self.job);
+        if names.len() < 2 {
+            return Ok(false);
+        }
+        let namespace = self.job.namespace().unwrap_or_default();
+        let same: Vec<Arc<ProwJob>> = names
+            .iter()
+            .filter_map(|name| self.jobs.prowjobs.get(&ObjectRef::new(name).within(&namespace)))
             .collect();
         if same.len() < 2 {
             return Ok(false);
@@ -158,6 +176,11 @@ impl Step<'_> {
     }
 
     async fn triggered(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+        let uid = self.job.uid().unwrap_or_default();
+        if self.jobs.started.lock().unwrap_or_else(|p| p.into_inner()).fresh(&uid) {
+            // This term started it moments ago; the cache has not caught up.
+            return Ok(Action::await_change());
+        }
         let limited = self.settings.concurrency.limits(self.job);
         // A limited job is admitted alone, so two jobs never take the same slot.
         let admission = match limited {
@@ -194,7 +217,7 @@ impl Step<'_> {
                 let url = self
                     .inputs()
                     .ok()
-                    .and_then(|inputs| podspec::job_url(&self.with_build_id(&build_id), inputs));
+                    .and_then(|inputs| podspec::job_url(&with_build_id(self.job, &build_id), inputs));
                 self.started(&build_id, url).await?;
                 info!(%build_id, "adopted the existing pod");
                 Action::await_change()
@@ -230,13 +253,18 @@ impl Step<'_> {
         self.settings.pod_inputs.as_ref().map_err(Clone::clone)
     }
 
-    fn with_build_id(&self, build_id: &str) -> ProwJob {
-        let mut run = self.job.clone();
-        if let Some(status) = run.status.as_mut() {
-            status.build_id = Some(build_id.to_string());
-            status.pod_name = Some(self.job.name_any());
-        }
-        run
+    /// The job as the API server has it, with what the cache leaves out.
+    async fn read_whole(&self) -> Result<ProwJob, JobsError> {
+        let namespace = self.job.namespace().unwrap_or_default();
+        let api: Api<ProwJob> = Api::namespaced(self.jobs.ctx.client.clone(), &namespace);
+        api.get(&self.job.name_any())
+            .await
+            .map_err(|source| JobsError::ProwJob {
+                action: "reading",
+                namespace,
+                name: self.job.name_any(),
+                source,
+            })
     }
 
     /// Makes the job's pod with a new build id. A triggered job becomes pending; a pending one
@@ -244,19 +272,26 @@ impl Step<'_> {
     async fn start_pod(&self) -> Result<Action, JobsError> {
         let name = self.job.name_any();
         let key = (self.settings.namespaces.pod.clone(), name.clone());
-        let recent = self
+        let on_its_way = self
             .jobs
             .created_pods
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied();
-        if recent.is_some_and(|made| made.elapsed() < CACHE_LAG) {
-            // Made moments ago and not in the cache yet: it is on its way.
+            .fresh(&key);
+        if on_its_way {
+            // Made moments ago and not in the cache yet.
             return Ok(Action::requeue(SOON));
         }
+        let full;
+        let job = if self.job.spec.pod_spec.is_none() && self.state() != ProwJobState::Triggered {
+            // A started job's pod spec is not cached: read the whole job.
+            full = self.read_whole().await?;
+            &full
+        } else {
+            self.job
+        };
         let build_id = self.jobs.build_ids.next(self.now);
-        let run = self.with_build_id(&build_id);
+        let run = with_build_id(job, &build_id);
         let built = self
             .inputs()
             .and_then(|inputs| Ok((podspec::prowjob_to_pod(&run, inputs)?, podspec::job_url(&run, inputs))));
@@ -270,20 +305,20 @@ impl Step<'_> {
         // Always the instance's pod namespace, as upstream's `pod_namespace` (a job's own
         // `namespace` does not move its pod).
         pod.metadata.namespace = Some(self.settings.namespaces.pod.clone());
-        {
-            // Noted before the create, so the cache's sighting (which may come before the answer)
-            // clears it.
-            let mut created = self.jobs.created_pods.lock().unwrap_or_else(|p| p.into_inner());
-            created.retain(|_, made| made.elapsed() < CACHE_LAG);
-            created.insert(key.clone(), std::time::Instant::now());
-        }
+        // Noted before the create, so the cache's sighting (which may come before the answer)
+        // clears it.
+        self.jobs
+            .created_pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .note(key.clone());
         let result = self.pod_api().create(&PostParams::default(), &pod).await;
         if result.is_err() {
             self.jobs
                 .created_pods
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
+                .forget(&key);
         }
         match result {
             Ok(_) => {}
@@ -321,13 +356,22 @@ impl Step<'_> {
         if let Some(url) = url {
             change = change.set("url", url);
         }
-        if self.state() == ProwJobState::Triggered {
+        let starting = self.state() == ProwJobState::Triggered;
+        if starting {
             change = change
                 .set("state", ProwJobState::Pending)
                 .set("pendingTime", Time(self.now))
                 .set("description", "Job triggered.");
         }
-        change.apply(self.jobs, self.job).await
+        let applied = change.apply(self.jobs, self.job).await?;
+        if applied && starting {
+            self.jobs
+                .started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .note(self.job.uid().unwrap_or_default());
+        }
+        Ok(applied)
     }
 
     async fn pending(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {

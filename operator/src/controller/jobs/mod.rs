@@ -14,23 +14,26 @@
 pub mod clean;
 pub mod execute;
 pub mod report;
+pub mod runs;
 pub mod schedule;
 pub mod settings;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::Shared;
 use futures::{FutureExt, Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodSpec, PodStatus};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::{WatchStreamExt, controller};
 use kube::{Api, ResourceExt};
+use prow_api::job::DecorationConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
@@ -38,8 +41,8 @@ use tracing::{debug, info, warn};
 use super::Context;
 use super::github_clients::CredentialsError;
 use crate::engine::clean::PROWJOB_ID;
-use crate::engine::execute::BuildIds;
-use crate::engine::labels::CREATED_BY_PROW;
+use crate::engine::execute::{BUILD_ID_LABEL, BuildIds};
+use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
 use crate::github::{GitHubClient, GitHubError};
 pub use settings::{Function, InstanceSettings};
 
@@ -146,17 +149,21 @@ impl Clock for SystemClock {
 pub struct Jobs {
     /// The operator's context (client, instance caches, GitHub clients).
     pub ctx: Arc<Context>,
-    /// Every ProwJob, without managed fields.
+    /// Every ProwJob, without managed fields; a started one also without what builds its pod.
     pub prowjobs: Store<ProwJob>,
-    /// Every pod labelled `created-by-prow=true`, reduced to what the loops read: metadata
-    /// without annotations, and the phase, reason, start time and container states.
+    /// Every pod labelled `created-by-prow=true`, reduced to what the loops read.
     pub pods: Store<Pod>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     settings: settings::Memo,
     build_ids: BuildIds,
+    /// The triggered and pending presubmits by run, for finding duplicates.
+    runs: Arc<Mutex<runs::RunIndex>>,
     /// Pods this term created that the pod cache does not show yet, by namespace and name.
-    created_pods: CreatedPods,
+    created_pods: Arc<Mutex<Recent<(String, String)>>>,
+    /// ProwJobs (by uid) this term moved from `triggered` to `pending`, while the ProwJob cache
+    /// may still show them triggered.
+    started: Mutex<Recent<String>>,
     /// The state reported for each ProwJob uid, until `prev_report_states` shows it.
     reported: Mutex<HashMap<String, ProwJobState>>,
     /// Failed attempts by ProwJob uid, for backoff.
@@ -176,9 +183,48 @@ impl Drop for Jobs {
     }
 }
 
-/// Pods created but not yet seen in the pod cache, with when they were created (real time: it
-/// is about the cache's lag).
-type CreatedPods = Arc<Mutex<HashMap<(String, String), std::time::Instant>>>;
+/// How long a write of this term may be missing from the caches before it counts as lost.
+pub const CACHE_LAG: Duration = Duration::from_secs(10);
+
+/// Keys noted in real time (this is about the caches' lag), each fresh for [`CACHE_LAG`]. Stale
+/// entries are dropped in batches, so noting stays cheap however many there are.
+#[derive(Debug)]
+pub struct Recent<K> {
+    noted: HashMap<K, std::time::Instant>,
+    prune_at: usize,
+}
+
+impl<K> Default for Recent<K> {
+    fn default() -> Self {
+        Self {
+            noted: HashMap::new(),
+            prune_at: 1024,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Recent<K> {
+    /// Notes `key` now.
+    pub fn note(&mut self, key: K) {
+        if self.noted.len() >= self.prune_at {
+            self.noted.retain(|_, at| at.elapsed() < CACHE_LAG);
+            self.prune_at = (self.noted.len() * 2).max(1024);
+        }
+        self.noted.insert(key, std::time::Instant::now());
+    }
+
+    /// Whether `key` was noted less than [`CACHE_LAG`] ago.
+    pub fn fresh(&self, key: &K) -> bool {
+        self.noted.get(key).is_some_and(|at| at.elapsed() < CACHE_LAG)
+    }
+
+    /// Forgets `key`.
+    pub fn forget(&mut self, key: &K) {
+        if !self.noted.is_empty() {
+            self.noted.remove(key);
+        }
+    }
+}
 
 /// The watch streams the loops are driven by.
 pub struct Feeds {
@@ -188,27 +234,80 @@ pub struct Feeds {
     deleted_pods: futures::channel::mpsc::UnboundedReceiver<ObjectRef<ProwJob>>,
 }
 
-/// Keeps what the loops read of a job pod.
+/// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
+/// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
+/// states.
 fn slim_pod(pod: &mut Pod) {
     let meta = &mut pod.metadata;
     meta.managed_fields = None;
     meta.annotations = None;
     meta.owner_references = None;
+    meta.generate_name = None;
+    meta.uid = None;
+    if let Some(labels) = meta.labels.as_mut() {
+        labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
+    }
     pod.spec = None::<PodSpec>;
+    let slim_containers = |statuses: Option<Vec<ContainerStatus>>| {
+        statuses.map(|list| {
+            list.into_iter()
+                .map(|c| ContainerStatus {
+                    name: c.name,
+                    state: c.state.map(|state| ContainerState {
+                        terminated: state.terminated,
+                        ..ContainerState::default()
+                    }),
+                    ..ContainerStatus::default()
+                })
+                .collect()
+        })
+    };
     if let Some(status) = pod.status.take() {
         pod.status = Some(PodStatus {
             phase: status.phase,
             reason: status.reason,
             start_time: status.start_time,
-            container_statuses: status.container_statuses,
-            init_container_statuses: status.init_container_statuses,
+            container_statuses: slim_containers(status.container_statuses),
+            init_container_statuses: slim_containers(status.init_container_statuses),
             ..PodStatus::default()
         });
     }
 }
 
-fn strip_managed_fields(job: &mut ProwJob) {
+/// Keeps what the loops read of a ProwJob. A job that has started no longer needs what builds
+/// its pod: of its metadata only the labels the reporter reads stay (`is-optional`, Gerrit's),
+/// of its decoration only the pod timeouts, and the pod spec, annotations, extra refs and the
+/// other agents' specs go. Should its pod be lost, the executor reads the whole job again.
+fn slim_prowjob(job: &mut ProwJob) {
     job.metadata.managed_fields = None;
+    let started = job
+        .status
+        .as_ref()
+        .is_some_and(|s| !matches!(s.state, ProwJobState::Triggered | ProwJobState::Scheduling));
+    if !started {
+        return;
+    }
+    let meta = &mut job.metadata;
+    meta.annotations = None;
+    meta.owner_references = None;
+    if let Some(labels) = meta.labels.as_mut() {
+        labels.retain(|key, _| key == IS_OPTIONAL || key.starts_with("prow.k8s.io/gerrit-"));
+    }
+    let spec = &mut job.spec;
+    spec.pod_spec = None;
+    spec.extra_refs = None;
+    spec.jenkins_spec = None;
+    spec.pipeline_run_spec = None;
+    spec.tekton_pipeline_run_spec = None;
+    spec.rerun_auth_config = None;
+    spec.reporter_config = None;
+    spec.prowjob_defaults = None;
+    spec.decoration_config = spec.decoration_config.take().map(|d| DecorationConfig {
+        pod_pending_timeout: d.pod_pending_timeout,
+        pod_running_timeout: d.pod_running_timeout,
+        pod_unscheduled_timeout: d.pod_unscheduled_timeout,
+        ..DecorationConfig::default()
+    });
 }
 
 impl Jobs {
@@ -226,7 +325,7 @@ impl Jobs {
         };
         let prowjob_stream = watcher(Api::<ProwJob>::all(client.clone()), watcher::Config::default())
             .default_backoff()
-            .modify(strip_managed_fields)
+            .modify(slim_prowjob)
             .reflect_shared(prowjob_writer);
         let (deleted_sender, deleted_pods) = futures::channel::mpsc::unbounded();
         let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
@@ -235,17 +334,19 @@ impl Jobs {
             .modify(slim_pod)
             .reflect_shared(pod_writer);
         let owners = ctx.clone();
-        let created_pods = CreatedPods::default();
+        let created_pods: Arc<Mutex<Recent<(String, String)>>> = Arc::default();
         let seen = created_pods.clone();
+        let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
+        let index = runs.clone();
         let tasks = vec![
-            drive(prowjob_stream, |_| {}),
+            drive(prowjob_stream, move |event| {
+                index.lock().unwrap_or_else(|p| p.into_inner()).follow(event)
+            }),
             drive(pod_stream, move |event| match event {
-                Event::Apply(pod) | Event::InitApply(pod) => {
-                    let mut created = seen.lock().unwrap_or_else(|p| p.into_inner());
-                    if !created.is_empty() {
-                        created.remove(&(pod.namespace().unwrap_or_default(), pod.name_any()));
-                    }
-                }
+                Event::Apply(pod) | Event::InitApply(pod) => seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget(&(pod.namespace().unwrap_or_default(), pod.name_any())),
                 // Deletions are not in the shared stream; a pod deleted at once (without a
                 // grace period) must still wake its job up.
                 Event::Delete(pod) => {
@@ -263,7 +364,9 @@ impl Jobs {
             clock,
             settings: settings::Memo::default(),
             build_ids: BuildIds::default(),
+            runs,
             created_pods,
+            started: Mutex::default(),
             reported: Mutex::default(),
             failures: Mutex::default(),
             comment_locks: Mutex::default(),
@@ -298,23 +401,32 @@ impl Jobs {
     pub async fn run(self: Arc<Self>, feeds: Feeds, shutdown: impl Future<Output = ()> + Send + 'static) {
         let shutdown = shutdown.shared();
         let owners = self.ctx.clone();
+        let activity = Arc::new(AtomicU64::new(0));
+        let count = |activity: &Arc<AtomicU64>| {
+            let activity = activity.clone();
+            move |_| {
+                activity.fetch_add(1, Ordering::Relaxed);
+                futures::future::ready(())
+            }
+        };
         let execute = controller::Controller::for_shared_stream(feeds.execute, self.prowjobs.clone())
             .watches_shared_stream(feeds.pods, move |pod| owners_of(&owners, &pod))
             .reconcile_on(feeds.deleted_pods)
             .with_config(controller::Config::default().concurrency(execute::CONCURRENCY))
             .graceful_shutdown_on(shutdown.clone())
             .run(execute::reconcile, execute::error_policy, self.clone())
-            .for_each(|_| futures::future::ready(()));
+            .for_each(count(&activity));
         let report = controller::Controller::for_shared_stream(feeds.report, self.prowjobs.clone())
             .with_config(controller::Config::default().concurrency(report::CONCURRENCY))
             .graceful_shutdown_on(shutdown.clone())
             .run(report::reconcile, report::error_policy, self.clone())
-            .for_each(|_| futures::future::ready(()));
+            .for_each(count(&activity));
         tokio::join!(
             execute,
             report,
             schedule::run(self.clone(), shutdown.clone()),
-            clean::run(self.clone(), shutdown),
+            clean::run(self.clone(), shutdown.clone()),
+            release_freed_memory(activity, shutdown),
         );
         info!("job loops stopped");
     }
@@ -421,6 +533,35 @@ fn owners_of(ctx: &Context, pod: &Pod) -> Vec<ObjectRef<ProwJob>> {
             (namespaces.pod == namespace).then(|| ObjectRef::new(name).within(&namespaces.prowjob))
         })
         .collect()
+}
+
+/// How often freed memory goes back to the system while the loops are busy.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+
+/// Hands the memory the loops freed back to the system every [`TRIM_EVERY`] while reconciles
+/// happen: a burst of jobs allocates much for a moment (pod bodies, watch events), and glibc
+/// keeps freed pages otherwise, so the RSS would stay at the burst's peak.
+async fn release_freed_memory<F>(activity: Arc<AtomicU64>, shutdown: Shared<F>)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut seen = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.clone() => return,
+            _ = tokio::time::sleep(TRIM_EVERY) => {}
+        }
+        let now = activity.load(Ordering::Relaxed);
+        if now != seen {
+            seen = now;
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only returns free pages of the heap to the kernel; it touches
+            // no memory in use and is safe to call from any thread at any time.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    }
 }
 
 fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
