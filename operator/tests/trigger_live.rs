@@ -253,9 +253,31 @@ mod pull_requests {
 
     #[tokio::test]
     async fn a_members_pull_request_starts_its_presubmits_and_a_new_push_aborts_them() {
+        members_pull_request_then_push(false).await;
+    }
+
+    /// The leader finds the pull request's unfinished presubmits in its job caches, including
+    /// the ones created moments before that the watch may not show yet.
+    #[tokio::test]
+    async fn the_leader_aborts_from_its_job_caches() {
+        members_pull_request_then_push(true).await;
+    }
+
+    async fn members_pull_request_then_push(leading: bool) {
         let kit = testkit::Testkit::start().await;
         let github = MockServer::start().await;
         let caches = installed_with_github(&kit, &github).await;
+        let _jobs = match leading {
+            true => {
+                let clock = Arc::new(prow_operator::controller::jobs::SystemClock);
+                let (jobs, _feeds) = prow_operator::controller::jobs::Jobs::start(caches.ctx.clone(), clock)
+                    .await
+                    .unwrap();
+                assert!(caches.ctx.leading_jobs().is_some());
+                Some(jobs)
+            }
+            false => None,
+        };
         Mock::given(method("GET"))
             .and(path("/orgs/example-org/members/alice"))
             .respond_with(ResponseTemplate::new(204))
@@ -284,9 +306,14 @@ mod pull_requests {
         assert!(first.labeled.is_empty(), "a member's pull request needs no ok-to-test");
 
         // A new commit: the unfinished presubmits are aborted and new ones start.
+        let before = kit.audit().len();
         let second = trigger::handle(&opened("alice", "2222222", "synchronize"), &caches.ctx)
             .await
             .unwrap();
+        let listed = kit.audit()[before..]
+            .iter()
+            .any(|r| r.verb == testkit::Verb::List && r.resource == "prowjobs");
+        assert_eq!(listed, !leading, "only a replica without the job caches lists the ProwJobs");
         assert_eq!(second.aborted.len(), first.created.len());
         let all = prowjobs.list(&ListParams::default()).await.unwrap().items;
         assert_eq!(all.len(), first.created.len() + second.created.len());

@@ -117,6 +117,7 @@ impl Caches {
             selections: Selections::default(),
             leadership: Leadership::default(),
             queue: Queue::new(metrics),
+            leading_jobs: std::sync::RwLock::default(),
         });
 
         let config = watcher::Config::default();

@@ -306,9 +306,16 @@ pub struct Context {
     pub leadership: Leadership,
     /// Pending reconciles.
     pub queue: Queue,
+    /// The job loops' caches while this replica leads and has them filled.
+    pub leading_jobs: std::sync::RwLock<std::sync::Weak<jobs::Jobs>>,
 }
 
 impl Context {
+    /// The job loops' caches, if this replica leads and has them filled.
+    pub fn leading_jobs(&self) -> Option<Arc<jobs::Jobs>> {
+        self.leading_jobs.read().unwrap_or_else(|p| p.into_inner()).upgrade()
+    }
+
     /// Records an Event about the object `reference`; failures are logged, never fatal.
     pub async fn publish(&self, reference: &k8s_openapi::api::core::v1::ObjectReference, notice: &Notice) {
         let event = Event {

@@ -295,13 +295,11 @@ async fn start_presubmits(
             name: prowjob::uuid_name(&[delivery, instance, &pr.head.sha, &job.base.name]),
             ..template.clone()
         };
-        let name = create(
-            &api,
-            &prowjob::presubmit(job, refs.clone(), &creation),
-            &job.base.name,
-            delivery,
-        )
-        .await?;
+        let prowjob = prowjob::presubmit(job, refs.clone(), &creation);
+        let name = create(&api, &prowjob, &job.base.name, delivery).await?;
+        if let Some(jobs) = ctx.leading_jobs() {
+            jobs.note_created(&prowjob);
+        }
         created.push(format!("{}/{name}", template.namespace));
     }
     Ok(created)
@@ -401,7 +399,7 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
                 .aborted
-                .extend(abort_unfinished(&api, org, repo, pr.number, delivery).await?);
+                .extend(abort_unfinished(ctx, &api, org, repo, pr.number, delivery).await?);
         }
         handled
             .created
@@ -527,53 +525,67 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
     Ok(handled)
 }
 
-/// Aborts every unfinished presubmit of the pull request, as upstream does when it changes.
+/// Aborts every unfinished presubmit of the pull request, as upstream does when it changes. The
+/// leader finds them in its job caches (with the ProwJobs it just created); another replica lists
+/// them.
 async fn abort_unfinished(
+    ctx: &Context,
     api: &Api<ProwJob>,
     org: &str,
     repo: &str,
     number: i64,
     delivery: &str,
 ) -> Result<Vec<String>, TriggerError> {
-    let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
-    let selector = format!(
-        "{}={},{}={},{}={},{}=presubmit",
-        labels::ORG,
-        value(org),
-        labels::REPO,
-        value(repo),
-        labels::PULL,
-        number,
-        labels::TYPE
-    );
     let failed = |source| TriggerError::Abort {
         delivery: delivery.to_string(),
         pull: format!("{org}/{repo}#{number}"),
         source,
     };
-    let mut aborted = Vec::new();
-    for prowjob in api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(failed)?
-        .items
-    {
-        let finished = prowjob.status.as_ref().is_some_and(|s| s.completion_time.is_some());
-        if finished {
-            continue;
+    let namespace = api.namespace().unwrap_or_default().to_string();
+    let unfinished: Vec<String> = match ctx.leading_jobs() {
+        Some(jobs) => jobs
+            .unfinished_presubmits(&namespace, org, repo, number)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+        None => {
+            let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
+            let selector = format!(
+                "{}={},{}={},{}={},{}=presubmit",
+                labels::ORG,
+                value(org),
+                labels::REPO,
+                value(repo),
+                labels::PULL,
+                number,
+                labels::TYPE
+            );
+            api.list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(failed)?
+                .items
+                .into_iter()
+                .filter(|job| job.status.as_ref().is_none_or(|s| s.completion_time.is_none()))
+                .map(|job| job.name_any())
+                .collect()
         }
-        let name = prowjob.name_any();
+    };
+    let mut aborted = Vec::new();
+    for name in unfinished {
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let patch = json!({"status": {
             "state": ProwJobState::Aborted,
             "completionTime": now,
             "description": "Aborted by trigger plugin.",
         }});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(failed)?;
+        match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => {}
+            // Deleted meanwhile: nothing to abort.
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(source) => return Err(failed(source)),
+        }
         info!(prowjob = %name, "aborted");
-        aborted.push(format!("{}/{name}", prowjob.namespace().unwrap_or_default()));
+        aborted.push(format!("{namespace}/{name}"));
     }
     Ok(aborted)
 }

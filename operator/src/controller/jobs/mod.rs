@@ -385,6 +385,8 @@ impl Jobs {
             pods = jobs.pods.len(),
             "job caches filled"
         );
+        // The trigger finds a pull request's unfinished presubmits here instead of listing them.
+        *jobs.ctx.leading_jobs.write().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&jobs);
         Ok((
             jobs,
             Feeds {
@@ -486,6 +488,40 @@ impl Jobs {
         *attempts = attempts.saturating_add(1);
         let doubling = Duration::from_secs(1 << (*attempts - 1).min(9)).min(Duration::from_secs(300));
         error.retry_after().map_or(doubling, |asked| asked.max(doubling))
+    }
+
+    /// The names of the triggered and pending presubmits of pull request `org/repo#number` in
+    /// `namespace`, with what the cache has of each (nothing yet for one just created).
+    pub fn unfinished_presubmits(
+        &self,
+        namespace: &str,
+        org: &str,
+        repo: &str,
+        number: i64,
+    ) -> Vec<(String, Option<Arc<ProwJob>>)> {
+        let names = self
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .of_pull(namespace, org, repo, number);
+        names
+            .into_iter()
+            .map(|name| {
+                let cached = self.prowjobs.get(&ObjectRef::new(&name).within(namespace));
+                (name, cached)
+            })
+            .filter(|(_, cached)| {
+                cached
+                    .as_ref()
+                    .is_none_or(|job| job.status.as_ref().is_none_or(|s| s.completion_time.is_none()))
+            })
+            .collect()
+    }
+
+    /// Takes in a ProwJob the trigger just created, so that an event right after it finds it
+    /// before the watch shows it.
+    pub fn note_created(&self, job: &ProwJob) {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).note(job);
     }
 
     /// Forgets the failed attempts on `job` after a success.

@@ -1,5 +1,6 @@
-//! The triggered and pending presubmits grouped by run, kept from the ProwJob watch, so the
-//! executor finds a job's duplicates without scanning every ProwJob.
+//! The triggered and pending presubmits grouped by run and by pull request, kept from the ProwJob
+//! watch, so the executor finds a job's duplicates, and the trigger a pull request's unfinished
+//! presubmits, without scanning (or listing) every ProwJob.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,6 +11,14 @@ use crate::engine::limits::{self, RunKey};
 
 /// A run in a namespace.
 type Key = (String, RunKey);
+/// A pull request in a namespace: namespace, org, repo and number.
+type PullKey = (String, String, String, i64);
+
+fn pull_keys((namespace, (_, org, repo, _, pulls)): &Key) -> impl Iterator<Item = PullKey> + '_ {
+    pulls
+        .iter()
+        .map(move |number| (namespace.clone(), org.clone(), repo.clone(), *number))
+}
 
 /// The names of the triggered and pending presubmits of each run (namespace, job, org, repo,
 /// base ref and pull numbers): the groups [`limits::superseded`] picks from.
@@ -23,6 +32,7 @@ pub struct RunIndex {
 #[derive(Debug, Default)]
 struct Index {
     names: HashMap<Key, BTreeSet<String>>,
+    by_pull: HashMap<PullKey, BTreeSet<String>>,
     key_of: HashMap<(String, String), Key>,
 }
 
@@ -38,6 +48,9 @@ impl Index {
         }
         self.remove(&object);
         if let Some(key) = key {
+            for pull in pull_keys(&key) {
+                self.by_pull.entry(pull).or_default().insert(object.1.clone());
+            }
             self.names.entry(key.clone()).or_default().insert(object.1.clone());
             self.key_of.insert(object, key);
         }
@@ -45,6 +58,14 @@ impl Index {
 
     fn remove(&mut self, object: &(String, String)) {
         let Some(key) = self.key_of.remove(object) else { return };
+        for pull in pull_keys(&key) {
+            if let Some(names) = self.by_pull.get_mut(&pull) {
+                names.remove(&object.1);
+                if names.is_empty() {
+                    self.by_pull.remove(&pull);
+                }
+            }
+        }
         if let Some(names) = self.names.get_mut(&key) {
             names.remove(&object.1);
             if names.is_empty() {
@@ -67,6 +88,22 @@ impl RunIndex {
             Event::InitApply(job) => self.relisting.get_or_insert_with(Index::default).apply(job),
             Event::InitDone => self.live = self.relisting.take().unwrap_or_default(),
         }
+    }
+
+    /// Takes in a ProwJob this process just created, before the watch shows it.
+    pub fn note(&mut self, job: &ProwJob) {
+        self.live.apply(job);
+    }
+
+    /// The names of the triggered and pending presubmits of pull request `org/repo#number` in
+    /// `namespace`.
+    pub fn of_pull(&self, namespace: &str, org: &str, repo: &str, number: i64) -> Vec<String> {
+        let key = (namespace.to_string(), org.to_string(), repo.to_string(), number);
+        self.live
+            .by_pull
+            .get(&key)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The names of the runs in `job`'s group, `job` included if it is triggered or pending;
