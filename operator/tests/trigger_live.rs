@@ -313,7 +313,10 @@ mod pull_requests {
         let listed = kit.audit()[before..]
             .iter()
             .any(|r| r.verb == testkit::Verb::List && r.resource == "prowjobs");
-        assert_eq!(listed, !leading, "only a replica without the job caches lists the ProwJobs");
+        assert_eq!(
+            listed, !leading,
+            "only a replica without the job caches lists the ProwJobs"
+        );
         assert_eq!(second.aborted.len(), first.created.len());
         let all = prowjobs.list(&ListParams::default()).await.unwrap().items;
         assert_eq!(all.len(), first.created.len() + second.created.len());

@@ -141,22 +141,23 @@ type Selected = (u64, Vec<Arc<JobConfig>>, Vec<Arc<prow_api::PluginConfig>>);
 /// each object it selects, and which last good versions this replica knows. Returns the selected
 /// JobConfigs and PluginConfigs too, in name order.
 fn fingerprint(instance: &ProwInstance, ctx: &Context) -> Selected {
-    let namespaces: BTreeMap<String, BTreeMap<String, String>> = ctx
-        .stores
-        .namespaces
-        .state()
+    // Runs on every webhook event: it borrows from the caches and allocates little.
+    let namespace_objects = ctx.stores.namespaces.state();
+    let namespaces: HashMap<&str, &BTreeMap<String, String>> = namespace_objects
         .iter()
-        .map(|n| (n.name_any(), n.labels().clone()))
+        .filter_map(|n| Some((n.metadata.name.as_deref()?, n.metadata.labels.as_ref()?)))
         .collect();
     let empty = BTreeMap::new();
     let selected = |kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
         let labels = namespaces
             .get(meta.namespace.as_deref().unwrap_or_default())
+            .copied()
             .unwrap_or(&empty);
         meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
     };
-    let by_name =
-        |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| (meta.namespace.clone(), meta.name.clone());
+    fn by_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (Option<&str>, Option<&str>) {
+        (meta.namespace.as_deref(), meta.name.as_deref())
+    }
     let mut job_configs: Vec<_> = ctx
         .stores
         .job_configs
@@ -164,7 +165,7 @@ fn fingerprint(instance: &ProwInstance, ctx: &Context) -> Selected {
         .into_iter()
         .filter(|c| selected(ConfigKind::JobConfig, &c.metadata))
         .collect();
-    job_configs.sort_by_key(|c| by_name(&c.metadata));
+    job_configs.sort_unstable_by(|a, b| by_name(&a.metadata).cmp(&by_name(&b.metadata)));
     let mut plugin_configs: Vec<_> = ctx
         .stores
         .plugin_configs
@@ -172,17 +173,17 @@ fn fingerprint(instance: &ProwInstance, ctx: &Context) -> Selected {
         .into_iter()
         .filter(|c| selected(ConfigKind::PluginConfig, &c.metadata))
         .collect();
-    plugin_configs.sort_by_key(|c| by_name(&c.metadata));
+    plugin_configs.sort_unstable_by(|a, b| by_name(&a.metadata).cmp(&by_name(&b.metadata)));
 
     let mut hasher = DefaultHasher::new();
     (instance.uid(), instance.metadata.generation).hash(&mut hasher);
     for config in &job_configs {
-        let uid = config.uid().unwrap_or_default();
-        let known = ctx.last_good.get(&uid).map(|good| good.config.metadata.generation);
-        (&uid, config.metadata.generation, known).hash(&mut hasher);
+        let uid = config.metadata.uid.as_deref().unwrap_or_default();
+        let known = ctx.last_good.get(uid).map(|good| good.config.metadata.generation);
+        (uid, config.metadata.generation, known).hash(&mut hasher);
     }
     for config in &plugin_configs {
-        (config.uid(), config.metadata.generation).hash(&mut hasher);
+        (config.metadata.uid.as_deref(), config.metadata.generation).hash(&mut hasher);
     }
     (hasher.finish(), job_configs, plugin_configs)
 }

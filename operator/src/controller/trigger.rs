@@ -337,10 +337,23 @@ fn creation_template(instance: &ProwInstance, jobs: &LiveJobs, delivery: &str) -
     }
 }
 
+/// Sends a ProwJob write without parsing the ProwJob the API server answers with: the trigger needs
+/// only the outcome, and parsing a whole ProwJob (pod spec and all) costs more than the write.
+async fn write_unread(api: &Api<ProwJob>, request: http::Request<Vec<u8>>) -> Result<(), kube::Error> {
+    api.clone().into_client().request_text(request).await.map(drop)
+}
+
 /// Creates `prowjob`; one already there (an earlier attempt) counts as created.
 async fn create(api: &Api<ProwJob>, prowjob: &ProwJob, job: &str, delivery: &str) -> Result<String, TriggerError> {
     let name = prowjob.metadata.name.clone().unwrap_or_default();
-    match api.create(&PostParams::default(), prowjob).await {
+    let sent = async {
+        let body = serde_json::to_vec(prowjob).map_err(kube::Error::SerdeError)?;
+        let request = kube::core::Request::new(api.resource_url())
+            .create(&PostParams::default(), body)
+            .map_err(kube::Error::BuildRequest)?;
+        write_unread(api, request).await
+    };
+    match sent.await {
         Ok(_) => info!(prowjob = %name, %job, "created"),
         Err(kube::Error::Api(status)) if status.code == 409 => {
             info!(prowjob = %name, %job, "already created by an earlier attempt")
@@ -578,7 +591,10 @@ async fn abort_unfinished(
             "completionTime": now,
             "description": "Aborted by trigger plugin.",
         }});
-        match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        let request = kube::core::Request::new(api.resource_url())
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .map_err(|e| failed(kube::Error::BuildRequest(e)))?;
+        match write_unread(api, request).await {
             Ok(_) => {}
             // Deleted meanwhile: nothing to abort.
             Err(kube::Error::Api(status)) if status.code == 404 => continue,
