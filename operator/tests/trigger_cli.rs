@@ -177,3 +177,98 @@ fn every_shared_payload_of_the_trigger_events_parses() {
     }
     assert!(seen > 10);
 }
+
+/// `trigger --explain` on each real configuration of the corpus, imported into custom resources:
+/// a trusted pull request against each repository's first presubmit's branch explains every
+/// presubmit of that repository, one line each.
+#[test]
+fn explain_works_on_the_imported_corpus() {
+    let corpus = workspace().join("../shared/corpus");
+    let instances = [
+        ("gardener__ci-infra", "config/prow/config.yaml", "config/jobs"),
+        ("knative__infra", "prow/config.yaml", "prow/jobs"),
+        (
+            "metal3-io__project-infra",
+            "prow/config/config.yaml",
+            "prow/config/jobs",
+        ),
+        (
+            "kubernetes-sigs__prow",
+            "test/integration/config/prow/config.yaml",
+            "test/integration/config/prow/jobs",
+        ),
+    ];
+    for (dir, config, jobs) in instances {
+        let output = std::env::temp_dir().join(format!("prow-operator-explain-{}-{dir}", std::process::id()));
+        let root = corpus.join(dir);
+        let (code, _, stderr) = run(&[
+            "import",
+            "--config",
+            root.join(config).to_str().unwrap(),
+            "--job-config",
+            root.join(jobs).to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{dir}: import: {stderr}");
+
+        // The repository of the first imported presubmit, and the presubmits it has in all.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(output.join("jobconfigs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut repo: Option<(String, String)> = None;
+        let mut presubmits = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for document in prow_api::yaml::load_documents(&text).unwrap().values {
+                let Some(by_repo) = document["spec"]["presubmits"].as_object() else {
+                    continue;
+                };
+                for (name, jobs) in by_repo {
+                    let jobs = jobs.as_array().cloned().unwrap_or_default();
+                    if repo.is_none() && !jobs.is_empty() {
+                        let branch = jobs[0]["branches"][0].as_str().unwrap_or("main");
+                        let branch = branch.trim_start_matches('^').trim_end_matches('$').to_string();
+                        repo = Some((name.clone(), branch));
+                    }
+                    if repo.as_ref().is_some_and(|(r, _)| r == name) {
+                        presubmits += jobs.len();
+                    }
+                }
+            }
+        }
+        let (repo, branch) = repo.unwrap_or_else(|| panic!("{dir}: no presubmits imported"));
+        let (org, name) = repo.split_once('/').unwrap();
+        let event = pull_request("opened", &branch);
+        let mut event = event;
+        event["pull_request"]["base"]["repo"] = serde_json::json!({"name": name, "owner": {"login": org}});
+        let file = payload(&format!("explain-{dir}"), event);
+        let (code, stdout, stderr) = run(&[
+            "trigger",
+            "-f",
+            output.to_str().unwrap(),
+            "--event-type",
+            "pull_request",
+            "--payload",
+            file.to_str().unwrap(),
+            "--changed-file",
+            "README.md",
+            "--trusted",
+            "--explain",
+        ]);
+        assert_eq!(code, 0, "{dir}: {stderr}");
+        let explained = stderr
+            .lines()
+            .chain(stdout.lines())
+            .filter(|l| l.starts_with("runs ") || l.starts_with("skips "))
+            .count();
+        assert_eq!(
+            explained, presubmits,
+            "{dir} ({repo}@{branch}): every presubmit explained:\n{stderr}"
+        );
+        std::fs::remove_dir_all(&output).unwrap();
+        std::fs::remove_file(file).unwrap();
+    }
+}
