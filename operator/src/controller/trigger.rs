@@ -556,11 +556,7 @@ async fn abort_unfinished(
     };
     let namespace = api.namespace().unwrap_or_default().to_string();
     let unfinished: Vec<String> = match ctx.leading_jobs() {
-        Some(jobs) => jobs
-            .unfinished_presubmits(&namespace, org, repo, number)
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect(),
+        Some(jobs) => jobs.unfinished_presubmits(&namespace, org, repo, number),
         None => {
             let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
             let selector = format!(

@@ -21,7 +21,8 @@ use prow_api::{ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use super::{CACHE_LAG, Function, InstanceSettings, Jobs, JobsError, Transition};
+use super::recent::CACHE_LAG;
+use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
 use crate::engine::execute::{self, Action as PodAction, GCSK8S_FINALIZER, Triggered};
 use crate::engine::limits;
 use crate::engine::report::REPORTER;

@@ -13,10 +13,12 @@
 
 pub mod clean;
 pub mod execute;
+pub mod recent;
 pub mod report;
 pub mod runs;
 pub mod schedule;
 pub mod settings;
+mod slim;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,14 +28,13 @@ use std::time::Duration;
 
 use futures::future::Shared;
 use futures::{FutureExt, Stream, StreamExt};
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::{WatchStreamExt, controller};
 use kube::{Api, ResourceExt};
-use prow_api::job::DecorationConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
@@ -41,9 +42,10 @@ use tracing::{debug, info, warn};
 use super::Context;
 use super::github_clients::CredentialsError;
 use crate::engine::clean::PROWJOB_ID;
-use crate::engine::execute::{BUILD_ID_LABEL, BuildIds};
-use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
+use crate::engine::execute::BuildIds;
+use crate::engine::labels::CREATED_BY_PROW;
 use crate::github::{GitHubClient, GitHubError};
+use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
 /// How many watch events the shared ProwJob and Pod streams buffer for the loops.
@@ -183,131 +185,12 @@ impl Drop for Jobs {
     }
 }
 
-/// How long a write of this term may be missing from the caches before it counts as lost.
-pub const CACHE_LAG: Duration = Duration::from_secs(10);
-
-/// Keys noted in real time (this is about the caches' lag), each fresh for [`CACHE_LAG`]. Stale
-/// entries are dropped in batches, so noting stays cheap however many there are.
-#[derive(Debug)]
-pub struct Recent<K> {
-    noted: HashMap<K, std::time::Instant>,
-    prune_at: usize,
-}
-
-impl<K> Default for Recent<K> {
-    fn default() -> Self {
-        Self {
-            noted: HashMap::new(),
-            prune_at: 1024,
-        }
-    }
-}
-
-impl<K: std::hash::Hash + Eq> Recent<K> {
-    /// Notes `key` now.
-    pub fn note(&mut self, key: K) {
-        if self.noted.len() >= self.prune_at {
-            self.noted.retain(|_, at| at.elapsed() < CACHE_LAG);
-            self.prune_at = (self.noted.len() * 2).max(1024);
-        }
-        self.noted.insert(key, std::time::Instant::now());
-    }
-
-    /// Whether `key` was noted less than [`CACHE_LAG`] ago.
-    pub fn fresh(&self, key: &K) -> bool {
-        self.noted.get(key).is_some_and(|at| at.elapsed() < CACHE_LAG)
-    }
-
-    /// Forgets `key`.
-    pub fn forget(&mut self, key: &K) {
-        if !self.noted.is_empty() {
-            self.noted.remove(key);
-        }
-    }
-}
-
 /// The watch streams the loops are driven by.
 pub struct Feeds {
     execute: ReflectHandle<ProwJob>,
     report: ReflectHandle<ProwJob>,
     pods: ReflectHandle<Pod>,
     deleted_pods: futures::channel::mpsc::UnboundedReceiver<ObjectRef<ProwJob>>,
-}
-
-/// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
-/// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
-/// states.
-fn slim_pod(pod: &mut Pod) {
-    let meta = &mut pod.metadata;
-    meta.managed_fields = None;
-    meta.annotations = None;
-    meta.owner_references = None;
-    meta.generate_name = None;
-    meta.uid = None;
-    if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
-    }
-    pod.spec = None::<PodSpec>;
-    let slim_containers = |statuses: Option<Vec<ContainerStatus>>| {
-        statuses.map(|list| {
-            list.into_iter()
-                .map(|c| ContainerStatus {
-                    name: c.name,
-                    state: c.state.map(|state| ContainerState {
-                        terminated: state.terminated,
-                        ..ContainerState::default()
-                    }),
-                    ..ContainerStatus::default()
-                })
-                .collect()
-        })
-    };
-    if let Some(status) = pod.status.take() {
-        pod.status = Some(PodStatus {
-            phase: status.phase,
-            reason: status.reason,
-            start_time: status.start_time,
-            container_statuses: slim_containers(status.container_statuses),
-            init_container_statuses: slim_containers(status.init_container_statuses),
-            ..PodStatus::default()
-        });
-    }
-}
-
-/// Keeps what the loops read of a ProwJob. A job that has started no longer needs what builds
-/// its pod: of its metadata only the labels the reporter reads stay (`is-optional`, Gerrit's),
-/// of its decoration only the pod timeouts, and the pod spec, annotations, extra refs and the
-/// other agents' specs go. Should its pod be lost, the executor reads the whole job again.
-fn slim_prowjob(job: &mut ProwJob) {
-    job.metadata.managed_fields = None;
-    let started = job
-        .status
-        .as_ref()
-        .is_some_and(|s| !matches!(s.state, ProwJobState::Triggered | ProwJobState::Scheduling));
-    if !started {
-        return;
-    }
-    let meta = &mut job.metadata;
-    meta.annotations = None;
-    meta.owner_references = None;
-    if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| key == IS_OPTIONAL || key.starts_with("prow.k8s.io/gerrit-"));
-    }
-    let spec = &mut job.spec;
-    spec.pod_spec = None;
-    spec.extra_refs = None;
-    spec.jenkins_spec = None;
-    spec.pipeline_run_spec = None;
-    spec.tekton_pipeline_run_spec = None;
-    spec.rerun_auth_config = None;
-    spec.reporter_config = None;
-    spec.prowjob_defaults = None;
-    spec.decoration_config = spec.decoration_config.take().map(|d| DecorationConfig {
-        pod_pending_timeout: d.pod_pending_timeout,
-        pod_running_timeout: d.pod_running_timeout,
-        pod_unscheduled_timeout: d.pod_unscheduled_timeout,
-        ..DecorationConfig::default()
-    });
 }
 
 impl Jobs {
@@ -325,13 +208,13 @@ impl Jobs {
         };
         let prowjob_stream = watcher(Api::<ProwJob>::all(client.clone()), watcher::Config::default())
             .default_backoff()
-            .modify(slim_prowjob)
+            .modify(slim::slim_prowjob)
             .reflect_shared(prowjob_writer);
         let (deleted_sender, deleted_pods) = futures::channel::mpsc::unbounded();
         let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
         let pod_stream = watcher(Api::<Pod>::all(client), pod_config)
             .default_backoff()
-            .modify(slim_pod)
+            .modify(slim::slim_pod)
             .reflect_shared(pod_writer);
         let owners = ctx.clone();
         let created_pods: Arc<Mutex<Recent<(String, String)>>> = Arc::default();
@@ -490,15 +373,10 @@ impl Jobs {
         error.retry_after().map_or(doubling, |asked| asked.max(doubling))
     }
 
-    /// The names of the triggered and pending presubmits of pull request `org/repo#number` in
-    /// `namespace`, with what the cache has of each (nothing yet for one just created).
-    pub fn unfinished_presubmits(
-        &self,
-        namespace: &str,
-        org: &str,
-        repo: &str,
-        number: i64,
-    ) -> Vec<(String, Option<Arc<ProwJob>>)> {
+    /// The names of the unfinished (triggered and pending) presubmits of pull request
+    /// `org/repo#number` in `namespace`, including ones just created that the cache does not show
+    /// yet.
+    pub fn unfinished_presubmits(&self, namespace: &str, org: &str, repo: &str, number: i64) -> Vec<String> {
         let names = self
             .runs
             .lock()
@@ -506,13 +384,9 @@ impl Jobs {
             .of_pull(namespace, org, repo, number);
         names
             .into_iter()
-            .map(|name| {
-                let cached = self.prowjobs.get(&ObjectRef::new(&name).within(namespace));
-                (name, cached)
-            })
-            .filter(|(_, cached)| {
-                cached
-                    .as_ref()
+            .filter(|name| {
+                self.prowjobs
+                    .get(&ObjectRef::new(name).within(namespace))
                     .is_none_or(|job| job.status.as_ref().is_none_or(|s| s.completion_time.is_none()))
             })
             .collect()

@@ -1,0 +1,132 @@
+//! The job caches keep only what the loops read of ProwJobs and pods, so 10,000 of each fit in
+//! little memory.
+
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodSpec, PodStatus};
+use prow_api::job::DecorationConfig;
+use prow_api::{ProwJob, ProwJobState};
+
+use crate::engine::clean::PROWJOB_ID;
+use crate::engine::execute::BUILD_ID_LABEL;
+use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
+
+/// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
+/// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
+/// states.
+pub fn slim_pod(pod: &mut Pod) {
+    let meta = &mut pod.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.owner_references = None;
+    meta.generate_name = None;
+    meta.uid = None;
+    if let Some(labels) = meta.labels.as_mut() {
+        labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
+    }
+    pod.spec = None::<PodSpec>;
+    let slim_containers = |statuses: Option<Vec<ContainerStatus>>| {
+        statuses.map(|list| {
+            list.into_iter()
+                .map(|c| ContainerStatus {
+                    name: c.name,
+                    state: c.state.map(|state| ContainerState {
+                        terminated: state.terminated,
+                        ..ContainerState::default()
+                    }),
+                    ..ContainerStatus::default()
+                })
+                .collect()
+        })
+    };
+    if let Some(status) = pod.status.take() {
+        pod.status = Some(PodStatus {
+            phase: status.phase,
+            reason: status.reason,
+            start_time: status.start_time,
+            container_statuses: slim_containers(status.container_statuses),
+            init_container_statuses: slim_containers(status.init_container_statuses),
+            ..PodStatus::default()
+        });
+    }
+}
+
+/// Keeps what the loops read of a ProwJob. A job that has started no longer needs what builds
+/// its pod: of its metadata only the labels the reporter reads stay (`is-optional`, Gerrit's),
+/// of its decoration only the pod timeouts, and the pod spec, annotations, extra refs and the
+/// other agents' specs go. Should its pod be lost, the executor reads the whole job again.
+pub fn slim_prowjob(job: &mut ProwJob) {
+    job.metadata.managed_fields = None;
+    let started = job
+        .status
+        .as_ref()
+        .is_some_and(|s| !matches!(s.state, ProwJobState::Triggered | ProwJobState::Scheduling));
+    if !started {
+        return;
+    }
+    let meta = &mut job.metadata;
+    meta.annotations = None;
+    meta.owner_references = None;
+    if let Some(labels) = meta.labels.as_mut() {
+        labels.retain(|key, _| key == IS_OPTIONAL || key.starts_with("prow.k8s.io/gerrit-"));
+    }
+    let spec = &mut job.spec;
+    spec.pod_spec = None;
+    spec.extra_refs = None;
+    spec.jenkins_spec = None;
+    spec.pipeline_run_spec = None;
+    spec.tekton_pipeline_run_spec = None;
+    spec.rerun_auth_config = None;
+    spec.reporter_config = None;
+    spec.prowjob_defaults = None;
+    spec.decoration_config = spec.decoration_config.take().map(|d| DecorationConfig {
+        pod_pending_timeout: d.pod_pending_timeout,
+        pod_running_timeout: d.pod_running_timeout,
+        pod_unscheduled_timeout: d.pod_unscheduled_timeout,
+        ..DecorationConfig::default()
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn prowjob(state: &str) -> ProwJob {
+        serde_json::from_value(json!({
+            "apiVersion": "prow.k8s.io/v1",
+            "kind": "ProwJob",
+            "metadata": {"name": "j", "namespace": "prow", "annotations": {"a": "b"},
+                         "labels": {IS_OPTIONAL: "true", "prow.k8s.io/job": "unit"}},
+            "spec": {"type": "presubmit", "job": "unit", "context": "unit", "report": true,
+                     "refs": {"org": "o", "repo": "r", "base_ref": "main",
+                              "pulls": [{"number": 1, "author": "a", "sha": "s"}]},
+                     "pod_spec": {"containers": [{"image": "i"}]},
+                     "decoration_config": {"timeout": "2h", "pod_running_timeout": "1h"}},
+            "status": {"state": state, "startTime": "2026-01-01T00:00:00Z"}
+        }))
+        .expect("a ProwJob")
+    }
+
+    #[test]
+    fn a_triggered_job_keeps_what_builds_its_pod() {
+        let mut job = prowjob("triggered");
+        slim_prowjob(&mut job);
+        assert!(job.spec.pod_spec.is_some());
+        assert!(job.metadata.annotations.is_some());
+    }
+
+    #[test]
+    fn a_started_job_keeps_what_the_reporter_and_the_timeouts_read() {
+        let mut job = prowjob("pending");
+        slim_prowjob(&mut job);
+        assert!(job.spec.pod_spec.is_none());
+        assert!(job.metadata.annotations.is_none());
+        let labels = job.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(labels.keys().collect::<Vec<_>>(), [IS_OPTIONAL]);
+        assert_eq!(job.spec.context.as_deref(), Some("unit"));
+        assert_eq!(job.spec.refs.as_ref().map(|r| r.org.as_str()), Some("o"));
+        let decoration = job.spec.decoration_config.expect("the pod timeouts stay");
+        assert!(decoration.pod_running_timeout.is_some());
+        assert!(decoration.timeout.is_none());
+    }
+}
