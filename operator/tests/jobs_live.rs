@@ -716,6 +716,61 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
 }
 
 #[tokio::test]
+async fn a_failed_periodic_is_retried_with_its_count_until_the_attempts_are_used() {
+    let periodic = json!({"periodics": [{
+        "name": "nightly", "interval": "24h", "retry": {"attempts": 1, "interval": "10m"},
+        "spec": {"containers": [{"image": "alpine", "command": ["false"]}]}
+    }]});
+    // The test's clock runs ahead of the pods' creation times: no pod timeouts get in the way.
+    let plank = json!({"plank": {"pod_unscheduled_timeout": "24h", "pod_pending_timeout": "24h"}});
+    let world = World::start(plank, job_config(periodic)).await;
+    let previous = world.t0;
+    // Waits until the job cache (what the scheduler reads) shows `name` failed.
+    let failed_in_cache = |name: String| {
+        let world = &world;
+        async move {
+            world
+                .eventually(&format!("{name} failed in the cache"), || async {
+                    let cached = world
+                        .jobs()
+                        .prowjobs
+                        .get(&kube::runtime::reflector::ObjectRef::new(&name).within("prow"))?;
+                    (cached.status.as_ref()?.state == ProwJobState::Failure).then_some(cached)
+                })
+                .await
+        }
+    };
+    let first = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let first = first[0].split('/').nth(1).unwrap().to_string();
+    world.pod(&first).await;
+    world.set_phase(&first, "Failed", 1).await;
+    failed_in_cache(first.clone()).await;
+
+    // Not before the retry interval; then retry 1, labelled so.
+    world.clock.advance(SignedDuration::from_secs(5 * 60));
+    assert!(jobs::schedule::tick(world.jobs(), previous).await.unwrap().is_empty());
+    world.clock.advance(SignedDuration::from_secs(5 * 60 + 1));
+    let retry = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    let retry = retry[0].split('/').nth(1).unwrap().to_string();
+    let labels = world.job(&retry).await.metadata.labels.unwrap_or_default();
+    assert_eq!(labels.get("prow.k8s.io/re-run").map(String::as_str), Some("1"));
+
+    // The retry fails too: the one attempt is used, and the 24h interval has not passed.
+    world.pod(&retry).await;
+    world.set_phase(&retry, "Failed", 1).await;
+    let cached = failed_in_cache(retry.clone()).await;
+    assert_eq!(
+        cached.labels().get("prow.k8s.io/re-run").map(String::as_str),
+        Some("1"),
+        "the cache keeps the count"
+    );
+    world.clock.advance(SignedDuration::from_secs(60 * 60));
+    assert!(jobs::schedule::tick(world.jobs(), previous).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn sinker_removes_aged_jobs_and_pods_and_keeps_each_periodics_newest_run() {
     // Its cron (January 1st) never fires during the test: only the runs made here exist.
     let periodic = json!({"periodics": [{

@@ -13,6 +13,12 @@ use crate::cron::{self, Schedule};
 /// horologium's default `tick_interval`.
 pub const DEFAULT_TICK: Duration = Duration::from_secs(60);
 
+/// The label saying which retry of its periodic's previous run a ProwJob is (upstream's).
+pub const RERUN_LABEL: &str = "prow.k8s.io/re-run";
+
+/// The most retries a run gets, whatever `retry.attempts` says (upstream's limit).
+const MAX_RETRIES: u32 = 10;
+
 /// The newest of a periodic's runs: the one that started last (the name breaks ties, so every
 /// replica picks the same).
 pub fn newest<'a>(runs: impl IntoIterator<Item = &'a ProwJob>) -> Option<&'a ProwJob> {
@@ -41,6 +47,8 @@ pub fn successor_name(instance_uid: &str, periodic: &str, latest: Option<&ProwJo
 pub enum Decision {
     /// Start a run now.
     Start,
+    /// Start retry number `n` (from 1) of the finished latest run now (`retry` of the periodic).
+    Retry(u32),
     /// Not now; the reason says why.
     Wait(String),
 }
@@ -66,8 +74,56 @@ fn fired_between(cron: &croner::Cron, after: Timestamp, now: Timestamp) -> Optio
 ///   upstream) — or, with no run yet, after `previous_tick`.
 /// - `@every d`: as an interval of `d`.
 ///
-/// With no run at all, interval periodics start at once.
+/// With no run at all, interval periodics start at once. When the schedule does not start a run,
+/// a finished latest run is retried as its periodic's `retry` says (see [`retry`]).
 pub fn decide(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Timestamp, now: Timestamp) -> Decision {
+    match scheduled(periodic, latest, previous_tick, now) {
+        Decision::Wait(reason) => match latest.and_then(|run| retry(periodic, run, now)) {
+            Some(Ok(n)) => Decision::Retry(n),
+            Some(Err(retry_reason)) => Decision::Wait(format!("{reason}; {retry_reason}")),
+            None => Decision::Wait(reason),
+        },
+        decision => decision,
+    }
+}
+
+/// Whether the finished run `latest` is retried now: `Ok(n)` for retry `n`, `Err` with when it
+/// will be, `None` when it is not retried. A run is retried `retry.attempts` times (at most 10,
+/// counted by [`RERUN_LABEL`]), `retry.interval` after the start of the run before (at once
+/// without an interval), and a success only with `retry.run_all`.
+fn retry(periodic: &Periodic, latest: &ProwJob, now: Timestamp) -> Option<Result<u32, String>> {
+    let retry = periodic.retry.as_ref()?;
+    let status = latest.status.as_ref().filter(|s| s.completion_time.is_some())?;
+    let attempts = u32::try_from(retry.attempts.unwrap_or(0)).unwrap_or(0).min(MAX_RETRIES);
+    let done: u32 = latest
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(RERUN_LABEL))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let succeeded = status.state == prow_api::ProwJobState::Success;
+    if done >= attempts || (succeeded && !retry.run_all.unwrap_or(false)) {
+        return None;
+    }
+    let interval = match retry.interval.as_deref().filter(|t| !t.is_empty()) {
+        None => Duration::ZERO,
+        Some(text) => match crate::duration::parse(text) {
+            Ok(interval) => interval,
+            Err(error) => return Some(Err(format!("invalid retry interval: {error}"))),
+        },
+    };
+    let started = status.start_time.as_ref().map_or(now, |t| t.0);
+    let due = started + SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX);
+    if now >= due {
+        Some(Ok(done + 1))
+    } else {
+        Some(Err(format!("retry {} of {attempts} due after {due}", done + 1)))
+    }
+}
+
+/// [`decide`] by the schedule alone.
+fn scheduled(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Timestamp, now: Timestamp) -> Decision {
     let status = latest.and_then(|job| job.status.as_ref());
     let started = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0);
     let completed = status.and_then(|s| s.completion_time.as_ref()).map(|t| t.0);
@@ -142,6 +198,85 @@ mod tests {
             "spec": {"type": "periodic", "job": "p"}, "status": status
         }))
         .unwrap()
+    }
+
+    fn finished(state: &str, started: &str, retries: Option<u32>) -> ProwJob {
+        let mut job = run(t(started), Some(t(started) + SignedDuration::from_mins(5)));
+        if let Some(status) = job.status.as_mut() {
+            status.state = serde_json::from_value(json!(state)).unwrap();
+        }
+        if let Some(n) = retries {
+            job.metadata.labels = Some([(RERUN_LABEL.to_string(), n.to_string())].into());
+        }
+        job
+    }
+
+    #[test]
+    fn failed_runs_are_retried_after_the_retry_interval_up_to_the_attempts() {
+        let daily = periodic(json!({"interval": "24h", "retry": {"attempts": 2, "interval": "30m"}}));
+        let previous = t("2026-11-24T09:00:00Z");
+        let failed = finished("failure", "2026-11-24T10:00:00Z", None);
+        assert!(
+            matches!(decide(&daily, Some(&failed), previous, t("2026-11-24T10:20:00Z")), Decision::Wait(r) if r.contains("retry 1 of 2 due")),
+            "not before the retry interval"
+        );
+        assert_eq!(
+            decide(&daily, Some(&failed), previous, t("2026-11-24T10:30:00Z")),
+            Decision::Retry(1)
+        );
+        let retried = finished("error", "2026-11-24T10:30:00Z", Some(1));
+        assert_eq!(
+            decide(&daily, Some(&retried), previous, t("2026-11-24T11:00:00Z")),
+            Decision::Retry(2)
+        );
+        let last = finished("aborted", "2026-11-24T11:00:00Z", Some(2));
+        assert!(
+            matches!(
+                decide(&daily, Some(&last), previous, t("2026-11-24T12:00:00Z")),
+                Decision::Wait(_)
+            ),
+            "the attempts are used up"
+        );
+        assert_eq!(
+            decide(&daily, Some(&last), previous, t("2026-11-25T11:00:01Z")),
+            Decision::Start,
+            "the schedule goes on"
+        );
+    }
+
+    #[test]
+    fn successes_are_retried_only_with_run_all_and_the_schedule_comes_first() {
+        let previous = t("2026-11-24T09:00:00Z");
+        let passed = finished("success", "2026-11-24T10:00:00Z", None);
+        let retry = |extra: serde_json::Value| {
+            let mut retry = json!({"attempts": 3});
+            retry
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            periodic(json!({"interval": "1h", "retry": retry}))
+        };
+        let at = t("2026-11-24T10:10:00Z");
+        assert!(matches!(
+            decide(&retry(json!({})), Some(&passed), previous, at),
+            Decision::Wait(_)
+        ));
+        assert_eq!(
+            decide(&retry(json!({"run_all": true})), Some(&passed), previous, at),
+            Decision::Retry(1)
+        );
+        let failed = finished("failure", "2026-11-24T10:00:00Z", None);
+        assert_eq!(
+            decide(&retry(json!({})), Some(&failed), previous, t("2026-11-24T11:00:01Z")),
+            Decision::Start,
+            "a due scheduled run is not a retry"
+        );
+        let many = periodic(json!({"interval": "1h", "retry": {"attempts": 50}}));
+        let tenth = finished("failure", "2026-11-24T10:00:00Z", Some(10));
+        assert!(
+            matches!(decide(&many, Some(&tenth), previous, at), Decision::Wait(_)),
+            "at most 10"
+        );
     }
 
     #[test]

@@ -90,33 +90,41 @@ pub async fn tick(jobs: &Jobs, previous: Timestamp) -> Result<Vec<String>, JobsE
             let latest = runs
                 .get(&(namespace.clone(), name.clone()))
                 .and_then(|r| schedule::newest(r.iter().map(|j| j.as_ref())));
-            match schedule::decide(periodic, latest, previous, now) {
-                Decision::Wait(reason) => debug!(periodic = %name, %reason, "not due"),
-                Decision::Start => {
-                    let creation = Creation {
-                        name: schedule::successor_name(&settings.uid, name, latest),
-                        ..template.clone()
-                    };
-                    let run = prowjob::periodic(periodic, &creation);
-                    match api.create(&PostParams::default(), &run).await {
-                        Ok(_) => info!(periodic = %name, prowjob = %creation.name, "started"),
-                        Err(kube::Error::Api(status)) if status.code == 409 => {
-                            debug!(periodic = %name, prowjob = %creation.name, "already started")
-                        }
-                        Err(source) => {
-                            warn!(periodic = %name, error = %source, "could not start");
-                            failure.get_or_insert(JobsError::ProwJob {
-                                action: "creating",
-                                namespace: namespace.clone(),
-                                name: creation.name.clone(),
-                                source,
-                            });
-                            continue;
-                        }
-                    }
-                    created.push(format!("{namespace}/{}", creation.name));
+            let retry = match schedule::decide(periodic, latest, previous, now) {
+                Decision::Wait(reason) => {
+                    debug!(periodic = %name, %reason, "not due");
+                    continue;
+                }
+                Decision::Start => None,
+                Decision::Retry(n) => Some(n),
+            };
+            let mut creation = Creation {
+                name: schedule::successor_name(&settings.uid, name, latest),
+                ..template.clone()
+            };
+            if let Some(n) = retry {
+                creation
+                    .extra_labels
+                    .insert(schedule::RERUN_LABEL.to_string(), n.to_string());
+            }
+            let run = prowjob::periodic(periodic, &creation);
+            match api.create(&PostParams::default(), &run).await {
+                Ok(_) => info!(periodic = %name, prowjob = %creation.name, retry, "started"),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    debug!(periodic = %name, prowjob = %creation.name, "already started")
+                }
+                Err(source) => {
+                    warn!(periodic = %name, error = %source, "could not start");
+                    failure.get_or_insert(JobsError::ProwJob {
+                        action: "creating",
+                        namespace: namespace.clone(),
+                        name: creation.name.clone(),
+                        source,
+                    });
+                    continue;
                 }
             }
+            created.push(format!("{namespace}/{}", creation.name));
         }
     }
     match failure {

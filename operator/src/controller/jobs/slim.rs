@@ -8,6 +8,7 @@ use prow_api::{ProwJob, ProwJobState};
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BUILD_ID_LABEL;
 use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
+use crate::engine::schedule::RERUN_LABEL;
 
 /// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
 /// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
@@ -50,9 +51,10 @@ pub fn slim_pod(pod: &mut Pod) {
 }
 
 /// Keeps what the loops read of a ProwJob. A job that has started no longer needs what builds
-/// its pod: of its metadata only the labels the reporter reads stay (`is-optional`, Gerrit's),
-/// of its decoration only the pod timeouts, and the pod spec, annotations, extra refs and the
-/// other agents' specs go. Should its pod be lost, the executor reads the whole job again.
+/// its pod: of its metadata only the labels the reporter and the scheduler read stay
+/// (`is-optional`, Gerrit's, `re-run`), of its decoration only the pod timeouts, and the pod
+/// spec, annotations, extra refs and the other agents' specs go. Should its pod be lost, the
+/// executor reads the whole job again.
 pub fn slim_prowjob(job: &mut ProwJob) {
     job.metadata.managed_fields = None;
     let started = job
@@ -66,7 +68,7 @@ pub fn slim_prowjob(job: &mut ProwJob) {
     meta.annotations = None;
     meta.owner_references = None;
     if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| key == IS_OPTIONAL || key.starts_with("prow.k8s.io/gerrit-"));
+        labels.retain(|key, _| key == IS_OPTIONAL || key == RERUN_LABEL || key.starts_with("prow.k8s.io/gerrit-"));
     }
     let spec = &mut job.spec;
     spec.pod_spec = None;
