@@ -350,28 +350,34 @@ mod tests {
         /// that just started a run for a due time does not start again for the same due time.
         #[test]
         fn never_fires_twice_for_one_due_time(minutes in 1u32..300, ticks in prop::collection::vec(1u32..120, 1..20)) {
-            for schedule in [json!({"interval": format!("{minutes}m")}), json!({"cron": "*/15 * * * *"})] {
+            let retried = json!({"interval": format!("{minutes}m"), "retry": {"attempts": 3, "interval": "2m", "run_all": true}});
+            for schedule in [json!({"interval": format!("{minutes}m")}), json!({"cron": "*/15 * * * *"}), retried] {
                 let job = periodic(schedule);
                 let mut now = t("2026-11-24T00:00:00Z");
                 let mut previous_tick = now;
                 let mut latest: Option<ProwJob> = None;
                 let mut starts: Vec<Timestamp> = Vec::new();
                 let mut names: Vec<String> = Vec::new();
+                let starts_now = |decision: &Decision| matches!(decision, Decision::Start | Decision::Retry(_));
                 for step in &ticks {
                     now += SignedDuration::from_secs(i64::from(*step) * 60);
-                    if decide(&job, latest.as_ref(), previous_tick, now) == Decision::Start {
+                    let decision = decide(&job, latest.as_ref(), previous_tick, now);
+                    if starts_now(&decision) {
                         // The run starts and finishes within the minute, under the name every
-                        // replica gives it.
+                        // replica gives it (a retry labelled with its count).
                         let name = successor_name("uid", "p", latest.as_ref());
                         let mut started = run(now, Some(now + SignedDuration::from_secs(30)));
                         started.metadata.name = Some(name.clone());
+                        if let Decision::Retry(n) = decision {
+                            started.metadata.labels = Some([(RERUN_LABEL.to_string(), n.to_string())].into());
+                        }
                         latest = Some(started);
                         names.push(name);
                         starts.push(now);
                         // Right after, with any restart point, it is not due again.
                         let again = now + SignedDuration::from_secs(45);
-                        prop_assert!(decide(&job, latest.as_ref(), previous_tick, again) != Decision::Start);
-                        prop_assert!(decide(&job, latest.as_ref(), now, again) != Decision::Start);
+                        prop_assert!(!starts_now(&decide(&job, latest.as_ref(), previous_tick, again)));
+                        prop_assert!(!starts_now(&decide(&job, latest.as_ref(), now, again)));
                     }
                     previous_tick = now;
                 }
