@@ -62,11 +62,9 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
             step.delete_pod(pod).await?;
         }
         Action::await_change()
-    } else if status.state == ProwJobState::Triggered
-        && limits::may_have_duplicates(&job)
-        && step.terminate_duplicates().await?
-    {
-        // A new run supersedes the older ones when it starts.
+    } else if limits::may_have_duplicates(&job) && step.terminate_duplicates().await? {
+        // Upstream's terminateDupes, on every reconcile of a triggered or pending presubmit (an
+        // index lookup unless the pull request has several runs of the job).
         Action::await_change()
     } else {
         match status.state {
