@@ -50,7 +50,9 @@ pub enum ManagerError {
     Caches,
 }
 
-fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
+/// Runs a watch stream in a task of its own, handing each event to `handle`; errors are logged
+/// (the stream's backoff retries them).
+pub(super) fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
 where
     K: Send + 'static,
     S: Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,

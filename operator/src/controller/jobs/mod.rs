@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::Shared;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
@@ -41,6 +41,7 @@ use tracing::{debug, info, warn};
 
 use super::Context;
 use super::github_clients::CredentialsError;
+use super::manager::drive;
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
 use crate::engine::labels::CREATED_BY_PROW;
@@ -472,22 +473,6 @@ where
             }
         }
     }
-}
-
-fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
-where
-    K: Send + 'static,
-    S: Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => handle(&event),
-                Err(error) => warn!(%error, "job watch failed; retrying"),
-            }
-        }
-    })
 }
 
 /// A change of a ProwJob's status, made only if its state is still `from` (a JSON patch that
