@@ -28,7 +28,7 @@ use super::notices::{self, Notice};
 use super::readiness;
 use super::secrets;
 use super::status::{Health, Summary, conditions};
-use super::{ConfigRef, Context, ReconcileError};
+use super::{ConfigRef, Context, ReconcileError, selected_by};
 use crate::check;
 use crate::input::{Inputs, Source, Sourced};
 use crate::pipeline::{self, ConfigKind, JobSettings, Report};
@@ -163,35 +163,16 @@ fn snapshot(instance: &ProwInstance, ctx: &Context) -> (Inputs, Vec<Arc<JobConfi
             .namespace_labels
             .insert(namespace.name_any(), namespace.labels().clone());
     }
-    let empty = BTreeMap::new();
-    let selected = |kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        let labels = inputs
-            .namespace_labels
-            .get(meta.namespace.as_deref().unwrap_or_default())
-            .unwrap_or(&empty);
-        meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
-    };
-    let mut job_configs: Vec<Arc<JobConfig>> = ctx
-        .stores
-        .job_configs
-        .state()
-        .into_iter()
-        .filter(|c| selected(ConfigKind::JobConfig, &c.metadata))
-        .collect();
-    let mut plugin_configs: Vec<_> = ctx
-        .stores
-        .plugin_configs
-        .state()
-        .into_iter()
-        .filter(|c| selected(ConfigKind::PluginConfig, &c.metadata))
-        .collect();
-    let mut label_sets: Vec<_> = ctx
-        .stores
-        .label_sets
-        .state()
-        .into_iter()
-        .filter(|c| selected(ConfigKind::LabelSet, &c.metadata))
-        .collect();
+    let labels_of = |namespace: &str| inputs.namespace_labels.get(namespace);
+    let stores = &ctx.stores;
+    let mut job_configs = selected_by(instance, ConfigKind::JobConfig, stores.job_configs.state(), labels_of);
+    let mut plugin_configs = selected_by(
+        instance,
+        ConfigKind::PluginConfig,
+        stores.plugin_configs.state(),
+        labels_of,
+    );
+    let mut label_sets = selected_by(instance, ConfigKind::LabelSet, stores.label_sets.state(), labels_of);
     // The caches have no order; the rendered output must not depend on watch order.
     job_configs.sort_by_key(|c| describe(&c.metadata));
     plugin_configs.sort_by_key(|c| describe(&c.metadata));

@@ -21,11 +21,11 @@ use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{JobConfig, ProwInstance};
 use tracing::warn;
 
-use super::Context;
 use super::instance::job_configs_in_effect;
 use super::last_good;
+use super::{Context, selected_by};
 use crate::engine::trigger;
-use crate::pipeline::{self, ConfigKind, JobSettings};
+use crate::pipeline::{ConfigKind, JobSettings};
 use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
 
 /// The presubmits and postsubmits of one repository.
@@ -147,32 +147,19 @@ fn fingerprint(instance: &ProwInstance, ctx: &Context) -> Selected {
         .iter()
         .filter_map(|n| Some((n.metadata.name.as_deref()?, n.metadata.labels.as_ref()?)))
         .collect();
-    let empty = BTreeMap::new();
-    let selected = |kind: ConfigKind, meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        let labels = namespaces
-            .get(meta.namespace.as_deref().unwrap_or_default())
-            .copied()
-            .unwrap_or(&empty);
-        meta.deletion_timestamp.is_none() && pipeline::selects(instance, kind, meta, labels)
-    };
+    let labels_of = |namespace: &str| namespaces.get(namespace).copied();
     fn by_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (Option<&str>, Option<&str>) {
         (meta.namespace.as_deref(), meta.name.as_deref())
     }
-    let mut job_configs: Vec<_> = ctx
-        .stores
-        .job_configs
-        .state()
-        .into_iter()
-        .filter(|c| selected(ConfigKind::JobConfig, &c.metadata))
-        .collect();
+    let stores = &ctx.stores;
+    let mut job_configs = selected_by(instance, ConfigKind::JobConfig, stores.job_configs.state(), labels_of);
     job_configs.sort_unstable_by(|a, b| by_name(&a.metadata).cmp(&by_name(&b.metadata)));
-    let mut plugin_configs: Vec<_> = ctx
-        .stores
-        .plugin_configs
-        .state()
-        .into_iter()
-        .filter(|c| selected(ConfigKind::PluginConfig, &c.metadata))
-        .collect();
+    let mut plugin_configs = selected_by(
+        instance,
+        ConfigKind::PluginConfig,
+        stores.plugin_configs.state(),
+        labels_of,
+    );
     plugin_configs.sort_unstable_by(|a, b| by_name(&a.metadata).cmp(&by_name(&b.metadata)));
 
     let mut hasher = DefaultHasher::new();

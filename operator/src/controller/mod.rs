@@ -25,7 +25,7 @@ pub mod status;
 pub mod trigger;
 pub mod triggers;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -153,6 +153,25 @@ pub struct Stores {
     pub label_sets: Store<LabelSet>,
     /// Namespaces (metadata only), for namespace selectors.
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
+}
+
+/// The cached objects of `kind` among `objects` that `instance` selects, leaving out those being
+/// deleted; `labels_of` gives a namespace's labels (none for an unknown namespace).
+pub fn selected_by<'l, K: Resource>(
+    instance: &ProwInstance,
+    kind: ConfigKind,
+    objects: Vec<Arc<K>>,
+    labels_of: impl Fn(&str) -> Option<&'l BTreeMap<String, String>>,
+) -> Vec<Arc<K>> {
+    let empty = BTreeMap::new();
+    objects
+        .into_iter()
+        .filter(|object| {
+            let meta = object.meta();
+            let labels = labels_of(meta.namespace.as_deref().unwrap_or_default()).unwrap_or(&empty);
+            meta.deletion_timestamp.is_none() && crate::pipeline::selects(instance, kind, meta, labels)
+        })
+        .collect()
 }
 
 /// What each instance selected at its last reconcile, so that an object it stops selecting is
