@@ -7,18 +7,12 @@ use crate::harness::{World, condition, http_get, logged_address, repo};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 
-/// The Secrets the sample ProwInstance names.
+/// The Secrets the sample ProwInstance names (`tests/e2e/sample-secrets.yaml`, which the live
+/// benchmarks install too).
 pub fn sample_secrets() -> Vec<Value> {
-    let secret = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "prow"}, "stringData": data});
-    vec![
-        secret(
-            "github-token",
-            json!({"appid": "12345", "cert": "-----BEGIN RSA PRIVATE KEY-----"}),
-        ),
-        secret("hmac-token", json!({"hmac": "not-a-real-secret"})),
-        secret("s3-credentials", json!({"service-account.json": "{}"})),
-        secret("slack-token", json!({"token": "xoxb-not-real"})),
-    ]
+    let path = repo().join("tests/e2e/sample-secrets.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    prow_api::yaml::load_documents(&text).expect("YAML").values
 }
 
 async fn apply_samples(world: &World) {

@@ -10,17 +10,13 @@ use std::time::{Duration, Instant};
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
-use prow_api::ProwInstance;
-use prow_operator::webhook::signature::sign;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::harness::{World, http_post, logged_address};
-use crate::install::{installed, wait_applied};
+use crate::github::{deliver, installed_with_github};
+use crate::harness::World;
 
-/// The sample HMAC token (see `install::sample_secrets`).
-const HMAC: &[u8] = b"not-a-real-secret";
 const HEAD: &str = "7777777777777777777777777777777777777777";
 const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 
@@ -104,38 +100,10 @@ impl Respond for FakeGitHub {
 
 /// The samples, installed, with the instance talking to a fake GitHub with a token, and
 /// `config` merged into its config.yaml overlay.
-async fn installed_with_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    let world = installed().await;
-    world
-        .apply_value(json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "github-api-token", "namespace": "prow"},
-            "stringData": {"token": "test-token"}}))
-        .await;
-    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
-    let patch = json!({"spec": {
-        "github": {
-            "auth": {"app": null, "token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
-            "apiUrl": server.uri(),
-        },
-        "config": config,
-    }});
-    instances
-        .patch("prow", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .expect("patch the instance");
-    wait_applied(&world).await;
+async fn installed_with_fake_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
+    let world = installed_with_github(server, json!({"config": config})).await;
     let fake = FakeGitHub::default();
     let reply = |body: Value| ResponseTemplate::new(200).set_body_json(body);
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(reply(json!({"login": "prow-bot", "id": 1})))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/orgs/example-org/members/alice"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(server)
-        .await;
     Mock::given(method("GET"))
         .and(path("/repos/example-org/api/pulls/7/files"))
         .respond_with(reply(json!([{"filename": "main.go", "status": "modified"}])))
@@ -187,25 +155,6 @@ fn retest() -> Value {
         "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"},
         "sender": {"login": "alice"}
     })
-}
-
-/// Signs and posts a webhook until it is answered 200.
-async fn deliver(world: &World, event: &str, delivery: &str, payload: &Value) {
-    let body = serde_json::to_vec(payload).expect("payload");
-    let signature = sign(HMAC, &body);
-    let headers = [
-        ("X-GitHub-Event", event),
-        ("X-GitHub-Delivery", delivery),
-        ("X-Hub-Signature-256", signature.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    world
-        .eventually(&format!("{event} {delivery} answered 200"), || async {
-            let address = logged_address(&world.operator_log(), "hook_address");
-            let (status, _) = http_post(&address, "/hook", &headers, &body).await;
-            (status == 200).then_some(())
-        })
-        .await;
 }
 
 /// The ProwJob of `job` for pull request 7 that is not complete yet, once it is in `state`.
@@ -308,7 +257,7 @@ async fn one_pod_per_run(world: &World, runs: usize) {
 #[tokio::test]
 async fn a_pull_request_runs_as_pods_reports_once_and_comments_until_a_retest_passes() {
     let server = MockServer::start().await;
-    let (world, github) = installed_with_github(&server, json!({})).await;
+    let (world, github) = installed_with_fake_github(&server, json!({})).await;
     if !world.is_fake() {
         return; // The scenario plays the kubelet.
     }
@@ -421,7 +370,7 @@ fn time_of(job: &Value, field: &str) -> k8s_openapi::jiff::Timestamp {
 #[tokio::test]
 async fn a_one_minute_periodic_runs_again_once_it_finished_and_the_minute_passed() {
     let server = MockServer::start().await;
-    let (world, _) = installed_with_github(&server, json!({"horologium": {"tick_interval": "1s"}})).await;
+    let (world, _) = installed_with_fake_github(&server, json!({"horologium": {"tick_interval": "1s"}})).await;
     if !world.is_fake() {
         return;
     }
@@ -456,7 +405,7 @@ async fn a_one_minute_periodic_runs_again_once_it_finished_and_the_minute_passed
 #[tokio::test]
 async fn sinker_removes_aged_jobs_their_pods_and_orphans() {
     let server = MockServer::start().await;
-    let (world, _) = installed_with_github(
+    let (world, _) = installed_with_fake_github(
         &server,
         json!({"sinker": {"resync_period": "1s", "max_prowjob_age": "1h", "terminated_pod_ttl": "1m"}}),
     )
@@ -516,7 +465,7 @@ async fn sinker_removes_aged_jobs_their_pods_and_orphans() {
 #[tokio::test]
 async fn a_restart_mid_run_loses_and_duplicates_nothing() {
     let server = MockServer::start().await;
-    let (mut world, github) = installed_with_github(&server, json!({})).await;
+    let (mut world, github) = installed_with_fake_github(&server, json!({})).await;
     if !world.is_fake() {
         return;
     }
@@ -546,7 +495,7 @@ async fn a_restart_mid_run_loses_and_duplicates_nothing() {
 #[tokio::test]
 async fn with_two_replicas_only_the_lease_holder_runs_jobs() {
     let server = MockServer::start().await;
-    let (mut world, _) = installed_with_github(&server, json!({})).await;
+    let (mut world, _) = installed_with_fake_github(&server, json!({})).await;
     if !world.is_fake() {
         return;
     }

@@ -1,51 +1,21 @@
 //! The native trigger through the real binary: signed GitHub webhooks on `POST /hook` become
 //! ProwJobs in the cluster, with GitHub played by wiremock.
 
-use kube::Api;
-use kube::api::{Patch, PatchParams};
-use prow_api::ProwInstance;
-use prow_operator::webhook::signature::sign;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::harness::{World, http_post, logged_address};
-use crate::install::{installed, wait_applied};
+use crate::github::{deliver, installed_with_github};
+use crate::harness::World;
 
-/// The sample HMAC token (see `install::sample_secrets`).
-const HMAC: &[u8] = b"not-a-real-secret";
 const HEAD: &str = "5555555555555555555555555555555555555555";
 const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 
-/// The samples, installed, with the instance talking to `github` with a token.
-async fn installed_with_github(github: &MockServer) -> World {
-    let world = installed().await;
-    world
-        .apply_value(json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "github-api-token", "namespace": "prow"},
-            "stringData": {"token": "test-token"}}))
-        .await;
-    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
-    let patch = json!({"spec": {"github": {
-        "auth": {"app": null, "token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
-        "apiUrl": github.uri(),
-    }}});
-    instances
-        .patch("prow", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .expect("patch the instance");
-    wait_applied(&world).await;
+/// The samples, installed, with the instance talking to `github`, which also answers for
+/// mallory (no member, no collaborator) and for pull requests 7 and 8.
+async fn installed_with_fake_github(github: &MockServer) -> World {
+    let world = installed_with_github(github, json!({})).await;
     let json_response = |body: Value| ResponseTemplate::new(200).set_body_json(body);
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(json_response(json!({"login": "prow-bot", "id": 1})))
-        .mount(github)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/orgs/example-org/members/alice"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(github)
-        .await;
     for missing in [
         "/orgs/example-org/members/mallory",
         "/repos/example-org/api/collaborators/mallory",
@@ -129,26 +99,6 @@ async fn pull_request_on_github(github: &MockServer, number: u64, author: &str, 
         .await;
 }
 
-/// Signs and posts a webhook until it is answered 200 (the first may come before the operator
-/// has read the HMAC Secret; a refused one changes nothing); returns the response body.
-async fn deliver(world: &World, event: &str, delivery: &str, payload: &Value) -> String {
-    let body = serde_json::to_vec(payload).expect("payload");
-    let signature = sign(HMAC, &body);
-    let headers = [
-        ("X-GitHub-Event", event),
-        ("X-GitHub-Delivery", delivery),
-        ("X-Hub-Signature-256", signature.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    world
-        .eventually(&format!("{event} {delivery} answered 200"), || async {
-            let address = logged_address(&world.operator_log(), "hook_address");
-            let (status, answer) = http_post(&address, "/hook", &headers, &body).await;
-            (status == 200).then_some(answer)
-        })
-        .await
-}
-
 async fn prowjobs(world: &World, selector: &str) -> Vec<Value> {
     world.list("prow.k8s.io/v1", "ProwJob", "prow", selector).await
 }
@@ -173,7 +123,7 @@ fn posted(requests: &[Request], verb: &str, route: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_members_pull_request_creates_its_presubmits_with_upstream_labels() {
     let github = MockServer::start().await;
-    let world = installed_with_github(&github).await;
+    let world = installed_with_fake_github(&github).await;
     let delivery = "e2e-opened-7";
     let answer = deliver(&world, "pull_request", delivery, &pull_request("opened", 7, "alice")).await;
     assert_eq!(answer, "handled");
@@ -212,7 +162,7 @@ async fn a_members_pull_request_creates_its_presubmits_with_upstream_labels() {
 #[tokio::test]
 async fn an_outsider_waits_for_ok_to_test_from_a_member() {
     let github = MockServer::start().await;
-    let world = installed_with_github(&github).await;
+    let world = installed_with_fake_github(&github).await;
     deliver(
         &world,
         "pull_request",
@@ -273,7 +223,7 @@ async fn an_outsider_waits_for_ok_to_test_from_a_member() {
 #[tokio::test]
 async fn retest_reruns_only_the_failed_contexts() {
     let github = MockServer::start().await;
-    let world = installed_with_github(&github).await;
+    let world = installed_with_fake_github(&github).await;
     pull_request_on_github(
         &github,
         7,

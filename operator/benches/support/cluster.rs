@@ -16,20 +16,6 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The Secrets the sample ProwInstance names.
-pub fn secrets() -> Vec<Value> {
-    let secret = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "prow"}, "stringData": data});
-    vec![
-        secret(
-            "github-token",
-            json!({"appid": "12345", "cert": "-----BEGIN RSA PRIVATE KEY-----"}),
-        ),
-        secret("hmac-token", json!({"hmac": "not-a-real-secret"})),
-        secret("s3-credentials", json!({"service-account.json": "{}"})),
-        secret("slack-token", json!({"token": "xoxb-not-real"})),
-    ]
-}
-
 /// A dynamic API for `kind` (plural: lowercase + `s`).
 pub fn api_for(client: &Client, api_version: &str, kind: &str, namespace: Option<&str>) -> Api<DynamicObject> {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
@@ -88,9 +74,8 @@ pub async fn install_base(client: &Client) {
         )
         .await;
     }
-    for secret in secrets() {
-        apply(client, &secret).await;
-    }
+    // The Secrets the sample ProwInstance names, as the end-to-end scenarios install them.
+    apply_file(client, &repo().join("tests/e2e/sample-secrets.yaml")).await;
 }
 
 /// VmRSS and VmHWM of a process, in MiB.
