@@ -250,3 +250,22 @@ pub struct ProwJobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_report_states: Option<BTreeMap<String, ProwJobState>>,
 }
+
+impl ProwJobStatus {
+    /// The status of a job just made: `triggered`, started at `start_time`, nothing else yet.
+    pub fn triggered(start_time: Option<Time>) -> Self {
+        Self {
+            state: ProwJobState::Triggered,
+            start_time,
+            pending_time: None,
+            completion_time: None,
+            description: None,
+            url: None,
+            pod_revival_count: None,
+            pod_name: None,
+            build_id: None,
+            jenkins_build_id: None,
+            prev_report_states: None,
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use prow_api::{ProwJob, ProwJobState, ProwJobStatus};
+use prow_api::{ProwJob, ProwJobStatus};
 
 use crate::engine::execute::BuildIds;
 use crate::input::Inputs;
@@ -88,19 +88,7 @@ pub fn make(inputs: &Inputs, job: &ProwJob, options: &MkpodOptions) -> Result<Ma
     })?;
     pod_inputs.local_output_dir = options.local_output.clone();
     let mut job = job.clone();
-    let status = job.status.get_or_insert(ProwJobStatus {
-        state: ProwJobState::Triggered,
-        start_time: None,
-        pending_time: None,
-        completion_time: None,
-        description: None,
-        url: None,
-        pod_revival_count: None,
-        pod_name: None,
-        build_id: None,
-        jenkins_build_id: None,
-        prev_report_states: None,
-    });
+    let status = job.status.get_or_insert(ProwJobStatus::triggered(None));
     let build_id = options
         .build_id
         .clone()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use prow_api::embedded::Embedded;
 use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs};
-use prow_api::{ProwJob, ProwJobSpec, ProwJobState, ProwJobStatus, ProwJobType};
+use prow_api::{ProwJob, ProwJobSpec, ProwJobStatus, ProwJobType};
 
 use super::{labels, presets};
 
@@ -136,19 +136,7 @@ fn assemble(spec: ProwJobSpec, job: &JobBase, creation: &Creation) -> ProwJob {
             ..ObjectMeta::default()
         },
         spec,
-        status: Some(ProwJobStatus {
-            state: ProwJobState::Triggered,
-            start_time: Some(creation.start_time.clone()),
-            pending_time: None,
-            completion_time: None,
-            description: None,
-            url: None,
-            pod_revival_count: None,
-            pod_name: None,
-            build_id: None,
-            jenkins_build_id: None,
-            prev_report_states: None,
-        }),
+        status: Some(ProwJobStatus::triggered(Some(creation.start_time.clone()))),
     }
 }
 
@@ -183,6 +171,7 @@ pub fn uuid_name(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prow_api::ProwJobState;
     use prow_api::job::Pull;
     use serde_json::json;
 
