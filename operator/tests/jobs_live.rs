@@ -311,6 +311,14 @@ impl World {
         panic!("timed out waiting for {what}");
     }
 
+    /// Waits until GitHub was sent `state` for the status `context` (`what` names the wait).
+    async fn status_posted(&self, context: &str, state: &str, what: &str) {
+        self.eventually(what, || async {
+            self.github.statuses(context).contains(&state.to_string()).then_some(())
+        })
+        .await
+    }
+
     async fn job(&self, name: &str) -> ProwJob {
         self.prowjobs().get(name).await.unwrap()
     }
@@ -383,13 +391,7 @@ async fn a_presubmit_runs_as_a_pod_and_each_state_is_reported_once() {
     assert_eq!(pod.labels()["prow.k8s.io/build-id"], build_id);
     assert_eq!(status.description.as_deref(), Some("Job triggered."));
     world
-        .eventually("a pending status", || async {
-            world
-                .github
-                .statuses("pull-api-unit")
-                .contains(&"pending".to_string())
-                .then_some(())
-        })
+        .status_posted("pull-api-unit", "pending", "a pending status")
         .await;
 
     world.set_phase("run-1", "Running", 0).await;
@@ -458,13 +460,7 @@ async fn a_github_outage_delays_the_report_and_loses_none() {
     world.set_phase("run-1", "Succeeded", 0).await;
     world.state_of("run-1", ProwJobState::Success).await;
     world
-        .eventually("the success status after the outage", || async {
-            world
-                .github
-                .statuses("pull-api-unit")
-                .contains(&"success".to_string())
-                .then_some(())
-        })
+        .status_posted("pull-api-unit", "success", "the success status after the outage")
         .await;
     assert_eq!(world.github.0.lock().unwrap().outage, 0, "every failure was met");
 }
@@ -502,13 +498,7 @@ async fn a_restart_mid_run_loses_and_duplicates_nothing() {
         "the existing pod is adopted with its build id"
     );
     world
-        .eventually("run-1's success reported", || async {
-            world
-                .github
-                .statuses("pull-api-unit")
-                .contains(&"success".to_string())
-                .then_some(())
-        })
+        .status_posted("pull-api-unit", "success", "run-1's success reported")
         .await;
     assert_eq!(world.pod_creates(), creates_before, "no pod made twice");
     assert_eq!(
