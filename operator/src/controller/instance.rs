@@ -75,7 +75,7 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
         result = outcome,
         "reconciled"
     );
-    release_freed_memory();
+    super::release_freed_memory();
     ctx.metrics.increment(
         "prow_operator_reconciles_total",
         "Reconciles by kind and result.",
@@ -88,18 +88,6 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
         elapsed.as_secs_f64(),
     );
     result
-}
-
-/// Hands the memory a reconcile freed back to the system. A reconcile of a large installation
-/// allocates tens of megabytes for a moment (the rendered job config, the apply bodies); glibc
-/// keeps freed heap pages otherwise, and the operator's RSS would stay at its peak.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the heap to the kernel; it touches no
-    // memory in use and is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {

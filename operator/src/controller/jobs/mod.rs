@@ -312,7 +312,7 @@ impl Jobs {
             report,
             schedule::run(self.clone(), shutdown.clone()),
             clean::run(self.clone(), shutdown.clone()),
-            release_freed_memory(activity, shutdown),
+            release_freed_memory_while_busy(activity, shutdown),
         );
         info!("job loops stopped");
     }
@@ -450,9 +450,8 @@ fn owners_of(ctx: &Context, pod: &Pod) -> Vec<ObjectRef<ProwJob>> {
 const TRIM_EVERY: Duration = Duration::from_secs(5);
 
 /// Hands the memory the loops freed back to the system every [`TRIM_EVERY`] while reconciles
-/// happen: a burst of jobs allocates much for a moment (pod bodies, watch events), and glibc
-/// keeps freed pages otherwise, so the RSS would stay at the burst's peak.
-async fn release_freed_memory<F>(activity: Arc<AtomicU64>, shutdown: Shared<F>)
+/// happen (see [`super::release_freed_memory`]).
+async fn release_freed_memory_while_busy<F>(activity: Arc<AtomicU64>, shutdown: Shared<F>)
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -465,12 +464,7 @@ where
         let now = activity.load(Ordering::Relaxed);
         if now != seen {
             seen = now;
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            // SAFETY: malloc_trim only returns free pages of the heap to the kernel; it touches
-            // no memory in use and is safe to call from any thread at any time.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            super::release_freed_memory();
         }
     }
 }
