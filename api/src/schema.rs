@@ -34,6 +34,8 @@ pub enum ProblemKind {
     Pattern,
     /// A number out of bounds.
     Bound,
+    /// A list or mapping with more entries than its bound.
+    Size,
     /// A required field missing.
     Required,
 }
@@ -143,6 +145,32 @@ fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<SchemaProb
                 format!("{number} is greater than the maximum {max}"),
             ));
         }
+    }
+    if let Some(object) = value.as_object()
+        && let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
+        && object.len() as u64 > max
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Size,
+            format!(
+                "has {} entries, more than the {max} the API server accepts; split them over several objects",
+                object.len()
+            ),
+        ));
+    }
+    if let Some(array) = value.as_array()
+        && let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+        && array.len() as u64 > max
+    {
+        problems.push(problem(
+            here,
+            ProblemKind::Size,
+            format!(
+                "has {} items, more than the {max} the API server accepts; split them over several objects",
+                array.len()
+            ),
+        ));
     }
     if let Some(object) = value.as_object() {
         for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {

@@ -157,7 +157,21 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
         let (jobs, file_warnings) = read?;
         warnings.extend(file_warnings);
         let stem = file.path.file_stem().and_then(|s| s.to_str()).unwrap_or("jobs");
-        job_configs.push(job_config(unique_name(&dns_name(stem), &mut names), options, jobs));
+        let parts = jobs.split_within_bounds();
+        if parts.len() > 1 {
+            warnings.push(format!(
+                "{}: split into {} JobConfigs, each within the API server's bounds ({} repositories, {} jobs \
+                 of one repository, {} periodics)",
+                display(file),
+                parts.len(),
+                prow_api::job::MAX_REPOSITORIES,
+                prow_api::job::MAX_JOBS_PER_REPOSITORY,
+                prow_api::job::MAX_PERIODICS
+            ));
+        }
+        for jobs in parts {
+            job_configs.push(job_config(unique_name(&dns_name(stem), &mut names), options, jobs));
+        }
     }
 
     let namespaces = NamespacesSpec {
@@ -334,6 +348,7 @@ fn load_documents(file: &UpstreamFile, warnings: &mut Vec<String>) -> Result<Vec
 /// Reads an upstream file's content as the spec of one of our kinds: first against the spec's
 /// schema, which names the field path of a problem, then into its type. As upstream's loader,
 /// it reads a boolean or number in a string field as a string, and a `null` as the zero value.
+/// Too many jobs for one object is no problem here: [`JobSet::split_within_bounds`] splits them.
 fn parse<T: serde::de::DeserializeOwned>(file: &UpstreamFile, kind: &str, mut value: Value) -> Result<T, ImportError> {
     let spec = prow_api::schema::of_kind(kind).and_then(|s| s.pointer("/properties/spec"));
     if let Some(spec) = spec {
@@ -342,7 +357,7 @@ fn parse<T: serde::de::DeserializeOwned>(file: &UpstreamFile, kind: &str, mut va
     if let Some(spec) = spec
         && let Some(problem) = prow_api::schema::validate(spec, &value, "")
             .into_iter()
-            .find(|p| p.kind != ProblemKind::Null)
+            .find(|p| p.kind != ProblemKind::Null && p.kind != ProblemKind::Size)
     {
         return Err(ImportError::Content {
             file: display(file),

@@ -34,6 +34,7 @@ pub struct JobBase {
     pub max_concurrency: Option<i64>,
     /// What runs the job: `kubernetes` (the default), `jenkins` or `tekton-pipeline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxLength" = 64))]
     pub agent: Option<String>,
     /// The build cluster the pod runs in (default `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
