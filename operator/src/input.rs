@@ -361,14 +361,16 @@ pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T, String> {
 }
 
 /// Reads an object of one of our kinds: first against its CRD's schema, as the API server
-/// would, which names the field path of every problem; then into its type.
+/// would, which names the field path of every problem; then into its type, with its mappings'
+/// keys in the order the API server stores them (see [`sort_keys`]).
 fn push<T: DeserializeOwned>(
     list: &mut Vec<Sourced<T>>,
     problems: &mut Vec<InputProblem>,
     source: Source,
     object: Option<String>,
-    value: Value,
+    mut value: Value,
 ) {
+    sort_keys(&mut value);
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default();
     if let Some(schema) = prow_api::schema::of_kind(kind) {
         let found = prow_api::schema::validate(schema, &value, "");
@@ -393,6 +395,25 @@ fn push<T: DeserializeOwned>(
     }
 }
 
+/// Orders every mapping's keys as the API server returns a stored object: sorted (it keeps
+/// schemaless fields, such as the `config` overlay or a PluginConfig's plugins, as Go maps). So
+/// the offline tools read a file as the operator reads the object applied from it, and `render`
+/// prints exactly what the operator applies.
+pub fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, mut item) in entries {
+                sort_keys(&mut item);
+                map.insert(key, item);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 fn yaml_message(error: &YamlError) -> String {
     match error {
         YamlError::Syntax { line, column, message } => format!("line {line}, column {column}: invalid YAML: {message}"),
@@ -408,6 +429,13 @@ mod tests {
         let mut inputs = Inputs::default();
         inputs.read_text(Path::new("x.yaml"), text);
         inputs
+    }
+
+    #[test]
+    fn mappings_are_read_with_sorted_keys_as_the_api_server_returns_them() {
+        let mut value = serde_json::json!({"b": {"z": 1, "a": [{"y": 2, "x": 3}]}, "a": 0});
+        sort_keys(&mut value);
+        assert_eq!(value.to_string(), r#"{"a":0,"b":{"a":[{"x":3,"y":2}],"z":1}}"#);
     }
 
     #[test]
