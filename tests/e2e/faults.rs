@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use testkit::{Fault, Verb};
 
 use crate::harness::{World, repo};
-use crate::install::{installed, wait_applied, wait_condition};
+use crate::install::{installed, installed_on_fake, wait_applied, wait_condition};
 
 fn sample(name: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("config/samples").join(name)).unwrap();
@@ -40,10 +40,8 @@ async fn wait_for_job(world: &World, job: &str) {
 
 #[tokio::test]
 async fn it_converges_after_conflicts_server_errors_and_a_dropped_watch() {
-    let world = installed().await;
-    let Some(fake) = &world.fake else {
-        return; // Faults are injected into the fake only.
-    };
+    let world = installed_on_fake().await;
+    let fake = world.fake.as_ref().expect("a world on testkit");
     let faults = fake.faults();
     faults.inject(Fault::status(500).verb(Verb::Patch).resource("configmaps").times(3));
     faults.inject(Fault::status(409).verb(Verb::Patch).resource("configmaps").times(2));

@@ -1,5 +1,15 @@
-//! The scenarios' world: a cluster (testkit, or a real one with `E2E_KUBECONFIG`), the real
-//! `prow-operator run` binary pointed at it, and helpers to apply YAML and wait for conditions.
+//! The scenarios' world: a cluster, the real `prow-operator run` binary pointed at it, and helpers
+//! to apply YAML and wait for conditions.
+//!
+//! The cluster is, in order of preference:
+//! - the one of `E2E_KUBECONFIG` (kind, say), shared, one scenario at a time;
+//! - a real control plane of its own ([`cluster::Cluster`]: etcd, kube-apiserver, the controller
+//!   manager, the scheduler and kwok), when `tests/cluster/build.sh` has built the binaries; the
+//!   operator then runs as its own ServiceAccount bound to `config/rbac`, so the API server
+//!   enforces the operator's RBAC;
+//! - testkit, our fake, when those binaries are missing (said loudly on stderr, and refused when
+//!   `E2E_REQUIRE_REAL_CLUSTER` is set, as CI sets it once it built them), and always for the
+//!   scenarios that inject faults ([`World::start_fake`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,7 +35,9 @@ pub const CONVERGE: Duration = Duration::from_secs(30);
 pub struct World {
     /// The fake API server, unless a real cluster is used.
     pub fake: Option<testkit::Testkit>,
-    /// A client for the scenario itself.
+    /// The real control plane this scenario started, if it did.
+    pub real: Option<cluster::Cluster>,
+    /// A client for the scenario itself (an admin).
     pub client: Client,
     /// The kubeconfig the operator uses.
     pub kubeconfig: PathBuf,
@@ -51,39 +63,108 @@ fn scratch_dir() -> PathBuf {
 }
 
 impl World {
-    /// A cluster with the CRDs installed and the samples' namespaces created.
+    /// A cluster with the CRDs installed and the samples' namespaces created: the real control
+    /// plane when it can be had (see the module's documentation), job Pods held running until the
+    /// scenario ends them.
     pub async fn start() -> World {
+        World::start_with(cluster::JobPods::Held).await
+    }
+
+    /// As [`World::start`], with kwok ending job Pods as `job_pods` says (on a real control plane).
+    pub async fn start_with(job_pods: cluster::JobPods) -> World {
+        if std::env::var_os("E2E_KUBECONFIG").is_some() {
+            return World::external().await;
+        }
+        match cluster::Binaries::locate() {
+            Ok(binaries) => World::real(binaries, job_pods).await,
+            Err(error) => {
+                assert!(
+                    std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                    "E2E_REQUIRE_REAL_CLUSTER is set, but {error}"
+                );
+                eprintln!("WARNING: the e2e scenario runs against testkit, not a real control plane: {error}");
+                World::start_fake().await
+            }
+        }
+    }
+
+    /// A world on testkit, the fake API server: for the scenarios that inject faults or read its
+    /// audit log.
+    pub async fn start_fake() -> World {
         let dir = scratch_dir();
-        let mut turn = None;
-        let (fake, client, kubeconfig) = match std::env::var_os("E2E_KUBECONFIG") {
-            Some(path) => {
-                turn = Some(REAL_CLUSTER.lock().unwrap_or_else(|p| p.into_inner()));
-                let path = PathBuf::from(path);
-                let config = kube::Config::from_custom_kubeconfig(
-                    kube::config::Kubeconfig::read_from(&path).expect("E2E_KUBECONFIG"),
-                    &Default::default(),
-                )
-                .await
-                .expect("E2E_KUBECONFIG");
-                (None, Client::try_from(config).expect("client"), path)
-            }
-            None => {
-                let fake = testkit::Testkit::start().await;
-                let path = dir.join("kubeconfig");
-                fake.write_kubeconfig(&path).expect("kubeconfig");
-                let client = fake.client();
-                (Some(fake), client, path)
-            }
-        };
-        let world = World {
-            fake,
+        let fake = testkit::Testkit::start().await;
+        let path = dir.join("kubeconfig");
+        fake.write_kubeconfig(&path).expect("kubeconfig");
+        let client = fake.client();
+        World::prepared(World {
+            fake: Some(fake),
+            real: None,
             client,
-            kubeconfig,
+            kubeconfig: path,
             dir,
             operators: Vec::new(),
             deployment_controller: None,
-            _turn: turn,
+            _turn: None,
+        })
+        .await
+    }
+
+    async fn real(binaries: cluster::Binaries, job_pods: cluster::JobPods) -> World {
+        let options = cluster::Options {
+            binaries,
+            job_pods,
+            dir: None,
+            detached: false,
         };
+        let real = cluster::Cluster::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
+        let client = real.admin_client().await.expect("an admin client");
+        let kubeconfig = real.operator_kubeconfig();
+        let world = World::prepared(World {
+            fake: None,
+            real: Some(real),
+            client,
+            kubeconfig,
+            dir: scratch_dir(),
+            operators: Vec::new(),
+            deployment_controller: None,
+            _turn: None,
+        })
+        .await;
+        // The operator's identity gets exactly config/rbac.
+        for file in ["service_account.yaml", "role.yaml", "role_binding.yaml"] {
+            world.apply_file(&repo().join("config/rbac").join(file)).await;
+        }
+        world
+    }
+
+    async fn external() -> World {
+        let turn = Some(REAL_CLUSTER.lock().unwrap_or_else(|p| p.into_inner()));
+        let path = PathBuf::from(std::env::var_os("E2E_KUBECONFIG").expect("E2E_KUBECONFIG"));
+        let config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(&path).expect("E2E_KUBECONFIG"),
+            &Default::default(),
+        )
+        .await
+        .expect("E2E_KUBECONFIG");
+        let world = World::prepared(World {
+            fake: None,
+            real: None,
+            client: Client::try_from(config).expect("client"),
+            kubeconfig: path,
+            dir: scratch_dir(),
+            operators: Vec::new(),
+            deployment_controller: None,
+            _turn: turn,
+        })
+        .await;
+        world.remove_leftovers().await;
+        world
+    }
+
+    /// Installs the CRDs of `crds/` and creates the samples' namespaces.
+    async fn prepared(world: World) -> World {
         for entry in std::fs::read_dir(repo().join("crds")).expect("crds/") {
             let path = entry.expect("crds/ entry").path();
             if path
@@ -96,9 +177,6 @@ impl World {
         }
         for namespace in ["prow", "test-pods", "prow-operator-system"] {
             world.ensure_namespace(namespace).await;
-        }
-        if !world.is_fake() {
-            world.remove_leftovers().await;
         }
         world
     }
@@ -141,9 +219,18 @@ impl World {
         }
     }
 
-    /// Whether the cluster is the fake (steps that play a kubelet or controller run only then).
+    /// Whether the cluster is the fake (steps that inject faults or read its audit log run only
+    /// then).
     pub fn is_fake(&self) -> bool {
         self.fake.is_some()
+    }
+
+    /// Whether Pods come up as their controllers and the scenario ask: on the fake (the scenario
+    /// plays the kubelet and the Deployment controller) and on our real control plane (kwok and
+    /// the controller manager do), not on a cluster of `E2E_KUBECONFIG`, where the sample images
+    /// and Secrets are fakes.
+    pub fn runs_pods(&self) -> bool {
+        self.fake.is_some() || self.real.is_some()
     }
 
     async fn ensure_namespace(&self, name: &str) {
@@ -283,7 +370,11 @@ impl World {
         let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
         match object["metadata"]["namespace"].as_str() {
             Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, &resource),
-            None if kind == "CustomResourceDefinition" || kind == "Namespace" => {
+            None if matches!(
+                kind,
+                "CustomResourceDefinition" | "Namespace" | "ClusterRole" | "ClusterRoleBinding" | "Node"
+            ) =>
+            {
                 Api::all_with(self.client.clone(), &resource)
             }
             None => Api::namespaced_with(self.client.clone(), "default", &resource),
@@ -345,8 +436,29 @@ impl Drop for World {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // On the real control plane the operator runs as its own ServiceAccount: a request that
+        // config/rbac does not allow is refused there, and fails the scenario.
+        let forbidden = if self.real.is_some() && !std::thread::panicking() {
+            forbidden_requests(&self.operator_log())
+        } else {
+            Vec::new()
+        };
         let _ = std::fs::remove_dir_all(&self.dir);
+        assert!(
+            forbidden.is_empty(),
+            "the API server refused requests of the operator (config/rbac lacks a rule):\n{}",
+            forbidden.join("\n")
+        );
     }
+}
+
+/// The log lines where the API server refused a request of the operator for lack of RBAC.
+pub fn forbidden_requests(log: &str) -> Vec<String> {
+    without_colours(log)
+        .lines()
+        .filter(|line| line.contains("is forbidden") || line.contains("Forbidden"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The condition `type_` of an object's status, as (status, reason, message).

@@ -48,21 +48,31 @@ pub async fn wait_condition(
         .await
 }
 
-/// Waits until the instance is applied and not stalled. On the fake, whose Deployments the
-/// scenario marks available, that means Ready; on a real cluster the component pods may not come
-/// up (the sample Secrets are fakes), so it means not Stalled.
+/// Waits until the instance is applied and not stalled. Where Pods come up (the fake, whose
+/// Deployments the scenario marks available, and our real control plane, where the Deployment
+/// controller and kwok make them available) that means Ready; on a cluster of `E2E_KUBECONFIG`
+/// the component pods may not come up (the sample Secrets are fakes), so it means not Stalled.
 pub async fn wait_applied(world: &World) -> Value {
-    if world.is_fake() {
+    if world.runs_pods() {
         wait_condition(world, "ProwInstance", "prow", "Ready", "True", Some("Reconciled")).await
     } else {
         wait_condition(world, "ProwInstance", "prow", "Stalled", "False", None).await
     }
 }
 
-/// A started world with the samples, their Secrets, the operator and a fake Deployment
-/// controller, converged to Ready.
+/// A started world with the samples, their Secrets, the operator and (on the fake) a played
+/// Deployment controller, converged to Ready.
 pub async fn installed() -> World {
-    let mut world = World::start().await;
+    installed_in(World::start().await).await
+}
+
+/// [`installed`] on testkit: for the scenarios that inject faults or read the audit log.
+pub async fn installed_on_fake() -> World {
+    installed_in(World::start_fake().await).await
+}
+
+/// The samples installed into `world`, its operator started, converged.
+pub async fn installed_in(mut world: World) -> World {
     for secret in sample_secrets() {
         world.apply_value(secret).await;
     }
@@ -170,7 +180,7 @@ async fn a_broken_job_config_stalls_alone_and_its_last_good_version_stays() {
     let after = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
     assert_eq!(job_config_data(&after), before_text);
     wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
-    if world.is_fake() {
+    if world.runs_pods() {
         let instance = wait_condition(&world, "ProwInstance", "prow", "Ready", "True", None).await;
         assert!(condition(&instance, "Ready").unwrap().2.contains("1 rejected"));
     }
