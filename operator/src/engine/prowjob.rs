@@ -105,6 +105,7 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         pod_spec: job.spec.as_ref().map(|spec| {
             let mut pod = spec.raw();
             presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
+            with_container_names(&mut pod);
             Embedded::from_raw(pod)
         }),
         jenkins_spec: None,
@@ -116,6 +117,23 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         hidden: job.hidden,
         prowjob_defaults: job.prowjob_defaults.clone(),
         job_queue_name: job.job_queue_name.clone(),
+    }
+}
+
+/// Gives every container a `name`, empty when the job has none, as upstream writes a ProwJob: Go
+/// always serialises `Container.Name`, and upstream's ProwJob CRD requires the key (a real API
+/// server refused our ProwJobs of single-container jobs without it). The pod builder names such
+/// a container `test`, as upstream's does.
+fn with_container_names(pod: &mut serde_json::Value) {
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let containers = pod.get_mut(list).and_then(serde_json::Value::as_array_mut);
+        for container in containers.into_iter().flatten() {
+            if let Some(container) = container.as_object_mut() {
+                container
+                    .entry("name")
+                    .or_insert_with(|| serde_json::Value::String(String::new()));
+            }
+        }
     }
 }
 
@@ -257,6 +275,21 @@ mod tests {
         let annotations = pj.metadata.annotations.unwrap();
         assert_eq!(annotations["prow.k8s.io/job"], "pull-unit");
         assert_eq!(annotations["testgrid-dashboards"], "ci");
+    }
+
+    #[test]
+    fn every_container_has_a_name_key_as_upstreams_crd_requires() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang"}, {"name": "db", "image": "postgres"}],
+                     "initContainers": [{"image": "busybox"}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        let pod = pj.spec.pod_spec.unwrap().raw();
+        assert_eq!(pod["containers"][0]["name"], "");
+        assert_eq!(pod["containers"][1]["name"], "db");
+        assert_eq!(pod["initContainers"][0]["name"], "");
     }
 
     #[test]
