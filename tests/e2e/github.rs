@@ -15,7 +15,11 @@ use crate::install::{installed, sample_secrets, wait_applied};
 /// The samples, installed, with the instance talking to `github` with a token and `spec` merged
 /// into its spec. GitHub says who the bot is (`prow-bot`) and that `alice` is an org member.
 pub async fn installed_with_github(github: &MockServer, spec: Value) -> World {
-    let world = installed().await;
+    installed_with_github_in(installed().await, github, spec).await
+}
+
+/// [`installed_with_github`] for a world already installed.
+pub async fn installed_with_github_in(world: World, github: &MockServer, spec: Value) -> World {
     world
         .apply_value(json!({"apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "github-api-token", "namespace": "prow"},

@@ -47,6 +47,26 @@ pub struct World {
     _turn: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
+/// How a scenario's world is set up.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Setup {
+    /// What kwok does with job Pods on the real control plane.
+    pub job_pods: cluster::JobPods,
+    /// Which ProwJob CRD is installed.
+    pub prowjob_crd: ProwJobCrd,
+}
+
+/// The ProwJob CRD a world installs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProwJobCrd {
+    /// Ours, from `crds/`.
+    #[default]
+    Ours,
+    /// Upstream Prow's (`../shared/upstream/prowjob_customresourcedefinition.yaml`), as an
+    /// installation moving from upstream Prow already has it.
+    Upstream,
+}
+
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// Scenarios against one real cluster share the samples' names, so they take turns.
@@ -67,23 +87,24 @@ impl World {
     /// plane when it can be had (see the module's documentation), job Pods held running until the
     /// scenario ends them.
     pub async fn start() -> World {
-        World::start_with(cluster::JobPods::Held).await
+        World::start_with(Setup::default()).await
     }
 
-    /// As [`World::start`], with kwok ending job Pods as `job_pods` says (on a real control plane).
-    pub async fn start_with(job_pods: cluster::JobPods) -> World {
+    /// As [`World::start`], set up as `setup` says (on a real control plane; elsewhere only the
+    /// ProwJob CRD is honoured).
+    pub async fn start_with(setup: Setup) -> World {
         if std::env::var_os("E2E_KUBECONFIG").is_some() {
             return World::external().await;
         }
         match cluster::Binaries::locate() {
-            Ok(binaries) => World::real(binaries, job_pods).await,
+            Ok(binaries) => World::real(binaries, setup).await,
             Err(error) => {
                 assert!(
                     std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
                     "E2E_REQUIRE_REAL_CLUSTER is set, but {error}"
                 );
                 eprintln!("WARNING: the e2e scenario runs against testkit, not a real control plane: {error}");
-                World::start_fake().await
+                World::fake_with(setup.prowjob_crd).await
             }
         }
     }
@@ -91,28 +112,35 @@ impl World {
     /// A world on testkit, the fake API server: for the scenarios that inject faults or read its
     /// audit log.
     pub async fn start_fake() -> World {
+        World::fake_with(ProwJobCrd::Ours).await
+    }
+
+    async fn fake_with(prowjob_crd: ProwJobCrd) -> World {
         let dir = scratch_dir();
         let fake = testkit::Testkit::start().await;
         let path = dir.join("kubeconfig");
         fake.write_kubeconfig(&path).expect("kubeconfig");
         let client = fake.client();
-        World::prepared(World {
-            fake: Some(fake),
-            real: None,
-            client,
-            kubeconfig: path,
-            dir,
-            operators: Vec::new(),
-            deployment_controller: None,
-            _turn: None,
-        })
+        World::prepared(
+            World {
+                fake: Some(fake),
+                real: None,
+                client,
+                kubeconfig: path,
+                dir,
+                operators: Vec::new(),
+                deployment_controller: None,
+                _turn: None,
+            },
+            prowjob_crd,
+        )
         .await
     }
 
-    async fn real(binaries: cluster::Binaries, job_pods: cluster::JobPods) -> World {
+    async fn real(binaries: cluster::Binaries, setup: Setup) -> World {
         let options = cluster::Options {
             binaries,
-            job_pods,
+            job_pods: setup.job_pods,
             dir: None,
             detached: false,
         };
@@ -121,16 +149,19 @@ impl World {
             .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
         let client = real.admin_client().await.expect("an admin client");
         let kubeconfig = real.operator_kubeconfig();
-        let world = World::prepared(World {
-            fake: None,
-            real: Some(real),
-            client,
-            kubeconfig,
-            dir: scratch_dir(),
-            operators: Vec::new(),
-            deployment_controller: None,
-            _turn: None,
-        })
+        let world = World::prepared(
+            World {
+                fake: None,
+                real: Some(real),
+                client,
+                kubeconfig,
+                dir: scratch_dir(),
+                operators: Vec::new(),
+                deployment_controller: None,
+                _turn: None,
+            },
+            setup.prowjob_crd,
+        )
         .await;
         // The operator's identity gets exactly config/rbac.
         for file in ["service_account.yaml", "role.yaml", "role_binding.yaml"] {
@@ -148,37 +179,65 @@ impl World {
         )
         .await
         .expect("E2E_KUBECONFIG");
-        let world = World::prepared(World {
-            fake: None,
-            real: None,
-            client: Client::try_from(config).expect("client"),
-            kubeconfig: path,
-            dir: scratch_dir(),
-            operators: Vec::new(),
-            deployment_controller: None,
-            _turn: turn,
-        })
+        let world = World::prepared(
+            World {
+                fake: None,
+                real: None,
+                client: Client::try_from(config).expect("client"),
+                kubeconfig: path,
+                dir: scratch_dir(),
+                operators: Vec::new(),
+                deployment_controller: None,
+                _turn: turn,
+            },
+            ProwJobCrd::Ours,
+        )
         .await;
         world.remove_leftovers().await;
         world
     }
 
-    /// Installs the CRDs of `crds/` and creates the samples' namespaces.
-    async fn prepared(world: World) -> World {
+    /// Installs the CRDs of `crds/` (the ProwJob CRD as `prowjob_crd` says) and creates the
+    /// samples' namespaces.
+    async fn prepared(world: World, prowjob_crd: ProwJobCrd) -> World {
         for entry in std::fs::read_dir(repo().join("crds")).expect("crds/") {
             let path = entry.expect("crds/ entry").path();
-            if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains('_'))
-            {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if !name.contains('_') {
+                continue;
+            }
+            if name == "prow.k8s.io_prowjobs.yaml" && prowjob_crd == ProwJobCrd::Upstream {
+                let upstream = repo().join("../shared/upstream/prowjob_customresourcedefinition.yaml");
+                world.apply_file(&upstream).await;
+            } else {
                 world.apply_file(&path).await;
             }
         }
+        world.wait_for_crds().await;
         for namespace in ["prow", "test-pods", "prow-operator-system"] {
             world.ensure_namespace(namespace).await;
         }
         world
+    }
+
+    /// Waits until every CRD is established (a real API server serves a new kind a moment
+    /// after it accepted its CRD).
+    async fn wait_for_crds(&self) {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        self.eventually("the CRDs to be established", || async {
+            let list = crds.list(&ListParams::default()).await.ok()?;
+            list.items
+                .iter()
+                .all(|crd| {
+                    crd.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+                })
+                .then_some(())
+        })
+        .await;
     }
 
     /// Deletes what an earlier scenario left in a real cluster's `prow` namespace, and waits.
@@ -368,7 +427,7 @@ impl World {
             other => format!("{}s", other.to_lowercase()),
         };
         let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
-        match object["metadata"]["namespace"].as_str() {
+        match object["metadata"]["namespace"].as_str().filter(|n| !n.is_empty()) {
             Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, &resource),
             None if matches!(
                 kind,

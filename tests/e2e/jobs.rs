@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::github::{deliver, installed_with_github};
-use crate::harness::World;
+use crate::github::{deliver, installed_with_github_in};
+use crate::harness::{ProwJobCrd, Setup, World};
+use crate::install::{installed, installed_in};
 
 const HEAD: &str = "7777777777777777777777777777777777777777";
 const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
@@ -102,7 +103,12 @@ impl Respond for FakeGitHub {
 /// The samples, installed, with the instance talking to a fake GitHub with a token, and
 /// `config` merged into its config.yaml overlay.
 async fn installed_with_fake_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    let world = installed_with_github(server, json!({"config": config})).await;
+    installed_with_fake_github_in(installed().await, server, config).await
+}
+
+/// [`installed_with_fake_github`] for a world already installed.
+async fn installed_with_fake_github_in(world: World, server: &MockServer, config: Value) -> (World, FakeGitHub) {
+    let world = installed_with_github_in(world, server, json!({"config": config})).await;
     let fake = FakeGitHub::default();
     let reply = |body: Value| ResponseTemplate::new(200).set_body_json(body);
     Mock::given(method("GET"))
@@ -530,4 +536,69 @@ async fn with_two_replicas_only_the_lease_holder_runs_jobs() {
     finish_pod(&world, &unit, "Succeeded", 0).await;
     state_of(&world, &unit, "success").await;
     one_pod_per_run(&world, runs).await;
+}
+
+#[tokio::test]
+async fn every_prowjob_the_operator_writes_is_accepted_by_upstreams_crd() {
+    // An installation moving from upstream Prow keeps upstream's ProwJob CRD (697 KB, stricter
+    // in places than ours): the trigger's creates, the executor's and the reporter's status
+    // writes, and the scheduler's periodics must all pass its schema.
+    let setup = Setup {
+        prowjob_crd: ProwJobCrd::Upstream,
+        ..Setup::default()
+    };
+    let server = MockServer::start().await;
+    let world = installed_in(World::start_with(setup).await).await;
+    let (world, github) =
+        installed_with_fake_github_in(world, &server, json!({"horologium": {"tick_interval": "1s"}})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    let crd = world
+        .get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "",
+            "prowjobs.prow.k8s.io",
+        )
+        .await
+        .expect("the ProwJob CRD");
+    assert!(
+        crd["metadata"]["annotations"]["controller-gen.kubebuilder.io/version"].is_string(),
+        "upstream's CRD (made by controller-gen) is installed"
+    );
+    deliver(&world, "pull_request", "e2e-upstream-crd-opened", &opened()).await;
+    world.apply_value(every_minute()).await;
+    let unit = name_of(&run_of(&world, "pull-api-unit", "pending").await);
+    let lint = name_of(&run_of(&world, "pull-api-lint", "pending").await);
+    let e2e = name_of(&run_of(&world, "pull-api-e2e", "pending").await);
+    let periodic = world
+        .eventually("the periodic's first run", || async {
+            periodic_runs(&world).await.into_iter().next()
+        })
+        .await;
+    let periodic = name_of(&periodic);
+    state_of(&world, &periodic, "pending").await;
+    finish_pod(&world, &unit, "Succeeded", 0).await;
+    finish_pod(&world, &lint, "Failed", 1).await;
+    finish_pod(&world, &e2e, "Succeeded", 0).await;
+    finish_pod(&world, &periodic, "Succeeded", 0).await;
+    let done = state_of(&world, &unit, "success").await;
+    assert!(done["status"]["build_id"].is_string() && done["status"]["url"].is_string());
+    state_of(&world, &lint, "failure").await;
+    state_of(&world, &e2e, "success").await;
+    state_of(&world, &periodic, "success").await;
+    world
+        .eventually("the final statuses and the reporter's record", || async {
+            let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", &lint).await?;
+            (github.posted("pull-api-lint", "failure") == 1
+                && job["status"]["prev_report_states"]["github-reporter"] == "failure")
+                .then_some(())
+        })
+        .await;
+    let log = world.operator_log();
+    assert!(
+        !log.contains("is invalid"),
+        "the API server refused a ProwJob write:\n{log}"
+    );
 }

@@ -1,6 +1,7 @@
 //! End-to-end scenarios: the real `prow-operator run` binary against testkit (or a real cluster
 //! with `E2E_KUBECONFIG`), driven through the API as a user would.
 
+mod api_server;
 mod faults;
 mod github;
 mod harness;

@@ -1,0 +1,188 @@
+//! What only a real API server shows: the README's install commands as a new user types them,
+//! the API server's own CEL refusing the invalid samples, and deletion through the instance's
+//! finalizer and the garbage collector. On testkit (no real control plane built) the scenarios
+//! that need the real server say so and stop.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::repo;
+use crate::install::{installed, wait_condition};
+
+/// A real control plane of its own, or `None` (said on stderr) when its binaries are missing and
+/// CI does not require them.
+async fn real_cluster() -> Option<cluster::Cluster> {
+    match cluster::Binaries::locate() {
+        Ok(binaries) => {
+            let options = cluster::Options {
+                binaries,
+                job_pods: cluster::JobPods::Held,
+                dir: None,
+                detached: false,
+            };
+            Some(
+                cluster::Cluster::start(options)
+                    .await
+                    .unwrap_or_else(|e| panic!("starting the real control plane: {e}")),
+            )
+        }
+        Err(error) => {
+            assert!(
+                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                "E2E_REQUIRE_REAL_CLUSTER is set, but {error}"
+            );
+            eprintln!("WARNING: this scenario needs the real control plane and did not run: {error}");
+            None
+        }
+    }
+}
+
+/// `kubectl --kubeconfig <admin> ARGS`: (exit status, stdout and stderr).
+fn kubectl(cluster: &cluster::Cluster, args: &[&str]) -> (bool, String) {
+    let output = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.admin_kubeconfig())
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("kubectl is on PATH");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The `# expect-error:` line of an invalid sample.
+fn expected_error(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("sample");
+    text.lines()
+        .find_map(|l| l.strip_prefix("# expect-error:"))
+        .map(|e| e.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_readme_install_commands_succeed_and_the_invalid_samples_are_refused() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    // The README's "Install into a cluster", as a new user runs it.
+    let (ok, out) = kubectl(&cluster, &["apply", "-k", "config/default"]);
+    assert!(ok, "kubectl apply -k config/default:\n{out}");
+    let (ok, out) = kubectl(
+        &cluster,
+        &["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"],
+    );
+    assert!(ok, "the CRDs are established:\n{out}");
+    let (ok, out) = kubectl(&cluster, &["create", "namespace", "prow"]);
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(&cluster, &["apply", "-k", "config/samples"]);
+    assert!(ok, "kubectl apply -k config/samples:\n{out}");
+    let (ok, out) = kubectl(&cluster, &["get", "prow", "-n", "prow"]);
+    assert!(ok && out.contains("prowinstance.operator.prow.dev/prow"), "{out}");
+
+    // Every invalid sample is refused by the API server itself, most by our CEL rules; the
+    // message names the field and the rule's reason.
+    let mut files: Vec<_> = std::fs::read_dir(repo().join("config/samples/invalid"))
+        .expect("config/samples/invalid")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "the invalid samples");
+    for file in &files {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let (ok, out) = kubectl(
+            &cluster,
+            &[
+                "create",
+                "--dry-run=server",
+                "-f",
+                &format!("config/samples/invalid/{name}"),
+            ],
+        );
+        assert!(!ok, "{name} was accepted:\n{out}");
+        assert!(
+            out.contains("is invalid"),
+            "{name} was refused for another reason:\n{out}"
+        );
+        let expected = expected_error(file);
+        // Where the sample states a rule's message, the API server gives that message (the
+        // schema's own refusals, such as a missing field or a pattern, are worded by it).
+        if RULE_MESSAGES.iter().any(|m| expected.contains(m)) {
+            assert!(out.contains(&expected), "{name}: expected {expected:?} in:\n{out}");
+        }
+    }
+}
+
+/// Fragments of our CEL rules' messages, which the API server repeats verbatim.
+const RULE_MESSAGES: [&str; 6] = [
+    "only jenkins jobs may contain '/'",
+    "exactly one of cron, interval or minimum_interval",
+    "cannot both be set",
+    "cannot be combined",
+    "must be set together",
+    "set exactly one",
+];
+
+#[tokio::test]
+async fn deleting_the_instance_collects_its_objects_and_its_finalizer_cleans_other_namespaces() {
+    let world = installed().await;
+    if !world.runs_pods() {
+        return; // A cluster of E2E_KUBECONFIG may run other instances.
+    }
+    let instance = wait_condition(&world, "ProwInstance", "prow", "Ready", "True", None).await;
+    assert!(
+        instance["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "operator.prow.dev/cleanup")),
+        "the instance holds its cleanup finalizer"
+    );
+    assert!(
+        world
+            .get("rbac.authorization.k8s.io/v1", "Role", "test-pods", "prow-deck-pods")
+            .await
+            .is_some()
+    );
+    if world.real.is_some() {
+        let pods = world.list("v1", "Pod", "prow", "app.kubernetes.io/name=deck").await;
+        assert!(!pods.is_empty(), "deck's Deployment runs pods (kwok's)");
+    }
+    world
+        .delete("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+        .await;
+    world
+        .eventually(
+            "the instance, its Deployments and its other-namespace Roles to go",
+            || async {
+                let instance = world
+                    .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+                    .await;
+                let deck = world.get("apps/v1", "Deployment", "prow", "prow-deck").await;
+                let config = world.get("v1", "ConfigMap", "prow", "prow-config").await;
+                let role = world
+                    .get("rbac.authorization.k8s.io/v1", "Role", "test-pods", "prow-deck-pods")
+                    .await;
+                (instance.is_none() && deck.is_none() && config.is_none() && role.is_none()).then_some(())
+            },
+        )
+        .await;
+    if world.real.is_some() {
+        // The garbage collector took the ReplicaSets and Pods too.
+        world
+            .eventually("the component pods to go", || async {
+                world
+                    .list("v1", "Pod", "prow", "app.kubernetes.io/name=deck")
+                    .await
+                    .is_empty()
+                    .then_some(())
+            })
+            .await;
+    }
+}
