@@ -28,7 +28,8 @@ cluster-binaries:
 
 ## cluster-up: start that control plane on loopback, detached; prints the admin kubeconfig's path
 ## (use it with `kubectl --kubeconfig`). Job Pods run until ended; kwok plays the kubelet.
-cluster-up: cluster-binaries
+cluster-up:
+	tests/cluster/build.sh >/dev/null
 	$(CARGO) run -q -p cluster -- up
 
 ## cluster-down: stop it and remove its directory (target/cluster/run).

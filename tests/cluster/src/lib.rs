@@ -88,9 +88,10 @@ pub enum Error {
 }
 
 /// What kwok does with a job Pod (label `created-by-prow: "true"`) once it runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum JobPods {
     /// They keep running until the test ends them (by patching their status, as a kubelet would).
+    #[default]
     Held,
     /// They end this long after they started: `Succeeded` with exit code 0, or `Failed` with
     /// exit code 1 when their labels say `kwok.prow.dev/result: failure`; a Pod labelled
@@ -154,7 +155,8 @@ impl Binaries {
 
 /// The repository's root.
 pub fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 /// A running control plane. Dropping it stops every process and removes its directory (unless
@@ -584,6 +586,85 @@ async fn node_ready(nodes: &Api<Node>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `replace` targets of a go.mod, as (module, version or path).
+    fn replaces(go_mod: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut in_block = false;
+        for line in go_mod.lines().map(str::trim) {
+            if line.starts_with("replace (") {
+                in_block = true;
+                continue;
+            }
+            if in_block && line == ")" {
+                in_block = false;
+                continue;
+            }
+            let body = if in_block {
+                Some(line)
+            } else {
+                line.strip_prefix("replace ")
+            };
+            if let Some((from, to)) = body.and_then(|b| b.split_once("=>")) {
+                found.push((from.trim().to_string(), to.trim().to_string()));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_staging_module_kubernetes_replaces_is_pinned_to_its_published_release() {
+        let ours = std::fs::read_to_string(repository().join("tests/cluster/go.mod")).expect("go.mod");
+        let version = ours
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("k8s.io/kubernetes v"))
+            .expect("k8s.io/kubernetes is required")
+            .trim()
+            .to_string();
+        let staging_version = format!(
+            "v0.{}",
+            version.split_once('.').map(|(_, rest)| rest).unwrap_or_default()
+        );
+        let ours: std::collections::BTreeMap<String, String> = replaces(&ours).into_iter().collect();
+        // Kubernetes' own go.mod, as the Go module cache holds it once build.sh (or `go mod
+        // download`) ran.
+        let Ok(output) = std::process::Command::new("go").args(["env", "GOMODCACHE"]).output() else {
+            assert!(
+                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                "E2E_REQUIRE_REAL_CLUSTER is set, but Go is not on PATH"
+            );
+            eprintln!("WARNING: Go is not on PATH; the staging modules were not compared");
+            return;
+        };
+        let cache = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let theirs = Path::new(&cache).join(format!("cache/download/k8s.io/kubernetes/@v/v{version}.mod"));
+        let Ok(theirs) = std::fs::read_to_string(&theirs) else {
+            assert!(
+                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                "E2E_REQUIRE_REAL_CLUSTER is set, but {} is missing",
+                theirs.display()
+            );
+            eprintln!("WARNING: {} is missing; run tests/cluster/build.sh", theirs.display());
+            return;
+        };
+        let staging: Vec<String> = replaces(&theirs)
+            .into_iter()
+            .filter(|(_, to)| to.starts_with("./staging/"))
+            .map(|(from, _)| from)
+            .collect();
+        assert!(
+            staging.len() >= 30,
+            "Kubernetes replaces its staging modules: {staging:?}"
+        );
+        for module in &staging {
+            assert_eq!(
+                ours.get(module),
+                Some(&format!("{module} {staging_version}")),
+                "{module} must be replaced by its published {staging_version}"
+            );
+        }
+        assert_eq!(ours.len(), staging.len(), "nothing but the staging modules is replaced");
+    }
 
     #[test]
     fn base64_matches_the_standard_alphabet_with_padding() {

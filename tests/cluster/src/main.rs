@@ -85,7 +85,7 @@ fn down(dir: &std::path::Path) -> Result<(), String> {
     let pids: Vec<u32> = pids.lines().filter_map(|l| l.trim().parse().ok()).collect();
     // Reverse order: kwok and the controllers, then the API server, then etcd.
     for pid in pids.iter().rev() {
-        cluster::process::terminate(*pid);
+        cluster::process::kill(*pid);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while pids.iter().any(|p| cluster::process::exists(*p)) && Instant::now() < deadline {

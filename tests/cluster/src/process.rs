@@ -1,11 +1,10 @@
-//! One process of the control plane: started with its output in `<dir>/<name>.log`, stopped with
-//! SIGTERM (then SIGKILL) on drop of the cluster, and killed by the kernel when the process that
+//! One process of the control plane: started with its output in `<dir>/<name>.log`, killed on
+//! drop of the cluster, and killed by the kernel when the process that
 //! started it dies first (unless detached), so a crashed test leaves no orphans.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::Error;
 
@@ -90,27 +89,20 @@ impl Process {
         log_tail(&self.log, 30)
     }
 
-    /// SIGTERM, up to 5 s to exit, then SIGKILL; reaps it.
+    /// Kills it (SIGKILL: the cluster is thrown away with its data, and kube-apiserver takes many
+    /// seconds to drain its watches on SIGTERM) and reaps it.
     pub fn stop(mut self) {
-        terminate(self.child.id());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// Sends SIGTERM to `pid`.
-pub fn terminate(pid: u32) {
+/// Sends SIGKILL to `pid` (see [`Process::stop`]).
+pub fn kill(pid: u32) {
     if let Ok(pid) = i32::try_from(pid) {
         // SAFETY: kill(2) with a valid signal number has no memory-safety preconditions.
         unsafe {
-            libc::kill(pid, libc::SIGTERM);
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }
