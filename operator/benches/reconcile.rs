@@ -1,4 +1,5 @@
-//! Benchmark of the live controller: the real `prow-operator run` against testkit, with the sample
+//! Benchmark of the live controller: the real `prow-operator run` against testkit and against the
+//! real control plane (`tests/cluster`), with the sample
 //! ProwInstance selecting 100 JobConfigs that hold 4,000 jobs (about 8 MB). Reports the time to
 //! the first convergence, the duration of reconciles (from the operator's JSON log), the time
 //! from a JobConfig edit to the job-config ConfigMap holding it, the operator's RSS and its CPU
@@ -38,6 +39,15 @@ fn job_config(repo: usize) -> Value {
         "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
         "spec": synthetic::job_set(repo, JOBS_PER_CONFIG)
     })
+}
+
+/// Every object of `kind` in `namespace`, as JSON.
+async fn list(client: &Client, api_version: &str, kind: &str, namespace: &str) -> Vec<Value> {
+    cluster::api_for(client, api_version, kind, Some(namespace))
+        .list(&Default::default())
+        .await
+        .map(|l| l.items.into_iter().filter_map(|o| serde_json::to_value(o).ok()).collect())
+        .unwrap_or_default()
 }
 
 async fn get(client: &Client, kind: &str, name: &str) -> Option<Value> {
@@ -226,13 +236,18 @@ fn request_counts(requests: &[testkit::Request]) -> String {
 
 #[tokio::main]
 async fn main() {
+    for backend in cluster::backends() {
+        run(backend).await;
+    }
+}
+
+async fn run(backend: &str) {
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("prow-operator-bench-reconcile-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("prow-operator-bench-reconcile-{}-{backend}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let tk = testkit::Testkit::start().await;
-    let kubeconfig = dir.join("kubeconfig");
-    tk.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let client = tk.client();
+    let backend = cluster::Backend::start(backend, testkit::Options::default(), ::cluster::JobPods::Held).await;
+    let kubeconfig = backend.operator_kubeconfig(&dir);
+    let client = backend.client().await;
 
     // Install: CRDs, namespaces, Secrets, the sample instance and the 100 JobConfigs.
     cluster::install_base(&client).await;
@@ -251,7 +266,11 @@ async fn main() {
     );
 
     // Start the operator and wait for the first convergence.
-    let deployments = testkit::play_deployment_controller(client.clone(), "prow");
+    // On testkit the bench plays the Deployment controller; on the real control plane the
+    // controller manager and kwok make the Deployments available.
+    let deployments = backend
+        .testkit()
+        .map(|_| testkit::play_deployment_controller(client.clone(), "prow"));
     let wanted = Arc::new(Mutex::new(Wanted::default()));
     let config_map_watch = watch_job_config(client.clone(), wanted.clone());
     let log_path = dir.join("operator.log");
@@ -265,7 +284,7 @@ async fn main() {
             instance_ready = Some(spawned.elapsed());
         }
         if instance_ready.is_some() {
-            let configs = tk.objects("operator.prow.dev", "jobconfigs");
+            let configs = list(&client, OPERATOR, "JobConfig", "prow").await;
             if configs.len() == CONFIGS && configs.iter().all(ready) {
                 break spawned.elapsed();
             }
@@ -279,8 +298,8 @@ async fn main() {
     let instance_ready = instance_ready.unwrap_or_default();
     log.settle(1).await;
     let startup_reconciles = log.reconciles.clone();
-    let maps: Vec<Value> = tk
-        .objects("", "configmaps")
+    let maps: Vec<Value> = list(&client, "v1", "ConfigMap", "prow")
+        .await
         .into_iter()
         .filter(|m| {
             m["metadata"]["name"]
@@ -340,7 +359,9 @@ async fn main() {
             seen: None,
         };
         let reconciles_before = log.reconciles.len();
-        tk.clear_audit();
+        if let Some(tk) = backend.testkit() {
+            tk.clear_audit();
+        }
         let mut object = job_configs[config].clone();
         object["spec"]["presubmits"][format!("org/repo-{config}")][0]["annotations"]["bench-revision"] = json!(needle);
         let patch_started = Instant::now();
@@ -381,7 +402,10 @@ async fn main() {
             rss_trend.push(format!("{}: {:.0}", edit + 1, cluster::proc_status(pid).0));
         }
         if edit == 0 {
-            requests_first_edit = request_counts(&tk.audit());
+            requests_first_edit = backend.testkit().map_or_else(
+                || "(no audit log on the real control plane)".to_string(),
+                |tk| request_counts(&tk.audit()),
+            );
         }
     }
     let edits_elapsed = edits_started.elapsed().as_secs_f64();
@@ -391,7 +415,9 @@ async fn main() {
     let total_reconciles = log.reconciles.len();
 
     config_map_watch.abort();
-    deployments.abort();
+    if let Some(deployments) = deployments {
+        deployments.abort();
+    }
     let exit = cluster::stop(child);
     log.poll();
 
@@ -418,8 +444,9 @@ async fn main() {
     };
     println!();
     println!(
-        "==== prow-operator live reconcile benchmark ({CONFIGS} JobConfigs, {} jobs) ====",
-        CONFIGS * JOBS_PER_CONFIG
+        "==== prow-operator live reconcile benchmark ({CONFIGS} JobConfigs, {} jobs) on {} ====",
+        CONFIGS * JOBS_PER_CONFIG,
+        backend.label()
     );
     println!(
         "first convergence           {:.2} s (instance Ready {:.2} s); startup reconciles: {} (max {:.1} ms)",

@@ -1,5 +1,7 @@
-//! What the live benchmarks share: installing the CRDs, namespaces and sample Secrets into
-//! testkit, applying objects, running the release `prow-operator run` binary, and reading its RSS.
+//! What the live benchmarks share: the cluster they run against (testkit, and the real control
+//! plane of `tests/cluster` when its binaries are built), installing the CRDs, namespaces and
+//! sample Secrets, applying objects, running the release `prow-operator run` binary, and reading
+//! its RSS.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +13,96 @@ use kube::{Api, Client};
 use prow_api::yaml;
 use serde_json::{Value, json};
 
+/// The cluster a live benchmark runs against.
+pub enum Backend {
+    /// testkit, our in-memory fake: fast, with an audit log of every request.
+    Testkit(testkit::Testkit),
+    /// The real control plane (etcd, kube-apiserver, the controller manager, the scheduler and
+    /// kwok), with the operator as its own ServiceAccount bound to `config/rbac`.
+    Real(::cluster::Cluster),
+}
+
+/// Which clusters to run on: `BENCH_CLUSTER=testkit|real`, else both when the real control
+/// plane's binaries are built (said on stderr when they are not).
+pub fn backends() -> Vec<&'static str> {
+    match std::env::var("BENCH_CLUSTER").as_deref() {
+        Ok("testkit") => vec!["testkit"],
+        Ok("real") => vec!["real"],
+        _ => match ::cluster::Binaries::locate() {
+            Ok(_) => vec!["testkit", "real"],
+            Err(error) => {
+                eprintln!("WARNING: testkit only, no real control plane: {error}");
+                vec!["testkit"]
+            }
+        },
+    }
+}
+
+impl Backend {
+    /// Starts `name` ([`backends`]); kwok ends job Pods as `job_pods` says. The operator's
+    /// kubeconfig is written into `dir`.
+    pub async fn start(name: &str, options: testkit::Options, job_pods: ::cluster::JobPods) -> Backend {
+        if name == "real" {
+            let binaries = ::cluster::Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
+            let options = ::cluster::Options {
+                binaries,
+                job_pods,
+                dir: None,
+                detached: false,
+            };
+            let real = ::cluster::Cluster::start(options)
+                .await
+                .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
+            let backend = Backend::Real(real);
+            let client = backend.client().await;
+            let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prow-operator-system"}});
+            apply(&client, &namespace).await;
+            for file in ["service_account.yaml", "role.yaml", "role_binding.yaml"] {
+                apply_file(&client, &repo().join("config/rbac").join(file)).await;
+            }
+            backend
+        } else {
+            Backend::Testkit(testkit::Testkit::start_with(options).await)
+        }
+    }
+
+    /// A client for the bench itself (an admin on the real control plane).
+    pub async fn client(&self) -> Client {
+        match self {
+            Backend::Testkit(tk) => tk.client(),
+            Backend::Real(real) => real.admin_client().await.expect("an admin client"),
+        }
+    }
+
+    /// The kubeconfig the operator runs with, written into `dir` for testkit.
+    pub fn operator_kubeconfig(&self, dir: &Path) -> PathBuf {
+        match self {
+            Backend::Testkit(tk) => {
+                let path = dir.join("kubeconfig");
+                tk.write_kubeconfig(&path).expect("kubeconfig");
+                path
+            }
+            Backend::Real(real) => real.operator_kubeconfig(),
+        }
+    }
+
+    /// testkit, when it is the cluster (for its audit log and its played controllers).
+    pub fn testkit(&self) -> Option<&testkit::Testkit> {
+        match self {
+            Backend::Testkit(tk) => Some(tk),
+            Backend::Real(_) => None,
+        }
+    }
+
+    /// How the figures are labelled.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Backend::Testkit(_) => "testkit",
+            Backend::Real(_) => "real control plane (kube-apiserver 1.37, etcd, kwok)",
+        }
+    }
+}
+
 /// The workspace root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -21,6 +113,7 @@ pub fn api_for(client: &Client, api_version: &str, kind: &str, namespace: Option
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let plural = match kind {
         "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+        other if other.ends_with('s') => format!("{}es", other.to_lowercase()),
         other => format!("{}s", other.to_lowercase()),
     };
     let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
