@@ -286,24 +286,27 @@ async fn run(backend: &str, arrival: Arrival) {
         }))
     };
     let rss_end = cluster::proc_status(pid);
-    let requests = backend.testkit().map_or_else(|| "(no audit log on the real control plane)".to_string(), |tk| {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for r in tk
-            .audit()
-            .iter()
-            .filter(|r| r.user_agent.as_deref().is_some_and(|a| a.starts_with("prow-operator/")))
-            .filter(|r| r.verb != testkit::Verb::Watch && ["pods", "prowjobs"].contains(&r.resource.as_str()))
-        {
-            *counts
-                .entry(format!("{} {} {}", r.verb, r.rbac_resource(), r.code))
-                .or_default() += 1;
-        }
-        counts
-            .iter()
-            .map(|(k, v)| format!("{k} x{v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    let requests = backend.testkit().map_or_else(
+        || "(no audit log on the real control plane)".to_string(),
+        |tk| {
+            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for r in tk
+                .audit()
+                .iter()
+                .filter(|r| r.user_agent.as_deref().is_some_and(|a| a.starts_with("prow-operator/")))
+                .filter(|r| r.verb != testkit::Verb::Watch && ["pods", "prowjobs"].contains(&r.resource.as_str()))
+            {
+                *counts
+                    .entry(format!("{} {} {}", r.verb, r.rbac_resource(), r.code))
+                    .or_default() += 1;
+            }
+            counts
+                .iter()
+                .map(|(k, v)| format!("{k} x{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    );
     pod_watch.abort();
     job_watch.abort();
     let exit = cluster::stop(child);

@@ -46,7 +46,12 @@ async fn list(client: &Client, api_version: &str, kind: &str, namespace: &str) -
     cluster::api_for(client, api_version, kind, Some(namespace))
         .list(&Default::default())
         .await
-        .map(|l| l.items.into_iter().filter_map(|o| serde_json::to_value(o).ok()).collect())
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -243,7 +248,10 @@ async fn main() {
 
 async fn run(backend: &str) {
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("prow-operator-bench-reconcile-{}-{backend}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "prow-operator-bench-reconcile-{}-{backend}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let backend = cluster::Backend::start(backend, testkit::Options::default(), ::cluster::JobPods::Held).await;
     let kubeconfig = backend.operator_kubeconfig(&dir);

@@ -208,7 +208,12 @@ async fn prowjobs(client: &kube::Client) -> Vec<Value> {
     cluster::api_for(client, "prow.k8s.io/v1", "ProwJob", Some("prow"))
         .list(&Default::default())
         .await
-        .map(|l| l.items.into_iter().filter_map(|o| serde_json::to_value(o).ok()).collect())
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -55,7 +55,8 @@ impl Backend {
                 .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
             let backend = Backend::Real(real);
             let client = backend.client().await;
-            let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prow-operator-system"}});
+            let namespace =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prow-operator-system"}});
             apply(&client, &namespace).await;
             for file in ["service_account.yaml", "role.yaml", "role_binding.yaml"] {
                 apply_file(&client, &repo().join("config/rbac").join(file)).await;
