@@ -265,7 +265,7 @@ async fn run(backend: &str) {
         )
         .await;
     }
-    let _deployments = backend
+    let deployments = backend
         .testkit()
         .map(|_| testkit::play_deployment_controller(client.clone(), "prow"));
     let log = dir.join("operator.log");
@@ -382,6 +382,10 @@ async fn run(backend: &str) {
         rss_end.0, rss_end.1
     );
     println!("operator exit               {exit:?}");
+    // The played Deployment controller would outlive its testkit, spinning on a dead address.
+    if let Some(deployments) = deployments {
+        deployments.abort();
+    }
     drop(backend);
     let _ = std::fs::remove_dir_all(&dir);
 }
