@@ -511,11 +511,12 @@ impl Drop for World {
     }
 }
 
-/// The log lines where the API server refused a request of the operator for lack of RBAC.
+/// The log lines where the API server refused a request of the operator for lack of RBAC (its
+/// message: `pods is forbidden: User "…" cannot create resource "pods" …`).
 pub fn forbidden_requests(log: &str) -> Vec<String> {
     without_colours(log)
         .lines()
-        .filter(|line| line.contains("is forbidden") || line.contains("Forbidden"))
+        .filter(|line| line.contains("is forbidden: User"))
         .map(str::to_string)
         .collect()
 }

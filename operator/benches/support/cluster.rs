@@ -170,6 +170,14 @@ pub async fn install_base(client: &Client) {
     }
     // The Secrets the sample ProwInstance names, as the end-to-end scenarios install them.
     apply_file(client, &repo().join("tests/e2e/sample-secrets.yaml")).await;
+    // The synthetic jobs' pods run as this ServiceAccount; a real API server refuses a Pod whose
+    // ServiceAccount does not exist.
+    apply(
+        client,
+        &json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "prowjob-default-sa", "namespace": "test-pods"}}),
+    )
+    .await;
 }
 
 /// VmRSS and VmHWM of a process, in MiB.
