@@ -7,8 +7,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kube::Client;
@@ -22,7 +22,6 @@ use crate::http::metrics::Metrics;
 use crate::http::{self as endpoints, Routes, State};
 use crate::lease::{ElectionConfig, LeaderElector};
 use crate::render::OperatorWebhook;
-use crate::webhook::deliveries::Deliveries;
 use crate::webhook::signature::Tokens;
 
 /// How `run` is configured.
@@ -138,16 +137,38 @@ async fn refresh_tokens(ctx: Arc<Context>, state: Arc<State>) {
     }
 }
 
+/// Raises the soft limit of open files to the hard one, as Go programs (upstream's hook) do at
+/// start: the webhook listener's connection cap must stay below it, with room for the API and
+/// GitHub connections and for the probes' own listener.
+fn raise_open_files_limit() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct given.
+        let raised = unsafe {
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max && {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+            }
+        };
+        if raised {
+            info!(open_files = limit.rlim_cur, "raised the limit of open files");
+        }
+    }
+}
+
 async fn run_async(options: RunOptions) -> Result<(), RunError> {
     let client = client(options.kubeconfig.as_ref()).await?;
     let metrics = Arc::new(Metrics::default());
-    let state = Arc::new(State {
-        tokens: RwLock::new(Tokens::default()),
-        deliveries: Mutex::new(Deliveries::new(options.remembered_deliveries)),
-        consumer: OnceLock::new(),
-        metrics: metrics.clone(),
-        ready: AtomicBool::new(false),
-    });
+    raise_open_files_limit();
+    let state = Arc::new(State::new(
+        Tokens::default(),
+        options.remembered_deliveries,
+        metrics.clone(),
+    ));
     let (health_address, _health) = endpoints::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
     let (metrics_address, _metrics) = endpoints::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
     let (hook_address, _hook) = endpoints::serve(options.hook_address, state.clone(), Routes::HOOK).await?;

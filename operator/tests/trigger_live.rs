@@ -70,7 +70,7 @@ fn push(branch: &str) -> Event {
             "deleted": false,
             "compare": "https://github.com/example-org/api/compare/9049f1265b7d...0d1a26e67d8f",
             "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "added": [], "removed": [], "modified": ["main.go"]}],
-            "repository": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
+            "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
         }),
     }
 }
@@ -118,6 +118,7 @@ async fn a_push_to_another_branch_or_repository_creates_nothing() {
     );
     let mut elsewhere = push("main");
     elsewhere.payload["repository"]["owner"]["login"] = json!("another-org");
+    elsewhere.payload["repository"]["full_name"] = json!("another-org/api");
     assert!(
         trigger::handle(&elsewhere, &caches.ctx)
             .await
@@ -153,6 +154,126 @@ async fn the_hmac_tokens_are_the_instances_secrets_scoped_to_their_orgs() {
     assert!(tokens.verify(&signature, body, Some("example-org/api")));
     assert!(!tokens.verify(&signature, body, Some("another-org/api")));
     assert!(!tokens.verify(&sign(b"wrong", body), body, Some("example-org/api")));
+}
+
+/// Answers `body` signed with `token` as `event`, through the webhook endpoint whose tokens are
+/// the instances' Secrets and whose consumer is the live trigger.
+async fn through_the_hook(
+    hook: &prow_operator::http::Hook,
+    event: &str,
+    delivery: &str,
+    body: &Value,
+    token: &[u8],
+) -> u16 {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let request = hyper::Request::post("/hook")
+        .header("X-GitHub-Event", event)
+        .header("X-GitHub-Delivery", delivery)
+        .header(
+            "X-Hub-Signature-256",
+            prow_operator::webhook::signature::sign(token, &bytes),
+        )
+        .body(http_body_util::Full::new(bytes::Bytes::from(bytes)))
+        .unwrap();
+    hook.answer(request).await.status().as_u16()
+}
+
+/// Finding 1, live: two tenants, example-org (token `s3cret`, namespace `prow`) and globex
+/// (token `beta`, namespace `globex`). Every forgery of the report, signed with globex's token,
+/// is refused and creates nothing in `prow`; example-org's own token, with the org spelled in
+/// another case, creates its postsubmit.
+#[tokio::test]
+async fn a_tenants_token_never_creates_prowjobs_for_another_tenant() {
+    use k8s_openapi::api::core::v1::Secret;
+    let kit = testkit::Testkit::start().await;
+    let caches = installed(&kit).await;
+    let client = kit.client();
+    let globex: Namespace = serde_json::from_value(json!({"metadata": {"name": "globex"}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &globex)
+        .await
+        .unwrap();
+    for (namespace, token) in [("prow", "czNjcmV0"), ("globex", "YmV0YQ==")] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "hmac-token", "namespace": namespace},
+            "data": {"hmac": token}
+        }))
+        .unwrap();
+        Api::<Secret>::namespaced(client.clone(), namespace)
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+    let mut second: Value = documents(&support::workspace().join("config/samples/prowinstance.yaml")).remove(0);
+    second["metadata"]["namespace"] = json!("globex");
+    second["spec"]["github"]["org"] = json!("globex");
+    let second: ProwInstance = serde_json::from_value(second).unwrap();
+    Api::<ProwInstance>::namespaced(client.clone(), "globex")
+        .create(&PostParams::default(), &second)
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if caches.ctx.stores.instances.state().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let tokens = prow_operator::controller::hmac::tokens(&caches.ctx).await;
+    let state = Arc::new(prow_operator::http::State::new(
+        tokens,
+        100,
+        Arc::new(Metrics::default()),
+    ));
+    let _ = state
+        .consumer
+        .set(Arc::new(trigger::Consumer(caches.ctx.clone())) as Arc<dyn prow_operator::http::Consumer>);
+    let hook = prow_operator::http::Hook::new(state, prow_operator::http::Limits::HOOK);
+
+    let example = json!({"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}});
+    let theirs = json!({"name": "api", "full_name": "globex/api", "owner": {"login": "globex"}});
+    // repository names globex, the pull request's base example-org.
+    let mut pr = json!({"action": "opened", "number": 7, "pull_request": {"number": 7, "user": {"login": "mallory"},
+        "head": {"ref": "f", "sha": "abc"}, "base": {"ref": "main", "sha": "def", "repo": example.clone()}},
+        "repository": theirs.clone()});
+    assert_eq!(through_the_hook(&hook, "pull_request", "f1", &pr, b"beta").await, 400);
+    // No repository key.
+    pr.as_object_mut().unwrap().remove("repository");
+    assert_eq!(through_the_hook(&hook, "pull_request", "f2", &pr, b"beta").await, 400);
+    // A push: full_name globex's, owner example-org.
+    let mut forged = push("main").payload;
+    forged["repository"]["full_name"] = json!("globex/api");
+    assert_eq!(through_the_hook(&hook, "push", "f3", &forged, b"beta").await, 400);
+    // example-org's own push, signed by globex's token.
+    assert_eq!(
+        through_the_hook(&hook, "push", "f4", &push("main").payload, b"beta").await,
+        401
+    );
+    // /test all on example-org's pull request, signed by globex's token.
+    let comment = json!({"action": "created", "issue": {"number": 7, "state": "open", "pull_request": {}},
+        "comment": {"body": "/test all", "user": {"login": "mallory"}}, "repository": example});
+    assert_eq!(
+        through_the_hook(&hook, "issue_comment", "f5", &comment, b"beta").await,
+        401
+    );
+    let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
+    assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+
+    // The genuine push, its org spelled in capitals: served by example-org's instance.
+    let mut genuine = push("main").payload;
+    genuine["repository"]["full_name"] = json!("Example-Org/api");
+    genuine["repository"]["owner"]["login"] = json!("EXAMPLE-ORG");
+    assert_eq!(through_the_hook(&hook, "push", "g1", &genuine, b"s3cret").await, 200);
+    let created = prowjobs.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].spec.refs.as_ref().unwrap().org, "Example-Org");
+    assert!(
+        Api::<ProwJob>::namespaced(kit.client(), "globex")
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -214,6 +335,17 @@ mod pull_requests {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "prow-bot", "id": 1})))
             .mount(github)
             .await;
+        // Nothing posted yet: no labels, no comments (tests that look again mount their own).
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/issues/7/labels"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(github)
+            .await;
         Mock::given(method("GET"))
             .and(path("/repos/example-org/api/pulls/7/files"))
             .respond_with(
@@ -238,8 +370,9 @@ mod pull_requests {
                     "labels": [],
                     "head": {"ref": "feature", "sha": head, "repo": {"name": "api", "owner": {"login": author}}},
                     "base": {"ref": "main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
-                             "repo": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}}
+                             "repo": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}}
                 },
+                "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"},
                 "sender": {"login": author}
             }),
         }
@@ -369,6 +502,70 @@ mod pull_requests {
         assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
     }
 
+    /// Finding 7: a redelivery after a restart looks at the pull request before it writes: the
+    /// label it has and the welcome already posted for this delivery are not written again.
+    #[tokio::test]
+    async fn a_redelivered_outsiders_pull_request_is_not_welcomed_twice() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        for route in [
+            "/orgs/example-org/members/mallory",
+            "/repos/example-org/api/collaborators/mallory",
+        ] {
+            Mock::given(method("GET"))
+                .and(path(route))
+                .respond_with(ResponseTemplate::new(404))
+                .mount(&github)
+                .await;
+        }
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/labels"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "needs-ok-to-test"}])))
+            .expect(1)
+            .mount(&github)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "body": "hi"})))
+            .expect(1)
+            .mount(&github)
+            .await;
+        let event = opened("mallory", "6666666", "opened");
+        let first = trigger::handle(&event, &caches.ctx).await.unwrap();
+        assert_eq!(first.labeled, ["needs-ok-to-test"]);
+        assert_eq!(first.replies.len(), 1);
+        // What GitHub holds now: the label, and the welcome as posted.
+        let requests = github.received_requests().await.unwrap_or_default();
+        let posted = requests
+            .iter()
+            .find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/example-org/api/issues/7/comments")
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["body"].clone())
+            .unwrap();
+        assert!(
+            posted.as_str().unwrap().contains("delivery=delivery-opened-6666666"),
+            "{posted}"
+        );
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/issues/7/labels"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "needs-ok-to-test"}])))
+            .with_priority(1)
+            .mount(&github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/issues/7/comments"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([{"id": 1, "body": posted, "user": {"login": "prow-bot"}}])),
+            )
+            .with_priority(1)
+            .mount(&github)
+            .await;
+        let again = trigger::handle(&event, &caches.ctx).await.unwrap();
+        assert!(again.labeled.is_empty() && again.replies.is_empty(), "{again:?}");
+        drop(github);
+    }
+
     #[tokio::test]
     async fn a_github_outage_is_an_error_and_changes_nothing() {
         let kit = testkit::Testkit::start().await;
@@ -400,7 +597,7 @@ mod pull_requests {
                 "action": "created",
                 "issue": {"number": 7, "state": "open", "pull_request": {"url": "https://api.github.com/repos/example-org/api/pulls/7"}},
                 "comment": {"body": body, "user": {"login": commenter}},
-                "repository": {"name": "api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
+                "repository": {"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}, "html_url": "https://github.com/example-org/api"}
             }),
         }
     }

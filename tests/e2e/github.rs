@@ -56,7 +56,7 @@ pub async fn installed_with_github_in(world: World, github: &MockServer, spec: V
 }
 
 /// The sample `hmac-token` Secret's token.
-fn sample_hmac() -> Vec<u8> {
+pub fn sample_hmac() -> Vec<u8> {
     let hmac = sample_secrets()
         .into_iter()
         .find(|s| s["metadata"]["name"] == "hmac-token")

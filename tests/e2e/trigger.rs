@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::github::{deliver, installed_with_github};
-use crate::harness::World;
+use crate::github::{deliver, installed_with_github, sample_hmac};
+use crate::harness::{World, http_get, http_post, logged_address};
 
 const HEAD: &str = "5555555555555555555555555555555555555555";
 const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
@@ -27,6 +27,14 @@ async fn installed_with_fake_github(github: &MockServer) -> World {
             .await;
     }
     for number in [7, 8] {
+        // The trigger looks at the labels and its comments before it writes them.
+        for listed in ["labels", "comments"] {
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/example-org/api/issues/{number}/{listed}")))
+                .respond_with(json_response(json!([])))
+                .mount(github)
+                .await;
+        }
         Mock::given(method("GET"))
             .and(path(format!("/repos/example-org/api/pulls/{number}/files")))
             .respond_with(json_response(json!([{"filename": "main.go", "status": "modified"}])))
@@ -240,4 +248,81 @@ async fn retest_reruns_only_the_failed_contexts() {
     let rerun = prowjobs(&world, "prow.k8s.io/refs.pull=7").await;
     assert_eq!(job_names(&rerun), ["pull-api-unit"]);
     assert_eq!(rerun[0]["metadata"]["labels"]["prow.k8s.io/retest"], "true");
+}
+
+/// Issue 15 through the release binary: a declared body over the limit is refused at once with no
+/// `100 Continue`; an empty delivery id, a wrong shape and a payload naming two repositories are
+/// `400` and not remembered; unsigned requests' event names never reach `/metrics`.
+#[tokio::test]
+async fn the_front_door_refuses_bad_requests_with_their_exact_answers() {
+    use prow_operator::webhook::signature::sign;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let github = MockServer::start().await;
+    let world = installed_with_fake_github(&github).await;
+    // The tokens are loaded once a signed ping is answered 200.
+    assert_eq!(
+        deliver(&world, "ping", "e2e-ping", &json!({"zen": "hi"})).await,
+        "ignored"
+    );
+    let hook = logged_address(&world.operator_log(), "hook_address");
+
+    let mut stream = tokio::net::TcpStream::connect(&hook).await.expect("connect");
+    let started = std::time::Instant::now();
+    stream
+        .write_all(
+            b"POST /hook HTTP/1.1\r\nHost: t\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: big\r\n\
+              Expect: 100-continue\r\nContent-Length: 1073741824\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    let post = |event: &'static str, delivery: &'static str, body: Value| {
+        let hook = hook.clone();
+        async move {
+            let body = serde_json::to_vec(&body).expect("body");
+            let signature = sign(&sample_hmac(), &body);
+            let headers = [
+                ("X-GitHub-Event", event),
+                ("X-GitHub-Delivery", delivery),
+                ("X-Hub-Signature-256", signature.as_str()),
+            ];
+            http_post(&hook, "/hook", &headers, &body).await.0
+        }
+    };
+    assert_eq!(post("pull_request", "", pull_request("opened", 7, "alice")).await, 400);
+    assert_eq!(post("pull_request", "e2e-shape", json!({})).await, 400);
+    let mut two_repositories = pull_request("opened", 7, "alice");
+    two_repositories["repository"]["full_name"] = json!("another-org/api");
+    two_repositories["repository"]["owner"]["login"] = json!("another-org");
+    assert_eq!(post("pull_request", "e2e-shape", two_repositories).await, 400);
+    assert!(prowjobs(&world, "prow.k8s.io/refs.pull=7").await.is_empty());
+    // Not remembered: the same delivery, well formed, is acted on.
+    assert_eq!(
+        post("pull_request", "e2e-shape", pull_request("opened", 7, "alice")).await,
+        200
+    );
+    assert_eq!(prowjobs(&world, "prow.k8s.io/refs.pull=7").await.len(), 3);
+
+    let long = "x".repeat(8_000);
+    for n in 0..50 {
+        let delivery = format!("unsigned-{n}");
+        let headers = [
+            ("X-GitHub-Event", long.as_str()),
+            ("X-GitHub-Delivery", delivery.as_str()),
+        ];
+        assert_eq!(http_post(&hook, "/hook", &headers, b"{}").await.0, 401);
+    }
+    let metrics = logged_address(&world.operator_log(), "metrics_address");
+    let (_, text) = http_get(&metrics, "/metrics").await;
+    assert!(!text.contains("xxxxxxxx"), "an attacker's event name became a label");
+    assert!(
+        text.contains("prow_operator_webhooks_total{event=\"other\",outcome=\"unauthorized\"} 50"),
+        "{text}"
+    );
 }

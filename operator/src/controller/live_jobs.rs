@@ -69,6 +69,10 @@ impl LiveJobs {
 
     /// The jobs of `org/repo` (worked out on first use, then shared).
     pub fn repo(&self, full_name: &str) -> Arc<RepoJobs> {
+        // One entry per repository however its name is spelled (GitHub's names are
+        // case-insensitive), and only repositories of the instance's org reach here.
+        let full_name = full_name.to_ascii_lowercase();
+        let full_name = full_name.as_str();
         let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(known) = repos.get(full_name) {
             return known.clone();

@@ -36,6 +36,7 @@ use crate::github::{GitHubClient, GitHubError};
 use crate::http::{Event, NotHandled};
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
+use crate::webhook::payload::{self, Kind, RepoName, Typed};
 
 /// The label upstream puts on ProwJobs with the delivery that started them.
 const EVENT_GUID_LABEL: &str = "event-GUID";
@@ -151,40 +152,26 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
         && (github.repos.is_empty() || github.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
 }
 
-/// Handles one accepted event.
+/// Handles one accepted event. The payload is read by [`payload::read`], the same reading that
+/// chose the tokens that verified its signature: the one repository it names is the one every
+/// instance is selected by and every decision, GitHub call and ProwJob uses.
 #[tracing::instrument(skip_all, fields(event = %event.event, delivery = %event.delivery))]
 pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
-    let invalid = |e: serde_json::Error| TriggerError::Payload {
+    let kind = Kind::of(&event.event);
+    if !kind.handled() {
+        return Ok(Handled::default());
+    }
+    let parsed = payload::read(kind, &event.payload).map_err(|e| TriggerError::Payload {
         delivery: event.delivery.clone(),
-        event: event.event.clone(),
+        event: kind.label().to_string(),
         message: e.to_string(),
-    };
-    match event.event.as_str() {
-        "push" => {
-            on_push(
-                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
-                &event.delivery,
-                ctx,
-            )
-            .await
-        }
-        "pull_request" => {
-            on_pull_request(
-                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
-                &event.delivery,
-                ctx,
-            )
-            .await
-        }
-        "issue_comment" => {
-            on_comment(
-                &serde::Deserialize::deserialize(&event.payload).map_err(invalid)?,
-                &event.delivery,
-                ctx,
-            )
-            .await
-        }
-        _ => Ok(Handled::default()),
+    })?;
+    let repo = &parsed.repo;
+    match &parsed.event {
+        Typed::Push(push) => on_push(push, repo, &event.delivery, ctx).await,
+        Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, ctx).await,
+        Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, ctx).await,
+        Typed::Review => Ok(Handled::default()),
     }
 }
 
@@ -249,15 +236,35 @@ async fn trust_for(
     })
 }
 
-/// Posts each of `replies` on the pull request, recording them in `handled`.
+/// The hidden mark of the `index`th reply to `delivery`, by which a redelivery (after a restart,
+/// say) finds the replies already posted.
+fn reply_mark(delivery: &str, index: usize) -> String {
+    format!("<!-- prow-operator delivery={delivery} reply={index} -->")
+}
+
+/// Posts each of `replies` on the pull request that `bot` did not post for this delivery already
+/// (it looks at the comments first, as upstream looks before it welcomes), recording them in
+/// `handled`.
 async fn reply(
     github: &GitHubClient,
     (org, repo, number): (&str, &str, u64),
+    (delivery, bot): (&str, &str),
     replies: &[String],
     handled: &mut Handled,
 ) -> Result<(), GitHubError> {
-    for text in replies {
-        github.create_comment(org, repo, number, text).await?;
+    if replies.is_empty() {
+        return Ok(());
+    }
+    let posted = github.list_comments(org, repo, number).await?;
+    for (index, text) in replies.iter().enumerate() {
+        let mark = reply_mark(delivery, index);
+        if posted.iter().any(|c| c.author == bot && c.body.contains(&mark)) {
+            info!(reply = index, "already posted for this delivery");
+            continue;
+        }
+        github
+            .create_comment(org, repo, number, &format!("{text}\n\n{mark}"))
+            .await?;
         handled.replies.push(text.clone());
     }
     Ok(())
@@ -305,19 +312,33 @@ async fn start_presubmits(
     Ok(created)
 }
 
-/// Adds and removes the decided labels of the pull request, recording them in `handled`.
+/// Adds the decided labels the pull request lacks and removes the ones it has, looking at its
+/// labels on GitHub first (`current`, or read now), as upstream does before it adds
+/// `needs-ok-to-test`; recorded in `handled`.
 async fn relabel(
     github: &GitHubClient,
     (org, repo, number): (&str, &str, u64),
-    add: &[String],
-    remove: &[String],
+    (add, remove): (&[String], &[String]),
+    current: Option<&[String]>,
     handled: &mut Handled,
 ) -> Result<(), GitHubError> {
-    for label in add {
+    if add.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    let read;
+    let current = match current {
+        Some(current) => current,
+        None => {
+            read = github.issue_labels(org, repo, number).await?;
+            &read
+        }
+    };
+    let has = |label: &String| current.iter().any(|l| l.eq_ignore_ascii_case(label));
+    for label in add.iter().filter(|l| !has(l)) {
         github.add_label(org, repo, number, label).await?;
         handled.labeled.push(label.clone());
     }
-    for label in remove {
+    for label in remove.iter().filter(|l| has(l)) {
         github.remove_label(org, repo, number, label).await?;
         handled.unlabeled.push(label.clone());
     }
@@ -371,10 +392,14 @@ async fn create(api: &Api<ProwJob>, prowjob: &ProwJob, job: &str, delivery: &str
     Ok(name)
 }
 
-async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
+async fn on_pull_request(
+    event: &PullRequestEvent,
+    name: &RepoName,
+    delivery: &str,
+    ctx: &Context,
+) -> Result<Handled, TriggerError> {
     let pr = &event.pull_request;
-    let org = &pr.base.repo.owner.login;
-    let repo = &pr.base.repo.name;
+    let (org, repo) = (&name.org, &name.repo);
     let number = u64::try_from(pr.number).unwrap_or_default();
     let github_error = |source: GitHubError| TriggerError::GitHub {
         delivery: delivery.to_string(),
@@ -386,7 +411,7 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
             continue;
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let presubmits = &jobs.repo(&format!("{org}/{repo}")).presubmits;
+        let presubmits = &jobs.repo(&name.full_name()).presubmits;
         if presubmits.is_empty() {
             continue;
         }
@@ -418,16 +443,11 @@ async fn on_pull_request(event: &PullRequestEvent, delivery: &str, ctx: &Context
             .created
             .extend(start_presubmits(ctx, &template, pr, &decision.run, &instance.name_any(), delivery).await?);
         let target = (org.as_str(), repo.as_str(), number);
-        relabel(
-            &github,
-            target,
-            &decision.add_labels,
-            &decision.remove_labels,
-            &mut handled,
-        )
-        .await
-        .map_err(github_error)?;
-        reply(&github, target, &decision.replies, &mut handled)
+        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        relabel(&github, target, labels, None, &mut handled)
+            .await
+            .map_err(github_error)?;
+        reply(&github, target, (delivery, &trust.bot), &decision.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -460,13 +480,17 @@ fn engine_pull_request(pr: &crate::github::PullRequest, repository: &Repository)
     }
 }
 
-async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
+async fn on_comment(
+    event: &IssueCommentEvent,
+    name: &RepoName,
+    delivery: &str,
+    ctx: &Context,
+) -> Result<Handled, TriggerError> {
     let mut handled = Handled::default();
     if event.action != "created" || event.issue.pull_request.is_none() || event.issue.state != "open" {
         return Ok(handled);
     }
-    let org = &event.repository.owner.login;
-    let repo = &event.repository.name;
+    let (org, repo) = (&name.org, &name.repo);
     let number = u64::try_from(event.issue.number).unwrap_or_default();
     let github_error = |source: GitHubError| TriggerError::GitHub {
         delivery: delivery.to_string(),
@@ -477,7 +501,7 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
             continue;
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let presubmits = &jobs.repo(&format!("{org}/{repo}")).presubmits;
+        let presubmits = &jobs.repo(&name.full_name()).presubmits;
         let github = github_for(&instance, ctx, delivery).await?;
         let settings = jobs.trigger_for(org, repo);
         let bot = github.bot_login().await.map_err(github_error)?;
@@ -522,16 +546,11 @@ async fn on_comment(event: &IssueCommentEvent, delivery: &str, ctx: &Context) ->
             .created
             .extend(start_presubmits(ctx, &template, &pr, &decision.run, &instance.name_any(), delivery).await?);
         let target = (org.as_str(), repo.as_str(), number);
-        relabel(
-            &github,
-            target,
-            &decision.add_labels,
-            &decision.remove_labels,
-            &mut handled,
-        )
-        .await
-        .map_err(github_error)?;
-        reply(&github, target, &decision.replies, &mut handled)
+        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        relabel(&github, target, labels, Some(read.labels.as_slice()), &mut handled)
+            .await
+            .map_err(github_error)?;
+        reply(&github, target, (delivery, &bot), &decision.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -602,16 +621,15 @@ async fn abort_unfinished(
     Ok(aborted)
 }
 
-async fn on_push(push: &PushEvent, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
-    let org = &push.repository.owner.login;
-    let repo = &push.repository.name;
+async fn on_push(push: &PushEvent, name: &RepoName, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
+    let (org, repo) = (&name.org, &name.repo);
     let mut handled = Handled::default();
     for instance in ctx.stores.instances.state() {
         if !serves(&instance, org, repo) {
             continue;
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&format!("{org}/{repo}"));
+        let repo_jobs = jobs.repo(&name.full_name());
         let decision = trigger::on_push(push, &repo_jobs.postsubmits);
         if decision.run.is_empty() {
             continue;

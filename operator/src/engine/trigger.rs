@@ -93,9 +93,15 @@ pub fn needs_changed_files(jobs: &[Presubmit]) -> bool {
 pub fn repo_jobs<'a>(sets: impl IntoIterator<Item = &'a JobSet>, repo: &str) -> (Vec<Presubmit>, Vec<Postsubmit>) {
     let mut presubmits = Vec::new();
     let mut postsubmits = Vec::new();
+    // GitHub's org and repository names are case-insensitive, and so is this lookup.
     for set in sets {
-        presubmits.extend(set.presubmits.get(repo).into_iter().flatten().cloned());
-        postsubmits.extend(set.postsubmits.get(repo).into_iter().flatten().cloned());
+        let named = |key: &&String| key.eq_ignore_ascii_case(repo);
+        for (_, jobs) in set.presubmits.iter().filter(|(key, _)| named(key)) {
+            presubmits.extend(jobs.iter().cloned());
+        }
+        for (_, jobs) in set.postsubmits.iter().filter(|(key, _)| named(key)) {
+            postsubmits.extend(jobs.iter().cloned());
+        }
     }
     (presubmits, postsubmits)
 }

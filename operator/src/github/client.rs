@@ -26,7 +26,7 @@ use super::pagination::{MAX_PAGES, PER_PAGE, next_page};
 use super::retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, requested_wait};
 use super::types::{
     IssueComment, PullRequest, STATUS_DESCRIPTION_MAX_CHARS, StatusState, WireApp, WireComment, WireFile,
-    WireInstallation, WirePullRequest, path_segment as seg, truncate_chars,
+    WireInstallation, WireLabel, WirePullRequest, path_segment as seg, truncate_chars,
 };
 
 /// GitHub.com's API root, the default base URI.
@@ -530,6 +530,25 @@ impl GitHubClient {
     }
 
     // ---------------------------------------------------------------- labels
+
+    /// The names of the labels on `org/repo#number`
+    /// (`GET /repos/{org}/{repo}/issues/{number}/labels`, every page), as upstream's
+    /// `GetIssueLabels`: read before labels are written, so a write is never repeated.
+    pub async fn issue_labels(&self, org: &str, repo: &str, number: u64) -> Result<Vec<String>, GitHubError> {
+        let span = tracing::debug_span!("github.issue_labels", org, repo, number);
+        async {
+            let call = Call::issue("issue_labels", org, repo, number);
+            let path = format!(
+                "/repos/{}/{}/issues/{number}/labels?per_page={PER_PAGE}",
+                seg(org),
+                seg(repo)
+            );
+            let labels: Vec<WireLabel> = self.list_all(org, &call, path).await?;
+            Ok(labels.into_iter().map(|l| l.name).collect())
+        }
+        .instrument(span)
+        .await
+    }
 
     /// Adds `label` to `org/repo#number` (`POST /repos/{org}/{repo}/issues/{number}/labels`);
     /// adding a label already there changes nothing. GitHub creates a label the repository lacks.

@@ -2,13 +2,18 @@
 //! around it only reads the request and writes the response.
 
 pub mod deliveries;
+pub mod payload;
 pub mod signature;
 
-use self::deliveries::Deliveries;
+use self::payload::{Kind, ShapeError};
 use self::signature::Tokens;
 
 /// The largest body accepted: 25 MiB, GitHub's own cap on webhook payloads.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// The longest `X-GitHub-Delivery` accepted (GitHub's are 36-character UUIDs); it becomes a log
+/// field, a ProwJob label and a key of bounded maps, so it is bounded too.
+pub const MAX_DELIVERY_BYTES: usize = 128;
 
 /// The events the native trigger acts on.
 pub const HANDLED_EVENTS: [&str; 5] = [
@@ -22,10 +27,10 @@ pub const HANDLED_EVENTS: [&str; 5] = [
 /// What a webhook request is.
 #[derive(Debug, PartialEq)]
 pub enum Verdict {
-    /// A signed, new, parseable event the trigger acts on.
+    /// A signed, parseable event of a handled type, about a repository its signing token serves.
     Accept {
-        /// `X-GitHub-Event`.
-        event: String,
+        /// The event type.
+        kind: Kind,
         /// `X-GitHub-Delivery`.
         delivery: String,
         /// The parsed body.
@@ -35,14 +40,17 @@ pub enum Verdict {
     Ignore,
     /// A delivery already acted on: acknowledged, not acted on again.
     Duplicate,
-    /// `X-GitHub-Event` or `X-GitHub-Delivery` is missing.
+    /// `X-GitHub-Event` or `X-GitHub-Delivery` is missing, empty, or (the delivery) not a short
+    /// printable id.
     MissingHeader(&'static str),
-    /// The signature is missing or wrong.
+    /// The signature is missing or wrong, or its token does not serve the payload's repository.
     Unauthorized,
     /// The body is over [`MAX_BODY_BYTES`].
     TooLarge,
     /// The body is not JSON.
     Malformed(String),
+    /// The body is JSON but not a valid event of its type.
+    Invalid(ShapeError),
 }
 
 impl Verdict {
@@ -50,9 +58,23 @@ impl Verdict {
     pub fn status(&self) -> u16 {
         match self {
             Verdict::Accept { .. } | Verdict::Ignore | Verdict::Duplicate => 200,
-            Verdict::MissingHeader(_) | Verdict::Malformed(_) => 400,
+            Verdict::MissingHeader(_) | Verdict::Malformed(_) | Verdict::Invalid(_) => 400,
             Verdict::Unauthorized => 401,
             Verdict::TooLarge => 413,
+        }
+    }
+
+    /// The `outcome` label of the webhook metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Verdict::Accept { .. } => "accepted",
+            Verdict::Ignore => "ignored",
+            Verdict::Duplicate => "duplicate",
+            Verdict::MissingHeader(_) => "missing_header",
+            Verdict::Unauthorized => "unauthorized",
+            Verdict::TooLarge => "too_large",
+            Verdict::Malformed(_) => "malformed",
+            Verdict::Invalid(_) => "invalid",
         }
     }
 }
@@ -68,17 +90,23 @@ pub struct Headers<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// Judges a request. The signature is checked before anything is parsed; a delivery already in
-/// `deliveries` is a duplicate. Judging changes nothing: the caller records a delivery once its
-/// event was acted on.
-pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &Deliveries) -> Verdict {
+/// Whether `delivery` is an id we keep: 1 to [`MAX_DELIVERY_BYTES`] visible ASCII characters.
+pub fn valid_delivery(delivery: &str) -> bool {
+    !delivery.is_empty() && delivery.len() <= MAX_DELIVERY_BYTES && delivery.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Judges a request, in this order: size and headers (free), the signature against every token
+/// in force (the first thing that costs), then the JSON, the fields its event type requires and
+/// its one repository, and last whether the signing token serves that repository. Judging
+/// changes nothing; whether the delivery was seen already is the caller's to check.
+pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens) -> Verdict {
     if body.len() > MAX_BODY_BYTES {
         return Verdict::TooLarge;
     }
-    let Some(event) = headers.event else {
+    let Some(event) = headers.event.filter(|e| !e.is_empty()) else {
         return Verdict::MissingHeader("X-GitHub-Event");
     };
-    let Some(delivery) = headers.delivery else {
+    let Some(delivery) = headers.delivery.filter(|d| valid_delivery(d)) else {
         return Verdict::MissingHeader("X-GitHub-Delivery");
     };
     let Some(signature) = headers.signature else {
@@ -93,20 +121,21 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &De
         Ok(payload) => payload,
         Err(error) => return Verdict::Malformed(error.to_string()),
     };
-    // Now that the repository is known, the token must be one in force for it (each instance's
-    // tokens sign only its own org's events).
-    let repository = payload["repository"]["full_name"].as_str();
-    if repository.is_some() && !tokens.verify(signature, body, repository) {
-        return Verdict::Unauthorized;
-    }
-    if !HANDLED_EVENTS.contains(&event) {
+    let kind = Kind::of(event);
+    if !kind.handled() {
         return Verdict::Ignore;
     }
-    if deliveries.contains(delivery) {
-        return Verdict::Duplicate;
+    let repo = match payload::read(kind, &payload) {
+        Ok(parsed) => parsed.repo,
+        Err(error) => return Verdict::Invalid(error),
+    };
+    // The token must be one in force for that repository: each instance's tokens sign only its
+    // own org's events.
+    if !tokens.verify(signature, body, Some(&repo.full_name())) {
+        return Verdict::Unauthorized;
     }
     Verdict::Accept {
-        event: event.to_string(),
+        kind,
         delivery: delivery.to_string(),
         payload,
     }
@@ -114,6 +143,8 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens, deliveries: &De
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::signature::sign;
     use super::*;
 
@@ -125,20 +156,100 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_token_of_one_org_does_not_sign_another_orgs_events() {
+    fn repository(full_name: &str, owner: &str) -> Value {
+        let name = full_name.split('/').nth(1).unwrap_or_default();
+        json!({"full_name": full_name, "name": name, "owner": {"login": owner}})
+    }
+
+    fn pull_request(top: Option<Value>, base: Value) -> Value {
+        let mut body = json!({
+            "action": "opened", "number": 7,
+            "pull_request": {"number": 7, "user": {"login": "mallory"},
+                "head": {"ref": "f", "sha": "abc"},
+                "base": {"ref": "main", "sha": "def", "repo": base}},
+        });
+        if let Some(top) = top {
+            body["repository"] = top;
+        }
+        body
+    }
+
+    /// Two tenants: acme signs with `alpha`, globex with `beta` (the org spelled in another case
+    /// in its instance).
+    fn two_tenants() -> Tokens {
         let mut tokens = Tokens::parse("alpha").scoped_to("acme");
-        tokens.merge(Tokens::parse("beta").scoped_to("globex"));
-        let deliveries = Deliveries::new(100);
-        let body = br#"{"repository":{"full_name":"globex/app"}}"#;
-        let forged = sign(b"alpha", body);
+        tokens.merge(Tokens::parse("beta").scoped_to("GlobEx"));
+        tokens
+    }
+
+    fn verdict_of(kind: &str, body: &Value, token: &[u8], tokens: &Tokens) -> Verdict {
+        let bytes = serde_json::to_vec(body).unwrap();
+        judge(headers(kind, "d1", &sign(token, &bytes)), &bytes, tokens)
+    }
+
+    /// Finding 1: every way a token of globex (`beta`) made acme's events act, refused.
+    #[test]
+    fn a_token_never_acts_on_another_tenants_repository() {
+        let tokens = two_tenants();
+        let acme = repository("acme/app", "acme");
+        let globex = repository("globex/app", "globex");
+        // repository names globex, pull_request.base.repo names acme: 400.
+        let mixed = pull_request(Some(globex.clone()), acme.clone());
+        assert_eq!(verdict_of("pull_request", &mixed, b"beta", &tokens).status(), 400);
+        // No repository key at all: 400.
+        let bare = pull_request(None, acme.clone());
+        assert_eq!(verdict_of("pull_request", &bare, b"beta", &tokens).status(), 400);
+        // A push whose full_name is globex's but whose owner is acme: 400.
+        let push = json!({"ref": "refs/heads/main", "after": "abc",
+            "repository": repository("globex/app", "acme")});
+        assert_eq!(verdict_of("push", &push, b"beta", &tokens).status(), 400);
+        // /test all on acme's pull request, signed by globex's token: 401.
+        let comment = json!({"action": "created", "issue": {"number": 7, "state": "open", "pull_request": {}},
+            "comment": {"body": "/test all", "user": {"login": "mallory"}}, "repository": acme});
         assert_eq!(
-            judge(headers("push", "d1", &forged), body, &tokens, &deliveries),
+            verdict_of("issue_comment", &comment, b"beta", &tokens),
             Verdict::Unauthorized
         );
-        let genuine = sign(b"beta", body);
         assert!(matches!(
-            judge(headers("push", "d2", &genuine), body, &tokens, &deliveries),
+            verdict_of("issue_comment", &comment, b"alpha", &tokens),
+            Verdict::Accept { .. }
+        ));
+        // Org names compare case-insensitively, in token scoping too.
+        let shouting = pull_request(Some(repository("GLOBEX/app", "globex")), globex.clone());
+        assert!(matches!(
+            verdict_of("pull_request", &shouting, b"beta", &tokens),
+            Verdict::Accept { .. }
+        ));
+        assert_eq!(
+            verdict_of("pull_request", &shouting, b"alpha", &tokens),
+            Verdict::Unauthorized
+        );
+    }
+
+    /// Finding 5: wrong shapes are 400.
+    #[test]
+    fn wrong_shapes_are_refused() {
+        let tokens = Tokens::parse("token");
+        let acme = repository("acme/app", "acme");
+        let push = json!({"ref": "refs/heads/main", "after": "abc", "repository": acme});
+        let pr = pull_request(Some(acme.clone()), acme.clone());
+        for (kind, body) in [
+            ("pull_request", json!({})),
+            ("push", json!([])),
+            ("pull_request", push.clone()),
+            ("push", pr.clone()),
+            ("issue_comment", pr.clone()),
+        ] {
+            let verdict = verdict_of(kind, &body, b"token", &tokens);
+            assert!(matches!(verdict, Verdict::Invalid(_)), "{kind} {body}: {verdict:?}");
+            assert_eq!(verdict.status(), 400);
+        }
+        assert!(matches!(
+            verdict_of("push", &push, b"token", &tokens),
+            Verdict::Accept { .. }
+        ));
+        assert!(matches!(
+            verdict_of("pull_request", &pr, b"token", &tokens),
             Verdict::Accept { .. }
         ));
     }
@@ -146,56 +257,50 @@ mod tests {
     #[test]
     fn every_row_of_the_response_table() {
         let tokens = Tokens::parse("token");
-        let mut deliveries = Deliveries::new(100);
-        let body = br#"{"action":"opened"}"#;
+        let body = br#"{"ref":"refs/heads/main","after":"abc","repository":{"full_name":"a/b","name":"b","owner":{"login":"a"}}}"#;
         let good = sign(b"token", body);
-        let accepted = judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries);
-        assert!(matches!(accepted, Verdict::Accept { .. }));
-        assert!(
-            matches!(
-                judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries),
-                Verdict::Accept { .. }
-            ),
-            "a delivery not yet acted on is accepted again"
-        );
-        deliveries.record("d1");
-        assert_eq!(
-            judge(headers("pull_request", "d1", &good), body, &tokens, &deliveries),
-            Verdict::Duplicate
-        );
-        assert_eq!(
-            judge(headers("ping", "d2", &good), body, &tokens, &deliveries),
-            Verdict::Ignore
-        );
+        assert!(matches!(
+            judge(headers("push", "d1", &good), body, &tokens),
+            Verdict::Accept { .. }
+        ));
+        assert_eq!(judge(headers("ping", "d2", &good), body, &tokens), Verdict::Ignore);
         let bad = sign(b"wrong", body);
-        assert_eq!(
-            judge(headers("pull_request", "d3", &bad), body, &tokens, &deliveries).status(),
-            401
-        );
+        assert_eq!(judge(headers("push", "d3", &bad), body, &tokens).status(), 401);
         let missing = Headers {
             signature: None,
-            ..headers("pull_request", "d4", &good)
+            ..headers("push", "d4", &good)
         };
-        assert_eq!(judge(missing, body, &tokens, &deliveries).status(), 401);
+        assert_eq!(judge(missing, body, &tokens).status(), 401);
         let no_delivery = Headers {
             delivery: None,
-            ..headers("pull_request", "x", &good)
+            ..headers("push", "x", &good)
         };
-        assert_eq!(judge(no_delivery, body, &tokens, &deliveries).status(), 400);
+        assert_eq!(judge(no_delivery, body, &tokens).status(), 400);
+        // Finding 6: an empty delivery id, or one that is not a short printable id.
+        for delivery in ["", " ", "a b", &"d".repeat(MAX_DELIVERY_BYTES + 1)] {
+            assert_eq!(
+                judge(headers("push", delivery, &good), body, &tokens),
+                Verdict::MissingHeader("X-GitHub-Delivery"),
+                "{delivery:?}"
+            );
+        }
+        assert_eq!(judge(headers("", "d1", &good), body, &tokens).status(), 400);
         let junk = b"{not json";
         assert_eq!(
-            judge(headers("push", "d5", &sign(b"token", junk)), junk, &tokens, &deliveries).status(),
+            judge(headers("push", "d5", &sign(b"token", junk)), junk, &tokens).status(),
             400
         );
         let huge = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(judge(headers("push", "d6", &good), &huge, &tokens).status(), 413);
+    }
+
+    #[test]
+    fn nothing_is_parsed_before_the_signature() {
+        // Unsigned junk is 401, not 400: the body was never read as JSON.
+        let tokens = Tokens::parse("token");
         assert_eq!(
-            judge(headers("push", "d6", &good), &huge, &tokens, &deliveries).status(),
-            413
+            judge(headers("push", "d1", "sha256=00"), b"{not json", &tokens),
+            Verdict::Unauthorized
         );
-        // Rejected requests were not remembered: d3 is new once correctly signed.
-        assert!(matches!(
-            judge(headers("pull_request", "d3", &good), body, &tokens, &deliveries),
-            Verdict::Accept { .. }
-        ));
     }
 }

@@ -59,16 +59,15 @@ impl Tokens {
     }
 
     /// These tokens, valid for `org`'s repositories only: the tokens of one instance's Secret,
-    /// which must not sign events of another instance's org.
+    /// which must not sign events of another instance's org. Orgs compare case-insensitively, as
+    /// GitHub's logins do.
     pub fn scoped_to(self, org: &str) -> Tokens {
         let mut scoped: Vec<(String, Vec<u8>)> =
             self.global.into_iter().map(|token| (org.to_string(), token)).collect();
-        let prefix = format!("{org}/");
-        scoped.extend(
-            self.scoped
-                .into_iter()
-                .filter(|(scope, _)| scope == org || scope.starts_with(&prefix)),
-        );
+        scoped.extend(self.scoped.into_iter().filter(|(scope, _)| {
+            let scope_org = scope.split('/').next().unwrap_or_default();
+            scope_org.eq_ignore_ascii_case(org)
+        }));
         Tokens {
             global: Vec::new(),
             scoped,
@@ -87,13 +86,14 @@ impl Tokens {
     }
 
     /// The tokens that may sign an event of `org/repo` (`None` when the repository is not known
-    /// yet: every token).
+    /// yet: every token). Scopes compare case-insensitively.
     fn candidates<'a>(&'a self, repo: Option<&'a str>) -> impl Iterator<Item = &'a [u8]> + 'a {
         let org = repo.and_then(|r| r.split('/').next());
+        let names = |scope: &str, wanted: Option<&str>| wanted.is_some_and(|w| scope.eq_ignore_ascii_case(w));
         self.global.iter().map(Vec::as_slice).chain(
             self.scoped
                 .iter()
-                .filter(move |(scope, _)| repo.is_none() || Some(scope.as_str()) == repo || Some(scope.as_str()) == org)
+                .filter(move |(scope, _)| repo.is_none() || names(scope, repo) || names(scope, org))
                 .map(|(_, token)| token.as_slice()),
         )
     }
@@ -179,5 +179,16 @@ mod tests {
         assert!(tokens.verify(&sign(b"new", body), body, Some("x/y")));
         assert!(tokens.verify(&sign(b"repo-token", body), body, Some("org/repo")));
         assert!(!tokens.verify(&sign(b"repo-token", body), body, Some("org/other")));
+    }
+
+    #[test]
+    fn scopes_compare_case_insensitively() {
+        let tokens = Tokens::parse("alpha").scoped_to("Acme");
+        let body = b"{}";
+        assert!(tokens.verify(&sign(b"alpha", body), body, Some("ACME/widgets")));
+        assert!(!tokens.verify(&sign(b"alpha", body), body, Some("acme-evil/widgets")));
+        let listed = Tokens::parse("acme/Widgets:\n- value: delta\n").scoped_to("ACME");
+        assert!(listed.verify(&sign(b"delta", body), body, Some("Acme/widgets")));
+        assert!(!listed.verify(&sign(b"delta", body), body, Some("Acme/gadgets")));
     }
 }
