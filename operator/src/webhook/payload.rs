@@ -208,14 +208,20 @@ fn number(payload: &Value, event: &'static str, field: &'static str) -> Result<u
 }
 
 /// Checks that the repository object whose `full_name`, `owner` and `name` are at `fields`
-/// names `repo`. All three are required; the owner is `owner.login`, or, when there is none,
-/// `owner.name` (older push payloads name the owner so, and upstream reads it there).
+/// names `repo`. The owner and name are required, `full_name` must agree when present; the owner
+/// is `owner.login`, or, when there is none, `owner.name` (older push payloads name the owner
+/// so, and upstream reads it there).
 fn agrees(payload: &Value, event: &'static str, repo: &RepoName, fields: [&'static str; 3]) -> Result<(), ShapeError> {
     let [full_name, owner, name] = fields;
-    let full = string(payload, event, full_name)?;
-    let named = RepoName::parse(full).ok_or(ShapeError::BadName { field: full_name })?;
-    if !named.same(repo) {
-        return Err(ShapeError::Disagree { field: full_name });
+    // The top-level `full_name` was read already; elsewhere it may be absent, never different.
+    if let Some(full) = payload.pointer(full_name) {
+        let named = full
+            .as_str()
+            .and_then(RepoName::parse)
+            .ok_or(ShapeError::BadName { field: full_name })?;
+        if !named.same(repo) {
+            return Err(ShapeError::Disagree { field: full_name });
+        }
     }
     // `login` when there is one (a user's `name` may be a display name), else `name`.
     let owner_object = payload.pointer(owner);
@@ -376,6 +382,14 @@ mod tests {
             read(Kind::PullRequest, &pull_request(b.clone(), a.clone())),
             Err(ShapeError::Disagree {
                 field: "/pull_request/base/repo/full_name"
+            })
+        );
+        // A base without full_name still names its owner, which must agree.
+        let base_elsewhere = json!({"name": "app", "owner": {"login": "globex"}});
+        assert_eq!(
+            read(Kind::PullRequest, &pull_request(a.clone(), base_elsewhere)),
+            Err(ShapeError::Disagree {
+                field: "/pull_request/base/repo/owner"
             })
         );
         let mut no_repository = pull_request(a.clone(), a.clone());
