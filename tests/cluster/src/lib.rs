@@ -624,8 +624,8 @@ mod tests {
         let version = ours
             .lines()
             .find_map(|l| l.trim().strip_prefix("k8s.io/kubernetes v"))
+            .and_then(|rest| rest.split_whitespace().next())
             .expect("k8s.io/kubernetes is required")
-            .trim()
             .to_string();
         let staging_version = format!(
             "v0.{}",
