@@ -26,12 +26,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::future::Shared;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::{WatchStreamExt, controller};
 use kube::{Api, ResourceExt};
@@ -49,8 +50,6 @@ use crate::github::{GitHubClient, GitHubError};
 use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
-/// How many watch events the shared ProwJob and Pod streams buffer for the loops.
-const EVENT_BUFFER: usize = 4096;
 /// How often the schedule and clean loops read their interval again while they wait, so a
 /// shorter one set meanwhile takes effect soon.
 pub const RECHECK: Duration = Duration::from_secs(5);
@@ -186,56 +185,84 @@ impl Drop for Jobs {
     }
 }
 
-/// The watch streams the loops are driven by.
+/// What wakes the loops: the ProwJob of every ProwJob event (for the executor and the reporter)
+/// and the owning ProwJob of every Pod event, deletions included.
+///
+/// The loops are not driven by kube-runtime's shared streams (`reflect_shared` and
+/// `ReflectHandle`): a `ReflectHandle` told of an object that is already gone from the store
+/// (a MODIFIED and a DELETED of one Pod back to back) returns `Pending` without arranging a
+/// wake-up, and its controller never hears of that stream again, so every later Pod change was
+/// lost until something else woke the loop. Here each watch event is turned into the references
+/// to reconcile as it passes the store, and nothing is looked up that may be gone.
 pub struct Feeds {
-    execute: ReflectHandle<ProwJob>,
-    report: ReflectHandle<ProwJob>,
-    pods: ReflectHandle<Pod>,
-    deleted_pods: futures::channel::mpsc::UnboundedReceiver<ObjectRef<ProwJob>>,
+    execute: UnboundedReceiver<ObjectRef<ProwJob>>,
+    report: UnboundedReceiver<ObjectRef<ProwJob>>,
+}
+
+/// The senders of [`Feeds`]. The channels are unbounded, but each holds only references, and
+/// the controllers drain them continuously (their schedulers fold repeats of one reference).
+struct Wakers {
+    execute: UnboundedSender<ObjectRef<ProwJob>>,
+    report: UnboundedSender<ObjectRef<ProwJob>>,
+}
+
+impl Wakers {
+    /// Wakes the executor, and the reporter when `report`, for `job`.
+    fn wake(&self, job: ObjectRef<ProwJob>, report: bool) {
+        if report {
+            let _ = self.report.unbounded_send(job.clone());
+        }
+        let _ = self.execute.unbounded_send(job);
+    }
 }
 
 impl Jobs {
     /// Starts the ProwJob and Pod watches and waits until both caches are filled.
     pub async fn start(ctx: Arc<Context>, clock: Arc<dyn Clock>) -> Result<(Arc<Jobs>, Feeds), JobsError> {
         let client = ctx.client.clone();
-        let (prowjobs, prowjob_writer) = reflector::store_shared::<ProwJob>(EVENT_BUFFER);
-        let (pods, pod_writer) = reflector::store_shared::<Pod>(EVENT_BUFFER);
-        let (Some(execute), Some(report), Some(pod_events)) = (
-            prowjob_writer.subscribe(),
-            prowjob_writer.subscribe(),
-            pod_writer.subscribe(),
-        ) else {
-            return Err(JobsError::Caches);
-        };
+        let (prowjobs, prowjob_writer) = reflector::store::<ProwJob>();
+        let (pods, pod_writer) = reflector::store::<Pod>();
+        let (execute_sender, execute) = unbounded();
+        let (report_sender, report) = unbounded();
+        let wakers = Arc::new(Wakers {
+            execute: execute_sender,
+            report: report_sender,
+        });
         let prowjob_stream = watcher(Api::<ProwJob>::all(client.clone()), watcher::Config::default())
             .default_backoff()
             .modify(slim::slim_prowjob)
-            .reflect_shared(prowjob_writer);
-        let (deleted_sender, deleted_pods) = futures::channel::mpsc::unbounded();
+            .reflect(prowjob_writer);
         let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
         let pod_stream = watcher(Api::<Pod>::all(client), pod_config)
             .default_backoff()
             .modify(slim::slim_pod)
-            .reflect_shared(pod_writer);
+            .reflect(pod_writer);
         let owners = ctx.clone();
         let created_pods: Arc<Mutex<Recent<(String, String)>>> = Arc::default();
         let seen = created_pods.clone();
         let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
         let index = runs.clone();
+        let job_wakers = wakers.clone();
         let tasks = vec![
             drive(prowjob_stream, move |event| {
+                if let Event::Apply(job) | Event::InitApply(job) = event {
+                    job_wakers.wake(ObjectRef::from_obj(job), true);
+                }
                 index.lock().unwrap_or_else(|p| p.into_inner()).follow(event)
             }),
             drive(pod_stream, move |event| match event {
-                Event::Apply(pod) | Event::InitApply(pod) => seen
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .forget(&(pod.namespace().unwrap_or_default(), pod.name_any())),
-                // Deletions are not in the shared stream; a pod deleted at once (without a
-                // grace period) must still wake its job up.
+                Event::Apply(pod) | Event::InitApply(pod) => {
+                    seen.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .forget(&(pod.namespace().unwrap_or_default(), pod.name_any()));
+                    for owner in owners_of(&owners, pod) {
+                        wakers.wake(owner, false);
+                    }
+                }
+                // A pod deleted at once (without a grace period) must wake its job up too.
                 Event::Delete(pod) => {
                     for owner in owners_of(&owners, pod) {
-                        let _ = deleted_sender.unbounded_send(owner);
+                        wakers.wake(owner, false);
                     }
                 }
                 _ => {}
@@ -271,22 +298,13 @@ impl Jobs {
         );
         // The trigger finds a pull request's unfinished presubmits here instead of listing them.
         *jobs.ctx.leading_jobs.write().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&jobs);
-        Ok((
-            jobs,
-            Feeds {
-                execute,
-                report,
-                pods: pod_events,
-                deleted_pods,
-            },
-        ))
+        Ok((jobs, Feeds { execute, report }))
     }
 
     /// Runs the four loops until `shutdown` completes; the execute and report loops finish the
     /// reconciles they started.
     pub async fn run(self: Arc<Self>, feeds: Feeds, shutdown: impl Future<Output = ()> + Send + 'static) {
         let shutdown = shutdown.shared();
-        let owners = self.ctx.clone();
         let activity = Arc::new(AtomicU64::new(0));
         let count = |activity: &Arc<AtomicU64>| {
             let activity = activity.clone();
@@ -295,18 +313,25 @@ impl Jobs {
                 futures::future::ready(())
             }
         };
-        let execute = controller::Controller::for_shared_stream(feeds.execute, self.prowjobs.clone())
-            .watches_shared_stream(feeds.pods, move |pod| owners_of(&owners, &pod))
-            .reconcile_on(feeds.deleted_pods)
-            .with_config(controller::Config::default().concurrency(execute::CONCURRENCY))
-            .graceful_shutdown_on(shutdown.clone())
-            .run(execute::reconcile, execute::error_policy, self.clone())
-            .for_each(count(&activity));
-        let report = controller::Controller::for_shared_stream(feeds.report, self.prowjobs.clone())
-            .with_config(controller::Config::default().concurrency(report::CONCURRENCY))
-            .graceful_shutdown_on(shutdown.clone())
-            .run(report::reconcile, report::error_policy, self.clone())
-            .for_each(count(&activity));
+        // The controllers' own trigger streams never yield: every wake-up comes from the feeds.
+        let execute = controller::Controller::for_shared_stream(
+            futures::stream::pending::<Arc<ProwJob>>(),
+            self.prowjobs.clone(),
+        )
+        .reconcile_on(feeds.execute)
+        .with_config(controller::Config::default().concurrency(execute::CONCURRENCY))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(execute::reconcile, execute::error_policy, self.clone())
+        .for_each(count(&activity));
+        let report = controller::Controller::for_shared_stream(
+            futures::stream::pending::<Arc<ProwJob>>(),
+            self.prowjobs.clone(),
+        )
+        .reconcile_on(feeds.report)
+        .with_config(controller::Config::default().concurrency(report::CONCURRENCY))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(report::reconcile, report::error_policy, self.clone())
+        .for_each(count(&activity));
         tokio::join!(
             execute,
             report,
