@@ -23,13 +23,20 @@ fn up_serves_until_down_which_leaves_no_process_and_no_directory() {
     let stderr = String::from_utf8_lossy(&up.stderr);
     assert!(up.status.success(), "cluster up failed: {stderr}");
     let kubeconfig = PathBuf::from(String::from_utf8_lossy(&up.stdout).trim());
-    assert!(kubeconfig.is_file(), "up prints the admin kubeconfig's path: {kubeconfig:?}");
+    assert!(
+        kubeconfig.is_file(),
+        "up prints the admin kubeconfig's path: {kubeconfig:?}"
+    );
     let pids: Vec<u32> = std::fs::read_to_string(dir.join("pids"))
         .expect("the pids file")
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
-    assert_eq!(pids.len(), 5, "etcd, kube-apiserver, the controller manager, the scheduler, kwok");
+    assert_eq!(
+        pids.len(),
+        5,
+        "etcd, kube-apiserver, the controller manager, the scheduler, kwok"
+    );
     assert!(pids.iter().all(|p| cluster::process::exists(*p)), "they outlive `up`");
 
     let nodes = Command::new("kubectl")
@@ -46,7 +53,10 @@ fn up_serves_until_down_which_leaves_no_process_and_no_directory() {
         .arg(&dir)
         .output()
         .expect("cluster up");
-    assert!(!again.status.success(), "a second `up` in the same directory is refused");
+    assert!(
+        !again.status.success(),
+        "a second `up` in the same directory is refused"
+    );
 
     let down = Command::new(env!("CARGO_BIN_EXE_cluster"))
         .args(["down", "--dir"])
@@ -54,6 +64,9 @@ fn up_serves_until_down_which_leaves_no_process_and_no_directory() {
         .output()
         .expect("cluster down");
     assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
-    assert!(pids.iter().all(|p| !cluster::process::exists(*p)), "every process stopped");
+    assert!(
+        pids.iter().all(|p| !cluster::process::exists(*p)),
+        "every process stopped"
+    );
     assert!(!dir.exists(), "its directory removed");
 }
