@@ -659,7 +659,9 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
     };
     let previous = world.t0;
     // The loop's first tick, and this one: the first run, once.
-    let created = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    let created = jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(created.len(), 1);
     let first = created[0].split('/').nth(1).unwrap().to_string();
     world
@@ -672,7 +674,9 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
     // Still running a minute and a half later: nothing new.
     world.clock.advance(SignedDuration::from_secs(90));
     world.state_of(&first, ProwJobState::Pending).await;
-    jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     world.set_phase(&first, "Succeeded", 0).await;
     world.state_of(&first, ProwJobState::Success).await;
     assert_eq!(
@@ -682,7 +686,9 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
     );
 
     // Finished, and the minute since its start has passed: the next run.
-    let second = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    let second = jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_ne!(second[0], created[0]);
     world
@@ -695,7 +701,9 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
     // successor the same, so nothing is started twice.
     world.stop_loops().await;
     world.start_loops().await;
-    let again = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    let again = jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     assert!(
         again.is_empty(),
         "the second run is the newest, and still running: {again:?}"
@@ -703,6 +711,31 @@ async fn a_one_minute_periodic_runs_again_only_after_it_finished_and_the_minute_
     assert_eq!(periodic_runs(&world).await.len(), 2);
     let names: Vec<String> = periodic_runs(&world).await.iter().map(|j| j.name_any()).collect();
     assert_eq!(names, [first, second[0].split('/').nth(1).unwrap().to_string()]);
+}
+
+#[tokio::test]
+async fn a_cron_periodic_first_seen_between_ticks_waits_for_its_next_firing() {
+    // Issue 16: a `*/1` periodic added at 23:22:41 fired at once, for the 23:22:00 that came
+    // before it existed. Upstream's horologium adds a periodic to its cron scheduler when it
+    // first reads it; it fires at the next minute.
+    let periodic = json!({"periodics": [{
+        "name": "every-minute-cron", "cron": "*/1 * * * *",
+        "spec": {"containers": [{"image": "alpine", "command": ["true"]}]}
+    }]});
+    let world = World::start(json!({}), job_config(periodic)).await;
+    // The last tick was two minutes before the periodic was read: firings in between are not its.
+    let previous = world.t0 - SignedDuration::from_secs(120);
+    let mut first_seen = Default::default();
+    let created = jobs::schedule::tick(world.jobs(), previous, &mut first_seen)
+        .await
+        .unwrap();
+    assert!(created.is_empty(), "fired for a minute before it was read: {created:?}");
+    // A minute later its first firing is due.
+    world.clock.advance(SignedDuration::from_secs(61));
+    let created = jobs::schedule::tick(world.jobs(), world.t0, &mut first_seen)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1, "its first firing after it was read");
 }
 
 #[tokio::test]
@@ -730,7 +763,9 @@ async fn a_failed_periodic_is_retried_with_its_count_until_the_attempts_are_used
                 .await
         }
     };
-    let first = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    let first = jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     let first = first[0].split('/').nth(1).unwrap().to_string();
     world.pod(&first).await;
@@ -739,9 +774,16 @@ async fn a_failed_periodic_is_retried_with_its_count_until_the_attempts_are_used
 
     // Not before the retry interval; then retry 1, labelled so.
     world.clock.advance(SignedDuration::from_secs(5 * 60));
-    assert!(jobs::schedule::tick(world.jobs(), previous).await.unwrap().is_empty());
+    assert!(
+        jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     world.clock.advance(SignedDuration::from_secs(5 * 60 + 1));
-    let retry = jobs::schedule::tick(world.jobs(), previous).await.unwrap();
+    let retry = jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(retry.len(), 1);
     let retry = retry[0].split('/').nth(1).unwrap().to_string();
     let labels = world.job(&retry).await.metadata.labels.unwrap_or_default();
@@ -757,7 +799,12 @@ async fn a_failed_periodic_is_retried_with_its_count_until_the_attempts_are_used
         "the cache keeps the count"
     );
     world.clock.advance(SignedDuration::from_secs(60 * 60));
-    assert!(jobs::schedule::tick(world.jobs(), previous).await.unwrap().is_empty());
+    assert!(
+        jobs::schedule::tick(world.jobs(), previous, &mut Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -64,20 +64,23 @@ fn fired_between(cron: &croner::Cron, after: Timestamp, now: Timestamp) -> Optio
     (next <= now).then_some(next)
 }
 
-/// Decides one periodic. `latest` is its newest ProwJob (by start time); `previous_tick` is when
-/// the scheduler last looked (a cron firing is only seen after it, and a periodic with no run
-/// yet waits for its first firing, as upstream).
+/// Decides one periodic. `latest` is its newest ProwJob (by start time); `since` opens the
+/// window of cron firings this decision sees: when the scheduler last looked, or when it first
+/// saw the periodic if that is later (upstream's horologium adds a periodic to its cron
+/// scheduler when it first reads it, so it only fires after that).
 ///
 /// - `interval`: the latest run is complete and started more than the interval ago.
 /// - `minimum_interval`: the latest run completed more than the value ago.
-/// - `cron`: it fired after the latest run completed (a firing while a run goes on is lost, as
-///   upstream) — or, with no run yet, after `previous_tick`.
+/// - `cron`: it fired in (`since`, `now`] and after the latest run started, and that run is
+///   complete now. As upstream's queued flag, cleared on every tick: a firing is acted on at the
+///   first tick after it, and lost when a run still goes on then; a periodic with no run yet
+///   waits for its first firing.
 /// - `@every d`: as an interval of `d`.
 ///
 /// With no run at all, interval periodics start at once. When the schedule does not start a run,
 /// a finished latest run is retried as its periodic's `retry` says (see [`retry`]).
-pub fn decide(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Timestamp, now: Timestamp) -> Decision {
-    match scheduled(periodic, latest, previous_tick, now) {
+pub fn decide(periodic: &Periodic, latest: Option<&ProwJob>, since: Timestamp, now: Timestamp) -> Decision {
+    match scheduled(periodic, latest, since, now) {
         Decision::Wait(reason) => match latest.and_then(|run| retry(periodic, run, now)) {
             Some(Ok(n)) => Decision::Retry(n),
             Some(Err(retry_reason)) => Decision::Wait(format!("{reason}; {retry_reason}")),
@@ -123,7 +126,7 @@ fn retry(periodic: &Periodic, latest: &ProwJob, now: Timestamp) -> Option<Result
 }
 
 /// [`decide`] by the schedule alone.
-fn scheduled(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Timestamp, now: Timestamp) -> Decision {
+fn scheduled(periodic: &Periodic, latest: Option<&ProwJob>, since: Timestamp, now: Timestamp) -> Decision {
     let status = latest.and_then(|job| job.status.as_ref());
     let started = status.and_then(|s| s.start_time.as_ref()).map(|t| t.0);
     let completed = status.and_then(|s| s.completion_time.as_ref()).map(|t| t.0);
@@ -159,7 +162,8 @@ fn scheduled(periodic: &Periodic, latest: Option<&ProwJob>, previous_tick: Times
         Err(error) => Decision::Wait(format!("invalid cron: {error}")),
         Ok(Schedule::Every(every)) => run_after(every, started, "@every from the latest start"),
         Ok(Schedule::Cron(cron)) => {
-            let after = completed.unwrap_or(previous_tick);
+            // A firing before the latest run started was that run's (or is past): never twice.
+            let after = started.map_or(since, |started| started.max(since));
             match fired_between(&cron, after, now) {
                 Some(_) => Decision::Start,
                 None => Decision::Wait(format!("{spec:?} has not fired since {after}")),
@@ -318,15 +322,53 @@ mod tests {
             let decision = decide(&periodic(json!({"cron": spec})), None, tick, now);
             assert_eq!(decision == Decision::Start, expect_start, "{spec}: {decision:?}");
         }
-        // Fired at 06:00 while the run started at 05:50 was still going: lost.
+        // Fired at 06:00 while the run started at 05:50 was still going at the next tick: lost.
         let job = periodic(json!({"cron": "0 6 * * *"}));
-        let during = run(t("2026-11-24T05:50:00Z"), Some(t("2026-11-24T06:10:00Z")));
+        let going = run(t("2026-11-24T05:50:00Z"), None);
+        assert!(matches!(decide(&job, Some(&going), tick, now), Decision::Wait(_)));
+        let done = run(t("2026-11-24T05:50:00Z"), Some(t("2026-11-24T06:00:40Z")));
         assert!(matches!(
-            decide(&job, Some(&during), tick, t("2026-11-24T07:00:00Z")),
+            decide(&job, Some(&done), now, t("2026-11-24T06:01:30Z")),
             Decision::Wait(_)
         ));
         let before = run(t("2026-11-23T06:00:00Z"), Some(t("2026-11-23T06:20:00Z")));
         assert_eq!(decide(&job, Some(&before), tick, now), Decision::Start);
+    }
+
+    #[test]
+    fn a_cron_firing_is_taken_at_the_next_tick_when_the_run_finished_by_then() {
+        // Issue 16: a `*/1` periodic whose run started at 23:22:41 and finished at 23:23:05
+        // skipped the 23:23:00 firing; upstream's queued flag starts it at the next tick.
+        let job = periodic(json!({"cron": "*/1 * * * *"}));
+        let first = run(t("2026-12-05T23:22:41Z"), Some(t("2026-12-05T23:23:05Z")));
+        assert_eq!(
+            decide(&job, Some(&first), t("2026-12-05T23:22:41Z"), t("2026-12-05T23:23:41Z")),
+            Decision::Start
+        );
+        // Not twice for one firing: a run started after it answers it.
+        let second = run(t("2026-12-05T23:23:41Z"), Some(t("2026-12-05T23:23:50Z")));
+        assert!(matches!(
+            decide(
+                &job,
+                Some(&second),
+                t("2026-12-05T23:23:30Z"),
+                t("2026-12-05T23:23:55Z")
+            ),
+            Decision::Wait(_)
+        ));
+    }
+
+    #[test]
+    fn a_new_cron_periodic_waits_for_its_first_firing_after_it_was_first_seen() {
+        // Issue 16: a `*/1` periodic added at 23:22:41 fired at once, for 23:22:00; upstream's
+        // horologium fires it at 23:23:00, seen at the next tick.
+        let job = periodic(json!({"cron": "*/1 * * * *"}));
+        let first_seen = t("2026-12-05T23:22:41Z");
+        assert!(matches!(decide(&job, None, first_seen, first_seen), Decision::Wait(_)));
+        assert_eq!(
+            decide(&job, None, first_seen, t("2026-12-05T23:23:41Z")),
+            Decision::Start
+        );
     }
 
     #[test]

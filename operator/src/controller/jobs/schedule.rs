@@ -30,10 +30,11 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let mut previous = jobs.clock.now();
+    let mut first_seen = FirstSeen::default();
     loop {
         let now = jobs.clock.now();
         let last = tokio::time::Instant::now();
-        match tick(&jobs, previous).await {
+        match tick(&jobs, previous, &mut first_seen).await {
             Ok(created) if !created.is_empty() => info!(created = created.len(), "periodics started"),
             Ok(_) => {}
             Err(error) => warn!(%error, "starting periodics failed; trying again next tick"),
@@ -53,13 +54,20 @@ where
     }
 }
 
+/// When the scheduler first saw each periodic, by ProwJob namespace and name: a cron fires for
+/// it only after that, as upstream's horologium adds a periodic to its cron scheduler when it
+/// first reads it. Holds only the periodics of the last tick.
+#[derive(Default)]
+pub struct FirstSeen(HashMap<(String, String), Timestamp>);
+
 /// One tick at the clock's now: starts every periodic that is due. `previous` is when the last
-/// tick looked (a cron periodic without runs starts once its schedule fired after it). Returns
-/// the ProwJobs created (`namespace/name`); one already made by another replica or an earlier
-/// attempt counts as created.
+/// tick looked: a cron firing is acted on at the first tick after it, and after the periodic was
+/// first seen. Returns the ProwJobs created (`namespace/name`); one already made by another
+/// replica or an earlier attempt counts as created.
 #[tracing::instrument(skip_all)]
-pub async fn tick(jobs: &Jobs, previous: Timestamp) -> Result<Vec<String>, JobsError> {
+pub async fn tick(jobs: &Jobs, previous: Timestamp, first_seen: &mut FirstSeen) -> Result<Vec<String>, JobsError> {
     let now = jobs.clock.now();
+    let mut seen_now = HashMap::new();
     let mut runs: HashMap<(String, String), Vec<Arc<ProwJob>>> = HashMap::new();
     for job in jobs.prowjobs.state() {
         if job.spec.job_type == ProwJobType::Periodic {
@@ -90,7 +98,11 @@ pub async fn tick(jobs: &Jobs, previous: Timestamp) -> Result<Vec<String>, JobsE
             let latest = runs
                 .get(&(namespace.clone(), name.clone()))
                 .and_then(|r| schedule::newest(r.iter().map(|j| j.as_ref())));
-            let retry = match schedule::decide(periodic, latest, previous, now) {
+            let key = (namespace.clone(), name.clone());
+            let first = first_seen.0.get(&key).copied().unwrap_or(now);
+            seen_now.insert(key, first);
+            let since = first.max(previous);
+            let retry = match schedule::decide(periodic, latest, since, now) {
                 Decision::Wait(reason) => {
                     debug!(periodic = %name, %reason, "not due");
                     continue;
@@ -127,6 +139,7 @@ pub async fn tick(jobs: &Jobs, previous: Timestamp) -> Result<Vec<String>, JobsE
             created.push(format!("{namespace}/{}", creation.name));
         }
     }
+    first_seen.0 = seen_now;
     match failure {
         Some(error) => Err(error),
         None => Ok(created),
