@@ -68,14 +68,20 @@ pub enum RunError {
     Manager(#[from] manager::ManagerError),
 }
 
+/// How long, after the operator stopped, its runtime waits for blocking work (a signature being
+/// checked over a large body, say) before it exits anyway.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the operator until SIGTERM.
 pub fn run(options: RunOptions) -> Result<(), RunError> {
     return_large_buffers_to_the_system();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(RunError::Runtime)?
-        .block_on(run_async(options))
+        .map_err(RunError::Runtime)?;
+    let result = runtime.block_on(run_async(options));
+    runtime.shutdown_timeout(EXIT_GRACE);
+    result
 }
 
 async fn client(kubeconfig: Option<&PathBuf>) -> Result<Client, RunError> {
@@ -185,12 +191,15 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     ));
     let (health_address, _health) = endpoints::serve(options.health_address, state.clone(), Routes::HEALTH).await?;
     let (metrics_address, _metrics) = endpoints::serve(options.metrics_address, state.clone(), Routes::METRICS).await?;
-    let (hook_address, _hook) = endpoints::serve(options.hook_address, state.clone(), Routes::HOOK).await?;
+    let (hook_address, hook) = endpoints::serve(options.hook_address, state.clone(), Routes::HOOK).await?;
     info!(%health_address, %metrics_address, %hook_address, "serving");
 
     let (stop_sender, stop) = watch::channel(false);
     tokio::spawn(async move {
         terminated().await;
+        // No new webhook connections while draining (the Service sends them to other
+        // replicas); the ones open are answered. Health and metrics stay up until the end.
+        hook.abort();
         info!("termination requested; draining");
         let _ = stop_sender.send(true);
     });

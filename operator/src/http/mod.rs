@@ -207,7 +207,7 @@ impl Routes {
     };
 }
 
-/// Binds `address` and serves `routes` there until the task is dropped, with the limits of
+/// Binds `address` and serves `routes` there until the task is aborted (or the runtime stops), with the limits of
 /// [`Limits::for_routes`]. Returns the bound address (useful with port 0).
 pub async fn serve(
     address: SocketAddr,
