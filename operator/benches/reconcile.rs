@@ -41,20 +41,6 @@ fn job_config(repo: usize) -> Value {
     })
 }
 
-/// Every object of `kind` in `namespace`, as JSON.
-async fn list(client: &Client, api_version: &str, kind: &str, namespace: &str) -> Vec<Value> {
-    cluster::api_for(client, api_version, kind, Some(namespace))
-        .list(&Default::default())
-        .await
-        .map(|l| {
-            l.items
-                .into_iter()
-                .filter_map(|o| serde_json::to_value(o).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn get(client: &Client, kind: &str, name: &str) -> Option<Value> {
     let found = cluster::api_for(client, OPERATOR, kind, Some("prow"))
         .get_opt(name)
@@ -292,7 +278,7 @@ async fn run(backend: &str) {
             instance_ready = Some(spawned.elapsed());
         }
         if instance_ready.is_some() {
-            let configs = list(&client, OPERATOR, "JobConfig", "prow").await;
+            let configs = cluster::list(&client, OPERATOR, "JobConfig", "prow").await;
             if configs.len() == CONFIGS && configs.iter().all(ready) {
                 break spawned.elapsed();
             }
@@ -306,7 +292,7 @@ async fn run(backend: &str) {
     let instance_ready = instance_ready.unwrap_or_default();
     log.settle(1).await;
     let startup_reconciles = log.reconciles.clone();
-    let maps: Vec<Value> = list(&client, "v1", "ConfigMap", "prow")
+    let maps: Vec<Value> = cluster::list(&client, "v1", "ConfigMap", "prow")
         .await
         .into_iter()
         .filter(|m| {

@@ -203,20 +203,6 @@ async fn main() {
     }
 }
 
-/// Every ProwJob in `prow`.
-async fn prowjobs(client: &kube::Client) -> Vec<Value> {
-    cluster::api_for(client, "prow.k8s.io/v1", "ProwJob", Some("prow"))
-        .list(&Default::default())
-        .await
-        .map(|l| {
-            l.items
-                .into_iter()
-                .filter_map(|o| serde_json::to_value(o).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn run(backend: &str) {
     let events = count("WEBHOOK_EVENTS", 20_000);
     // The million deliveries of phase 2 make no API request; they run on testkit only.
@@ -311,7 +297,7 @@ async fn run(backend: &str) {
     );
 
     // Phase 1: synchronize events that create and abort ProwJobs.
-    let before = prowjobs(&client).await.len();
+    let before = cluster::list(&client, "prow.k8s.io/v1", "ProwJob", "prow").await.len();
     let (wall, latencies) = drive(&address, events, |index| {
         let repo = index % CONFIGS;
         let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
@@ -320,7 +306,7 @@ async fn run(backend: &str) {
         ("pull_request", format!("sync-{index}"), body)
     })
     .await;
-    let prowjobs = prowjobs(&client).await;
+    let prowjobs = cluster::list(&client, "prow.k8s.io/v1", "ProwJob", "prow").await;
     let aborted = prowjobs.iter().filter(|p| p["status"]["state"] == "aborted").count();
     let latencies = cluster::sorted(latencies);
     let rss_events = cluster::proc_status(pid);

@@ -124,6 +124,21 @@ pub fn api_for(client: &Client, api_version: &str, kind: &str, namespace: Option
     }
 }
 
+/// Every object of `kind` in `namespace`, as JSON (none when the list fails).
+#[allow(dead_code, reason = "each bench includes this module; bench-jobs lists nothing")]
+pub async fn list(client: &Client, api_version: &str, kind: &str, namespace: &str) -> Vec<Value> {
+    api_for(client, api_version, kind, Some(namespace))
+        .list(&Default::default())
+        .await
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Server-side applies one object; returns it as stored.
 pub async fn apply(client: &Client, object: &Value) -> Value {
     let api = api_for(
