@@ -12,29 +12,15 @@ use crate::install::{installed, wait_condition};
 /// A real control plane of its own, or `None` (said on stderr) when its binaries are missing and
 /// CI does not require them.
 async fn real_cluster() -> Option<cluster::Cluster> {
-    match cluster::Binaries::locate() {
-        Ok(binaries) => {
-            let options = cluster::Options {
-                binaries,
-                job_pods: cluster::JobPods::Held,
-                dir: None,
-                detached: false,
-            };
-            Some(
-                cluster::Cluster::start(options)
-                    .await
-                    .unwrap_or_else(|e| panic!("starting the real control plane: {e}")),
-            )
-        }
-        Err(error) => {
-            assert!(
-                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
-                "E2E_REQUIRE_REAL_CLUSTER is set, but {error}"
-            );
-            eprintln!("WARNING: this scenario needs the real control plane and did not run: {error}");
-            None
-        }
-    }
+    let binaries = cluster::Binaries::for_tests("this scenario does not run").expect("the real control plane")?;
+    let options = cluster::Options {
+        binaries,
+        job_pods: cluster::JobPods::Held,
+        dir: None,
+        detached: false,
+    };
+    let started = cluster::Cluster::start(options).await;
+    Some(started.unwrap_or_else(|e| panic!("starting the real control plane: {e}")))
 }
 
 /// `kubectl --kubeconfig <admin> ARGS`: (exit status, stdout and stderr).

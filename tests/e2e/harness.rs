@@ -96,16 +96,9 @@ impl World {
         if std::env::var_os("E2E_KUBECONFIG").is_some() {
             return World::external().await;
         }
-        match cluster::Binaries::locate() {
-            Ok(binaries) => World::real(binaries, setup).await,
-            Err(error) => {
-                assert!(
-                    std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
-                    "E2E_REQUIRE_REAL_CLUSTER is set, but {error}"
-                );
-                eprintln!("WARNING: the e2e scenario runs against testkit, not a real control plane: {error}");
-                World::fake_with(setup.prowjob_crd).await
-            }
+        match cluster::Binaries::for_tests("the e2e scenario runs against testkit").expect("the real control plane") {
+            Some(binaries) => World::real(binaries, setup).await,
+            None => World::fake_with(setup.prowjob_crd).await,
         }
     }
 

@@ -27,6 +27,9 @@ use kube::{Api, Client};
 pub use process::Process;
 pub use stages::RESULT_LABEL;
 
+/// The variable that makes a missing real control plane an error in tests (CI sets it).
+pub const REQUIRE_VARIABLE: &str = "E2E_REQUIRE_REAL_CLUSTER";
+
 /// The operator's identity in the cluster: the ServiceAccount that `config/rbac` binds.
 pub const OPERATOR_USER: &str = "system:serviceaccount:prow-operator-system:prow-operator";
 
@@ -145,6 +148,20 @@ impl Binaries {
                 dir,
                 missing: missing.join(", "),
             })
+        }
+    }
+
+    /// [`Binaries::locate`] for a test that can run without them: `None` when they are
+    /// missing, said on stderr with `what` would not run, unless `E2E_REQUIRE_REAL_CLUSTER` is
+    /// set (as CI sets it once it built them), which makes the absence an error.
+    pub fn for_tests(what: &str) -> Result<Option<Binaries>, Error> {
+        match Binaries::locate() {
+            Ok(binaries) => Ok(Some(binaries)),
+            Err(error) if std::env::var_os(REQUIRE_VARIABLE).is_some() => Err(error),
+            Err(error) => {
+                eprintln!("WARNING: {what} without the real control plane: {error}");
+                Ok(None)
+            }
         }
     }
 
@@ -636,7 +653,7 @@ mod tests {
         // download`) ran.
         let Ok(output) = std::process::Command::new("go").args(["env", "GOMODCACHE"]).output() else {
             assert!(
-                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                std::env::var_os(REQUIRE_VARIABLE).is_none(),
                 "E2E_REQUIRE_REAL_CLUSTER is set, but Go is not on PATH"
             );
             eprintln!("WARNING: Go is not on PATH; the staging modules were not compared");
@@ -646,7 +663,7 @@ mod tests {
         let theirs = Path::new(&cache).join(format!("cache/download/k8s.io/kubernetes/@v/v{version}.mod"));
         let Ok(theirs) = std::fs::read_to_string(&theirs) else {
             assert!(
-                std::env::var_os("E2E_REQUIRE_REAL_CLUSTER").is_none(),
+                std::env::var_os(REQUIRE_VARIABLE).is_none(),
                 "E2E_REQUIRE_REAL_CLUSTER is set, but {} is missing",
                 theirs.display()
             );
