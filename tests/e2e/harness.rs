@@ -469,8 +469,9 @@ impl World {
                 return value;
             }
             if Instant::now() > deadline {
+                let control_plane = self.real.as_ref().map(cluster::Cluster::log_tails).unwrap_or_default();
                 panic!(
-                    "timed out waiting for {what}\n--- operator log ---\n{}",
+                    "timed out waiting for {what}\n--- operator log ---\n{}\n{control_plane}",
                     self.operator_log()
                 );
             }

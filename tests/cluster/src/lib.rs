@@ -181,7 +181,6 @@ pub fn repository() -> PathBuf {
 pub struct Cluster {
     dir: PathBuf,
     server: String,
-    admin_token: String,
     processes: Vec<Process>,
     detached: bool,
     remove_dir: bool,
@@ -248,7 +247,6 @@ impl Cluster {
         let mut cluster = Cluster {
             dir: dir.clone(),
             server,
-            admin_token,
             processes: Vec::new(),
             detached: options.detached,
             remove_dir,
@@ -433,11 +431,6 @@ impl Cluster {
     /// but the ones RBAC grants it.
     pub fn operator_kubeconfig(&self) -> PathBuf {
         self.dir.join("operator.kubeconfig")
-    }
-
-    /// The admin's bearer token.
-    pub fn admin_token(&self) -> &str {
-        &self.admin_token
     }
 
     /// A client for the admin identity.
