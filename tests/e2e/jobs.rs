@@ -30,6 +30,8 @@ struct GitHubState {
     /// (id, body) of the comments.
     comments: Vec<(u64, String)>,
     next_id: u64,
+    /// While set, every status is refused with a 500 (GitHub unreachable).
+    down: bool,
 }
 
 /// The parts of GitHub the reporter writes to, and the combined status `/retest` reads.
@@ -46,6 +48,11 @@ impl FakeGitHub {
             .count()
     }
 
+    /// Makes GitHub refuse statuses (`true`) or take them again.
+    fn set_down(&self, down: bool) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).down = down;
+    }
+
     fn comments(&self) -> Vec<String> {
         let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
         github.comments.iter().map(|(_, body)| body.clone()).collect()
@@ -60,6 +67,9 @@ impl Respond for FakeGitHub {
         let text = |key: &str| body[key].as_str().unwrap_or_default().to_string();
         let comment = |id: u64, body: &str| json!({"id": id, "user": {"login": "prow-bot"}, "body": body});
         match (request.method.as_str(), route.as_str()) {
+            ("POST", r) if r.contains("/statuses/") && github.down => {
+                ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"}))
+            }
             ("POST", r) if r.contains("/statuses/") => {
                 let sha = r.rsplit('/').next().unwrap_or_default().to_string();
                 github.statuses.push((sha, text("context"), text("state")));
@@ -705,4 +715,85 @@ async fn pod_changes_reach_their_prowjobs_after_pods_are_modified_and_deleted_ba
         "the finished pods took {:?} to reach their ProwJobs",
         finished.elapsed()
     );
+}
+
+/// A finished presubmit of pull request 7 that was never reported, as plank leaves it.
+fn unreported_presubmit(name: &str) -> Value {
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    json!({
+        "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob",
+        "metadata": {"name": name, "namespace": "prow",
+                     "labels": {"created-by-prow": "true", "prow.k8s.io/type": "presubmit", "prow.k8s.io/job": name,
+                                "prow.k8s.io/refs.org": "example-org", "prow.k8s.io/refs.repo": "api",
+                                "prow.k8s.io/refs.pull": "7"}},
+        "spec": {"type": "presubmit", "agent": "kubernetes", "cluster": "default", "namespace": "test-pods",
+                 "job": name, "context": name, "report": true, "rerun_command": format!("/test {name}"),
+                 "refs": {"org": "example-org", "repo": "api", "base_ref": "main", "base_sha": BASE,
+                          "pulls": [{"number": 7, "author": "alice", "sha": HEAD}]},
+                 "pod_spec": {"containers": [{"name": "", "image": "alpine:3.20", "command": ["true"]}]}},
+        "status": {"state": "success", "startTime": now, "completionTime": now, "description": "Job succeeded."}
+    })
+}
+
+#[tokio::test]
+async fn reports_held_back_by_an_outage_are_made_after_the_instance_is_deleted_and_created_again() {
+    // Issue 16: with GitHub down, reports are retried; after the ProwInstance was deleted and
+    // created again, 40 of 41 unreported ProwJobs were never retried until a restart.
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_fake_github(&server, json!({})).await;
+    github.set_down(true);
+    let names: Vec<String> = (0..8).map(|i| format!("held-report-{i}")).collect();
+    for name in &names {
+        world.apply_value(unreported_presubmit(name)).await;
+    }
+    // Every report was tried and refused.
+    world
+        .eventually("every report to be tried during the outage", || async {
+            let log = world.operator_log();
+            names
+                .iter()
+                .all(|name| log.contains(&format!("reporting ProwJob prow/{name}")))
+                .then_some(())
+        })
+        .await;
+    let mut instance = world
+        .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+        .await
+        .expect("the instance");
+    world
+        .delete("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+        .await;
+    world
+        .eventually("the instance to be gone", || async {
+            world
+                .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    // The retries that come while there is no instance (1 s, doubling) find nothing to report for.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    instance["metadata"] = json!({"name": "prow", "namespace": "prow"});
+    instance.as_object_mut().map(|o| o.remove("status"));
+    world.apply_value(instance).await;
+    github.set_down(false);
+    world
+        .eventually("every held report to be made once GitHub is back", || async {
+            names
+                .iter()
+                .all(|name| github.posted(name, "success") == 1)
+                .then_some(())
+        })
+        .await;
+    for name in &names {
+        let job = world
+            .get("prow.k8s.io/v1", "ProwJob", "prow", name)
+            .await
+            .expect("the ProwJob");
+        assert_eq!(
+            job["status"]["prev_report_states"]["github-reporter"], "success",
+            "{name}"
+        );
+    }
 }

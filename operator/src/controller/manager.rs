@@ -115,6 +115,7 @@ impl Caches {
             checked: Default::default(),
             github: Default::default(),
             secrets_changed: Default::default(),
+            instances_changed: Default::default(),
             written: Default::default(),
             selections: Selections::default(),
             leadership: Leadership::default(),
@@ -129,7 +130,10 @@ impl Caches {
             .reflect(instances_writer);
         let instance_changes = ctx.clone();
         let mut tasks = vec![
-            drive(instance_stream, move |_| instance_changes.secrets_changed.notify_one()),
+            drive(instance_stream, move |_| {
+                instance_changes.secrets_changed.notify_one();
+                instance_changes.instances_changed.notify_one();
+            }),
             watch_configs(
                 ConfigKind::JobConfig,
                 Api::all(client.clone()),

@@ -329,6 +329,9 @@ pub struct Context {
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,
+    /// Woken when any ProwInstance changes, once the instance cache shows it (the job loops
+    /// wake the ProwJobs of an instance created again or edited).
+    pub instances_changed: tokio::sync::Notify,
     /// What this process last wrote to each rendered object.
     pub written: Mutex<HashMap<Key, Written>>,
     /// What each instance selected last.

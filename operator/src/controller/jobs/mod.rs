@@ -13,6 +13,7 @@
 
 pub mod clean;
 pub mod execute;
+mod instance_changes;
 pub mod recent;
 pub mod report;
 pub mod runs;
@@ -174,6 +175,8 @@ pub struct Jobs {
     comment_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Held while a limited job is admitted, so two jobs never take the same slot.
     admission: tokio::sync::Mutex<()>,
+    /// What wakes the executor and the reporter.
+    wakers: Arc<Wakers>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -242,7 +245,7 @@ impl Jobs {
         let seen = created_pods.clone();
         let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
         let index = runs.clone();
-        let job_wakers = wakers.clone();
+        let (job_wakers, pod_wakers) = (wakers.clone(), wakers.clone());
         let tasks = vec![
             drive(prowjob_stream, move |event| {
                 if let Event::Apply(job) | Event::InitApply(job) = event {
@@ -256,13 +259,13 @@ impl Jobs {
                         .unwrap_or_else(|p| p.into_inner())
                         .forget(&(pod.namespace().unwrap_or_default(), pod.name_any()));
                     for owner in owners_of(&owners, pod) {
-                        wakers.wake(owner, false);
+                        pod_wakers.wake(owner, false);
                     }
                 }
                 // A pod deleted at once (without a grace period) must wake its job up too.
                 Event::Delete(pod) => {
                     for owner in owners_of(&owners, pod) {
-                        wakers.wake(owner, false);
+                        pod_wakers.wake(owner, false);
                     }
                 }
                 _ => {}
@@ -282,6 +285,7 @@ impl Jobs {
             failures: Mutex::default(),
             comment_locks: Mutex::default(),
             admission: tokio::sync::Mutex::new(()),
+            wakers,
             tasks,
         });
         let ready = async {
@@ -337,9 +341,35 @@ impl Jobs {
             report,
             schedule::run(self.clone(), shutdown.clone()),
             clean::run(self.clone(), shutdown.clone()),
+            self.clone().wake_on_instance_changes(shutdown.clone()),
             release_freed_memory_while_busy(activity, shutdown),
         );
         info!("job loops stopped");
+    }
+
+    /// Wakes the unfinished and unreported ProwJobs of every instance that is created (again) or
+    /// edited, until `shutdown` (see [`instance_changes`]).
+    async fn wake_on_instance_changes<F>(self: Arc<Self>, shutdown: Shared<F>)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let mut known = instance_changes::KnownInstances::default();
+        // The start woke every ProwJob already.
+        known.changed(&self.instances());
+        loop {
+            tokio::select! {
+                _ = shutdown.clone() => return,
+                _ = self.ctx.instances_changed.notified() => {}
+            }
+            let jobs = self.prowjobs.state();
+            for namespace in known.changed(&self.instances()) {
+                let woken = instance_changes::to_wake(&jobs, &namespace);
+                debug!(%namespace, prowjobs = woken.len(), "an instance was created or edited; waking its jobs");
+                for (job, report) in woken {
+                    self.wakers.wake(job, report);
+                }
+            }
+        }
     }
 
     /// The instance whose ProwJob namespace is `namespace`, when it runs `function` natively.
