@@ -123,7 +123,7 @@ pub struct Limits {
     /// opened or its previous response was written (so it is also the idle timeout of a kept-alive
     /// connection). Past it the connection is closed.
     pub header_read_timeout: Duration,
-    /// How long a request's body may take to arrive (`408` past it).
+    /// How long a request's body may take to arrive (`400` past it, and the connection closed).
     pub body_read_timeout: Duration,
     /// The most connections open at once; more are closed as soon as they are accepted.
     pub max_connections: usize,
@@ -388,8 +388,8 @@ impl Hook {
         self.budget.available_permits() * UNIT
     }
 
-    /// Answers one webhook request. The answer is one of `200`, `400`, `401`, `408` (body too
-    /// slow), `413` and `503`; nothing is acted on unless it is `200`.
+    /// Answers one webhook request. The answer is one of `200`, `400` (a body too slow among
+    /// others), `401`, `413`, `431` and `503`; nothing is acted on unless it is `200`.
     pub async fn answer<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
     where
         B: Body<Data = Bytes> + Unpin,
@@ -443,7 +443,9 @@ impl Hook {
             }
             Err(Unread::Slow) => {
                 count(state, kind, "slow");
-                return closing(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time");
+                // 400, not 408: GitHub's deliveries never take this long, and the answers stay
+                // within the set the README documents.
+                return closing(StatusCode::BAD_REQUEST, "the body did not arrive in time");
             }
             Err(Unread::Broken(why)) => {
                 count(state, kind, "broken");
