@@ -9,14 +9,18 @@
 //! written) go through the same endpoint while the operator's RSS is sampled: the dedupe memory is
 //! bounded, so RSS must level off.
 //!
+//! Then the synchronize events again while `WEBHOOK_ATTACKERS` clients (50 by default; 0 skips
+//! the phase) send unsigned 25 MiB bodies without pause: the operator's peak RSS must stay under
+//! the Deployment's memory limit (256 Mi) and signed events must still be answered.
+//!
 //! Run with `make bench-webhooks` (`cargo bench -p prow-operator --bench webhooks`);
-//! `WEBHOOK_EVENTS` and `WEBHOOK_DELIVERIES` change the two counts.
+//! `WEBHOOK_EVENTS` and `WEBHOOK_DELIVERIES` change the counts.
 #[path = "support/cluster.rs"]
 mod cluster;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -33,6 +37,10 @@ const JOBS_PER_CONFIG: usize = 40;
 const PULLS_PER_REPO: usize = 5;
 const CONNECTIONS: usize = 32;
 const HMAC: &[u8] = b"not-a-real-secret";
+/// GitHub's largest body, which each attacker declares and sends.
+const ATTACK_BODY: usize = 25 * 1024 * 1024;
+/// The Deployment's memory limit (`config/manager/deployment.yaml`).
+const MEMORY_LIMIT_MIB: f64 = 256.0;
 
 fn count(variable: &str, default: usize) -> usize {
     std::env::var(variable)
@@ -170,6 +178,61 @@ where
     (started.elapsed(), latencies)
 }
 
+/// What the attackers got: bodies read and refused `401`, requests refused `503` before their
+/// body was read, and other answers or broken connections.
+#[derive(Default)]
+struct AttackAnswers {
+    unauthorized: AtomicUsize,
+    busy: AtomicUsize,
+    other: AtomicUsize,
+}
+
+/// One attacker: unsigned 25 MiB bodies, one after the other, until `stop` is set.
+async fn attack(address: String, stop: Arc<std::sync::atomic::AtomicBool>, answers: Arc<AttackAnswers>) {
+    let chunk = vec![b'x'; 256 * 1024];
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut stream) = TcpStream::connect(&address).await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let head = format!(
+            "POST /hook HTTP/1.1\r\nHost: bench\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: attack\r\n\
+             X-Hub-Signature-256: sha256=00\r\nContent-Length: {ATTACK_BODY}\r\n\r\n"
+        );
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            answers.other.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let (mut reader, mut writer) = stream.into_split();
+        // The answer may come before the body is sent (503), so read and write at once.
+        let send = async {
+            let mut sent = 0;
+            while sent < ATTACK_BODY && !stop.load(Ordering::Relaxed) {
+                let n = chunk.len().min(ATTACK_BODY - sent);
+                if writer.write_all(&chunk[..n]).await.is_err() {
+                    break;
+                }
+                sent += n;
+            }
+            std::future::pending::<()>().await;
+        };
+        let answer = async {
+            let mut head = [0u8; 12];
+            reader.read_exact(&mut head).await.ok().map(|_| head)
+        };
+        let answered = tokio::select! {
+            answered = answer => answered,
+            _ = send => None,
+        };
+        let counter = match answered.as_ref().map(|h| &h[9..12]) {
+            Some(b"401") => &answers.unauthorized,
+            Some(b"503") => &answers.busy,
+            _ => &answers.other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 async fn fake_github() -> MockServer {
     let github = MockServer::start().await;
     Mock::given(method("GET"))
@@ -298,6 +361,7 @@ async fn run(backend: &str) {
 
     // Phase 1: synchronize events that create and abort ProwJobs.
     let before = cluster::list(&client, "prow.k8s.io/v1", "ProwJob", "prow").await.len();
+    let cpu_before = (cluster::cpu_seconds(Some(pid)), cluster::cpu_seconds(None));
     let (wall, latencies) = drive(&address, events, |index| {
         let repo = index % CONFIGS;
         let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
@@ -306,6 +370,10 @@ async fn run(backend: &str) {
         ("pull_request", format!("sync-{index}"), body)
     })
     .await;
+    let cpu = (
+        cluster::cpu_seconds(Some(pid)) - cpu_before.0,
+        cluster::cpu_seconds(None) - cpu_before.1,
+    );
     let prowjobs = cluster::list(&client, "prow.k8s.io/v1", "ProwJob", "prow").await;
     let aborted = prowjobs.iter().filter(|p| p["status"]["state"] == "aborted").count();
     let latencies = cluster::sorted(latencies);
@@ -330,6 +398,50 @@ async fn run(backend: &str) {
     }
     let phase2 = phase2.elapsed();
     let rss_end = cluster::proc_status(pid);
+
+    // Phase 3: synchronize events while attackers send unsigned 25 MiB bodies.
+    let attackers = count("WEBHOOK_ATTACKERS", 50);
+    let attacked = if attackers > 0 {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let answers = Arc::new(AttackAnswers::default());
+        let tasks: Vec<_> = (0..attackers)
+            .map(|_| tokio::spawn(attack(address.clone(), stop.clone(), answers.clone())))
+            .collect();
+        let peak = Arc::new(Mutex::new(0.0f64));
+        let sampler = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let rss = cluster::proc_status(pid).0;
+                    {
+                        let mut peak = peak.lock().unwrap_or_else(|p| p.into_inner());
+                        *peak = peak.max(rss);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        // Let the attack take the body budget before the signed events start.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let attacked_events = (events / 4).max(1);
+        let (wall, latencies) = drive(&address, attacked_events, move |index| {
+            let repo = index % CONFIGS;
+            let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
+            let sha = format!("{:040x}", index + 1_000_000_000);
+            let body = serde_json::to_vec(&synchronize(repo, number, &sha)).expect("JSON");
+            ("pull_request", format!("attacked-{index}"), body)
+        })
+        .await;
+        stop.store(true, Ordering::Relaxed);
+        for task in tasks {
+            task.abort();
+        }
+        let _ = sampler.await;
+        let peak = *peak.lock().unwrap_or_else(|p| p.into_inner());
+        Some((attacked_events, wall, cluster::sorted(latencies), answers, peak))
+    } else {
+        None
+    };
     let exit = cluster::stop(child);
 
     println!("\n==== webhooks on {} ====", backend.label());
@@ -344,6 +456,12 @@ async fn run(backend: &str) {
         cluster::percentile(&latencies, 90.0),
         cluster::percentile(&latencies, 99.0),
         cluster::percentile(&latencies, 100.0)
+    );
+    println!(
+        "CPU per event               operator {:.0} µs; this process (clients, fake GitHub{}) {:.0} µs",
+        cpu.0 / events as f64 * 1e6,
+        if backend.testkit().is_some() { ", testkit" } else { "" },
+        cpu.1 / events as f64 * 1e6
     );
     println!(
         "ProwJobs                    {} created, {aborted} aborted by later pushes",
@@ -367,6 +485,20 @@ async fn run(backend: &str) {
         "RSS at the end              VmRSS {:.1} MiB  VmHWM {:.1} MiB",
         rss_end.0, rss_end.1
     );
+    if let Some((attacked_events, wall, latencies, answers, peak)) = attacked {
+        println!(
+            "under attack ({attackers} clients sending unsigned 25 MiB bodies): {attacked_events} synchronize events at {:.0} events/s, p50 {:.1} ms, p99 {:.1} ms",
+            attacked_events as f64 / wall.as_secs_f64(),
+            cluster::percentile(&latencies, 50.0),
+            cluster::percentile(&latencies, 99.0)
+        );
+        println!(
+            "  attack bodies: {} read and refused 401, {} refused 503 before reading, {} other; operator peak VmRSS {peak:.1} MiB   [limit {MEMORY_LIMIT_MIB} MiB]",
+            answers.unauthorized.load(Ordering::Relaxed),
+            answers.busy.load(Ordering::Relaxed),
+            answers.other.load(Ordering::Relaxed)
+        );
+    }
     println!("operator exit               {exit:?}");
     // The played Deployment controller would outlive its testkit, spinning on a dead address.
     if let Some(deployments) = deployments {
