@@ -1,7 +1,8 @@
 //! Reading custom resources from files and directories (`-f PATH...`).
 //!
 //! Directories are read recursively, in name order, taking `.yaml` and `.yml` files; a directory
-//! with a `kustomization.yaml` is read as kustomize reads it, through its `resources`. Every
+//! with a kustomization (`kustomization.yaml`, `.yml` or `Kustomization`) is read as kustomize
+//! reads it, through its `resources`. Every
 //! document is read on its own: a bad document is reported with its file, position and field path,
 //! and the others are still read. A `v1` `List` (what `kubectl get -o yaml` prints) is read item
 //! by item, each as a document of its own.
@@ -153,13 +154,19 @@ pub fn yaml_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     Ok(files)
 }
 
+/// The file names kustomize reads a directory's kustomization from, in its order.
+const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let read = |source| InputError::Read {
         path: dir.to_path_buf(),
         source,
     };
-    let kustomization = dir.join("kustomization.yaml");
-    if kustomization.is_file() {
+    if let Some(kustomization) = KUSTOMIZATION_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+    {
         return collect_kustomization(&kustomization, files);
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)

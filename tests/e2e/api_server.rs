@@ -107,6 +107,23 @@ async fn the_readme_install_commands_succeed_and_the_invalid_samples_are_refused
     }
 }
 
+#[tokio::test]
+async fn the_crds_directory_applies_with_kubectl_apply_f_and_with_kustomize() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    // `crds/` holds only Kubernetes objects: kubectl reads every .yaml file of a directory.
+    let (ok, out) = kubectl(&cluster, &["apply", "-f", "crds/", "--dry-run=server"]);
+    assert!(ok, "kubectl apply -f crds/ --dry-run=server:\n{out}");
+    let (ok, out) = kubectl(&cluster, &["apply", "-f", "crds/"]);
+    assert!(ok, "kubectl apply -f crds/:\n{out}");
+    assert_eq!(out.matches("customresourcedefinition").count(), 5, "{out}");
+    // And kustomize users still get them through config/crd (and config/default).
+    let (ok, out) = kubectl(&cluster, &["kustomize", "config/default"]);
+    assert!(ok, "kubectl kustomize config/default:\n{out}");
+    assert_eq!(out.matches("kind: CustomResourceDefinition").count(), 5, "{out}");
+}
+
 /// Fragments of our CEL rules' messages, which the API server repeats verbatim.
 const RULE_MESSAGES: [&str; 6] = [
     "only jenkins jobs may contain '/'",
