@@ -69,7 +69,7 @@ pub enum Command {
     },
     /// Print every CustomResourceDefinition, or write one file per CRD into a directory.
     Crds {
-        /// Write `<group>_<plural>.yaml` files and a `kustomization.yaml` here instead of printing.
+        /// Write `<group>_<plural>.yaml` files and a `Kustomization` here instead of printing.
         #[arg(long)]
         dir: Option<PathBuf>,
     },

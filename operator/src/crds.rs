@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use prow_api::crd;
 use prow_api::yaml::YamlError;
 
-/// The name of the kustomization that makes `crds/` usable with `kubectl apply -k`.
-pub const KUSTOMIZATION: &str = "kustomization.yaml";
+/// The name of the kustomization that makes `crds/` usable with `kubectl apply -k` (and from
+/// `config/crd`). It is one of the three names kustomize looks for, and the one without a
+/// `.yaml` extension, which `kubectl apply -f crds/` skips: that directory holds only CRDs.
+pub const KUSTOMIZATION: &str = "Kustomization";
 
 /// A CRD that could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

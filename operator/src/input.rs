@@ -1,9 +1,11 @@
 //! Reading custom resources from files and directories (`-f PATH...`).
 //!
 //! Directories are read recursively, in name order, taking `.yaml` and `.yml` files; a directory
-//! with a `kustomization.yaml` is read as kustomize reads it, through its `resources`. Every
+//! with a kustomization (`kustomization.yaml`, `.yml` or `Kustomization`) is read as kustomize
+//! reads it, through its `resources`. Every
 //! document is read on its own: a bad document is reported with its file, position and field path,
-//! and the others are still read.
+//! and the others are still read. A `v1` `List` (what `kubectl get -o yaml` prints) is read item
+//! by item, each as a document of its own.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -152,13 +154,19 @@ pub fn yaml_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     Ok(files)
 }
 
+/// The file names kustomize reads a directory's kustomization from, in its order.
+const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let read = |source| InputError::Read {
         path: dir.to_path_buf(),
         source,
     };
-    let kustomization = dir.join("kustomization.yaml");
-    if kustomization.is_file() {
+    if let Some(kustomization) = KUSTOMIZATION_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+    {
         return collect_kustomization(&kustomization, files);
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -286,12 +294,15 @@ impl Inputs {
                         document: index,
                     },
                     value,
+                    "",
                 );
             }
         }
     }
 
-    fn read_document(&mut self, source: Source, value: Value) {
+    /// Reads one object; `place` says where it sits when it is an item of a `List`
+    /// (`items[3] `), for the messages.
+    fn read_document(&mut self, source: Source, value: Value, place: &str) {
         let kind = value
             .get("kind")
             .and_then(Value::as_str)
@@ -307,8 +318,21 @@ impl Inputs {
             .and_then(Value::as_str)
             .unwrap_or("<unnamed>")
             .to_string();
-        let object = Some(format!("{kind}/{name}"));
+        let object = Some(format!("{place}{kind}/{name}"));
         match (api_version.as_str(), kind.as_str()) {
+            // What `kubectl get -o yaml` prints: read its items as if they were documents.
+            ("v1", "List") => match value.get("items").and_then(Value::as_array) {
+                Some(items) if items.iter().all(Value::is_object) => {
+                    for (index, item) in items.iter().enumerate() {
+                        self.read_document(source.clone(), item.clone(), &format!("items[{index}] "));
+                    }
+                }
+                _ => self.problems.push(InputProblem {
+                    source,
+                    object,
+                    message: "items must be a list of objects".to_string(),
+                }),
+            },
             ("operator.prow.dev/v1alpha1", "ProwInstance") => {
                 push(&mut self.instances, &mut self.problems, source, object, value)
             }
@@ -456,6 +480,34 @@ mod tests {
         assert_eq!(inputs.namespace_labels["p"]["team"], "ci");
         assert_eq!(inputs.warnings.len(), 1);
         assert!(inputs.warnings[0].message.contains("not a prow-operator kind"));
+    }
+
+    #[test]
+    fn a_list_as_kubectl_get_prints_it_is_read_item_by_item() {
+        let inputs = read(
+            "apiVersion: v1\nkind: List\nmetadata: {resourceVersion: \"\"}\nitems:\n\
+             - apiVersion: operator.prow.dev/v1alpha1\n  kind: JobConfig\n  metadata: {name: a, namespace: p}\n  spec:\n    periodics:\n    - {name: nightly, interval: 1h}\n\
+             - apiVersion: operator.prow.dev/v1alpha1\n  kind: JobConfig\n  metadata: {name: b}\n  spec:\n    periodics:\n    - {name: 3, interval: 1h}\n\
+             - apiVersion: v1\n  kind: Namespace\n  metadata: {name: p, labels: {team: ci}}\n",
+        );
+        assert_eq!(inputs.job_configs.len(), 1);
+        assert_eq!(inputs.job_configs[0].object.metadata.name.as_deref(), Some("a"));
+        assert_eq!(inputs.namespace_labels["p"]["team"], "ci");
+        assert_eq!(inputs.problems.len(), 1, "{:?}", inputs.problems);
+        assert_eq!(
+            inputs.problems[0].to_string(),
+            "x.yaml: items[1] JobConfig/b: spec.periodics[0].name: must be of type string, not a number"
+        );
+        assert!(inputs.warnings.is_empty(), "{:?}", inputs.warnings);
+    }
+
+    #[test]
+    fn a_list_without_items_is_named() {
+        let inputs = read("apiVersion: v1\nkind: List\nitems: {a: 1}\n");
+        assert_eq!(
+            inputs.problems[0].to_string(),
+            "x.yaml: List/<unnamed>: items must be a list of objects"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use testkit::{Fault, Verb};
 
 use crate::harness::{World, repo};
 use crate::install::{installed, installed_on_fake, wait_applied, wait_condition};
+use crate::jobs::{direct_prowjob, state_of};
 
 fn sample(name: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("config/samples").join(name)).unwrap();
@@ -71,6 +72,31 @@ async fn it_converges_after_conflicts_server_errors_and_a_dropped_watch() {
     wait_for_job(&world, "after-server-errors").await;
     wait_applied(&world).await;
     wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
+}
+
+#[tokio::test]
+async fn a_pod_refused_for_a_passing_reason_is_made_again_and_an_invalid_one_ends_its_job() {
+    let world = installed_on_fake().await;
+    let faults = world.fake.as_ref().expect("a world on testkit").faults();
+    // A missing namespace, a server error and throttling: the job waits and its pod comes.
+    for fault in [Fault::status(404), Fault::status(500), Fault::too_many_requests(1)] {
+        faults.inject(fault.verb(Verb::Create).resource("pods"));
+    }
+    world.apply_value(direct_prowjob("retried")).await;
+    let pending = state_of(&world, "retried", "pending").await;
+    assert_eq!(faults.pending(), 0, "every injected fault was hit");
+    assert_eq!(pending["status"]["description"], "Job triggered.");
+    assert!(world.get("v1", "Pod", "test-pods", "retried").await.is_some());
+
+    // An invalid pod is refused for good: the job ends in error, saying why in one sentence.
+    faults.inject(Fault::status(422).verb(Verb::Create).resource("pods"));
+    world.apply_value(direct_prowjob("refused")).await;
+    let refused = state_of(&world, "refused", "error").await;
+    assert_eq!(
+        refused["status"]["description"],
+        "Pod can not be created: injected fault: 422."
+    );
+    assert!(refused["status"]["completionTime"].is_string());
 }
 
 #[tokio::test]

@@ -54,6 +54,10 @@ pub struct Setup {
     pub job_pods: cluster::JobPods,
     /// Which ProwJob CRD is installed.
     pub prowjob_crd: ProwJobCrd,
+    /// On a real control plane: nothing installed, no namespace made (the scenario installs as a
+    /// user would); the operator still runs as its ServiceAccount, whose rights come only from
+    /// what the scenario installs.
+    pub bare: bool,
 }
 
 /// The ProwJob CRD a world installs.
@@ -142,20 +146,20 @@ impl World {
             .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
         let client = real.admin_client().await.expect("an admin client");
         let kubeconfig = real.operator_kubeconfig();
-        let world = World::prepared(
-            World {
-                fake: None,
-                real: Some(real),
-                client,
-                kubeconfig,
-                dir: scratch_dir(),
-                operators: Vec::new(),
-                deployment_controller: None,
-                _turn: None,
-            },
-            setup.prowjob_crd,
-        )
-        .await;
+        let world = World {
+            fake: None,
+            real: Some(real),
+            client,
+            kubeconfig,
+            dir: scratch_dir(),
+            operators: Vec::new(),
+            deployment_controller: None,
+            _turn: None,
+        };
+        if setup.bare {
+            return world;
+        }
+        let world = World::prepared(world, setup.prowjob_crd).await;
         // The operator's identity gets exactly config/rbac.
         for file in ["service_account.yaml", "role.yaml", "role_binding.yaml"] {
             world.apply_file(&repo().join("config/rbac").join(file)).await;

@@ -195,7 +195,7 @@ fn name_of(object: &Value) -> String {
     object["metadata"]["name"].as_str().unwrap_or_default().to_string()
 }
 
-async fn state_of(world: &World, name: &str, state: &str) -> Value {
+pub async fn state_of(world: &World, name: &str, state: &str) -> Value {
     world
         .eventually(&format!("ProwJob {name} {state}"), || async {
             let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", name).await?;
@@ -614,7 +614,7 @@ async fn every_prowjob_the_operator_writes_is_accepted_by_upstreams_crd() {
 }
 
 /// A triggered, undecorated periodic ProwJob named `name`, as `mkpj` would write it.
-fn direct_prowjob(name: &str) -> Value {
+pub fn direct_prowjob(name: &str) -> Value {
     json!({
         "apiVersion": "prow.k8s.io/v1", "kind": "ProwJob",
         "metadata": {"name": name, "namespace": "prow",

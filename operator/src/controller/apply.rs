@@ -166,11 +166,12 @@ pub fn replicas_managed_elsewhere(managed_fields: &[ManagedFieldsEntry]) -> bool
 
 /// The API resource of each kind the operator renders, in apply order.
 pub fn resources() -> Vec<(&'static str, ApiResource)> {
-    use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
+    use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
     use k8s_openapi::api::networking::v1::Ingress;
     use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
     vec![
         ("ConfigMap", ApiResource::erase::<ConfigMap>(&())),
+        ("Secret", ApiResource::erase::<Secret>(&())),
         ("ServiceAccount", ApiResource::erase::<ServiceAccount>(&())),
         ("Role", ApiResource::erase::<Role>(&())),
         ("RoleBinding", ApiResource::erase::<RoleBinding>(&())),

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use prow_api::instance::{ProwInstanceStatus, SelectedObjects};
@@ -29,10 +29,13 @@ use super::readiness;
 use super::secrets;
 use super::status::{Health, Summary, conditions};
 use super::{ConfigRef, Context, ReconcileError, selected_by};
+use super::{namespaces, storage_copy};
 use crate::check;
 use crate::input::{Inputs, Source, Sourced};
 use crate::pipeline::{self, ConfigKind, JobSettings, Report};
+use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
+use crate::render::object::Object;
 use crate::render::{self, RenderError, RenderInput};
 
 /// The finalizer that lets the operator delete what it rendered outside the instance's namespace
@@ -335,6 +338,9 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let observed = secrets::observe(&secrets_api, &secret_uses)
         .await
         .map_err(|source| ReconcileError::read("the instance's Secrets", source))?;
+    let namespaces = Namespaces::of(&owner, &instance.spec);
+    let storage_reference = storage_copy::source(&instance.spec);
+    let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference).await?;
     let (live, mut deployments) = ctx
         .applier
         .live(&owner.name, &owner.namespace)
@@ -357,7 +363,15 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         .filter(|f| f.severity == Severity::Error)
         .collect();
     let mut jobs = None;
+    let storage_copy = storage_copy::decide(
+        &owner,
+        &namespaces.pod,
+        storage_reference,
+        storage.source.as_ref(),
+        storage.current.as_ref(),
+    );
     if instance_errors.is_empty() {
+        problems.extend(create_namespaces(instance, &owner, &namespaces, ctx).await);
         // Build.
         let mut in_effect: Vec<&Accepted> = effective.in_effect.iter().map(Arc::as_ref).collect();
         in_effect.sort_by_key(|a| describe(&a.config.metadata));
@@ -386,9 +400,14 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         config_hash = Some(rendered.config_hash.clone());
 
         // Apply.
+        let copies = match &storage_copy {
+            storage_copy::StorageCopy::Keep(secret) => Some(Object::Secret(Secret::clone(secret))),
+            storage_copy::StorageCopy::None | storage_copy::StorageCopy::Missing(_) => None,
+        };
         let desired = rendered
             .objects
             .iter()
+            .chain(copies.as_ref())
             .map(|object| with_owner(Desired::of(object), instance, &owner))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ReconcileError::Render(e.to_string()))?;
@@ -404,7 +423,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             deployments.retain(|d| d.metadata.name != deployment.metadata.name);
             deployments.push(deployment);
         }
-        problems = outcome.problems;
+        problems.extend(outcome.problems);
         if applied > 0 || pruned > 0 {
             let shown: Vec<&str> = outcome.applied.iter().take(10).map(String::as_str).collect();
             let more = if applied > shown.len() {
@@ -427,7 +446,10 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
 
     // Status.
     let components = readiness::components(&owner, &instance.spec, &deployments);
-    let secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
+    let mut secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
+    if let storage_copy::StorageCopy::Missing(message) = storage_copy {
+        secret_problems.push(message);
+    }
     let rejected = judged.iter().filter(|j| j.rejected()).count() + reports.iter().filter(|r| r.has_errors()).count();
     let selected_objects = selected_refs(&selected, &judged);
     let summary = summarise(
@@ -488,6 +510,77 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         ));
     }
     Ok(Action::requeue(RESYNC))
+}
+
+/// The storage Secret as the instance's namespace holds it, and the Secret of that name in the
+/// pod namespace: the inputs of [`storage_copy::decide`].
+struct StorageSecrets {
+    source: Option<Secret>,
+    current: Option<Secret>,
+}
+
+async fn read_storage_secrets(
+    ctx: &Context,
+    owner: &Owner,
+    pod_namespace: &str,
+    reference: Option<&prow_api::instance::SecretKeyRef>,
+) -> Result<StorageSecrets, ReconcileError> {
+    let Some(reference) = reference.filter(|_| pod_namespace != owner.namespace) else {
+        return Ok(StorageSecrets {
+            source: None,
+            current: None,
+        });
+    };
+    let read = |namespace: &str| {
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+        let name = reference.name.clone();
+        async move { api.get_opt(&name).await }
+    };
+    let failed = |source| ReconcileError::read("the storage Secret and its copy", source);
+    Ok(StorageSecrets {
+        source: read(&owner.namespace).await.map_err(failed)?,
+        current: read(pod_namespace).await.map_err(failed)?,
+    })
+}
+
+/// Creates the instance's ProwJob and pod namespaces that do not exist (see [`namespaces`]);
+/// returns what could not be created.
+async fn create_namespaces(instance: &ProwInstance, owner: &Owner, wanted: &Namespaces, ctx: &Context) -> Vec<Problem> {
+    let exists = |name: &str| {
+        ctx.stores
+            .namespaces
+            .get(&kube::runtime::reflector::ObjectRef::new(name))
+            .is_some()
+    };
+    let api: Api<Namespace> = Api::all(ctx.client.clone());
+    let mut problems = Vec::new();
+    for namespace in namespaces::missing(owner, wanted, exists) {
+        let name = namespace.name_any();
+        match api.create(&PostParams::default(), &namespace).await {
+            Ok(_) => {
+                info!(namespace = %name, "created a missing namespace");
+                ctx.publish(
+                    &instance.object_ref(&()),
+                    &Notice {
+                        warning: false,
+                        reason: "NamespaceCreated".into(),
+                        note: format!("created namespace {name}, which the instance runs jobs in"),
+                    },
+                )
+                .await;
+            }
+            // Created meanwhile (the cache had not seen it yet).
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => {
+                warn!(namespace = %name, %error, "creating a namespace failed");
+                problems.push(Problem {
+                    transient: transient(&error),
+                    message: format!("creating Namespace {name}: {error}"),
+                });
+            }
+        }
+    }
+    problems
 }
 
 fn with_owner(

@@ -162,7 +162,11 @@ impl Caches {
             let ctx = ctx.clone();
             let stream =
                 watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), config.clone()).default_backoff();
-            tasks.push(drive(stream, move |event| triggers::on_secret_event(event, &ctx)));
+            tasks.push(drive(stream, move |event| {
+                triggers::on_secret_event(event, &ctx);
+                // A copy of the storage Secret, changed or deleted by someone else.
+                triggers::on_owned_event(event, &ctx);
+            }));
         }
         let owned = config.labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
         {

@@ -17,11 +17,13 @@ pub mod jobs;
 pub mod last_good;
 pub mod live_jobs;
 pub mod manager;
+pub mod namespaces;
 pub mod notices;
 pub mod orphans;
 pub mod readiness;
 pub mod secrets;
 pub mod status;
+pub mod storage_copy;
 pub mod trigger;
 pub mod triggers;
 

@@ -124,6 +124,43 @@ pub fn on_triggered(job: &ProwJob, pod: Option<&Pod>, admitted: Result<(), Strin
     }
 }
 
+/// What the API server's refusal to create a job's pod means for the job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreateRefused {
+    /// The pod exists already (an earlier attempt or another replica made it): adopt it once
+    /// the cache shows it.
+    Exists,
+    /// A later attempt may succeed: try again, with backoff, and leave the job as it is.
+    Retry,
+    /// No attempt will succeed: end the job in `error` with this description.
+    Fail(String),
+}
+
+/// Decides what a refused pod create means, from the API server's answer: its status `code`,
+/// `reason` and `message`, or `None` when no answer came (a timeout, a lost connection).
+///
+/// Upstream's plank ends the job in `error` on every 4xx. Here what a retry can fix is retried
+/// instead: no answer, 5xx, 429 and 408; 404 (the pod namespace does not exist yet, and the
+/// instance creates it); a 409 other than `AlreadyExists`; and the 403s of a namespace being
+/// terminated or a full quota. The rest (an invalid pod, 422; a request the API server or its
+/// admission refuses for good, 400 and other 403s) ends the job with the API server's message.
+pub fn on_create_refused(answer: Option<(u16, &str, &str)>) -> CreateRefused {
+    let Some((code, reason, message)) = answer else {
+        return CreateRefused::Retry;
+    };
+    let passing_forbidden =
+        code == 403 && (message.contains("because it is being terminated") || message.contains("exceeded quota"));
+    match code {
+        409 if reason == "AlreadyExists" => CreateRefused::Exists,
+        404 | 408 | 409 | 429 => CreateRefused::Retry,
+        _ if code >= 500 || passing_forbidden => CreateRefused::Retry,
+        _ => {
+            let message = message.trim().trim_end_matches('.');
+            CreateRefused::Fail(format!("Pod can not be created: {message}."))
+        }
+    }
+}
+
 /// Build ids, unique and increasing like upstream's snowflake ids: the milliseconds since the
 /// snowflake epoch (2010-11-04T01:42:54.657Z) shifted left by 22 bits, plus a sequence for ids
 /// made within one millisecond. Ids made after a restart are larger as long as the clock moved on.
@@ -498,5 +535,51 @@ mod tests {
             (Aborted, true),
             "the job's decoration_config overrides plank"
         );
+    }
+
+    #[test]
+    fn a_pod_create_is_retried_unless_the_api_server_refuses_the_pod_for_good() {
+        use CreateRefused::*;
+        let missing = "namespaces \"test-pods\" not found";
+        assert_eq!(on_create_refused(None), Retry, "no answer: a timeout");
+        assert_eq!(on_create_refused(Some((404, "NotFound", missing))), Retry);
+        assert_eq!(on_create_refused(Some((500, "InternalError", "etcd timeout"))), Retry);
+        assert_eq!(on_create_refused(Some((503, "ServiceUnavailable", ""))), Retry);
+        assert_eq!(on_create_refused(Some((429, "TooManyRequests", "slow down"))), Retry);
+        assert_eq!(on_create_refused(Some((408, "Timeout", "request timed out"))), Retry);
+        assert_eq!(on_create_refused(Some((409, "Conflict", "try again"))), Retry);
+        assert_eq!(
+            on_create_refused(Some((
+                403,
+                "Forbidden",
+                "pods \"j\" is forbidden: unable to create new content in namespace test-pods because it is being terminated"
+            ))),
+            Retry
+        );
+        assert_eq!(
+            on_create_refused(Some((
+                403,
+                "Forbidden",
+                "pods \"j\" is forbidden: exceeded quota: pods"
+            ))),
+            Retry
+        );
+        assert_eq!(
+            on_create_refused(Some((409, "AlreadyExists", "pods \"j\" already exists"))),
+            Exists
+        );
+        assert_eq!(
+            on_create_refused(Some((
+                422,
+                "Invalid",
+                "Pod \"j\" is invalid: spec.containers[0].image: Required value"
+            ))),
+            Fail("Pod can not be created: Pod \"j\" is invalid: spec.containers[0].image: Required value.".into())
+        );
+        assert!(matches!(
+            on_create_refused(Some((403, "Forbidden", "pods is forbidden: User cannot create pods"))),
+            Fail(_)
+        ));
+        assert!(matches!(on_create_refused(Some((400, "BadRequest", "bad"))), Fail(_)));
     }
 }

@@ -1,7 +1,7 @@
 //! The Kubernetes objects the operator renders and applies.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -30,6 +30,9 @@ pub enum Object {
     Deployment(Deployment),
     /// The public entry point.
     Ingress(Ingress),
+    /// A copy of a Secret the instance names, where job Pods mount it. Never rendered (render
+    /// reads no Secret values): the controller adds it to what it applies.
+    Secret(Secret),
 }
 
 impl Object {
@@ -44,6 +47,7 @@ impl Object {
             Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
             Object::Deployment(_) => "Deployment",
             Object::Ingress(_) => "Ingress",
+            Object::Secret(_) => "Secret",
         }
     }
 
@@ -58,13 +62,14 @@ impl Object {
             Object::PersistentVolumeClaim(o) => &o.metadata,
             Object::Deployment(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
+            Object::Secret(o) => &o.metadata,
         }
     }
 
     /// The order objects are applied in: what others read or mount comes first.
     pub fn apply_rank(&self) -> u8 {
         match self {
-            Object::ConfigMap(_) => 0,
+            Object::ConfigMap(_) | Object::Secret(_) => 0,
             Object::ServiceAccount(_) => 1,
             Object::Role(_) => 2,
             Object::RoleBinding(_) => 3,

@@ -23,7 +23,7 @@ use tracing::{debug, info, warn};
 
 use super::recent::CACHE_LAG;
 use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
-use crate::engine::execute::{self, Action as PodAction, GCSK8S_FINALIZER, Triggered};
+use crate::engine::execute::{self, Action as PodAction, CreateRefused, GCSK8S_FINALIZER, Triggered};
 use crate::engine::limits;
 use crate::engine::report::REPORTER;
 use crate::podspec::{self, PodError, PodInputs};
@@ -319,28 +319,26 @@ impl Step<'_> {
                 .unwrap_or_else(|p| p.into_inner())
                 .forget(&key);
         }
-        match result {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => {
+        if let Err(source) = result {
+            let answer = match &source {
+                kube::Error::Api(status) => Some((status.code, status.reason.as_str(), status.message.as_str())),
+                _ => None,
+            };
+            return match execute::on_create_refused(answer) {
                 // Made before (by an earlier attempt or another replica): adopt it once cached.
-                return Ok(Action::requeue(SOON));
-            }
-            Err(kube::Error::Api(status)) if (400..500).contains(&status.code) && status.code != 429 => {
-                self.finish(
-                    ProwJobState::Error,
-                    format!("Pod can not be created: {}", status.message),
-                )
-                .await?;
-                return Ok(Action::await_change());
-            }
-            Err(source) => {
-                return Err(JobsError::Pod {
+                CreateRefused::Exists => Ok(Action::requeue(SOON)),
+                CreateRefused::Fail(description) => {
+                    self.finish(ProwJobState::Error, description).await?;
+                    Ok(Action::await_change())
+                }
+                // The job stays as it is; the error policy tries again with backoff.
+                CreateRefused::Retry => Err(JobsError::Pod {
                     action: "creating",
                     namespace: self.settings.namespaces.pod.clone(),
                     name,
                     source,
-                });
-            }
+                }),
+            };
         }
         info!(%build_id, pod = %format!("{}/{name}", self.settings.namespaces.pod), "pod created");
         self.started(&build_id, url).await?;
