@@ -185,7 +185,7 @@ impl ProwJobType {
 }
 
 /// Where a job is in its life.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum ProwJobState {
     /// Waiting for the scheduler to pick a build cluster.
@@ -202,6 +202,13 @@ pub enum ProwJobState {
     Aborted,
     /// Could not run (infrastructure problem).
     Error,
+    /// No state, or one upstream does not define: upstream's field is `omitempty` and a plain
+    /// string, so a ProwJob may have none (Go's empty state). Nothing acts on such a job, as
+    /// upstream's plank leaves it alone; it is never written. The default.
+    #[serde(rename = "", other)]
+    #[schemars(skip)]
+    #[default]
+    Unknown,
 }
 
 impl ProwJobState {
@@ -216,8 +223,10 @@ impl ProwJobState {
 
 /// ProwJobStatus provides runtime metadata, such as when it finished, whether it is running, etc.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[schemars(transform = state_required)]
 pub struct ProwJobStatus {
     /// The job's state.
+    #[serde(default)]
     pub state: ProwJobState,
     /// When the ProwJob was created.
     #[serde(default, rename = "startTime", skip_serializing_if = "Option::is_none")]
@@ -251,6 +260,19 @@ pub struct ProwJobStatus {
     pub prev_report_states: Option<BTreeMap<String, ProwJobState>>,
 }
 
+/// Keeps `state` required in the CRD, as upstream's is: the operator writes it always and reads
+/// a ProwJob without one as [`ProwJobState::Unknown`].
+fn state_required(schema: &mut schemars::Schema) {
+    schema.insert("required".into(), serde_json::json!(["state"]));
+    if let Some(state) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("state"))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        state.remove("default");
+    }
+}
+
 impl ProwJobStatus {
     /// The status of a job just made: `triggered`, started at `start_time`, nothing else yet.
     pub fn triggered(start_time: Option<Time>) -> Self {
@@ -267,5 +289,33 @@ impl ProwJobStatus {
             jenkins_build_id: None,
             prev_report_states: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn status(value: serde_json::Value) -> ProwJobStatus {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_status_without_a_state_or_with_one_upstream_does_not_define_reads_as_unknown() {
+        // Upstream's `state` is `omitempty` and a plain string.
+        assert_eq!(status(json!({})).state, ProwJobState::Unknown);
+        assert_eq!(status(json!({"state": ""})).state, ProwJobState::Unknown);
+        assert_eq!(status(json!({"state": "bogus"})).state, ProwJobState::Unknown);
+        assert_eq!(status(json!({"state": "pending"})).state, ProwJobState::Pending);
+        assert!(!ProwJobState::Unknown.is_final());
+    }
+
+    #[test]
+    fn the_schema_keeps_state_required_and_lists_only_upstreams_states() {
+        let schema = serde_json::to_value(schemars::schema_for!(ProwJobStatus)).unwrap();
+        assert_eq!(schema["required"], json!(["state"]), "{schema}");
+        let text = schema.to_string();
+        assert!(text.contains("\"scheduling\"") && !text.contains("\"\""), "{text}");
     }
 }

@@ -20,8 +20,8 @@ mod cluster;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prow_operator::webhook::signature::sign;

@@ -244,6 +244,9 @@ pub fn check_job_configs(configs: &[&Sourced<JobConfig>], context: &JobContext<'
         let mut report = report("JobConfig", config, &config.object.metadata);
         report.findings = check::check_jobs(&config.object.spec.jobs, context, "spec");
         report
+            .findings
+            .extend(check::check_job_sizes(&config.object.spec.jobs, "spec"));
+        report
     });
     let sets: Vec<_> = configs.iter().map(|c| &c.object.spec.jobs).collect();
     for (index, finding) in check::check_across(&sets) {

@@ -106,6 +106,35 @@ fn binary_names_missing_files_and_bad_yaml() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn binary_check_refuses_a_job_too_large_for_a_config_map_and_names_its_size() {
+    // One job of 1.2 MB: no job-config ConfigMap (1 MiB) can hold it, however its JobConfig is
+    // split; `check` says so, and the other JobConfig stays clean.
+    let dir = std::env::temp_dir().join(format!("prow-operator-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["prowinstance.yaml", "jobconfig-api.yaml"] {
+        std::fs::copy(support::workspace().join("config/samples").join(name), dir.join(name)).unwrap();
+    }
+    // YAML is a superset of JSON.
+    let large = serde_json::json!({
+        "apiVersion": "operator.prow.dev/v1alpha1", "kind": "JobConfig",
+        "metadata": {"name": "large", "namespace": "prow"},
+        "spec": {"periodics": [{"name": "huge", "interval": "1h",
+                 "spec": {"containers": [{"image": "busybox", "args": ["x".repeat(1_200_000)]}]}}]}
+    });
+    std::fs::write(dir.join("large.yaml"), large.to_string()).unwrap();
+    let (code, stdout, stderr) = run(&["check", "-f", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("spec.periodics[0]"))
+        .unwrap_or_else(|| panic!("no finding for the large job:\n{stdout}"));
+    assert!(line.contains("\"huge\"") && line.contains("1,200,"), "{line}");
+    assert!(line.contains("1,032,192 bytes") && line.contains("too-large"), "{line}");
+    assert!(!stdout.contains("JobConfig prow/api: error"), "{stdout}");
+}
+
 /// Drops `null`s, which upstream reads as absent.
 fn without_nulls(value: &Value) -> Value {
     match value {

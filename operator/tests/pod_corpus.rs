@@ -172,6 +172,27 @@ fn mkpod_on_the_samples() {
     let version = format!("prow-operator-v{}", env!("CARGO_PKG_VERSION"));
     insta::assert_snapshot!("mkpod_sample", pod.replace(&version, "prow-operator-vVERSION"));
 
+    // Upstream's `status.state` is `omitempty`: a ProwJob without one makes the same pod.
+    let (mut stateless, _) = prow_api::yaml::load_single(&String::from_utf8_lossy(&mkpj.stdout)).expect("YAML");
+    let status = stateless["status"].as_object_mut().expect("mkpj writes a status");
+    assert!(status.remove("state").is_some());
+    std::fs::write(&prowjob, stateless.to_string()).expect("write prowjob");
+    let without_state = Command::new(binary)
+        .arg("mkpod")
+        .arg("-f")
+        .arg(&samples)
+        .arg("--prowjob")
+        .arg(&prowjob)
+        .args(["--build-id", "1000"])
+        .output()
+        .expect("mkpod runs");
+    assert!(
+        without_state.status.success(),
+        "{}",
+        String::from_utf8_lossy(&without_state.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&without_state.stdout), pod);
+
     std::fs::write(&prowjob, "apiVersion: prow.k8s.io/v1\nkind: ProwJob\nspec: {job: x}\n").expect("write");
     let bad = Command::new(binary)
         .arg("mkpod")

@@ -191,6 +191,45 @@ async fn a_broken_job_config_stalls_alone_and_its_last_good_version_stays() {
 }
 
 #[tokio::test]
+async fn a_job_too_large_for_a_config_map_is_refused_alone_and_its_last_good_version_stays() {
+    // One job of 1.2 MB cannot be in any job-config ConfigMap (1 MiB), however its JobConfig is
+    // split: that JobConfig is refused alone, the instance stays Ready with everything else.
+    let world = installed().await;
+    let before = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
+    let before_text = job_config_data(&before);
+    assert!(before_text.contains("pull-website-lint"));
+    let accepted = wait_condition(&world, "JobConfig", "website", "Ready", "True", Some("Accepted")).await;
+    let accepted_generation = accepted["metadata"]["generation"].clone();
+
+    let mut website = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/jobconfig-website.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    let presubmits = website["spec"]["presubmits"].as_object_mut().unwrap();
+    let first_repo = presubmits.keys().next().unwrap().clone();
+    presubmits[&first_repo][0]["spec"]["containers"][0]["args"] = json!(["x".repeat(1_200_000)]);
+    world.apply_value(website).await;
+
+    let refused = wait_condition(&world, "JobConfig", "website", "Ready", "False", Some("TooLarge")).await;
+    let (_, _, message) = condition(&refused, "Ready").unwrap();
+    assert!(
+        message.contains("pull-website-lint") && message.contains("1,032,192 bytes"),
+        "{message}"
+    );
+    assert!(message.contains("stays in effect"), "{message}");
+    assert_eq!(refused["status"]["acceptedGeneration"], accepted_generation);
+    // Its last good version stays in the ConfigMaps; the other JobConfig and the instance are
+    // untouched.
+    let after = world.get("v1", "ConfigMap", "prow", "prow-job-config-0").await.unwrap();
+    assert_eq!(job_config_data(&after), before_text);
+    wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
+    let instance = wait_applied(&world).await;
+    assert_eq!(condition(&instance, "Stalled").unwrap().0, "False");
+}
+
+#[tokio::test]
 async fn editing_a_job_config_changes_the_config_map_and_only_its_readers() {
     let world = installed().await;
     let hash = |d: &Value| d["spec"]["template"]["metadata"]["annotations"]["operator.prow.dev/config-hash"].clone();

@@ -16,7 +16,7 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::github::{deliver, installed_with_github_in};
-use crate::harness::{ProwJobCrd, Setup, World};
+use crate::harness::{ProwJobCrd, Setup, World, repo};
 use crate::install::{installed, installed_in};
 
 const HEAD: &str = "7777777777777777777777777777777777777777";
@@ -795,5 +795,111 @@ async fn reports_held_back_by_an_outage_are_made_after_the_instance_is_deleted_a
             job["status"]["prev_report_states"]["github-reporter"], "success",
             "{name}"
         );
+    }
+}
+
+/// Creates `objects` while the ProwJob CRD takes anything (as an older, looser CRD did), then
+/// puts upstream's CRD back: the API server keeps serving what it stored meanwhile.
+async fn store_under_a_loose_crd(world: &World, objects: &[Value]) {
+    let upstream = repo().join("../shared/upstream/prowjob_customresourcedefinition.yaml");
+    let mut crd = prow_api::yaml::load_documents(&std::fs::read_to_string(&upstream).unwrap())
+        .unwrap()
+        .values
+        .remove(0);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"] =
+        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    world.apply_value(crd).await;
+    let prowjobs: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        world.client.clone(),
+        "prow",
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("prow.k8s.io", "v1", "ProwJob"),
+            "prowjobs",
+        ),
+    );
+    for object in objects {
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let object: kube::api::DynamicObject = serde_json::from_value(object.clone()).unwrap();
+        // The API server takes a moment to serve the looser schema.
+        world
+            .eventually(&format!("the malformed ProwJob {name} to be stored"), || async {
+                prowjobs.create(&Default::default(), &object).await.ok()
+            })
+            .await;
+    }
+    world.apply_file(&upstream).await;
+}
+
+/// ProwJobs upstream's CRD refuses today but an API server may still hold: no `status.state`,
+/// a number for `spec.type`, a `status.startTime` that is not a time.
+fn malformed_prowjobs(prefix: &str) -> Vec<Value> {
+    let mut no_state = direct_prowjob(&format!("{prefix}-no-state"));
+    no_state["status"] = json!({"startTime": k8s_openapi::jiff::Timestamp::now().to_string()});
+    let mut wrong_type = direct_prowjob(&format!("{prefix}-wrong-type"));
+    wrong_type["spec"]["type"] = json!(5);
+    let mut not_a_time = direct_prowjob(&format!("{prefix}-not-a-time"));
+    not_a_time["status"]["startTime"] = json!("yesterday");
+    vec![no_state, wrong_type, not_a_time]
+}
+
+#[tokio::test]
+async fn malformed_prowjobs_and_a_foreign_pod_stop_no_other_job() {
+    // Issue 16: one ProwJob the operator cannot read (listed at start, or arriving later) or a
+    // Pod it did not make that carries `prow.k8s.io/id` must stop no watch, cache or loop.
+    let setup = Setup {
+        prowjob_crd: ProwJobCrd::Upstream,
+        ..Setup::default()
+    };
+    let world = World::start_with(setup).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    store_under_a_loose_crd(&world, &malformed_prowjobs("listed")).await;
+    let server = MockServer::start().await;
+    let world = installed_in(world).await;
+    let (world, _) = installed_with_fake_github_in(world, &server, json!({})).await;
+    world.apply_value(direct_prowjob("first")).await;
+    state_of(&world, "first", "pending").await;
+    store_under_a_loose_crd(&world, &malformed_prowjobs("watched")).await;
+    let foreign = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "not-a-job-pod", "namespace": "test-pods",
+                     "labels": {"prow.k8s.io/id": "first", "created-by-prow": "true"}},
+        "spec": {"containers": [{"name": "main", "image": "alpine:3.20"}]}
+    });
+    world.apply_value(foreign).await;
+    world.apply_value(direct_prowjob("second")).await;
+    state_of(&world, "second", "pending").await;
+    for name in ["first", "second"] {
+        finish_pod(&world, name, "Succeeded", 0).await;
+        state_of(&world, name, "success").await;
+    }
+    // One Warning per malformed ProwJob, naming what is wrong, however often it is listed.
+    for (name, what) in [
+        ("listed-no-state", "status.state"),
+        ("listed-wrong-type", "spec.type"),
+        ("listed-not-a-time", "status.startTime"),
+        ("watched-no-state", "status.state"),
+        ("watched-wrong-type", "spec.type"),
+        ("watched-not-a-time", "status.startTime"),
+    ] {
+        let event = world
+            .eventually(&format!("a Warning Event about ProwJob {name}"), || async {
+                let events = world.list("events.k8s.io/v1", "Event", "prow", "").await;
+                events
+                    .into_iter()
+                    .find(|e| e["regarding"]["name"] == name && e["type"] == "Warning")
+            })
+            .await;
+        let note = event["note"].as_str().unwrap_or_default();
+        assert!(note.contains(what), "{name}: {note}");
+    }
+    let log = world.operator_log();
+    for name in ["listed-wrong-type", "watched-not-a-time"] {
+        let warnings = log
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(&format!("prow/{name}")))
+            .count();
+        assert_eq!(warnings, 1, "one warning about {name}:\n{log}");
     }
 }

@@ -12,6 +12,7 @@
 //!   periodic names and preset label sets in different objects, and everything that depends on
 //!   presets, which apply instance-wide (preset values clashing with a job's, and volume mounts
 //!   naming a volume neither the job nor its presets define).
+//! - [`check_job_sizes`]: what of a JobConfig no job-config ConfigMap can hold.
 //! - [`check_plugins`], [`check_labels`], [`check_instance`]: the other kinds.
 
 mod across;
@@ -24,6 +25,7 @@ mod labels;
 mod plugins;
 mod pod_spec;
 mod presets;
+mod size;
 mod strict;
 
 use std::collections::BTreeSet;
@@ -47,6 +49,14 @@ pub struct JobContext<'a> {
 pub fn check_jobs(jobs: &JobSet, ctx: &JobContext<'_>, root: &str) -> Vec<Finding> {
     let mut findings = Findings::default();
     jobs::check(jobs, ctx, root, &mut findings);
+    findings.into_vec()
+}
+
+/// Findings for the size of a JobConfig's jobs once rendered: each job (and the presets) too
+/// large for any job-config ConfigMap, however the JobConfig is split. Paths start with `root`.
+pub fn check_job_sizes(jobs: &JobSet, root: &str) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    size::check(jobs, crate::render::job_config::MAX_DATA_BYTES, root, &mut findings);
     findings.into_vec()
 }
 
@@ -172,6 +182,8 @@ pub mod rule {
     pub const INSTANCE: &str = "instance";
     /// Jobs in the instance's `config` overlay.
     pub const JOBS_IN_CONFIG: &str = "jobs-in-config";
+    /// A job too large for a job-config ConfigMap.
+    pub const TOO_LARGE: &str = "too-large";
 }
 
 /// Collects findings.

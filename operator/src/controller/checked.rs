@@ -1,5 +1,6 @@
-//! The findings of each JobConfig on its own, worked out once per generation and settings: a
-//! reconcile re-checks only what changed (checks across JobConfigs still run every time).
+//! The findings of each JobConfig on its own (its jobs and their rendered size), worked out
+//! once per generation and settings: a reconcile re-checks only what changed (checks across
+//! JobConfigs still run every time).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,9 @@ impl Checked {
         {
             return entry.findings.clone();
         }
-        let findings = Arc::new(check::check_jobs(&config.spec.jobs, &settings.context(), "spec"));
+        let mut findings = check::check_jobs(&config.spec.jobs, &settings.context(), "spec");
+        findings.extend(check::check_job_sizes(&config.spec.jobs, "spec"));
+        let findings = Arc::new(findings);
         self.lock().insert(
             uid,
             Entry {

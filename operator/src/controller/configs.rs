@@ -7,6 +7,7 @@ use prow_api::status::{Finding, Severity};
 use prow_api::{JobConfig, JobConfigStatus, LabelSet, LabelSetStatus, PluginConfig, PluginConfigStatus};
 
 use super::status::{Health, Summary, conditions};
+use crate::check::rule;
 
 /// What became of one object in a reconcile.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,8 +117,11 @@ pub fn job_config_status(
                     }
                     None => message.push_str("; none of its jobs are in effect"),
                 }
+                // A JobConfig refused only for its size says so in its reason.
+                let too_large = errors.iter().all(|f| f.rule.as_deref() == Some(rule::TOO_LARGE));
+                let reason = if too_large { "TooLarge" } else { "Rejected" };
                 (
-                    Summary::new(Health::Stalled, "Rejected", message),
+                    Summary::new(Health::Stalled, reason, message),
                     fallback.and_then(|f| f.generation),
                     fallback.map(|f| f.jobs),
                     findings.clone(),
@@ -269,6 +273,37 @@ mod tests {
         let alone = job_config_status(&config(1), &outcome, None, &now());
         assert!(message(&alone.conditions).ends_with("none of its jobs are in effect"));
         assert_eq!(alone.jobs, None);
+    }
+
+    #[test]
+    fn a_config_refused_only_for_its_size_says_too_large() {
+        let too_large = Finding {
+            severity: Severity::Error,
+            path: "spec.periodics[0]".into(),
+            message: "job \"nightly\" renders to 1,200,000 bytes".into(),
+            rule: Some(rule::TOO_LARGE.into()),
+        };
+        let fallback = InEffect {
+            generation: Some(1),
+            jobs: JobCounts::default(),
+        };
+        let outcome = |findings: Vec<Finding>| Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings,
+        };
+        let status = job_config_status(&config(2), &outcome(vec![too_large.clone()]), Some(fallback), &now());
+        assert!(!is_true(&status.conditions, READY));
+        let ready = status.conditions.iter().find(|c| c.type_ == READY).unwrap();
+        assert_eq!(ready.reason, "TooLarge");
+        assert!(ready.message.contains("1,200,000 bytes") && ready.message.ends_with("generation 1 stays in effect"));
+        assert_eq!(status.accepted_generation, Some(1));
+        let both = job_config_status(
+            &config(2),
+            &outcome(vec![too_large, finding(Severity::Error)]),
+            None,
+            &now(),
+        );
+        assert_eq!(both.conditions[0].reason, "Rejected");
     }
 
     #[test]

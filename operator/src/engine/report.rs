@@ -34,15 +34,15 @@ impl StatusState {
     }
 }
 
-/// The commit status of a ProwJob state; `aborted` shows as `failure`, and `scheduling` has no
-/// status.
+/// The commit status of a ProwJob state; `aborted` shows as `failure`, and `scheduling` and an
+/// unknown state have no status.
 pub fn status_state(state: ProwJobState) -> Option<StatusState> {
     match state {
         ProwJobState::Triggered | ProwJobState::Pending => Some(StatusState::Pending),
         ProwJobState::Success => Some(StatusState::Success),
         ProwJobState::Failure | ProwJobState::Aborted => Some(StatusState::Failure),
         ProwJobState::Error => Some(StatusState::Error),
-        ProwJobState::Scheduling => None,
+        ProwJobState::Scheduling | ProwJobState::Unknown => None,
     }
 }
 

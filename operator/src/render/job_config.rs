@@ -77,34 +77,43 @@ fn to_yaml(jobs: &JobSet) -> Result<String, RenderError> {
 
 /// One job, placed in a part of the split file.
 enum Job<'a> {
-    Presubmit(&'a str, &'a prow_api::job::Presubmit),
-    Postsubmit(&'a str, &'a prow_api::job::Postsubmit),
-    Periodic(&'a prow_api::job::Periodic),
+    Presubmit(&'a str, usize, &'a prow_api::job::Presubmit),
+    Postsubmit(&'a str, usize, &'a prow_api::job::Postsubmit),
+    Periodic(usize, &'a prow_api::job::Periodic),
+}
+
+/// Every job of `jobs`, in file order, with where it is.
+fn every_job(jobs: &JobSet) -> impl Iterator<Item = Job<'_>> {
+    let presubmits = jobs.presubmits.iter().flat_map(|(repo, list)| {
+        list.iter()
+            .enumerate()
+            .map(move |(index, job)| Job::Presubmit(repo, index, job))
+    });
+    let postsubmits = jobs.postsubmits.iter().flat_map(|(repo, list)| {
+        list.iter()
+            .enumerate()
+            .map(move |(index, job)| Job::Postsubmit(repo, index, job))
+    });
+    let periodics = jobs
+        .periodics
+        .iter()
+        .enumerate()
+        .map(|(index, job)| Job::Periodic(index, job));
+    presubmits.chain(postsubmits).chain(periodics)
 }
 
 /// Splits a job set into YAML parts of at most `max_bytes` (a single job larger than that gets a
-/// part of its own, and the ConfigMap holding it is then refused by the API server).
+/// part of its own, and the ConfigMap holding it would be refused by the API server: the checks
+/// refuse such a JobConfig first, see [`oversized`]).
 fn split(jobs: &JobSet, max_bytes: usize) -> Result<Vec<String>, RenderError> {
-    let all = jobs
-        .presubmits
-        .iter()
-        .flat_map(|(repo, list)| list.iter().map(move |job| Job::Presubmit(repo, job)))
-        .chain(
-            jobs.postsubmits
-                .iter()
-                .flat_map(|(repo, list)| list.iter().map(move |job| Job::Postsubmit(repo, job))),
-        )
-        .chain(jobs.periodics.iter().map(Job::Periodic));
     let mut parts = Vec::new();
     let mut part = JobSet {
         presets: jobs.presets.clone(),
         ..JobSet::default()
     };
     let mut size = to_yaml(&part)?.len();
-    for job in all {
-        let mut single = JobSet::default();
-        add(&mut single, &job);
-        let bytes = to_yaml(&single)?.len();
+    for job in every_job(jobs) {
+        let bytes = to_yaml(&alone(&job))?.len();
         if size + bytes > max_bytes && size > 0 {
             parts.push(to_yaml(&part)?);
             part = JobSet::default();
@@ -117,15 +126,107 @@ fn split(jobs: &JobSet, max_bytes: usize) -> Result<Vec<String>, RenderError> {
     Ok(parts)
 }
 
+/// Where, in a JobConfig's jobs, something too large for a ConfigMap is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The presubmit at `index` of repository `repo`.
+    Presubmit {
+        /// `org/repo`.
+        repo: String,
+        /// Its index in the repository's list.
+        index: usize,
+        /// The job's name.
+        name: String,
+    },
+    /// The postsubmit at `index` of repository `repo`.
+    Postsubmit {
+        /// `org/repo`.
+        repo: String,
+        /// Its index in the repository's list.
+        index: usize,
+        /// The job's name.
+        name: String,
+    },
+    /// The periodic at `index`.
+    Periodic {
+        /// Its index in the list.
+        index: usize,
+        /// The job's name.
+        name: String,
+    },
+    /// The presets, which stay together in the first part.
+    Presets,
+}
+
+/// A job (or the presets) that renders to more than one job-config ConfigMap holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Oversized {
+    /// Where it is.
+    pub place: Place,
+    /// The bytes it renders to on its own.
+    pub bytes: usize,
+}
+
+/// What of `jobs` no job-config ConfigMap of `max_bytes` can hold, however the file is split:
+/// each job, and the presets, whose part on its own is larger. Empty (after one rendering) when
+/// the whole file fits.
+pub fn oversized(jobs: &JobSet, max_bytes: usize) -> Result<Vec<Oversized>, RenderError> {
+    if to_yaml(jobs)?.len() <= max_bytes {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    let presets = JobSet {
+        presets: jobs.presets.clone(),
+        ..JobSet::default()
+    };
+    let bytes = to_yaml(&presets)?.len();
+    if bytes > max_bytes {
+        found.push(Oversized {
+            place: Place::Presets,
+            bytes,
+        });
+    }
+    for job in every_job(jobs) {
+        let bytes = to_yaml(&alone(&job))?.len();
+        if bytes > max_bytes {
+            let place = match job {
+                Job::Presubmit(repo, index, job) => Place::Presubmit {
+                    repo: repo.to_string(),
+                    index,
+                    name: job.base.name.clone(),
+                },
+                Job::Postsubmit(repo, index, job) => Place::Postsubmit {
+                    repo: repo.to_string(),
+                    index,
+                    name: job.base.name.clone(),
+                },
+                Job::Periodic(index, job) => Place::Periodic {
+                    index,
+                    name: job.base.name.clone(),
+                },
+            };
+            found.push(Oversized { place, bytes });
+        }
+    }
+    Ok(found)
+}
+
+/// A job set holding only `job`.
+fn alone(job: &Job<'_>) -> JobSet {
+    let mut set = JobSet::default();
+    add(&mut set, job);
+    set
+}
+
 fn add(set: &mut JobSet, job: &Job<'_>) {
     match job {
-        Job::Presubmit(repo, job) => set.presubmits.entry(repo.to_string()).or_default().push((*job).clone()),
-        Job::Postsubmit(repo, job) => set
+        Job::Presubmit(repo, _, job) => set.presubmits.entry(repo.to_string()).or_default().push((*job).clone()),
+        Job::Postsubmit(repo, _, job) => set
             .postsubmits
             .entry(repo.to_string())
             .or_default()
             .push((*job).clone()),
-        Job::Periodic(job) => set.periodics.push((*job).clone()),
+        Job::Periodic(_, job) => set.periodics.push((*job).clone()),
     }
 }
 
@@ -192,6 +293,31 @@ mod tests {
         for shard in &shards {
             assert!(shard.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= limit);
         }
+    }
+
+    #[test]
+    fn only_a_job_larger_than_a_config_map_is_oversized() {
+        let mut config = job_config("big", 3);
+        assert_eq!(oversized(&config.spec.jobs, 2_000).unwrap(), Vec::new());
+        config.spec.jobs.periodics[1] = serde_json::from_value(
+            json!({"name": "big-huge", "interval": "1h", "spec": {"containers": [{"image": "busybox", "args": ["x".repeat(3_000)]}]}}),
+        )
+        .unwrap();
+        let found = oversized(&config.spec.jobs, 2_000).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].place,
+            Place::Periodic {
+                index: 1,
+                name: "big-huge".into()
+            }
+        );
+        assert!(found[0].bytes > 3_000 && found[0].bytes < 3_200, "{}", found[0].bytes);
+        let parts = files(&[&config], 2_000).unwrap();
+        assert!(
+            parts.iter().any(|(_, text)| text.len() == found[0].bytes),
+            "the size is that of its part"
+        );
     }
 
     #[test]

@@ -123,7 +123,8 @@ pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
                     .get(clean::PROWJOB_ID)
                     .cloned()
                     .unwrap_or_else(|| name.clone());
-                match prowjobs.get_opt(&owner).await {
+                // Its metadata only: a ProwJob the cache leaves out as unreadable still owns it.
+                match prowjobs.get_metadata_opt(&owner).await {
                     Ok(None) => {}
                     Ok(Some(_)) => continue,
                     Err(source) => {

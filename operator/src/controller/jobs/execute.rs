@@ -70,7 +70,8 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
         match status.state {
             ProwJobState::Triggered => step.triggered(pod.as_deref()).await?,
             ProwJobState::Pending => step.pending(pod.as_deref()).await?,
-            ProwJobState::Scheduling => Action::await_change(),
+            // Upstream's plank leaves a job without a state it knows alone.
+            ProwJobState::Scheduling | ProwJobState::Unknown => Action::await_change(),
             // A final state without its completion time (an abort): the pod goes when the time
             // is set.
             state => {

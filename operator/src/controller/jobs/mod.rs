@@ -14,6 +14,7 @@
 pub mod clean;
 pub mod execute;
 mod instance_changes;
+mod lenient;
 pub mod recent;
 pub mod report;
 pub mod runs;
@@ -231,8 +232,8 @@ impl Jobs {
             execute: execute_sender,
             report: report_sender,
         });
-        let prowjob_stream = watcher(Api::<ProwJob>::all(client.clone()), watcher::Config::default())
-            .default_backoff()
+        // Each ProwJob is read on its own: one the operator cannot read is left out, not the list.
+        let prowjob_stream = lenient::prowjob_events(client.clone(), ctx.clone())
             .modify(slim::slim_prowjob)
             .reflect(prowjob_writer);
         let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
