@@ -21,6 +21,7 @@ use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::api_error;
 use super::apply::{self, Desired, Plan};
 use super::configs::{self, InEffect, Outcome};
 use super::last_good::{self, Accepted};
@@ -479,13 +480,8 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     ctx.leadership.recheck(dropped);
 
     if problems.iter().any(|p| p.transient) {
-        return Err(ReconcileError::Apply(
-            problems
-                .iter()
-                .map(|p| p.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ));
+        let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(ReconcileError::Apply(listed(&failed)));
     }
     Ok(Action::requeue(RESYNC))
 }
@@ -511,6 +507,17 @@ struct Problem {
     /// Whether retrying may help (server errors, throttling, timeouts) or the object itself is
     /// refused (invalid, or owned by someone else).
     transient: bool,
+}
+
+impl Problem {
+    /// The failure of `verb` (`applying`, `pruning`) on the object `key`.
+    fn of(verb: &str, key: &apply::Key, error: &kube::Error) -> Self {
+        let (kind, namespace, name) = key;
+        Self {
+            message: api_error::describe(verb, &format!("{kind} {namespace}/{name}"), error),
+            transient: transient(error),
+        }
+    }
 }
 
 struct Carried {
@@ -540,7 +547,7 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
         problems: Vec::new(),
     };
     for step in &plan.apply {
-        let (kind, namespace, name) = &step.desired.key;
+        let (kind, _, name) = &step.desired.key;
         let started = Instant::now();
         let result = ctx.applier.apply(step).await;
         ctx.metrics.observe(
@@ -568,27 +575,30 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
                     "Failed applies and deletes by kind.",
                     &[("kind", kind)],
                 );
-                warn!(%kind, %namespace, %name, %error, "apply failed");
-                carried.problems.push(Problem {
-                    transient: transient(&error),
-                    message: format!("applying {kind} {namespace}/{name}: {error}"),
-                });
+                let problem = Problem::of("applying", &step.desired.key, &error);
+                warn!(message = %problem.message, "apply failed");
+                carried.problems.push(problem);
             }
         }
     }
     for key in &plan.prune {
-        let (kind, namespace, name) = key;
         match ctx.applier.delete(key).await {
             Ok(()) => {
                 ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
                 carried.pruned += 1;
             }
             Err(error) => {
-                warn!(%kind, %namespace, %name, %error, "prune failed");
-                carried.problems.push(Problem {
+                ctx.metrics.increment(
+                    "prow_operator_apply_errors_total",
+                    "Failed applies and deletes by kind.",
+                    &[("kind", &key.0)],
+                );
+                let problem = Problem {
                     transient: true,
-                    message: format!("pruning {kind} {namespace}/{name}: {error}"),
-                });
+                    ..Problem::of("pruning", key, &error)
+                };
+                warn!(message = %problem.message, "prune failed");
+                carried.problems.push(problem);
             }
         }
     }
@@ -626,7 +636,7 @@ fn summarise(
         .map(|p| p.message.as_str())
         .collect();
     if !refused.is_empty() {
-        return Summary::new(Health::Stalled, "ApplyRefused", refused.join("; "));
+        return Summary::new(Health::Stalled, "ApplyRefused", listed(&refused));
     }
     if !secret_problems.is_empty() {
         return Summary::new(Health::Stalled, "SecretMissing", secret_problems.join("; "));
@@ -636,7 +646,7 @@ fn summarise(
         return Summary::new(
             Health::Progressing,
             "ApplyFailed",
-            format!("retrying: {}", failed.join("; ")),
+            format!("retrying: {}", listed(&failed)),
         );
     }
     let waiting: Vec<String> = components
@@ -672,6 +682,23 @@ fn summarise(
         message.push_str(&format!("; {applied} objects applied"));
     }
     Summary::new(Health::Ready, "Reconciled", message)
+}
+
+/// How many failures a message lists before it only counts the rest.
+const LISTED_FAILURES: usize = 3;
+
+/// The first few of `messages`, separated by `; `, and how many more there are.
+fn listed(messages: &[&str]) -> String {
+    let mut text = messages
+        .iter()
+        .take(LISTED_FAILURES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if messages.len() > LISTED_FAILURES {
+        text.push_str(&format!("; and {} more", messages.len() - LISTED_FAILURES));
+    }
+    text
 }
 
 fn selected_refs(selected: &pipeline::Selected<'_>, judged: &[Judged]) -> SelectedObjects {
@@ -775,6 +802,47 @@ mod tests {
 
     fn api_error(code: u16, message: &str) -> kube::Error {
         kube::Error::Api(kube::core::Status::failure(message, "Conflict").with_code(code).boxed())
+    }
+
+    /// The 404 kube-apiserver sends for an object in a namespace that does not exist.
+    fn namespace_not_found() -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "namespaces \"test-pods\" not found", "reason": "NotFound",
+            "details": {"name": "test-pods", "kind": "namespaces"}, "code": 404
+        }))
+        .unwrap();
+        kube::Error::Api(status.boxed())
+    }
+
+    #[test]
+    fn a_refused_apply_is_one_sentence_per_object_and_the_list_is_bounded() {
+        let problems: Vec<Problem> = ["prow-crier", "prow-deck", "prow-hook", "prow-tide", "prow-sinker"]
+            .iter()
+            .map(|name| {
+                let key = ("Role".to_string(), "test-pods".to_string(), name.to_string());
+                Problem::of("applying", &key, &namespace_not_found())
+            })
+            .collect();
+        assert_eq!(
+            problems[0].message,
+            "applying Role test-pods/prow-crier: namespaces \"test-pods\" not found"
+        );
+        let summary = summarise(&[], &problems, &[], &[], 0, &SelectedObjects::default(), 0);
+        assert_eq!(summary.reason, "ApplyRefused");
+        assert!(!summary.message.contains("Status {"), "{}", summary.message);
+        assert!(!summary.message.contains("Some("), "{}", summary.message);
+        assert!(summary.message.ends_with("; and 2 more"), "{}", summary.message);
+        assert!(summary.message.len() < 400, "{}", summary.message);
+    }
+
+    #[test]
+    fn a_failed_read_says_what_the_api_server_said() {
+        let error = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        assert_eq!(
+            error.to_string(),
+            "reading the instance's Secrets: namespaces \"test-pods\" not found"
+        );
     }
 
     #[test]

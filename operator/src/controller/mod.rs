@@ -7,6 +7,7 @@
 //! name, and the ConfigMaps and Deployments they own. Objects no instance selects get a
 //! `NotSelected` status from a small loop of their own.
 
+pub mod api_error;
 pub mod apply;
 pub mod checked;
 pub mod configs;
@@ -47,7 +48,7 @@ use crate::render::OperatorWebhook;
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     /// Reading from the API failed.
-    #[error("reading {what}: {source}")]
+    #[error("reading {what}: {}", api_error::cause(.source))]
     Read {
         /// What was being read.
         what: String,
@@ -55,7 +56,7 @@ pub enum ReconcileError {
         source: kube::Error,
     },
     /// Writing to the API failed.
-    #[error("writing {what}: {source}")]
+    #[error("writing {what}: {}", api_error::cause(.source))]
     Write {
         /// What was being written.
         what: String,
@@ -63,7 +64,7 @@ pub enum ReconcileError {
         source: kube::Error,
     },
     /// Deleting an object no longer rendered failed.
-    #[error("pruning {kind} {namespace}/{name}: {source}")]
+    #[error("pruning {kind} {namespace}/{name}: {}", api_error::cause(.source))]
     Prune {
         /// Its kind.
         kind: String,
