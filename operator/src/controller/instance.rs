@@ -398,31 +398,21 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
             apply::plan(desired, &live, &written)
         };
-        let outcome = carry_out(&plan, ctx).await;
-        applied = outcome.applied.len();
-        let pruned = outcome.pruned;
+        let outcome = carry_out(&plan, &live, ctx).await;
+        applied = outcome.changed.len();
+        problems = outcome.problems;
         for deployment in outcome.deployments {
             deployments.retain(|d| d.metadata.name != deployment.metadata.name);
             deployments.push(deployment);
         }
-        problems = outcome.problems;
-        if applied > 0 || pruned > 0 {
-            let shown: Vec<&str> = outcome.applied.iter().take(10).map(String::as_str).collect();
-            let more = if applied > shown.len() {
-                format!(" and {} more", applied - shown.len())
-            } else {
-                String::new()
-            };
-            info!(applied, pruned, unchanged = plan.unchanged, "applied");
-            ctx.publish(
-                &instance.object_ref(&()),
-                &Notice {
-                    warning: false,
-                    reason: "Applied".into(),
-                    note: format!("applied {}{more}; pruned {pruned}", shown.join(", ")),
-                },
-            )
-            .await;
+        info!(
+            changed = applied,
+            pruned = outcome.pruned.len(),
+            unchanged = plan.unchanged + outcome.unchanged,
+            "applied"
+        );
+        if let Some(notice) = applied_notice(&outcome.changed, &outcome.pruned) {
+            ctx.publish(&instance.object_ref(&()), &notice).await;
         }
     }
 
@@ -521,8 +511,12 @@ impl Problem {
 }
 
 struct Carried {
-    applied: Vec<String>,
-    pruned: usize,
+    /// What changed, as `created Kind namespace/name` or `updated ...`.
+    changed: Vec<String>,
+    /// What was deleted, as `deleted Kind namespace/name`.
+    pruned: Vec<String>,
+    /// How many applies changed nothing.
+    unchanged: usize,
     deployments: Vec<Deployment>,
     problems: Vec<Problem>,
 }
@@ -539,15 +533,17 @@ fn transient(error: &kube::Error) -> bool {
     }
 }
 
-async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
+async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried {
+    let before: BTreeMap<&apply::Key, &apply::Live> = live.iter().map(|l| (&l.key, l)).collect();
     let mut carried = Carried {
-        applied: Vec::new(),
-        pruned: 0,
+        changed: Vec::new(),
+        pruned: Vec::new(),
+        unchanged: 0,
         deployments: Vec::new(),
         problems: Vec::new(),
     };
     for step in &plan.apply {
-        let (kind, _, name) = &step.desired.key;
+        let (kind, namespace, name) = &step.desired.key;
         let started = Instant::now();
         let result = ctx.applier.apply(step).await;
         ctx.metrics.observe(
@@ -558,16 +554,21 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
         );
         match result {
             Ok(object) => {
+                let written = apply::written(&object);
+                let change = apply::change(before.get(&step.desired.key).copied(), &written, &step.desired.hash);
                 ctx.written
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(step.desired.key.clone(), apply::written(&object));
+                    .insert(step.desired.key.clone(), written);
                 if kind == "Deployment"
                     && let Ok(deployment) = serde_json::to_value(&object).and_then(serde_json::from_value::<Deployment>)
                 {
                     carried.deployments.push(deployment);
                 }
-                carried.applied.push(format!("{kind} {name}"));
+                match change.verb() {
+                    Some(verb) => carried.changed.push(format!("{verb} {kind} {namespace}/{name}")),
+                    None => carried.unchanged += 1,
+                }
             }
             Err(error) => {
                 ctx.metrics.increment(
@@ -585,7 +586,7 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
         match ctx.applier.delete(key).await {
             Ok(()) => {
                 ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-                carried.pruned += 1;
+                carried.pruned.push(format!("deleted {} {}/{}", key.0, key.1, key.2));
             }
             Err(error) => {
                 ctx.metrics.increment(
@@ -679,9 +680,29 @@ fn summarise(
         message.push_str(&format!("; {rejected} rejected (see their status)"));
     }
     if applied > 0 {
-        message.push_str(&format!("; {applied} objects applied"));
+        message.push_str(&format!("; {applied} objects changed"));
     }
     Summary::new(Health::Ready, "Reconciled", message)
+}
+
+/// How many objects an `Applied` Event names before it only counts the rest.
+const NAMED_CHANGES: usize = 10;
+
+/// The `Applied` Event for what an apply `changed` and `pruned`; none when nothing changed.
+fn applied_notice(changed: &[String], pruned: &[String]) -> Option<Notice> {
+    let all: Vec<&str> = changed.iter().chain(pruned).map(String::as_str).collect();
+    if all.is_empty() {
+        return None;
+    }
+    let mut note = all.iter().take(NAMED_CHANGES).copied().collect::<Vec<_>>().join(", ");
+    if all.len() > NAMED_CHANGES {
+        note.push_str(&format!(" and {} more", all.len() - NAMED_CHANGES));
+    }
+    Some(Notice {
+        warning: false,
+        reason: "Applied".into(),
+        note,
+    })
 }
 
 /// How many failures a message lists before it only counts the rest.
@@ -834,6 +855,25 @@ mod tests {
         assert!(!summary.message.contains("Some("), "{}", summary.message);
         assert!(summary.message.ends_with("; and 2 more"), "{}", summary.message);
         assert!(summary.message.len() < 400, "{}", summary.message);
+    }
+
+    #[test]
+    fn an_applied_event_names_what_changed_and_only_when_something_did() {
+        assert_eq!(applied_notice(&[], &[]), None);
+        let changed: Vec<String> = (0..12).map(|i| format!("updated ConfigMap prow/c{i}")).collect();
+        let pruned = vec!["deleted Role test-pods/prow-old".to_string()];
+        let notice = applied_notice(&changed[..1], &pruned).unwrap();
+        assert_eq!(notice.reason, "Applied");
+        assert_eq!(
+            notice.note,
+            "updated ConfigMap prow/c0, deleted Role test-pods/prow-old"
+        );
+        let many = applied_notice(&changed, &pruned).unwrap();
+        assert!(
+            many.note.ends_with("updated ConfigMap prow/c9 and 3 more"),
+            "{}",
+            many.note
+        );
     }
 
     #[test]

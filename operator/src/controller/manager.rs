@@ -10,7 +10,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::{WatchStreamExt, predicates};
@@ -23,6 +22,7 @@ use super::instance;
 use super::jobs;
 use super::last_good::LastGood;
 use super::orphans;
+use super::recorder::{Recorder, Reporter};
 use super::triggers::{self, Changes};
 use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
@@ -95,7 +95,7 @@ impl Caches {
         let (namespaces, namespaces_writer) = reflector::store();
         let reporter = Reporter {
             controller: MANAGER.to_string(),
-            instance: Some(settings.identity.clone()),
+            instance: settings.identity.clone(),
         };
         let ctx = Arc::new(Context {
             client: client.clone(),

@@ -21,6 +21,7 @@ pub mod manager;
 pub mod notices;
 pub mod orphans;
 pub mod readiness;
+pub mod recorder;
 pub mod secrets;
 pub mod status;
 pub mod trigger;
@@ -31,7 +32,6 @@ use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::core::PartialObjectMeta;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
@@ -40,6 +40,7 @@ use tracing::warn;
 use self::apply::{Applier, Key, Written};
 use self::last_good::LastGood;
 use self::notices::Notice;
+use self::recorder::Recorder;
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -350,18 +351,8 @@ impl Context {
 
     /// Records an Event about the object `reference`; failures are logged, never fatal.
     pub async fn publish(&self, reference: &k8s_openapi::api::core::v1::ObjectReference, notice: &Notice) {
-        let event = Event {
-            type_: if notice.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: notice.reason.clone(),
-            note: Some(status::truncate(&notice.note, 1000)),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, reference).await {
+        if let Err(error) = self.recorder.publish(reference, notice).await {
+            let error = api_error::cause(&error);
             warn!(%error, reason = %notice.reason, "could not record an Event");
         }
     }
