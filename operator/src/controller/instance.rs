@@ -417,7 +417,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     }
 
     // Status.
-    let components = readiness::components(&owner, &instance.spec, &deployments);
+    let readiness = readiness::components(&owner, &instance.spec, &deployments);
     let secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
     let rejected = judged.iter().filter(|j| j.rejected()).count() + reports.iter().filter(|r| r.has_errors()).count();
     let selected_objects = selected_refs(&selected, &judged);
@@ -425,7 +425,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         &instance_errors,
         &problems,
         &secret_problems,
-        &components,
+        &readiness,
         applied,
         &selected_objects,
         rejected,
@@ -434,7 +434,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let status = ProwInstanceStatus {
         observed_generation: instance.metadata.generation,
         conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, &now),
-        components,
+        components: readiness.into_iter().map(|r| r.status).collect(),
         jobs: jobs.or(previous.jobs),
         config_hash,
         selected: Some(selected_objects),
@@ -610,7 +610,7 @@ fn summarise(
     instance_errors: &[&Finding],
     problems: &[Problem],
     secret_problems: &[String],
-    components: &[prow_api::instance::ComponentStatus],
+    components: &[readiness::Readiness],
     applied: usize,
     selected: &SelectedObjects,
     rejected: usize,
@@ -650,18 +650,7 @@ fn summarise(
             format!("retrying: {}", listed(&failed)),
         );
     }
-    let waiting: Vec<String> = components
-        .iter()
-        .filter(|c| !c.ready)
-        .map(|c| {
-            format!(
-                "{} ({}/{} available)",
-                c.name,
-                c.ready_replicas.unwrap_or(0),
-                c.replicas.unwrap_or(0)
-            )
-        })
-        .collect();
+    let waiting: Vec<&str> = components.iter().filter_map(|c| c.waiting.as_deref()).collect();
     if !waiting.is_empty() {
         return Summary::new(
             Health::Progressing,
