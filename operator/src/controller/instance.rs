@@ -65,30 +65,79 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
     let started = Instant::now();
     ctx.queue.started(&instance);
     let result = if instance.metadata.deletion_timestamp.is_some() {
-        clean_up(&instance, &ctx).await
+        clean_up(&instance, &ctx).await.map(|action| (action, None))
     } else {
         reconcile_live(&instance, &ctx).await
     };
-    let outcome = if result.is_ok() { "success" } else { "error" };
+    let (outcome, reason) = metric_labels(result.as_ref().map(|(_, stall)| *stall));
     let elapsed = started.elapsed();
     info!(
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         result = outcome,
+        reason = reason.unwrap_or_default(),
         "reconciled"
     );
     super::release_freed_memory();
     ctx.metrics.increment(
         "prow_operator_reconciles_total",
-        "Reconciles by kind and result.",
+        "Reconciles by kind and result (error: it failed, or ended in a Stalled condition).",
         &[("kind", "ProwInstance"), ("result", outcome)],
     );
+    if let Some(reason) = reason {
+        ctx.metrics.increment(
+            "prow_operator_reconcile_errors_total",
+            "Failed reconciles by kind and reason (a Stalled condition's reason, or what failed).",
+            &[("kind", "ProwInstance"), ("reason", reason)],
+        );
+    }
     ctx.metrics.observe(
         "prow_operator_reconcile_duration_seconds",
         "Reconcile duration by kind.",
         &[("kind", "ProwInstance")],
         elapsed.as_secs_f64(),
     );
-    result
+    result.map(|(action, _)| action)
+}
+
+/// Why a reconcile ended with the instance `Stalled`: the closed set of its condition's reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// The instance's spec has errors; nothing was applied.
+    InvalidSpec,
+    /// The API server refused objects (invalid, owned by someone else, namespace missing).
+    ApplyRefused,
+    /// A Secret or key the spec names does not exist.
+    SecretMissing,
+}
+
+impl Stall {
+    const ALL: [Stall; 3] = [Stall::InvalidSpec, Stall::ApplyRefused, Stall::SecretMissing];
+
+    /// The condition reason, also the metrics' `reason` label.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::InvalidSpec => "InvalidSpec",
+            Self::ApplyRefused => "ApplyRefused",
+            Self::SecretMissing => "SecretMissing",
+        }
+    }
+
+    /// The stall `summary` reports, if it is one.
+    fn of(summary: &Summary) -> Option<Self> {
+        (summary.health == Health::Stalled)
+            .then(|| Self::ALL.into_iter().find(|s| s.reason() == summary.reason))
+            .flatten()
+    }
+}
+
+/// The `result` label of a reconcile and, for one that failed or stalled, its `reason` label;
+/// both from closed sets (never a user's string).
+fn metric_labels(result: Result<Option<Stall>, &ReconcileError>) -> (&'static str, Option<&'static str>) {
+    match result {
+        Ok(None) => ("success", None),
+        Ok(Some(stall)) => ("error", Some(stall.reason())),
+        Err(error) => ("error", Some(error.reason())),
+    }
 }
 
 async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
@@ -320,7 +369,8 @@ async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> 
     Ok(maps)
 }
 
-async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
+/// Reconciles a live instance; returns when to look again and whether it stalled.
+async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Action, Option<Stall>), ReconcileError> {
     ensure_finalizer(instance, ctx).await?;
     let owner = Owner::of(instance);
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -328,7 +378,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     // Read.
     let (inputs, job_configs) = snapshot(instance, ctx);
     let Some(sourced_instance) = inputs.instances.first() else {
-        return Ok(Action::await_change());
+        return Ok((Action::await_change(), None));
     };
     let selected = pipeline::select(&inputs, sourced_instance);
     let secret_uses = secrets::references(&instance.spec);
@@ -473,7 +523,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         return Err(ReconcileError::Apply(listed(&failed)));
     }
-    Ok(Action::requeue(RESYNC))
+    Ok((Action::requeue(RESYNC), Stall::of(&summary)))
 }
 
 fn with_owner(
@@ -618,7 +668,7 @@ fn summarise(
     if let Some(first) = instance_errors.first() {
         return Summary::new(
             Health::Stalled,
-            "InvalidSpec",
+            Stall::InvalidSpec.reason(),
             format!(
                 "{} in the spec, nothing applied (first: {}: {})",
                 if instance_errors.len() == 1 {
@@ -637,10 +687,14 @@ fn summarise(
         .map(|p| p.message.as_str())
         .collect();
     if !refused.is_empty() {
-        return Summary::new(Health::Stalled, "ApplyRefused", listed(&refused));
+        return Summary::new(Health::Stalled, Stall::ApplyRefused.reason(), listed(&refused));
     }
     if !secret_problems.is_empty() {
-        return Summary::new(Health::Stalled, "SecretMissing", secret_problems.join("; "));
+        return Summary::new(
+            Health::Stalled,
+            Stall::SecretMissing.reason(),
+            listed(&secret_problems.iter().map(String::as_str).collect::<Vec<_>>()),
+        );
     }
     if !problems.is_empty() {
         let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
@@ -863,6 +917,24 @@ mod tests {
             "{}",
             many.note
         );
+    }
+
+    #[test]
+    fn a_reconcile_that_stalls_counts_as_an_error_with_its_reason() {
+        let selected = SelectedObjects::default();
+        let missing =
+            vec!["Secret prow/hmac-token not found (named by spec.github.hmacSecretRef, key \"hmac\")".to_string()];
+        let summary = summarise(&[], &[], &missing, &[], 0, &selected, 0);
+        assert_eq!(metric_labels(Ok(Stall::of(&summary))), ("error", Some("SecretMissing")));
+        let ready = summarise(&[], &[], &[], &[], 0, &selected, 0);
+        assert_eq!(metric_labels(Ok(Stall::of(&ready))), ("success", None));
+        let failed = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        assert_eq!(metric_labels(Err(&failed)), ("error", Some("ReadFailed")));
+        // Every stall summarise can report has a label of the closed set.
+        for stall in Stall::ALL {
+            let summary = Summary::new(Health::Stalled, stall.reason(), "x");
+            assert_eq!(Stall::of(&summary), Some(stall));
+        }
     }
 
     #[test]

@@ -274,12 +274,8 @@ where
     })
 }
 
-fn error_policy(instance: Arc<ProwInstance>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    ctx.metrics.increment(
-        "prow_operator_reconcile_errors_total",
-        "Failed reconciles by kind and reason.",
-        &[("kind", "ProwInstance"), ("reason", error.reason())],
-    );
+/// Retries a failed reconcile (`instance::reconcile` counted it).
+fn error_policy(instance: Arc<ProwInstance>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
     warn!(
         instance = %format!("{}/{}", instance.metadata.namespace.as_deref().unwrap_or_default(), instance.metadata.name.as_deref().unwrap_or_default()),
         %error,
