@@ -429,7 +429,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
             job_configs: &job_config_refs,
             plugin_configs: &plugin_configs,
             label_sets: &label_sets,
-            secret_hashes: secrets::hashes(&observed),
+            secrets: secrets::for_render(&secret_uses, &observed, &deployments),
             operator_webhook: ctx.webhook.clone(),
             job_config_files: Some(files),
         })
