@@ -50,6 +50,18 @@ pub fn cause(error: &kube::Error) -> String {
     super::status::truncate(&one_line, MAX_CAUSE_BYTES)
 }
 
+/// What went wrong with a watch, in words (as [`cause`]).
+pub fn watch_cause(error: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error;
+    match error {
+        Error::InitialListFailed(inner) => format!("listing: {}", cause(inner)),
+        Error::WatchStartFailed(inner) => format!("starting the watch: {}", cause(inner)),
+        Error::WatchFailed(inner) => format!("watching: {}", cause(inner)),
+        Error::WatchError(status) => format!("watching: {}", cause(&kube::Error::Api(status.clone()))),
+        Error::NoResourceVersion => error.to_string(),
+    }
+}
+
 /// One sentence for a failed request: `verb` (`applying`, `reading`...) the `object` (`Kind
 /// namespace/name`, or a description) and what the API server said.
 pub fn describe(verb: &str, object: &str, error: &kube::Error) -> String {
@@ -135,6 +147,15 @@ mod tests {
         assert!(text.len() <= MAX_CAUSE_BYTES, "{}", text.len());
         assert!(!text.contains('\n'));
         assert!(text.ends_with("..."));
+    }
+
+    #[test]
+    fn a_failed_watch_says_what_the_api_server_said() {
+        let Err(kube::Error::Api(status)) = Err::<(), _>(not_found()) else {
+            unreachable!()
+        };
+        let error = kube::runtime::watcher::Error::WatchError(status);
+        assert_eq!(watch_cause(&error), "watching: namespaces \"test-pods\" not found");
     }
 
     #[test]

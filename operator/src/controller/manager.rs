@@ -62,7 +62,7 @@ where
         while let Some(event) = stream.next().await {
             match event {
                 Ok(event) => handle(&event),
-                Err(error) => warn!(%error, "watch failed; retrying"),
+                Err(error) => warn!(error = %super::api_error::watch_cause(&error), "watch failed; retrying"),
             }
         }
     })
