@@ -233,6 +233,7 @@ async fn run(backend: &str, arrival: Arrival) {
     })
     .await;
     let rss_idle = cluster::proc_status(pid);
+    let cpu_before = cluster::cpu_seconds(Some(pid));
 
     // Throughput: 10,000 triggered ProwJobs become pods.
     let window_start = Instant::now();
@@ -286,6 +287,7 @@ async fn run(backend: &str, arrival: Arrival) {
         }))
     };
     let rss_end = cluster::proc_status(pid);
+    let cpu_per_job = (cluster::cpu_seconds(Some(pid)) - cpu_before) / JOBS as f64;
     let requests = backend.testkit().map_or_else(
         || "(no audit log on the real control plane)".to_string(),
         |tk| {
@@ -336,6 +338,10 @@ async fn run(backend: &str, arrival: Arrival) {
         "pods created                   {JOBS} in {pods_window:.2} s {from}: {:.0} pods/s (first pod after {:.1} ms)   [target >= 500/s]",
         JOBS as f64 / pods_window,
         first_pod.saturating_duration_since(window_start).as_secs_f64() * 1000.0
+    );
+    println!(
+        "operator CPU per job           {:.0} µs (pod created, pending, failure seen)",
+        cpu_per_job * 1e6
     );
     println!(
         "  every ProwJob pending after  {:.2} s",

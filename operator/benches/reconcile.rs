@@ -13,7 +13,6 @@ mod synthetic;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -181,15 +180,6 @@ impl Log {
 }
 
 /// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    field(14) + field(15)
-}
-
 /// Time on CPU of a process, all threads, in nanoseconds (`/proc/<pid>/task/*/schedstat`, finer
 /// than clock ticks; threads that exited meanwhile are missed).
 fn cpu_nanos(pid: u32) -> u64 {
@@ -201,15 +191,6 @@ fn cpu_nanos(pid: u32) -> u64 {
         .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
         .sum()
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 /// Counts the API requests of an audit log slice by `verb resource`.
@@ -320,19 +301,20 @@ async fn run(backend: &str) {
     );
 
     // Idle CPU: nothing changes for IDLE.
-    let ticks_per_second = clock_ticks();
-    let idle_before = cpu_ticks(pid);
+    let idle_before = cluster::cpu_seconds(Some(pid));
     let idle_nanos_before = cpu_nanos(pid);
     let idle_reconciles_before = log.reconciles.len();
     let idle_started = Instant::now();
     tokio::time::sleep(IDLE).await;
-    let idle_ticks = cpu_ticks(pid) - idle_before;
+    let idle_used = cluster::cpu_seconds(Some(pid)) - idle_before;
     let idle_cpu_ms = (cpu_nanos(pid) - idle_nanos_before) as f64 / 1e6;
     let idle_seconds = idle_started.elapsed().as_secs_f64();
     log.poll();
     let idle_reconciles = log.reconciles.len() - idle_reconciles_before;
-    let idle_cpu = idle_ticks as f64 / ticks_per_second / idle_seconds * 100.0;
-    println!("idle {idle_seconds:.1}s: {idle_ticks} ticks ({idle_cpu:.2}% of one core), {idle_reconciles} reconciles");
+    let idle_cpu = idle_used / idle_seconds * 100.0;
+    println!(
+        "idle {idle_seconds:.1}s: {idle_used:.2} s on CPU ({idle_cpu:.2}% of one core), {idle_reconciles} reconciles"
+    );
 
     // Edits: one annotation inside one job per edit, waiting for each to land.
     let edits_reconciles_from = log.reconciles.len();
@@ -340,7 +322,7 @@ async fn run(backend: &str) {
     let mut patch_ms = Vec::new();
     let mut reconciles_per_edit = Vec::new();
     let mut requests_first_edit = String::new();
-    let edit_cpu_before = cpu_ticks(pid);
+    let edit_cpu_before = cluster::cpu_seconds(Some(pid));
     let mut rss_trend = Vec::new();
     let edits_started = Instant::now();
     for edit in 0..EDITS {
@@ -403,7 +385,7 @@ async fn run(backend: &str) {
         }
     }
     let edits_elapsed = edits_started.elapsed().as_secs_f64();
-    let edit_cpu = (cpu_ticks(pid) - edit_cpu_before) as f64 / ticks_per_second;
+    let edit_cpu = cluster::cpu_seconds(Some(pid)) - edit_cpu_before;
     let instance = get(&client, "ProwInstance", "prow").await.unwrap_or_default();
     let rss_end = cluster::proc_status(pid);
     let total_reconciles = log.reconciles.len();
@@ -479,7 +461,7 @@ async fn run(backend: &str) {
         rss_trend.join(", ")
     );
     println!(
-        "idle CPU                    {idle_cpu:.2}% of one core ({idle_ticks} ticks, {idle_cpu_ms:.1} ms on CPU by schedstat, in {idle_seconds:.1} s; {idle_reconciles} reconciles)   [target ~0]"
+        "idle CPU                    {idle_cpu:.2}% of one core ({idle_used:.2} s by /proc/stat, {idle_cpu_ms:.1} ms on CPU by schedstat, in {idle_seconds:.1} s; {idle_reconciles} reconciles)   [target ~0]"
     );
     println!(
         "CPU during edits            {edit_cpu:.2} s over {edits_elapsed:.1} s ({EDITS} edits, {:.1}% of one core; {:.0} ms per reconcile)",

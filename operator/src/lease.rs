@@ -221,7 +221,7 @@ pub enum ElectionError {
         lease_duration: Duration,
     },
     /// The API server refused or failed a request.
-    #[error("lease request failed: {0}")]
+    #[error("lease request failed: {}", crate::controller::api_error::cause(.0))]
     Api(#[from] kube::Error),
     /// The API server did not answer in time.
     #[error("lease request did not finish within {0:?}")]

@@ -326,7 +326,7 @@ pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebh
         job_configs: &job_configs,
         plugin_configs: &plugin_configs,
         label_sets: &label_sets,
-        secret_hashes: Default::default(),
+        secrets: Default::default(),
         operator_webhook: webhook.clone(),
         job_config_files: None,
     })?)

@@ -55,7 +55,7 @@ pub enum RunError {
     #[error("cannot load the cluster configuration: {0}")]
     Config(String),
     /// The client could not be built.
-    #[error("cannot create the Kubernetes client: {0}")]
+    #[error("cannot create the Kubernetes client: {}", crate::controller::api_error::cause(.0))]
     Client(kube::Error),
     /// An endpoint could not listen.
     #[error(transparent)]

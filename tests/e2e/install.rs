@@ -333,8 +333,10 @@ async fn a_missing_secret_stalls_and_creating_it_recovers() {
     let message = condition(&stalled, "Stalled").unwrap().2;
     assert!(message.contains("prow/hmac-token"), "{message}");
     assert!(message.contains("\"hmac\""), "{message}");
+    assert_one_sentence(&message);
     // The rest is applied regardless.
     assert!(world.get("v1", "ConfigMap", "prow", "prow-config").await.is_some());
+    wait_counted(&world, "SecretMissing").await;
 
     let hmac = sample_secrets()
         .into_iter()
@@ -346,6 +348,184 @@ async fn a_missing_secret_stalls_and_creating_it_recovers() {
     let reasons: Vec<&str> = events.iter().filter_map(|e| e["reason"].as_str()).collect();
     assert!(reasons.contains(&"SecretMissing"), "{reasons:?}");
     assert!(reasons.contains(&"Recovered"), "{reasons:?}");
+    let recovered = events.iter().find(|e| e["reason"] == "Recovered").unwrap();
+    let note = recovered["note"].as_str().unwrap_or_default();
+    assert!(note.starts_with("SecretMissing resolved; "), "{note}");
+}
+
+/// Fails unless `message` is one human sentence: one line, bounded, no Rust debug output.
+fn assert_one_sentence(message: &str) {
+    for debug in ["Status {", "Some(", "ApiError", "ListMeta"] {
+        assert!(!message.contains(debug), "debug output ({debug}) in: {message}");
+    }
+    assert!(!message.contains('\n'), "{message}");
+    assert!(message.len() < 1024, "{} bytes: {message}", message.len());
+}
+
+/// Waits until `/metrics` counts a ProwInstance reconcile as an error with `reason`.
+async fn wait_counted(world: &World, reason: &str) {
+    let metrics = logged_address(&world.operator_log(), "metrics_address");
+    let errors = format!("prow_operator_reconcile_errors_total{{kind=\"ProwInstance\",reason=\"{reason}\"}}");
+    let failed = "prow_operator_reconciles_total{kind=\"ProwInstance\",result=\"error\"}";
+    world
+        .eventually(&format!("/metrics to count {reason}"), || async {
+            let (_, text) = http_get(&metrics, "/metrics").await;
+            (text.contains(&errors) && text.contains(failed)).then_some(())
+        })
+        .await;
+}
+
+/// The operator's Events on the instance with `reason`, as (name, note, series count).
+async fn events_of(world: &World, reason: &str) -> Vec<(String, String, i64)> {
+    let mut events: Vec<(String, String, i64)> = world
+        .list("events.k8s.io/v1", "Event", "prow", "")
+        .await
+        .iter()
+        .filter(|e| e["reason"] == reason && e["regarding"]["kind"] == "ProwInstance")
+        .map(|e| {
+            (
+                e["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                e["note"].as_str().unwrap_or_default().to_string(),
+                e["series"]["count"].as_i64().unwrap_or(1),
+            )
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+/// The pod template of every Deployment in `prow`, by name.
+async fn pod_templates(world: &World) -> std::collections::BTreeMap<String, Value> {
+    world
+        .list("apps/v1", "Deployment", "prow", "")
+        .await
+        .into_iter()
+        .map(|d| {
+            (
+                d["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                d["spec"]["template"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deleting_a_mounted_secret_rolls_nothing_and_counts_as_an_error() {
+    let world = installed().await;
+    let before = pod_templates(&world).await;
+    assert!(before.contains_key("prow-crier"), "{:?}", before.keys());
+    // crier mounts the Slack token.
+    world.delete("v1", "Secret", "prow", "slack-token").await;
+    let stalled = wait_condition(&world, "ProwInstance", "prow", "Stalled", "True", Some("SecretMissing")).await;
+    // Give a wrong roll time to show.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        pod_templates(&world).await,
+        before,
+        "no Deployment rolls onto a missing Secret"
+    );
+    let message = condition(&stalled, "Stalled").unwrap().2;
+    assert!(message.contains("prow/slack-token"), "{message}");
+    assert_one_sentence(&message);
+    wait_counted(&world, "SecretMissing").await;
+
+    let slack = sample_secrets()
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "slack-token")
+        .unwrap();
+    world.apply_value(slack).await;
+    wait_applied(&world).await;
+    // The same content is back: still nothing to roll.
+    assert_eq!(pod_templates(&world).await, before);
+}
+
+#[tokio::test]
+async fn an_object_the_api_server_refuses_is_named_in_one_sentence() {
+    let mut world = World::start().await;
+    for secret in sample_secrets() {
+        world.apply_value(secret).await;
+    }
+    // Someone else already manages the labels ConfigMap's data: the operator's apply conflicts.
+    world
+        .apply_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "prow-labels", "namespace": "prow"},
+            "data": {"labels.yaml": "default: {}\n"}
+        }))
+        .await;
+    apply_samples(&world).await;
+    world.play_deployment_controller("prow");
+    world.start_operator();
+    let stalled = wait_condition(&world, "ProwInstance", "prow", "Stalled", "True", Some("ApplyRefused")).await;
+    let message = condition(&stalled, "Stalled").unwrap().2;
+    assert!(
+        message.starts_with("applying ConfigMap prow/prow-labels: Apply failed with 1 conflict"),
+        "{message}"
+    );
+    assert_one_sentence(&message);
+    wait_counted(&world, "ApplyRefused").await;
+    let refused = events_of(&world, "ApplyRefused").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_one_sentence(&refused[0].1);
+}
+
+#[tokio::test]
+async fn a_restart_records_no_applied_event_and_an_edit_records_what_changed() {
+    let mut world = installed().await;
+    let applied = world
+        .eventually("an Applied Event", || async {
+            let events = events_of(&world, "Applied").await;
+            (!events.is_empty()).then_some(events)
+        })
+        .await;
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    world.start_operator();
+    world
+        .eventually("the restarted operator to reconcile", || async {
+            world.operator_log().contains("reconciled").then_some(())
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        events_of(&world, "Applied").await,
+        applied,
+        "a restart that changes nothing records no Applied Event\n{}",
+        world.operator_log()
+    );
+    assert!(
+        applied
+            .iter()
+            .any(|(_, note, _)| note.contains("created ConfigMap prow/prow-config")),
+        "{applied:?}"
+    );
+
+    // An edit: one new Event saying what changed; the earlier ones keep their notes.
+    let mut api = prow_api::yaml::load_documents(
+        &std::fs::read_to_string(repo().join("config/samples/jobconfig-api.yaml")).unwrap(),
+    )
+    .unwrap()
+    .values
+    .remove(0);
+    let periodics = api["spec"]["periodics"].as_array_mut().expect("periodics");
+    let mut extra = periodics[0].clone();
+    extra["name"] = json!("an-added-periodic");
+    periodics.push(extra);
+    world.apply_value(api).await;
+    let after = world
+        .eventually("an Applied Event naming the job config", || async {
+            let events = events_of(&world, "Applied").await;
+            events
+                .iter()
+                .any(|(_, note, _)| note.contains("updated ConfigMap prow/prow-job-config-0"))
+                .then_some(events)
+        })
+        .await;
+    for earlier in &applied {
+        assert!(after.contains(earlier), "{earlier:?} unchanged in {after:?}");
+    }
+    for (_, note, _) in &after {
+        assert_one_sentence(note);
+    }
 }
 
 #[tokio::test]

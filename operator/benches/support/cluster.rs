@@ -224,7 +224,17 @@ pub fn cpu_seconds(pid: Option<u32>) -> f64 {
             .unwrap_or(f64::NAN)
     };
     // utime and stime are fields 14 and 15 of stat(5), 11 and 12 after the command and state.
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) + ticks(12)) / clock_ticks_per_second()
+}
+
+/// The kernel's clock ticks per second, which `/proc/<pid>/stat` counts in.
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -286,6 +286,47 @@ fn live_of(
     }
 }
 
+/// What an apply did to an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// It did not exist (or was re-created under a new uid).
+    Created,
+    /// It existed and the apply changed it.
+    Updated,
+    /// The apply changed nothing (a re-apply after a restart, or of an object as rendered).
+    Unchanged,
+}
+
+impl Change {
+    /// `created` or `updated`, for notes; `None` when nothing changed.
+    pub fn verb(self) -> Option<&'static str> {
+        match self {
+            Self::Created => Some("created"),
+            Self::Updated => Some("updated"),
+            Self::Unchanged => None,
+        }
+    }
+}
+
+/// What the apply of the rendering with `applied_hash` did, from the object as listed `before`
+/// it and as the server `after` wrote it. The server keeps the resourceVersion of an apply that
+/// changes nothing. A kind with a generation whose generation and applied hash stayed the same
+/// was changed only by someone else's status write between the list and the apply.
+pub fn change(before: Option<&Live>, after: &Written, applied_hash: &str) -> Change {
+    let Some(before) = before.filter(|b| b.uid == after.uid) else {
+        return Change::Created;
+    };
+    if before.resource_version == after.resource_version {
+        return Change::Unchanged;
+    }
+    match (before.generation, after.generation) {
+        (Some(old), Some(new)) if old == new && before.applied_hash.as_deref() == Some(applied_hash) => {
+            Change::Unchanged
+        }
+        _ => Change::Updated,
+    }
+}
+
 /// What the server wrote, to remember for the next [`plan`].
 pub fn written(object: &DynamicObject) -> Written {
     Written {
@@ -332,6 +373,42 @@ mod tests {
             resource_version: rv.into(),
             generation: None,
         }
+    }
+
+    #[test]
+    fn a_re_apply_that_changed_nothing_is_unchanged() {
+        let desired = config_map("prow-config", "a");
+        // After a restart: nothing remembered, the plan applies, the server keeps the version.
+        assert_eq!(
+            change(Some(&live(&desired, "7")), &written("7"), &desired.hash),
+            Change::Unchanged
+        );
+        assert_eq!(
+            change(Some(&live(&desired, "7")), &written("8"), &desired.hash),
+            Change::Updated
+        );
+        assert_eq!(change(None, &written("8"), &desired.hash), Change::Created);
+        let mut recreated = written("9");
+        recreated.uid = "u2".into();
+        assert_eq!(
+            change(Some(&live(&desired, "7")), &recreated, &desired.hash),
+            Change::Created
+        );
+    }
+
+    #[test]
+    fn a_status_write_between_list_and_apply_is_no_change() {
+        let desired = config_map("prow-deck", "a");
+        let mut before = live(&desired, "7");
+        before.generation = Some(3);
+        let after = |rv: &str, generation: i64| Written {
+            generation: Some(generation),
+            ..written(rv)
+        };
+        assert_eq!(change(Some(&before), &after("9", 3), &desired.hash), Change::Unchanged);
+        assert_eq!(change(Some(&before), &after("9", 4), &desired.hash), Change::Updated);
+        // The same spec with a new rendering (labels, annotations): updated.
+        assert_eq!(change(Some(&before), &after("9", 3), "another hash"), Change::Updated);
     }
 
     #[test]

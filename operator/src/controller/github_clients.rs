@@ -17,7 +17,7 @@ use crate::github::{GitHubClient, GitHubError};
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// A Secret could not be read.
-    #[error("reading Secret {namespace}/{name}: {source}")]
+    #[error("reading Secret {namespace}/{name}: {}", super::api_error::cause(.source))]
     Read {
         /// Its namespace.
         namespace: String,

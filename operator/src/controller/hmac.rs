@@ -35,7 +35,7 @@ pub async fn tokens(ctx: &Context) -> Tokens {
             Err(error) => warn!(
                 instance = %format!("{namespace}/{}", instance.name_any()),
                 secret = %reference.name,
-                %error,
+                error = %super::api_error::cause(&error),
                 "cannot read the HMAC Secret"
             ),
         }

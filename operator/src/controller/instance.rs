@@ -21,6 +21,7 @@ use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::api_error;
 use super::apply::{self, Desired, Plan};
 use super::configs::{self, InEffect, Outcome};
 use super::last_good::{self, Accepted};
@@ -67,30 +68,79 @@ pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result
     let started = Instant::now();
     ctx.queue.started(&instance);
     let result = if instance.metadata.deletion_timestamp.is_some() {
-        clean_up(&instance, &ctx).await
+        clean_up(&instance, &ctx).await.map(|action| (action, None))
     } else {
         reconcile_live(&instance, &ctx).await
     };
-    let outcome = if result.is_ok() { "success" } else { "error" };
+    let (outcome, reason) = metric_labels(result.as_ref().map(|(_, stall)| *stall));
     let elapsed = started.elapsed();
     info!(
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         result = outcome,
+        reason = reason.unwrap_or_default(),
         "reconciled"
     );
     super::release_freed_memory();
     ctx.metrics.increment(
         "prow_operator_reconciles_total",
-        "Reconciles by kind and result.",
+        "Reconciles by kind and result (error: it failed, or ended in a Stalled condition).",
         &[("kind", "ProwInstance"), ("result", outcome)],
     );
+    if let Some(reason) = reason {
+        ctx.metrics.increment(
+            "prow_operator_reconcile_errors_total",
+            "Failed reconciles by kind and reason (a Stalled condition's reason, or what failed).",
+            &[("kind", "ProwInstance"), ("reason", reason)],
+        );
+    }
     ctx.metrics.observe(
         "prow_operator_reconcile_duration_seconds",
         "Reconcile duration by kind.",
         &[("kind", "ProwInstance")],
         elapsed.as_secs_f64(),
     );
-    result
+    result.map(|(action, _)| action)
+}
+
+/// Why a reconcile ended with the instance `Stalled`: the closed set of its condition's reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// The instance's spec has errors; nothing was applied.
+    InvalidSpec,
+    /// The API server refused objects (invalid, owned by someone else, namespace missing).
+    ApplyRefused,
+    /// A Secret or key the spec names does not exist.
+    SecretMissing,
+}
+
+impl Stall {
+    const ALL: [Stall; 3] = [Stall::InvalidSpec, Stall::ApplyRefused, Stall::SecretMissing];
+
+    /// The condition reason, also the metrics' `reason` label.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::InvalidSpec => "InvalidSpec",
+            Self::ApplyRefused => "ApplyRefused",
+            Self::SecretMissing => "SecretMissing",
+        }
+    }
+
+    /// The stall `summary` reports, if it is one.
+    fn of(summary: &Summary) -> Option<Self> {
+        (summary.health == Health::Stalled)
+            .then(|| Self::ALL.into_iter().find(|s| s.reason() == summary.reason))
+            .flatten()
+    }
+}
+
+/// The `result` label of a reconcile and, for one that failed or stalled, its `reason` label;
+/// both from closed sets (never a user's string).
+fn metric_labels(result: Result<Option<Stall>, &ReconcileError>) -> (&'static str, Option<&'static str>) {
+    match result {
+        Ok(None) => ("success", None),
+        Ok(Some(stall)) => ("error", Some(stall.reason())),
+        Err(error) => ("error", Some(error.reason())),
+    }
 }
 
 async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
@@ -322,7 +372,8 @@ async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> 
     Ok(maps)
 }
 
-async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action, ReconcileError> {
+/// Reconciles a live instance; returns when to look again and whether it stalled.
+async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Action, Option<Stall>), ReconcileError> {
     ensure_finalizer(instance, ctx).await?;
     let owner = Owner::of(instance);
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -330,7 +381,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     // Read.
     let (inputs, job_configs) = snapshot(instance, ctx);
     let Some(sourced_instance) = inputs.instances.first() else {
-        return Ok(Action::await_change());
+        return Ok((Action::await_change(), None));
     };
     let selected = pipeline::select(&inputs, sourced_instance);
     let secret_uses = secrets::references(&instance.spec);
@@ -392,7 +443,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             job_configs: &job_config_refs,
             plugin_configs: &plugin_configs,
             label_sets: &label_sets,
-            secret_hashes: secrets::hashes(&observed),
+            secrets: secrets::for_render(&secret_uses, &observed, &deployments),
             operator_webhook: ctx.webhook.clone(),
             job_config_files: Some(files),
         })
@@ -416,36 +467,26 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
             let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
             apply::plan(desired, &live, &written)
         };
-        let outcome = carry_out(&plan, ctx).await;
-        applied = outcome.applied.len();
-        let pruned = outcome.pruned;
+        let outcome = carry_out(&plan, &live, ctx).await;
+        applied = outcome.changed.len();
+        problems.extend(outcome.problems);
         for deployment in outcome.deployments {
             deployments.retain(|d| d.metadata.name != deployment.metadata.name);
             deployments.push(deployment);
         }
-        problems.extend(outcome.problems);
-        if applied > 0 || pruned > 0 {
-            let shown: Vec<&str> = outcome.applied.iter().take(10).map(String::as_str).collect();
-            let more = if applied > shown.len() {
-                format!(" and {} more", applied - shown.len())
-            } else {
-                String::new()
-            };
-            info!(applied, pruned, unchanged = plan.unchanged, "applied");
-            ctx.publish(
-                &instance.object_ref(&()),
-                &Notice {
-                    warning: false,
-                    reason: "Applied".into(),
-                    note: format!("applied {}{more}; pruned {pruned}", shown.join(", ")),
-                },
-            )
-            .await;
+        info!(
+            changed = applied,
+            pruned = outcome.pruned.len(),
+            unchanged = plan.unchanged + outcome.unchanged,
+            "applied"
+        );
+        if let Some(notice) = applied_notice(&outcome.changed, &outcome.pruned) {
+            ctx.publish(&instance.object_ref(&()), &notice).await;
         }
     }
 
     // Status.
-    let components = readiness::components(&owner, &instance.spec, &deployments);
+    let readiness = readiness::components(&owner, &instance.spec, &deployments);
     let mut secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
     if let storage_copy::StorageCopy::Missing(message) = storage_copy {
         secret_problems.push(message);
@@ -456,7 +497,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
         &instance_errors,
         &problems,
         &secret_problems,
-        &components,
+        &readiness,
         applied,
         &selected_objects,
         rejected,
@@ -465,7 +506,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     let status = ProwInstanceStatus {
         observed_generation: instance.metadata.generation,
         conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, &now),
-        components,
+        components: readiness.into_iter().map(|r| r.status).collect(),
         jobs: jobs.or(previous.jobs),
         config_hash,
         selected: Some(selected_objects),
@@ -501,15 +542,10 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<Action
     ctx.leadership.recheck(dropped);
 
     if problems.iter().any(|p| p.transient) {
-        return Err(ReconcileError::Apply(
-            problems
-                .iter()
-                .map(|p| p.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ));
+        let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        return Err(ReconcileError::Apply(listed(&failed)));
     }
-    Ok(Action::requeue(RESYNC))
+    Ok((Action::requeue(RESYNC), Stall::of(&summary)))
 }
 
 /// The storage Secret as the instance's namespace holds it, and the Secret of that name in the
@@ -606,9 +642,24 @@ struct Problem {
     transient: bool,
 }
 
+impl Problem {
+    /// The failure of `verb` (`applying`, `pruning`) on the object `key`.
+    fn of(verb: &str, key: &apply::Key, error: &kube::Error) -> Self {
+        let (kind, namespace, name) = key;
+        Self {
+            message: api_error::describe(verb, &format!("{kind} {namespace}/{name}"), error),
+            transient: transient(error),
+        }
+    }
+}
+
 struct Carried {
-    applied: Vec<String>,
-    pruned: usize,
+    /// What changed, as `created Kind namespace/name` or `updated ...`.
+    changed: Vec<String>,
+    /// What was deleted, as `deleted Kind namespace/name`.
+    pruned: Vec<String>,
+    /// How many applies changed nothing.
+    unchanged: usize,
     deployments: Vec<Deployment>,
     problems: Vec<Problem>,
 }
@@ -625,10 +676,12 @@ fn transient(error: &kube::Error) -> bool {
     }
 }
 
-async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
+async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried {
+    let before: BTreeMap<&apply::Key, &apply::Live> = live.iter().map(|l| (&l.key, l)).collect();
     let mut carried = Carried {
-        applied: Vec::new(),
-        pruned: 0,
+        changed: Vec::new(),
+        pruned: Vec::new(),
+        unchanged: 0,
         deployments: Vec::new(),
         problems: Vec::new(),
     };
@@ -644,16 +697,21 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
         );
         match result {
             Ok(object) => {
+                let written = apply::written(&object);
+                let change = apply::change(before.get(&step.desired.key).copied(), &written, &step.desired.hash);
                 ctx.written
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(step.desired.key.clone(), apply::written(&object));
+                    .insert(step.desired.key.clone(), written);
                 if kind == "Deployment"
                     && let Ok(deployment) = serde_json::to_value(&object).and_then(serde_json::from_value::<Deployment>)
                 {
                     carried.deployments.push(deployment);
                 }
-                carried.applied.push(format!("{kind} {name}"));
+                match change.verb() {
+                    Some(verb) => carried.changed.push(format!("{verb} {kind} {namespace}/{name}")),
+                    None => carried.unchanged += 1,
+                }
             }
             Err(error) => {
                 ctx.metrics.increment(
@@ -661,27 +719,30 @@ async fn carry_out(plan: &Plan, ctx: &Context) -> Carried {
                     "Failed applies and deletes by kind.",
                     &[("kind", kind)],
                 );
-                warn!(%kind, %namespace, %name, %error, "apply failed");
-                carried.problems.push(Problem {
-                    transient: transient(&error),
-                    message: format!("applying {kind} {namespace}/{name}: {error}"),
-                });
+                let problem = Problem::of("applying", &step.desired.key, &error);
+                warn!(message = %problem.message, "apply failed");
+                carried.problems.push(problem);
             }
         }
     }
     for key in &plan.prune {
-        let (kind, namespace, name) = key;
         match ctx.applier.delete(key).await {
             Ok(()) => {
                 ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-                carried.pruned += 1;
+                carried.pruned.push(format!("deleted {} {}/{}", key.0, key.1, key.2));
             }
             Err(error) => {
-                warn!(%kind, %namespace, %name, %error, "prune failed");
-                carried.problems.push(Problem {
+                ctx.metrics.increment(
+                    "prow_operator_apply_errors_total",
+                    "Failed applies and deletes by kind.",
+                    &[("kind", &key.0)],
+                );
+                let problem = Problem {
                     transient: true,
-                    message: format!("pruning {kind} {namespace}/{name}: {error}"),
-                });
+                    ..Problem::of("pruning", key, &error)
+                };
+                warn!(message = %problem.message, "prune failed");
+                carried.problems.push(problem);
             }
         }
     }
@@ -692,7 +753,7 @@ fn summarise(
     instance_errors: &[&Finding],
     problems: &[Problem],
     secret_problems: &[String],
-    components: &[prow_api::instance::ComponentStatus],
+    components: &[readiness::Readiness],
     applied: usize,
     selected: &SelectedObjects,
     rejected: usize,
@@ -700,7 +761,7 @@ fn summarise(
     if let Some(first) = instance_errors.first() {
         return Summary::new(
             Health::Stalled,
-            "InvalidSpec",
+            Stall::InvalidSpec.reason(),
             format!(
                 "{} in the spec, nothing applied (first: {}: {})",
                 if instance_errors.len() == 1 {
@@ -719,31 +780,24 @@ fn summarise(
         .map(|p| p.message.as_str())
         .collect();
     if !refused.is_empty() {
-        return Summary::new(Health::Stalled, "ApplyRefused", refused.join("; "));
+        return Summary::new(Health::Stalled, Stall::ApplyRefused.reason(), listed(&refused));
     }
     if !secret_problems.is_empty() {
-        return Summary::new(Health::Stalled, "SecretMissing", secret_problems.join("; "));
+        return Summary::new(
+            Health::Stalled,
+            Stall::SecretMissing.reason(),
+            listed(&secret_problems.iter().map(String::as_str).collect::<Vec<_>>()),
+        );
     }
     if !problems.is_empty() {
         let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         return Summary::new(
             Health::Progressing,
             "ApplyFailed",
-            format!("retrying: {}", failed.join("; ")),
+            format!("retrying: {}", listed(&failed)),
         );
     }
-    let waiting: Vec<String> = components
-        .iter()
-        .filter(|c| !c.ready)
-        .map(|c| {
-            format!(
-                "{} ({}/{} available)",
-                c.name,
-                c.ready_replicas.unwrap_or(0),
-                c.replicas.unwrap_or(0)
-            )
-        })
-        .collect();
+    let waiting: Vec<&str> = components.iter().filter_map(|c| c.waiting.as_deref()).collect();
     if !waiting.is_empty() {
         return Summary::new(
             Health::Progressing,
@@ -762,9 +816,46 @@ fn summarise(
         message.push_str(&format!("; {rejected} rejected (see their status)"));
     }
     if applied > 0 {
-        message.push_str(&format!("; {applied} objects applied"));
+        message.push_str(&format!("; {applied} objects changed"));
     }
     Summary::new(Health::Ready, "Reconciled", message)
+}
+
+/// How many objects an `Applied` Event names before it only counts the rest.
+const NAMED_CHANGES: usize = 10;
+
+/// The `Applied` Event for what an apply `changed` and `pruned`; none when nothing changed.
+fn applied_notice(changed: &[String], pruned: &[String]) -> Option<Notice> {
+    let all: Vec<&str> = changed.iter().chain(pruned).map(String::as_str).collect();
+    if all.is_empty() {
+        return None;
+    }
+    let mut note = all.iter().take(NAMED_CHANGES).copied().collect::<Vec<_>>().join(", ");
+    if all.len() > NAMED_CHANGES {
+        note.push_str(&format!(" and {} more", all.len() - NAMED_CHANGES));
+    }
+    Some(Notice {
+        warning: false,
+        reason: "Applied".into(),
+        note,
+    })
+}
+
+/// How many failures a message lists before it only counts the rest.
+const LISTED_FAILURES: usize = 3;
+
+/// The first few of `messages`, separated by `; `, and how many more there are.
+fn listed(messages: &[&str]) -> String {
+    let mut text = messages
+        .iter()
+        .take(LISTED_FAILURES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if messages.len() > LISTED_FAILURES {
+        text.push_str(&format!("; and {} more", messages.len() - LISTED_FAILURES));
+    }
+    text
 }
 
 fn selected_refs(selected: &pipeline::Selected<'_>, judged: &[Judged]) -> SelectedObjects {
@@ -868,6 +959,84 @@ mod tests {
 
     fn api_error(code: u16, message: &str) -> kube::Error {
         kube::Error::Api(kube::core::Status::failure(message, "Conflict").with_code(code).boxed())
+    }
+
+    /// The 404 kube-apiserver sends for an object in a namespace that does not exist.
+    fn namespace_not_found() -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "namespaces \"test-pods\" not found", "reason": "NotFound",
+            "details": {"name": "test-pods", "kind": "namespaces"}, "code": 404
+        }))
+        .unwrap();
+        kube::Error::Api(status.boxed())
+    }
+
+    #[test]
+    fn a_refused_apply_is_one_sentence_per_object_and_the_list_is_bounded() {
+        let problems: Vec<Problem> = ["prow-crier", "prow-deck", "prow-hook", "prow-tide", "prow-sinker"]
+            .iter()
+            .map(|name| {
+                let key = ("Role".to_string(), "test-pods".to_string(), name.to_string());
+                Problem::of("applying", &key, &namespace_not_found())
+            })
+            .collect();
+        assert_eq!(
+            problems[0].message,
+            "applying Role test-pods/prow-crier: namespaces \"test-pods\" not found"
+        );
+        let summary = summarise(&[], &problems, &[], &[], 0, &SelectedObjects::default(), 0);
+        assert_eq!(summary.reason, "ApplyRefused");
+        assert!(!summary.message.contains("Status {"), "{}", summary.message);
+        assert!(!summary.message.contains("Some("), "{}", summary.message);
+        assert!(summary.message.ends_with("; and 2 more"), "{}", summary.message);
+        assert!(summary.message.len() < 400, "{}", summary.message);
+    }
+
+    #[test]
+    fn an_applied_event_names_what_changed_and_only_when_something_did() {
+        assert_eq!(applied_notice(&[], &[]), None);
+        let changed: Vec<String> = (0..12).map(|i| format!("updated ConfigMap prow/c{i}")).collect();
+        let pruned = vec!["deleted Role test-pods/prow-old".to_string()];
+        let notice = applied_notice(&changed[..1], &pruned).unwrap();
+        assert_eq!(notice.reason, "Applied");
+        assert_eq!(
+            notice.note,
+            "updated ConfigMap prow/c0, deleted Role test-pods/prow-old"
+        );
+        let many = applied_notice(&changed, &pruned).unwrap();
+        assert!(
+            many.note.ends_with("updated ConfigMap prow/c9 and 3 more"),
+            "{}",
+            many.note
+        );
+    }
+
+    #[test]
+    fn a_reconcile_that_stalls_counts_as_an_error_with_its_reason() {
+        let selected = SelectedObjects::default();
+        let missing =
+            vec!["Secret prow/hmac-token not found (named by spec.github.hmacSecretRef, key \"hmac\")".to_string()];
+        let summary = summarise(&[], &[], &missing, &[], 0, &selected, 0);
+        assert_eq!(metric_labels(Ok(Stall::of(&summary))), ("error", Some("SecretMissing")));
+        let ready = summarise(&[], &[], &[], &[], 0, &selected, 0);
+        assert_eq!(metric_labels(Ok(Stall::of(&ready))), ("success", None));
+        let failed = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        assert_eq!(metric_labels(Err(&failed)), ("error", Some("ReadFailed")));
+        // Every stall summarise can report has a label of the closed set.
+        for stall in Stall::ALL {
+            let summary = Summary::new(Health::Stalled, stall.reason(), "x");
+            assert_eq!(Stall::of(&summary), Some(stall));
+        }
+    }
+
+    #[test]
+    fn a_failed_read_says_what_the_api_server_said() {
+        let error = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        assert_eq!(
+            error.to_string(),
+            "reading the instance's Secrets: namespaces \"test-pods\" not found"
+        );
     }
 
     #[test]

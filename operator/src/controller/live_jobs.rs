@@ -203,6 +203,7 @@ async fn recover_last_good(instance: &ProwInstance, job_configs: &[Arc<JobConfig
     let maps = match api.list(&ListParams::default().labels(&selector)).await {
         Ok(list) => list.items,
         Err(error) => {
+            let error = super::api_error::cause(&error);
             warn!(instance = %instance.name_any(), %error, "cannot read the job-config ConfigMaps to recover last good JobConfigs");
             return;
         }

@@ -10,7 +10,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::runtime::{WatchStreamExt, predicates};
@@ -23,6 +22,7 @@ use super::instance;
 use super::jobs;
 use super::last_good::LastGood;
 use super::orphans;
+use super::recorder::{Recorder, Reporter};
 use super::triggers::{self, Changes};
 use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
@@ -62,7 +62,7 @@ where
         while let Some(event) = stream.next().await {
             match event {
                 Ok(event) => handle(&event),
-                Err(error) => warn!(%error, "watch failed; retrying"),
+                Err(error) => warn!(error = %super::api_error::watch_cause(&error), "watch failed; retrying"),
             }
         }
     })
@@ -95,7 +95,7 @@ impl Caches {
         let (namespaces, namespaces_writer) = reflector::store();
         let reporter = Reporter {
             controller: MANAGER.to_string(),
-            instance: Some(settings.identity.clone()),
+            instance: settings.identity.clone(),
         };
         let ctx = Arc::new(Context {
             client: client.clone(),
@@ -282,12 +282,8 @@ where
     })
 }
 
-fn error_policy(instance: Arc<ProwInstance>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    ctx.metrics.increment(
-        "prow_operator_reconcile_errors_total",
-        "Failed reconciles by kind and reason.",
-        &[("kind", "ProwInstance"), ("reason", error.reason())],
-    );
+/// Retries a failed reconcile (`instance::reconcile` counted it).
+fn error_policy(instance: Arc<ProwInstance>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
     warn!(
         instance = %format!("{}/{}", instance.metadata.namespace.as_deref().unwrap_or_default(), instance.metadata.name.as_deref().unwrap_or_default()),
         %error,

@@ -7,6 +7,7 @@
 //! name, and the ConfigMaps and Deployments they own. Objects no instance selects get a
 //! `NotSelected` status from a small loop of their own.
 
+pub mod api_error;
 pub mod apply;
 pub mod checked;
 pub mod configs;
@@ -21,6 +22,7 @@ pub mod namespaces;
 pub mod notices;
 pub mod orphans;
 pub mod readiness;
+pub mod recorder;
 pub mod secrets;
 pub mod status;
 pub mod storage_copy;
@@ -32,7 +34,6 @@ use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::core::PartialObjectMeta;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
@@ -41,6 +42,7 @@ use tracing::warn;
 use self::apply::{Applier, Key, Written};
 use self::last_good::LastGood;
 use self::notices::Notice;
+use self::recorder::Recorder;
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -49,7 +51,7 @@ use crate::render::OperatorWebhook;
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     /// Reading from the API failed.
-    #[error("reading {what}: {source}")]
+    #[error("reading {what}: {}", api_error::cause(.source))]
     Read {
         /// What was being read.
         what: String,
@@ -57,7 +59,7 @@ pub enum ReconcileError {
         source: kube::Error,
     },
     /// Writing to the API failed.
-    #[error("writing {what}: {source}")]
+    #[error("writing {what}: {}", api_error::cause(.source))]
     Write {
         /// What was being written.
         what: String,
@@ -65,7 +67,7 @@ pub enum ReconcileError {
         source: kube::Error,
     },
     /// Deleting an object no longer rendered failed.
-    #[error("pruning {kind} {namespace}/{name}: {source}")]
+    #[error("pruning {kind} {namespace}/{name}: {}", api_error::cause(.source))]
     Prune {
         /// Its kind.
         kind: String,
@@ -354,18 +356,8 @@ impl Context {
 
     /// Records an Event about the object `reference`; failures are logged, never fatal.
     pub async fn publish(&self, reference: &k8s_openapi::api::core::v1::ObjectReference, notice: &Notice) {
-        let event = Event {
-            type_: if notice.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: notice.reason.clone(),
-            note: Some(status::truncate(&notice.note, 1000)),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, reference).await {
+        if let Err(error) = self.recorder.publish(reference, notice).await {
+            let error = api_error::cause(&error);
             warn!(%error, reason = %notice.reason, "could not record an Event");
         }
     }

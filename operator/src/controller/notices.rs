@@ -27,10 +27,10 @@ pub fn transition(previous: &[Condition], next: &Summary) -> Option<Notice> {
             reason: next.reason.clone(),
             note: next.message.clone(),
         }),
-        (Some(_), _) => Some(Notice {
+        (Some(before), _) => Some(Notice {
             warning: false,
             reason: "Recovered".into(),
-            note: next.message.clone(),
+            note: format!("{} resolved; {}", before.reason, next.message),
         }),
         (None, _) => None,
     }
@@ -72,6 +72,7 @@ mod tests {
         let recovered = transition(&after(&missing), &ready).unwrap();
         assert!(!recovered.warning);
         assert_eq!(recovered.reason, "Recovered");
+        assert_eq!(recovered.note, "SecretMissing resolved; ok");
         assert_eq!(transition(&after(&ready), &ready), None);
     }
 

@@ -1,15 +1,20 @@
 //! The Secrets an instance needs: which ones its spec names (pure), whether they and their keys
-//! exist, and a hash of each, so a rotated Secret restarts the pods that mount it.
+//! exist, and a hash of each, so a rotated Secret restarts the pods that mount it. A deleted
+//! Secret restarts nothing: the Deployments that use it keep their config hash until it is back.
 //!
 //! Secret values never leave this module: only key names, presence and a SHA-256 are kept, and
 //! nothing here logs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use prow_api::instance::{ProwInstanceSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
+
+use crate::render::Secrets;
+use crate::render::meta::CONFIG_HASH_ANNOTATION;
 
 /// One Secret key the spec names, and what it is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,12 +104,36 @@ pub fn problems(namespace: &str, uses: &[SecretUse], observed: &Observed) -> Vec
     problems
 }
 
-/// The hash of every Secret found, by name, for the pod-template annotation.
-pub fn hashes(observed: &Observed) -> BTreeMap<String, String> {
-    observed
+/// What rendering needs to know of the Secrets: the hash of every Secret found, the Secrets
+/// that are missing or lack a key `uses` names, and the config hash each of the instance's
+/// `deployments` has now (kept by those that use such a Secret).
+pub fn for_render(uses: &[SecretUse], observed: &Observed, deployments: &[Deployment]) -> Secrets {
+    let hashes = observed
         .iter()
         .filter_map(|(name, found)| found.as_ref().map(|f| (name.clone(), f.hash.clone())))
-        .collect()
+        .collect();
+    let unusable = uses
+        .iter()
+        .filter(
+            |u| !matches!(observed.get(&u.reference.name), Some(Some(found)) if found.keys.contains(&u.reference.key)),
+        )
+        .map(|u| u.reference.name.clone())
+        .collect();
+    let kept = deployments
+        .iter()
+        .filter_map(|deployment| {
+            let hash = deployment
+                .spec
+                .template
+                .metadata
+                .as_ref()?
+                .annotations
+                .as_ref()?
+                .get(CONFIG_HASH_ANNOTATION)?;
+            Some((deployment.metadata.name.clone()?, hash.clone()))
+        })
+        .collect();
+    Secrets { hashes, unusable, kept }
 }
 
 /// The keys and hash of a Secret.
@@ -205,7 +234,29 @@ mod tests {
                 "Secret prow/s3 not found (named by spec.storage.s3.credentialsSecretRef, key \"service-account.json\")",
             ]
         );
-        assert_eq!(hashes(&observed).len(), 3);
+        let secrets = for_render(&uses, &observed, &[]);
+        assert_eq!(secrets.hashes.len(), 3);
+        assert_eq!(
+            secrets.unusable,
+            BTreeSet::from(["hmac-token".to_string(), "s3".to_string()])
+        );
+    }
+
+    #[test]
+    fn each_deployments_current_config_hash_is_known() {
+        let deployment: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "prow-crier", "namespace": "prow"},
+            "spec": {"selector": {}, "template": {
+                "metadata": {"annotations": {CONFIG_HASH_ANNOTATION: "abc"}},
+                "spec": {"containers": []}
+            }}
+        }))
+        .unwrap();
+        let secrets = for_render(&[], &Observed::new(), &[deployment, Deployment::default()]);
+        assert_eq!(
+            secrets.kept,
+            BTreeMap::from([("prow-crier".to_string(), "abc".to_string())])
+        );
     }
 
     #[test]

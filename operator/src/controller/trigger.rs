@@ -73,7 +73,7 @@ pub enum TriggerError {
         source: GitHubError,
     },
     /// The pull request's ProwJobs could not be listed or aborted.
-    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {source}")]
+    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {}", super::api_error::cause(.source))]
     Abort {
         /// `X-GitHub-Delivery`.
         delivery: String,
@@ -83,7 +83,7 @@ pub enum TriggerError {
         source: kube::Error,
     },
     /// A ProwJob could not be created.
-    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {source}")]
+    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {}", super::api_error::cause(.source))]
     Create {
         /// `X-GitHub-Delivery`.
         delivery: String,

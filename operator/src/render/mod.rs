@@ -17,6 +17,7 @@ use prow_api::yaml::{self, YamlError};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use sha2::{Digest, Sha256};
 
+pub use self::components::Secrets;
 use self::components::{ComponentContext, Mounts, render_components};
 use self::config_yaml::Namespaces;
 use self::meta::Owner;
@@ -82,8 +83,8 @@ pub struct RenderInput<'a> {
     pub plugin_configs: &'a [&'a PluginConfig],
     /// The selected LabelSets, in order.
     pub label_sets: &'a [&'a LabelSet],
-    /// Content hashes of the Secrets the components mount, when known (live operator).
-    pub secret_hashes: BTreeMap<String, String>,
+    /// What is known of the Secrets the components mount (live operator).
+    pub secrets: Secrets,
     /// The operator's webhook endpoint.
     pub operator_webhook: OperatorWebhook,
     /// The job-config files of `job_configs`, when the caller has them already (the live
@@ -157,7 +158,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
         plugins: owner.name("plugins"),
         job_config: job_config_names,
         config_map_hashes: hashes,
-        secret_hashes: input.secret_hashes.clone(),
+        secrets: input.secrets.clone(),
     };
     let context = ComponentContext {
         owner: &owner,

@@ -42,9 +42,9 @@ use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
-use super::Context;
 use super::github_clients::CredentialsError;
 use super::manager::drive;
+use super::{Context, api_error};
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
 use crate::engine::labels::CREATED_BY_PROW;
@@ -81,7 +81,7 @@ pub enum JobsError {
     #[error("the ProwJob and Pod caches did not fill: a watch stopped")]
     Caches,
     /// A ProwJob could not be read or written.
-    #[error("{action} ProwJob {namespace}/{name}: {source}")]
+    #[error("{action} ProwJob {namespace}/{name}: {}", api_error::cause(.source))]
     ProwJob {
         /// What was being done.
         action: &'static str,
@@ -93,7 +93,7 @@ pub enum JobsError {
         source: kube::Error,
     },
     /// A job pod could not be written.
-    #[error("{action} Pod {namespace}/{name}: {source}")]
+    #[error("{action} Pod {namespace}/{name}: {}", api_error::cause(.source))]
     Pod {
         /// What was being done.
         action: &'static str,

@@ -11,7 +11,7 @@ mod network;
 mod pod;
 mod rbac;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use prow_api::ProwInstanceSpec;
 use prow_api::instance::{ComponentSpec, ComponentsSpec, FunctionStatus};
@@ -32,9 +32,23 @@ pub struct Mounts {
     pub job_config: Vec<String>,
     /// Content hash of each ConfigMap above, by ConfigMap name.
     pub config_map_hashes: BTreeMap<String, String>,
-    /// Content hash of each Secret by name, when known (the live operator reads them; offline
-    /// render leaves this empty and the secret *references* are hashed instead).
-    pub secret_hashes: BTreeMap<String, String>,
+    /// What is known of the Secrets the components use.
+    pub secrets: Secrets,
+}
+
+/// What the live operator knows of the Secrets the components use (offline render knows
+/// nothing: the secret *references* are hashed instead, and nothing is kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// Content hash of each Secret by name, when known.
+    pub hashes: BTreeMap<String, String>,
+    /// The Secrets that are missing or lack a key the spec names. A Deployment that uses one
+    /// keeps the config hash it has in the cluster (`kept`), so that it does not roll onto a
+    /// Secret that is not there; it rolls once the Secret is back.
+    pub unusable: BTreeSet<String>,
+    /// The config hash of each Deployment's pod template as the cluster holds it, by
+    /// Deployment name.
+    pub kept: BTreeMap<String, String>,
 }
 
 /// Everything the component renderer needs.
@@ -261,7 +275,7 @@ pub(crate) mod testutil {
                 ("prow-job-config-0".into(), "j0".into()),
                 ("prow-job-config-1".into(), "j1".into()),
             ]),
-            secret_hashes: BTreeMap::new(),
+            secrets: Secrets::default(),
         }
     }
 

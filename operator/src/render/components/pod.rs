@@ -122,6 +122,17 @@ impl PodPlan {
         });
     }
 
+    /// The config hash the Deployment `deployment` keeps: the one it has in the cluster, while
+    /// a Secret it uses is missing or lacks a key.
+    fn kept_config_hash(&self, ctx: &ComponentContext<'_>, deployment: &str) -> Option<String> {
+        let secrets = &ctx.mounts.secrets;
+        self.secrets
+            .keys()
+            .any(|name| secrets.unusable.contains(name))
+            .then(|| secrets.kept.get(deployment).cloned())
+            .flatten()
+    }
+
     /// The config hash: sha256 over the mounted ConfigMaps' content hashes and the used
     /// Secrets' content hashes (or, when unknown, their `name/key` references).
     fn config_hash(&self, ctx: &ComponentContext<'_>) -> String {
@@ -136,7 +147,7 @@ impl PodPlan {
             lines.insert(format!("configmap {name} {hash}"));
         }
         for (name, keys) in &self.secrets {
-            let hash = match ctx.mounts.secret_hashes.get(name) {
+            let hash = match ctx.mounts.secrets.hashes.get(name) {
                 Some(hash) => hash.clone(),
                 None => keys
                     .iter()
@@ -482,7 +493,9 @@ pub(super) fn deployment(ctx: &ComponentContext<'_>, component: Component) -> De
     let settings = component.spec(&ctx.spec.components);
     let plan = plan(ctx, component);
     let rollout = rollout(component);
-    let hash = plan.config_hash(ctx);
+    let hash = plan
+        .kept_config_hash(ctx, &owner.name(name))
+        .unwrap_or_else(|| plan.config_hash(ctx));
 
     let container = Container {
         name: name.to_string(),
@@ -921,11 +934,45 @@ mod tests {
 
         // A hook-only secret rolls only hook.
         let mut m = mounts();
-        m.secret_hashes.insert("hmac-token".into(), "h2".into());
+        m.secrets.hashes.insert("hmac-token".into(), "h2".into());
         assert_eq!(changed(&m), ["prow-hook"]);
 
         let mut m = mounts();
-        m.secret_hashes.insert("slack-token".into(), "s2".into());
+        m.secrets.hashes.insert("slack-token".into(), "s2".into());
         assert_eq!(changed(&m), ["prow-crier"]);
+    }
+
+    #[test]
+    fn a_deployment_keeps_its_config_hash_while_a_secret_it_uses_is_missing() {
+        let mut spec = sample_spec();
+        spec.components.crier.enabled = true;
+        let mut present = mounts();
+        present.secrets.hashes.insert("slack-token".into(), "s1".into());
+        present.secrets.hashes.insert("hmac-token".into(), "h1".into());
+        let before = render(&spec, &present);
+        let live: std::collections::BTreeMap<String, String> = ["prow-hook", "prow-crier", "prow-deck"]
+            .into_iter()
+            .map(|name| (name.to_string(), hash(&before, name)))
+            .collect();
+
+        // The Slack Secret is deleted: crier keeps its hash, nothing rolls.
+        let mut deleted = present.clone();
+        deleted.secrets.hashes.remove("slack-token");
+        deleted.secrets.unusable.insert("slack-token".into());
+        deleted.secrets.kept = live.clone();
+        let during = render(&spec, &deleted);
+        for name in live.keys() {
+            assert_eq!(hash(&during, name), live[name], "{name}");
+        }
+        // Meanwhile a ConfigMap change rolls what does not use the missing Secret.
+        deleted.config_map_hashes.insert("prow-plugins".into(), "p2".into());
+        assert_ne!(hash(&render(&spec, &deleted), "prow-hook"), live["prow-hook"]);
+        assert_eq!(hash(&render(&spec, &deleted), "prow-crier"), live["prow-crier"]);
+
+        // Back with new content: crier rolls onto it.
+        let mut back = present.clone();
+        back.secrets.hashes.insert("slack-token".into(), "s2".into());
+        back.secrets.kept = live.clone();
+        assert_ne!(hash(&render(&spec, &back), "prow-crier"), live["prow-crier"]);
     }
 }
