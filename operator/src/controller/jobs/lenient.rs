@@ -20,6 +20,7 @@ use kube::{Api, Client, Resource};
 use prow_api::{ProwJob, ProwJobState};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tracing::warn;
 
 use crate::controller::Context;
@@ -40,12 +41,17 @@ pub enum Listed {
 }
 
 impl<'de> Deserialize<'de> for Listed {
+    /// Reads the ProwJob from its JSON text directly; only one that fails is read again, to learn
+    /// where. (Building a `Value` first would cost every event a second decoding.) Watch events and
+    /// list pages come from serde_json, whose deserializer hands out the raw text.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        if let Ok(job) = ProwJob::deserialize(&value) {
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        if let Ok(job) = serde_json::from_str::<ProwJob>(raw.get()) {
             return Ok(Listed::Readable(Box::new(job)));
         }
-        // Only for the unreadable: read again to learn where it fails.
+        // Only for the unreadable: read again, as a value (whose errors name the wrong type, not
+        // a text position), to learn where it fails.
+        let value: Value = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
         let problem = match serde_path_to_error::deserialize::<_, ProwJob>(&value) {
             Ok(job) => return Ok(Listed::Readable(Box::new(job))),
             Err(error) => error.to_string(),
@@ -249,7 +255,7 @@ mod tests {
     use serde_json::json;
 
     fn listed(value: Value) -> Listed {
-        serde_json::from_value(value).unwrap()
+        serde_json::from_str(&value.to_string()).unwrap()
     }
 
     fn prowjob(status: Value) -> Value {
@@ -286,11 +292,11 @@ mod tests {
 
     #[test]
     fn one_unreadable_item_leaves_the_rest_of_a_list_readable() {
-        let list: kube::core::ObjectList<Listed> = serde_json::from_value(json!({
+        let page = json!({
             "apiVersion": "prow.k8s.io/v1", "kind": "ProwJobList", "metadata": {"resourceVersion": "9"},
             "items": [prowjob(json!({"state": "pending"})), {"metadata": {"name": "bad"}, "spec": {"type": 5}}]
-        }))
-        .unwrap();
+        });
+        let list: kube::core::ObjectList<Listed> = serde_json::from_str(&page.to_string()).unwrap();
         assert!(matches!(list.items[0], Listed::Readable(_)));
         assert!(matches!(list.items[1], Listed::Unreadable { .. }));
     }
