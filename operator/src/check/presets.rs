@@ -446,11 +446,8 @@ mod tests {
                 json!([{"labels": {"a": "1"}, "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}, "x": 1}}],
                           "volumeMounts": [{"name": "m", "mountpath": "/a"}], "volume_mounts": []}])
             ),
-            [
-                "spec.presets[0].volume_mounts",
-                "spec.presets[0].env[0].valueFrom.x",
-                "spec.presets[0].volumeMounts[0].mountpath"
-            ]
+            // `mountpath` sets `mountPath`: upstream matches field names ignoring case.
+            ["spec.presets[0].volume_mounts", "spec.presets[0].env[0].valueFrom.x"]
         );
     }
 
