@@ -33,8 +33,16 @@ struct IntField {
 }
 
 /// (scalar, untyped JSON, read into a string field, read into an int field, as a key)
+type Row = (
+    &'static str,
+    Untyped,
+    Option<&'static str>,
+    Option<i64>,
+    Option<&'static str>,
+);
+
 #[rustfmt::skip]
-const UPSTREAM: &[(&str, Untyped, Option<&str>, Option<i64>, Option<&str>)] = &[
+const UPSTREAM: &[Row] = &[
     ("! 12", Untyped::Json("\"12\""), Some("12"), None, Some("12")),
     ("!!bool \"yes\"", Untyped::Json("true"), Some("true"), None, Some("true")),
     ("!!float 1", Untyped::Json("1"), Some("1"), Some(1), Some("1")),

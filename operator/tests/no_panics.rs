@@ -86,7 +86,7 @@ fn run_import(config: &str, jobs: &str, plugins: &str, labels: &str) {
     let options = ImportOptions {
         namespace: "prow".into(),
         name: "prow".into(),
-        version: "v1".into(),
+        version: Some("v1".into()),
         org: None,
     };
     if let Ok(imported) = import::import(&files, &options) {

@@ -7,9 +7,9 @@
 /// first version without it), from upstream's history (kubernetes-sigs/prow).
 const CHANGES: &[(&str, Option<u32>, Option<u32>)] = &[
     // Added by "plugins: add new plugin for linking and unlinking issues to a PR" (2026-01-10).
-    ("issue-management", Some(2026_01_10), None),
+    ("issue-management", Some(20_260_110), None),
     // Moved into issue-management by kubernetes-sigs/prow#702 (merged 2026-08-11).
-    ("transfer-issue", None, Some(2026_08_11)),
+    ("transfer-issue", None, Some(20_260_811)),
 ];
 
 /// Whether a registered plugin exists in one upstream version.
@@ -57,11 +57,11 @@ mod tests {
         );
         assert_eq!(
             availability("transfer-issue", "v20260819-7593870dc"),
-            Availability::Removed(2026_08_11)
+            Availability::Removed(20_260_811)
         );
         assert_eq!(
             availability("issue-management", "v20240802-66b115076"),
-            Availability::AddedLater(2026_01_10)
+            Availability::AddedLater(20_260_110)
         );
         assert_eq!(
             availability("issue-management", "v20260819-7593870dc"),
