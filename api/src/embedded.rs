@@ -74,10 +74,12 @@ impl<T> Embedded<T> {
 }
 
 impl<T: DeserializeOwned> Embedded<T> {
-    /// Parses the value into the typed Kubernetes model (unknown fields are ignored here; the
-    /// checker reports them).
+    /// Parses the value into the typed Kubernetes model as upstream Prow reads it (a number or
+    /// boolean in a string field is its text, a key differing from a field only in case sets
+    /// it: see [`crate::yaml::coerce`]). Unknown fields are ignored here; the checker reports
+    /// them.
     pub fn parse(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.raw)
+        crate::yaml::from_value(serde_json::from_str(&self.raw)?)
     }
 }
 

@@ -215,7 +215,13 @@ pub fn coerce_scalars_to_strings(schema: &Value, value: &mut Value) {
     }
     match value {
         Value::Bool(_) | Value::Number(_) if schema.get("type").and_then(Value::as_str) == Some("string") => {
-            *value = Value::String(value.to_string());
+            // The text sigs.k8s.io/yaml gives it (`1e6` is "1e+06").
+            let mut text = Value::Null;
+            std::mem::swap(&mut text, value);
+            *value = match crate::yaml::from_value::<String>(text.clone()) {
+                Ok(read) => Value::String(read),
+                Err(_) => text,
+            };
         }
         Value::Object(object) => {
             let properties = schema.get("properties").and_then(Value::as_object);

@@ -189,9 +189,10 @@ pub enum Command {
         /// The ProwInstance's name.
         #[arg(long, default_value = "prow")]
         name: String,
-        /// The upstream image tag of the components.
-        #[arg(long, default_value = import::DEFAULT_VERSION)]
-        version: String,
+        /// The upstream image tag of the components (default: the newest upstream image tag the
+        /// configuration itself names, else a current upstream version).
+        #[arg(long)]
+        version: Option<String>,
         /// The GitHub org (the first job's org when unset).
         #[arg(long)]
         org: Option<String>,
@@ -527,7 +528,11 @@ fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
         .iter()
         .filter(|c| !seen.contains(&c.source))
         .collect();
-    reports.extend(pipeline::check_plugin_configs(&orphans, true));
+    reports.extend(pipeline::check_plugin_configs(
+        &orphans,
+        true,
+        Some(import::DEFAULT_VERSION),
+    ));
     let orphans: Vec<_> = inputs.label_sets.iter().filter(|c| !seen.contains(&c.source)).collect();
     reports.extend(pipeline::check_label_sets(&orphans));
 

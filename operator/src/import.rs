@@ -24,8 +24,10 @@ use prow_api::{JobConfig, JobConfigSpec, LabelSet, PluginConfig, PluginConfigSpe
 use serde::Serialize;
 use serde_json::Value;
 
-/// The default upstream image tag of an imported instance: the starter manifest's.
-pub const DEFAULT_VERSION: &str = "v20240802-66b115076";
+/// The default upstream image tag of an imported instance: the newest upstream image that real
+/// configurations run (gardener's, August 2026; upstream's starter manifests still name
+/// `v20240802-66b115076`).
+pub const DEFAULT_VERSION: &str = "v20260819-7593870dc";
 
 /// One upstream file: where it was read from, and its text.
 #[derive(Clone, Debug)]
@@ -56,8 +58,9 @@ pub struct ImportOptions {
     pub namespace: String,
     /// The ProwInstance's name.
     pub name: String,
-    /// The upstream image tag.
-    pub version: String,
+    /// The upstream image tag; when unset, the newest upstream Prow image tag the files name
+    /// (what the installation runs today), else [`DEFAULT_VERSION`].
+    pub version: Option<String>,
     /// The GitHub org; the org of the first job's repository when unset.
     pub org: Option<String>,
 }
@@ -184,7 +187,7 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
         .or_else(|| first_org(&job_configs))
         .unwrap_or_else(|| "my-org".to_string());
     let mut spec: ProwInstanceSpec = serde_json::from_value(serde_json::json!({
-        "version": options.version,
+        "version": options.version.clone().unwrap_or_else(|| version_in_use(files)),
         "github": {
             "org": org,
             "auth": {"app": {"appIdSecretRef": {"name": "github-token", "key": "appid"}, "privateKeySecretRef": {"name": "github-token", "key": "cert"}}},
@@ -311,6 +314,24 @@ fn read_job_file(file: &UpstreamFile) -> Result<(JobSet, Vec<String>), ImportErr
         append(&mut jobs, parse_jobs(file, Value::Object(document))?);
     }
     Ok((jobs, warnings))
+}
+
+/// The newest upstream Prow image tag (`…/k8s-infra-prow/images/NAME:vYYYYMMDD-commit`, or the
+/// older `gcr.io/k8s-prow/NAME:…`) named in the files, else [`DEFAULT_VERSION`].
+fn version_in_use(files: &UpstreamFiles) -> String {
+    let regex = regex::Regex::new(r"(?:k8s-infra-prow/images|k8s-prow)/[a-z0-9-]+:(v[0-9]{8}-[0-9a-f]+)");
+    let Ok(regex) = regex else {
+        return DEFAULT_VERSION.to_string();
+    };
+    std::iter::once(&files.config)
+        .chain(&files.job_configs)
+        .flat_map(|file| {
+            regex
+                .captures_iter(&file.text)
+                .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+        })
+        .max()
+        .unwrap_or_else(|| DEFAULT_VERSION.to_string())
 }
 
 fn secret(name: &str, key: &str) -> SecretKeyRef {
@@ -490,7 +511,7 @@ mod tests {
         ImportOptions {
             namespace: "prow".into(),
             name: "prow".into(),
-            version: DEFAULT_VERSION.into(),
+            version: Some(DEFAULT_VERSION.into()),
             org: None,
         }
     }
@@ -599,5 +620,17 @@ mod tests {
             "kubernetes-test-infra-presubmits"
         );
         assert_eq!(dns_name("___"), "jobs");
+    }
+
+    #[test]
+    fn the_version_is_the_newest_upstream_image_the_configuration_runs() {
+        let mut files = files_with_config(
+            "plank:\n  default_decoration_config_entries:\n  - config:\n      utility_images:\n        \
+             clonerefs: us-docker.pkg.dev/k8s-infra-prow/images/clonerefs:v20260729-7f8580d8d\n        \
+             initupload: gcr.io/k8s-prow/initupload:v20240415-7013691e3\n",
+        );
+        assert_eq!(version_in_use(&files), "v20260729-7f8580d8d");
+        files.config.text = "plank: {}\n".to_string();
+        assert_eq!(version_in_use(&files), DEFAULT_VERSION);
     }
 }

@@ -233,6 +233,7 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
     reports.extend(check_plugin_configs(
         &selected.plugin_configs,
         selected.instance.object.spec.native.trigger,
+        Some(&selected.instance.object.spec.version),
     ));
     reports.extend(check_label_sets(&selected.label_sets));
     reports
@@ -258,12 +259,16 @@ pub fn check_job_configs(configs: &[&Sourced<JobConfig>], context: &JobContext<'
 }
 
 /// Checks PluginConfigs; `native_trigger` says whether the operator's trigger replaces hook's.
-pub fn check_plugin_configs(configs: &[&Sourced<PluginConfig>], native_trigger: bool) -> Vec<Report> {
+pub fn check_plugin_configs(
+    configs: &[&Sourced<PluginConfig>],
+    native_trigger: bool,
+    version: Option<&str>,
+) -> Vec<Report> {
     configs
         .iter()
         .map(|config| {
             let mut report = report("PluginConfig", config, &config.object.metadata);
-            report.findings = check::check_plugins(&config.object.spec, native_trigger);
+            report.findings = check::check_plugins(&config.object.spec, native_trigger, version);
             report
         })
         .collect()

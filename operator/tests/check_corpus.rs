@@ -176,7 +176,7 @@ fn the_corpus_has_no_errors() {
             .unwrap_or(Value::Null);
         let plugins: PluginConfigSpec =
             serde_json::from_value(plugins_value).unwrap_or_else(|e| panic!("{}: {e}", instance.plugins));
-        tally.add(instance.plugins, &check_plugins(&plugins, false));
+        tally.add(instance.plugins, &check_plugins(&plugins, false, None));
 
         if let Some(labels_file) = instance.labels {
             let labels_value = documents(&base.join(labels_file))

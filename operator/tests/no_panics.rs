@@ -67,7 +67,7 @@ fn run_pipeline(text: &str) {
         },
     );
     let plugins: Vec<_> = inputs.plugin_configs.iter().collect();
-    let _ = pipeline::check_plugin_configs(&plugins, true);
+    let _ = pipeline::check_plugin_configs(&plugins, true, None);
     let labels: Vec<_> = inputs.label_sets.iter().collect();
     let _ = pipeline::check_label_sets(&labels);
 }
@@ -86,7 +86,7 @@ fn run_import(config: &str, jobs: &str, plugins: &str, labels: &str) {
     let options = ImportOptions {
         namespace: "prow".into(),
         name: "prow".into(),
-        version: "v1".into(),
+        version: Some("v1".into()),
         org: None,
     };
     if let Ok(imported) = import::import(&files, &options) {

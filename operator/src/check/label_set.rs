@@ -91,14 +91,23 @@ fn unique_name(name: &str, path: &str, names: &mut BTreeMap<String, String>, fin
     }
     let lower = name.to_lowercase();
     if let Some(first) = names.get(&lower) {
-        findings.error(
-            path,
-            rule::LABEL_SYNC,
-            format!("label {name:?} is already defined at {first} (names are compared ignoring case, old names in previously included): remove or rename one"),
+        let message = format!(
+            "label {name:?} is already defined at {first} (names are compared ignoring case, old names in previously included): remove or rename one"
         );
+        // label_sync refuses a name defined twice, but does not record `previously` names.
+        if is_previous(path) || is_previous(first) {
+            findings.warning(path, rule::LABEL_SYNC, message);
+        } else {
+            findings.error(path, rule::LABEL_SYNC, message);
+        }
     } else {
         names.insert(lower, path.to_string());
     }
+}
+
+/// Whether a label's path is that of an old name, in a `previously` list.
+fn is_previous(path: &str) -> bool {
+    path.contains(".previously[")
 }
 
 struct Fields<'a> {
@@ -284,5 +293,22 @@ mod tests {
         ] {
             assert!(!is_rfc3339(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_old_name_shared_by_two_labels_only_warns_as_label_sync_does_not_record_old_names() {
+        let found = run(json!({"default": {"labels": [
+            {"name": "a", "color": "ffffff", "previously": [{"name": "old"}]},
+            {"name": "b", "color": "ffffff", "previously": [{"name": "OLD"}]},
+            {"name": "A", "color": "ffffff"}
+        ]}}));
+        let severities: Vec<(&str, Severity)> = found.iter().map(|f| (f.path.as_str(), f.severity)).collect();
+        assert_eq!(
+            severities,
+            [
+                ("spec.default.labels[1].previously[0].name", Severity::Warning),
+                ("spec.default.labels[2].name", Severity::Error)
+            ]
+        );
     }
 }

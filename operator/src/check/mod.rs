@@ -22,6 +22,7 @@ mod instance;
 mod jobs;
 mod label_set;
 mod labels;
+mod plugin_versions;
 mod plugins;
 mod pod_spec;
 mod presets;
@@ -87,10 +88,11 @@ pub fn check_decoration(jobs: &JobSet, inputs: &crate::podspec::PodInputs, root:
 }
 
 /// Findings for a PluginConfig. `native_trigger` is whether the operator's native trigger runs,
-/// in which case hook's own `trigger` plugin is refused.
-pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool) -> Vec<Finding> {
+/// in which case hook's own `trigger` plugin is refused; `version` is the upstream version the
+/// instance deploys, whose plugins are the ones hook knows (`None`: any supported version).
+pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool, version: Option<&str>) -> Vec<Finding> {
     let mut findings = Findings::default();
-    plugins::check(spec, native_trigger, "spec", &mut findings);
+    plugins::check(spec, native_trigger, version, "spec", &mut findings);
     findings.into_vec()
 }
 
@@ -118,6 +120,8 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 
 /// Rule names. Upstream checkconfig's names where it has the check; ours otherwise.
 pub mod rule {
+    /// A plugin that exists in another upstream version than the deployed one.
+    pub const PLUGIN_VERSION: &str = "plugin-version";
     /// A key upstream Prow does not accept (checkconfig's name).
     pub const UNKNOWN_FIELDS: &str = "unknown-fields";
     /// A job name over 63 characters (checkconfig's name).

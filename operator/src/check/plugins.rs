@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use prow_api::PluginConfigSpec;
 use prow_api::upstream::documented::{KeyTree, UpstreamFile};
 
+use super::plugin_versions::{Availability, availability};
 use super::{Findings, field, item, key, rule};
 
 /// The plugins hook has built in (external plugins are configured under `external_plugins`),
@@ -70,10 +71,34 @@ pub const REGISTERED_PLUGINS: &[&str] = &[
 ];
 
 /// Checks a PluginConfig at `root`.
-pub(crate) fn check(spec: &PluginConfigSpec, native_trigger: bool, root: &str, findings: &mut Findings) {
-    check_plugins(spec, native_trigger, root, findings);
+pub(crate) fn check(
+    spec: &PluginConfigSpec,
+    native_trigger: bool,
+    version: Option<&str>,
+    root: &str,
+    findings: &mut Findings,
+) {
+    check_plugins(spec, native_trigger, version, root, findings);
     check_external_plugins(spec, root, findings);
     check_unknown_keys(spec, root, findings);
+}
+
+/// A registered plugin that the deployed version does not have is an error (hook refuses to
+/// start), with a warning's worth of help: the version that has it.
+fn check_version(name: &str, version: &str, at: &str, findings: &mut Findings) {
+    match availability(name, version) {
+        Availability::Present => {}
+        Availability::AddedLater(date) => findings.error(
+            at,
+            rule::PLUGIN_VERSION,
+            format!("{name:?} is not in upstream {version}: only versions from {date} on have it; set spec.version to one of them or remove it"),
+        ),
+        Availability::Removed(date) => findings.error(
+            at,
+            rule::PLUGIN_VERSION,
+            format!("{name:?} is not in upstream {version}: versions from {date} on no longer have it (transfer-issue is part of issue-management); use its replacement or an older spec.version"),
+        ),
+    }
 }
 
 /// The org of an `org/repo` scope, and the repo; `None` for an org scope.
@@ -81,7 +106,13 @@ fn split_scope(scope: &str) -> Option<(&str, &str)> {
     scope.split_once('/')
 }
 
-fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool, root: &str, findings: &mut Findings) {
+fn check_plugins(
+    spec: &PluginConfigSpec,
+    native_trigger: bool,
+    version: Option<&str>,
+    root: &str,
+    findings: &mut Findings,
+) {
     let plugins_path = field(root, "plugins");
     for (scope, entry) in &spec.plugins {
         let list_path = field(&key(&plugins_path, scope), "plugins");
@@ -105,6 +136,9 @@ fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool, root: &str, find
                     rule::UNKNOWN_PLUGIN,
                     format!("{name:?} is not a plugin hook knows{hint}: check the spelling (e.g. cherry-pick-unapproved, verify-owners)"),
                 );
+            }
+            if let Some(version) = version {
+                check_version(name, version, &at, findings);
             }
             if let Some(first) = seen.get(name.as_str()) {
                 findings.warning(
@@ -219,7 +253,7 @@ mod tests {
     fn run(value: serde_json::Value, native_trigger: bool) -> Vec<Finding> {
         let spec: PluginConfigSpec = serde_json::from_value(value).expect("plugin config");
         let mut findings = Findings::default();
-        check(&spec, native_trigger, "spec", &mut findings);
+        check(&spec, native_trigger, None, "spec", &mut findings);
         findings.into_vec()
     }
 
@@ -307,6 +341,35 @@ mod tests {
                 false
             ),
             ["spec.config-updater", "spec.lgtm[0].review_act_as_lgtm"]
+        );
+    }
+
+    #[test]
+    fn a_plugin_of_another_version_is_an_error_naming_when_it_came_or_went() {
+        let spec: PluginConfigSpec =
+            serde_json::from_value(json!({"plugins": {"o/r": {"plugins": ["transfer-issue", "issue-management"]}}}))
+                .expect("plugin config");
+        let found = |version: &str| {
+            let mut findings = Findings::default();
+            check(&spec, false, Some(version), "spec", &mut findings);
+            findings
+                .into_vec()
+                .into_iter()
+                .map(|f| (f.path, f.severity, f.rule))
+                .collect::<Vec<_>>()
+        };
+        let rule = Some(rule::PLUGIN_VERSION.to_string());
+        assert_eq!(
+            found("v20260819-7593870dc"),
+            [(
+                "spec.plugins[\"o/r\"].plugins[0]".to_string(),
+                Severity::Error,
+                rule.clone()
+            )]
+        );
+        assert_eq!(
+            found("v20240802-66b115076"),
+            [("spec.plugins[\"o/r\"].plugins[1]".to_string(), Severity::Error, rule)]
         );
     }
 }

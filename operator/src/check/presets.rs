@@ -25,11 +25,12 @@ pub(crate) fn check_set(presets: &[Preset], path: &str, findings: &mut Findings)
         check_one(preset, &preset_path, findings);
         let labels = preset.labels.clone().unwrap_or_default();
         if let Some((_, first)) = selectors.iter().find(|(other, _)| *other == labels) {
-            findings.error(
+            // Upstream accepts it and applies both presets.
+            findings.warning(
                 field(&preset_path, "labels"),
                 rule::PRESET,
                 format!(
-                    "another preset ({first}) has the same labels {}: merge the two presets into one",
+                    "another preset ({first}) has the same labels {}: consider merging the two presets into one",
                     describe(&labels)
                 ),
             );
@@ -446,11 +447,8 @@ mod tests {
                 json!([{"labels": {"a": "1"}, "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}, "x": 1}}],
                           "volumeMounts": [{"name": "m", "mountpath": "/a"}], "volume_mounts": []}])
             ),
-            [
-                "spec.presets[0].volume_mounts",
-                "spec.presets[0].env[0].valueFrom.x",
-                "spec.presets[0].volumeMounts[0].mountpath"
-            ]
+            // `mountpath` sets `mountPath`: upstream matches field names ignoring case.
+            ["spec.presets[0].volume_mounts", "spec.presets[0].env[0].valueFrom.x"]
         );
     }
 
@@ -517,5 +515,19 @@ mod tests {
                 (0, "spec.presets[0].volumeMounts[1].name".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn presets_with_the_same_labels_only_warn_as_upstream_applies_both() {
+        let mut findings = Findings::default();
+        check_set(
+            &presets(json!([{"env": [{"name": "A"}]}, {"env": [{"name": "B"}]}])),
+            "spec.presets",
+            &mut findings,
+        );
+        let findings = findings.into_vec();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, prow_api::status::Severity::Warning);
+        assert_eq!(findings[0].rule.as_deref(), Some(rule::PRESET));
     }
 }

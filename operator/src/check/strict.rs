@@ -1,13 +1,16 @@
 //! Strict reading of embedded Kubernetes objects (PodSpecs, env vars, volumes, …).
 //!
 //! The CRDs keep these schemaless, so the checker reads the raw value against the typed
-//! Kubernetes model itself: every field the model does not have is an `unknown-fields` error
-//! with its path (found with `serde_ignored`), and a value of the wrong type is an error at its
-//! path (found with `serde_path_to_error`).
+//! Kubernetes model itself, as upstream Prow reads it ([`prow_api::yaml::coerce`]: `value: 0` in
+//! an env var is the string "0", `NAME:` sets `name`). A field the model does not have is an
+//! `unknown-fields` warning with its path (found with `serde_ignored`): upstream ignores it, and
+//! its checkconfig reports it only when asked (`unknown-fields-all`). A value of the wrong type
+//! is an error at its path (found with `serde_path_to_error`).
 //!
 //! The YAML reader resolves plain scalars as upstream's YAML 1.1 reader does (`defaultMode:
 //! 0555` is the integer 365), so the raw value is read as it is.
 
+use prow_api::yaml::Coercing;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -17,24 +20,27 @@ use super::{Findings, field, item, rule};
 /// type in messages (`PodSpec`, `EnvVar`). Returns the typed value when it reads.
 pub(crate) fn read<T: DeserializeOwned>(raw: &Value, path: &str, kind: &str, findings: &mut Findings) -> Option<T> {
     let mut unknown: Vec<Vec<Segment>> = Vec::new();
-    let result: Result<T, _> = serde_ignored::deserialize(raw, |ignored| unknown.push(segments_of(&ignored)));
+    let mut read = raw.clone();
+    let result: Result<T, _> =
+        serde_ignored::deserialize(Coercing::new(&mut read), |ignored| unknown.push(segments_of(&ignored)));
     for segments in unknown {
         let (at, name) = match segments.split_last() {
             Some((Segment::Key(name), parent)) => (render(path, parent), name.clone()),
             _ => (path.to_string(), String::new()),
         };
-        findings.error(
+        findings.warning(
             render(path, &segments),
             rule::UNKNOWN_FIELDS,
             format!(
-                "{kind} at {at} has no field {name:?}; Kubernetes and upstream Prow reject it: check its spelling (fields are camelCase) and level, or remove it"
+                "{kind} at {at} has no field {name:?}; upstream Prow ignores it and Kubernetes drops it: check its spelling (fields are camelCase) and level, or remove it"
             ),
         );
     }
     match result {
         Ok(value) => Some(value),
         Err(_) => {
-            let error = match serde_path_to_error::deserialize::<_, T>(raw) {
+            let mut read = raw.clone();
+            let error = match serde_path_to_error::deserialize::<_, T>(Coercing::new(&mut read)) {
                 Ok(_) => return None,
                 Err(error) => error,
             };
@@ -50,7 +56,7 @@ pub(crate) fn read<T: DeserializeOwned>(raw: &Value, path: &str, kind: &str, fin
 
 /// Reads `raw` as a `T` without reporting anything (as [`read`] would accept it).
 pub(crate) fn parse<T: DeserializeOwned>(raw: &Value) -> Option<T> {
-    T::deserialize(raw).ok()
+    prow_api::yaml::from_value(raw.clone()).ok()
 }
 
 fn error_segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
@@ -135,7 +141,8 @@ mod tests {
 
     #[test]
     fn reports_type_errors_with_their_paths() {
-        let raw = json!({"containers": [{"name": "a", "env": [{"name": "A", "value": 1}]}]});
+        // A number would be read as its text, as upstream does; a list is no string.
+        let raw = json!({"containers": [{"name": "a", "env": [{"name": "A", "value": [1]}]}]});
         let mut findings = Findings::default();
         let spec: Option<PodSpec> = read(&raw, "spec", "PodSpec", &mut findings);
         assert!(spec.is_none());
@@ -191,5 +198,36 @@ mod tests {
         let bad = json!({"name": "script", "configMap": {"defaultMode": "0555"}});
         assert!(read::<Volume>(&bad, "v", "Volume", &mut findings).is_none());
         assert_eq!(findings.into_vec()[0].path, "v.configMap.defaultMode");
+    }
+
+    #[test]
+    fn env_values_read_as_upstream_reads_them_and_unknown_keys_only_warn() {
+        use k8s_openapi::api::core::v1::EnvVar;
+        use prow_api::status::Severity;
+        // kubernetes' presets: `value: 0`, a YAML 1.1 boolean, a key in capitals.
+        let (raw, _) =
+            prow_api::yaml::load_single("- {name: X, value: 0}\n- {name: B, value: y}\n- {NAME: C, value: 1e6}\n")
+                .unwrap();
+        let mut findings = Findings::default();
+        let env: Option<Vec<EnvVar>> = read(&raw, "spec.presets[0].env", "EnvVar", &mut findings);
+        assert!(findings.into_vec().is_empty());
+        let values: Vec<(String, Option<String>)> = env.unwrap().into_iter().map(|e| (e.name, e.value)).collect();
+        assert_eq!(
+            values,
+            [
+                ("X".to_string(), Some("0".to_string())),
+                ("B".to_string(), Some("true".to_string())),
+                ("C".to_string(), Some("1e+06".to_string())),
+            ]
+        );
+        let mut findings = Findings::default();
+        let env: Option<EnvVar> = read(&json!({"name": "A", "valu": "x"}), "e", "EnvVar", &mut findings);
+        assert!(env.is_some());
+        let findings = findings.into_vec();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(
+            (findings[0].severity, findings[0].rule.as_deref()),
+            (Severity::Warning, Some(rule::UNKNOWN_FIELDS))
+        );
     }
 }

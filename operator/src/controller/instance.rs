@@ -401,7 +401,11 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     // Validate.
     let (instance_report, settings) = pipeline::validate_instance(sourced_instance);
     let judged = judge_job_configs(&job_configs, &settings, ctx);
-    let mut reports = pipeline::check_plugin_configs(&selected.plugin_configs, instance.spec.native.trigger);
+    let mut reports = pipeline::check_plugin_configs(
+        &selected.plugin_configs,
+        instance.spec.native.trigger,
+        Some(&instance.spec.version),
+    );
     reports.extend(pipeline::check_label_sets(&selected.label_sets));
     let effective = effective_job_configs(&judged, &live, &owner, ctx).await?;
 

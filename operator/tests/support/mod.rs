@@ -92,7 +92,7 @@ impl CorpusInstance {
         let options = ImportOptions {
             namespace: "prow".into(),
             name: "prow".into(),
-            version: import::DEFAULT_VERSION.into(),
+            version: None,
             org: None,
         };
         import::import(&self.files(), &options).unwrap_or_else(|e| panic!("{}: {e}", self.name))
