@@ -261,37 +261,43 @@ async fn editing_a_job_config_changes_the_config_map_and_only_its_readers() {
             job_config_data(&map).contains("an-added-job").then_some(())
         })
         .await;
-    let readers = world
-        .eventually("the job-config readers to roll", || async {
-            let mut changed = Vec::new();
-            for (component, old) in &before {
-                let deployment = world
-                    .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
-                    .await?;
-                if hash(&deployment) != *old {
-                    changed.push(*component);
-                }
-            }
-            (!changed.is_empty()).then_some(changed)
-        })
-        .await;
     // deck, hook, tide and crier all read the job config in upstream's starter; whatever reads it
-    // must have changed, and nothing that does not read it.
-    for component in before.keys() {
-        let deployment = world
-            .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
-            .await
-            .unwrap();
-        let mounts_job_config = deployment["spec"]["template"]["spec"]["volumes"]
+    // must change (the Deployments are applied one after another, so wait for all of them), and
+    // nothing that does not read it.
+    let mounts_job_config = |deployment: &Value| {
+        deployment["spec"]["template"]["spec"]["volumes"]
             .as_array()
-            .unwrap()
-            .iter()
+            .into_iter()
+            .flatten()
             .any(|v| {
                 v["configMap"]["name"]
                     .as_str()
                     .is_some_and(|n| n.starts_with("prow-job-config"))
-            });
-        assert_eq!(readers.contains(component), mounts_job_config, "{component}");
+            })
+    };
+    let (readers, others) = world
+        .eventually("every job-config reader to roll", || async {
+            let (mut readers, mut others) = (Vec::new(), Vec::new());
+            for (component, old) in &before {
+                let deployment = world
+                    .get("apps/v1", "Deployment", "prow", &format!("prow-{component}"))
+                    .await?;
+                let changed = hash(&deployment) != *old;
+                if mounts_job_config(&deployment) {
+                    if !changed {
+                        return None;
+                    }
+                    readers.push(*component);
+                } else {
+                    others.push((*component, changed));
+                }
+            }
+            Some((readers, others))
+        })
+        .await;
+    assert!(!readers.is_empty(), "no Deployment reads the job config");
+    for (component, changed) in others {
+        assert!(!changed, "{component} does not read the job config, yet its pod template changed");
     }
     let config = wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
     assert!(config["status"]["acceptedGeneration"].as_i64().unwrap() >= 2);

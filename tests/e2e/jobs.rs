@@ -786,15 +786,14 @@ async fn reports_held_back_by_an_outage_are_made_after_the_instance_is_deleted_a
                 .then_some(())
         })
         .await;
+    // The record follows the status it was made for.
     for name in &names {
-        let job = world
-            .get("prow.k8s.io/v1", "ProwJob", "prow", name)
-            .await
-            .expect("the ProwJob");
-        assert_eq!(
-            job["status"]["prev_report_states"]["github-reporter"], "success",
-            "{name}"
-        );
+        world
+            .eventually(&format!("the report of {name} to be recorded"), || async {
+                let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", name).await?;
+                (job["status"]["prev_report_states"]["github-reporter"] == "success").then_some(())
+            })
+            .await;
     }
 }
 
