@@ -6,144 +6,16 @@
 //!
 //! On a cluster of `E2E_KUBECONFIG` the steps that end pods are skipped: its kubelet runs them.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::MockServer;
 
-use crate::github::{deliver, installed_with_github_in};
+use crate::github::{BASE, HEAD, deliver, installed_with_fake_github, installed_with_fake_github_in};
 use crate::harness::{ProwJobCrd, Setup, World};
-use crate::install::{installed, installed_in};
-
-const HEAD: &str = "7777777777777777777777777777777777777777";
-const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
-
-/// What GitHub was told: the statuses posted, and the comments on pull request 7.
-#[derive(Default)]
-struct GitHubState {
-    /// (sha, context, state) of every status posted, in order.
-    statuses: Vec<(String, String, String)>,
-    /// (id, body) of the comments.
-    comments: Vec<(u64, String)>,
-    next_id: u64,
-    /// While set, every status is refused with a 500 (GitHub unreachable).
-    down: bool,
-}
-
-/// The parts of GitHub the reporter writes to, and the combined status `/retest` reads.
-#[derive(Clone, Default)]
-struct FakeGitHub(Arc<Mutex<GitHubState>>);
-
-impl FakeGitHub {
-    fn posted(&self, context: &str, state: &str) -> usize {
-        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        github
-            .statuses
-            .iter()
-            .filter(|(_, c, s)| c == context && s == state)
-            .count()
-    }
-
-    /// Makes GitHub refuse statuses (`true`) or take them again.
-    fn set_down(&self, down: bool) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).down = down;
-    }
-
-    fn comments(&self) -> Vec<String> {
-        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        github.comments.iter().map(|(_, body)| body.clone()).collect()
-    }
-}
-
-impl Respond for FakeGitHub {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let route = request.url.path().to_string();
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let text = |key: &str| body[key].as_str().unwrap_or_default().to_string();
-        let comment = |id: u64, body: &str| json!({"id": id, "user": {"login": "prow-bot"}, "body": body});
-        match (request.method.as_str(), route.as_str()) {
-            ("POST", r) if r.contains("/statuses/") && github.down => {
-                ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"}))
-            }
-            ("POST", r) if r.contains("/statuses/") => {
-                let sha = r.rsplit('/').next().unwrap_or_default().to_string();
-                github.statuses.push((sha, text("context"), text("state")));
-                ResponseTemplate::new(201).set_body_json(json!({}))
-            }
-            ("GET", r) if r.ends_with("/status") => {
-                let mut latest: Vec<Value> = Vec::new();
-                for (_, context, state) in github.statuses.iter().rev() {
-                    if !latest.iter().any(|s| s["context"] == context.as_str()) {
-                        latest.push(json!({"context": context, "state": state}));
-                    }
-                }
-                ResponseTemplate::new(200).set_body_json(json!({ "statuses": latest }))
-            }
-            ("GET", r) if r.ends_with("/issues/7/comments") => {
-                let list: Vec<Value> = github.comments.iter().map(|(id, b)| comment(*id, b)).collect();
-                ResponseTemplate::new(200).set_body_json(list)
-            }
-            ("POST", r) if r.ends_with("/issues/7/comments") => {
-                github.next_id += 1;
-                let id = github.next_id;
-                github.comments.push((id, text("body")));
-                ResponseTemplate::new(201).set_body_json(comment(id, &text("body")))
-            }
-            (verb, r) if r.contains("/issues/comments/") => {
-                let id: u64 = r.rsplit('/').next().and_then(|i| i.parse().ok()).unwrap_or(0);
-                if verb == "DELETE" {
-                    github.comments.retain(|(c, _)| *c != id);
-                    return ResponseTemplate::new(204);
-                }
-                for entry in github.comments.iter_mut().filter(|(c, _)| *c == id) {
-                    entry.1 = text("body");
-                }
-                ResponseTemplate::new(200).set_body_json(comment(id, &text("body")))
-            }
-            _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
-        }
-    }
-}
-
-/// The samples, installed, with the instance talking to a fake GitHub with a token, and
-/// `config` merged into its config.yaml overlay.
-async fn installed_with_fake_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    installed_with_fake_github_in(installed().await, server, config).await
-}
-
-/// [`installed_with_fake_github`] for a world already installed.
-async fn installed_with_fake_github_in(world: World, server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    let world = installed_with_github_in(world, server, json!({"config": config})).await;
-    let fake = FakeGitHub::default();
-    let reply = |body: Value| ResponseTemplate::new(200).set_body_json(body);
-    Mock::given(method("GET"))
-        .and(path("/repos/example-org/api/pulls/7/files"))
-        .respond_with(reply(json!([{"filename": "main.go", "status": "modified"}])))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/example-org/api/pulls/7"))
-        .respond_with(reply(json!({
-            "number": 7, "title": "Add an endpoint", "state": "open", "merged": false, "draft": false,
-            "mergeable": true, "user": {"login": "alice"}, "labels": [], "changed_files": 1,
-            "html_url": "https://github.com/example-org/api/pull/7",
-            "head": {"ref": "feature", "sha": HEAD}, "base": {"ref": "main", "sha": BASE}
-        })))
-        .mount(server)
-        .await;
-    Mock::given(path_regex(
-        "^/repos/example-org/api/(statuses/|commits/.*/status|issues/7/comments|issues/comments/)",
-    ))
-    .respond_with(fake.clone())
-    .mount(server)
-    .await;
-    (world, fake)
-}
+use crate::install::installed_in;
 
 fn opened() -> Value {
     json!({
@@ -212,28 +84,44 @@ async fn finish_pod(world: &World, name: &str, phase: &str, exit_code: i32) {
             world.get("v1", "Pod", "test-pods", name).await
         })
         .await;
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(world.client.clone(), "test-pods");
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&kubelet_status(&pod, phase, exit_code)),
+    )
+    .await
+    .expect("flip the pod");
+}
+
+/// The status patch a kubelet writes for `pod` in `phase`: started now, and once it finished
+/// (`Succeeded` or `Failed`) every container and init container terminated with `exit_code`.
+pub fn kubelet_status(pod: &Value, phase: &str, exit_code: i32) -> Value {
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let terminated = |key: &str| -> Vec<Value> {
+    let finished = matches!(phase, "Succeeded" | "Failed");
+    let containers = |key: &str| -> Vec<Value> {
         pod["spec"][key]
             .as_array()
             .cloned()
             .unwrap_or_default()
             .iter()
             .map(|c| {
-                json!({"name": c["name"], "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
-                       "state": {"terminated": {"exitCode": exit_code, "finishedAt": now}}})
+                // Init containers have ended by the time the pod runs.
+                let state = match (finished, key) {
+                    (true, _) => json!({"terminated": {"exitCode": exit_code, "finishedAt": now}}),
+                    (false, "initContainers") => json!({"terminated": {"exitCode": 0, "finishedAt": now}}),
+                    (false, _) => json!({"running": {"startedAt": now}}),
+                };
+                json!({"name": c["name"], "ready": !finished, "restartCount": 0, "image": c["image"], "imageID": "",
+                       "state": state})
             })
             .collect()
     };
-    let status = json!({"status": {
+    json!({"status": {
         "phase": phase, "startTime": now,
-        "containerStatuses": terminated("containers"),
-        "initContainerStatuses": terminated("initContainers"),
-    }});
-    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(world.client.clone(), "test-pods");
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .expect("flip the pod");
+        "containerStatuses": containers("containers"),
+        "initContainerStatuses": containers("initContainers"),
+    }})
 }
 
 /// The operator's pod creates on the fake: (made, refused as already there).
