@@ -685,3 +685,49 @@ async fn reports_held_back_by_an_outage_are_made_after_the_instance_is_deleted_a
         );
     }
 }
+
+/// [`direct_prowjob`] as a run of `job`, at most one of which runs at a time.
+fn one_at_a_time(name: &str, job: &str) -> Value {
+    let mut run = direct_prowjob(name);
+    run["metadata"]["labels"]["prow.k8s.io/job"] = json!(job);
+    run["spec"]["job"] = json!(job);
+    run["spec"]["max_concurrency"] = json!(1);
+    run
+}
+
+#[tokio::test]
+async fn a_job_waiting_for_a_concurrency_slot_holds_up_no_other_job_and_no_stop() {
+    // Found by the randomized scenario (issue 16): a limited job that had to wait kept the
+    // admission lock for 10 s, waiting for the cache to show it started, which it never would.
+    // Every other limited job waited behind it, and SIGTERM took 10 s, 20 s, as many as waited.
+    let server = MockServer::start().await;
+    let (mut world, _) = installed_with_fake_github(&server, json!({})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    world.apply_value(one_at_a_time("slot-holder", "one-at-a-time")).await;
+    state_of(&world, "slot-holder", "pending").await;
+    world.apply_value(one_at_a_time("slot-waiter", "one-at-a-time")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    world.apply_value(one_at_a_time("free-to-run", "another-job")).await;
+    let created = Instant::now();
+    state_of(&world, "free-to-run", "pending").await;
+    assert!(
+        created.elapsed() < Duration::from_secs(2),
+        "a job with a free slot waited {:?} behind one without",
+        created.elapsed()
+    );
+    let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", "slot-waiter").await;
+    assert_eq!(job.expect("the waiting job")["status"]["state"], "triggered");
+    let asked = Instant::now();
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "SIGTERM took {:?} while a job waited for its slot",
+        asked.elapsed()
+    );
+    // The slot frees: the waiting job runs.
+    world.start_operator();
+    finish_pod(&world, "slot-holder", "Succeeded", 0).await;
+    state_of(&world, "slot-waiter", "pending").await;
+}
