@@ -15,7 +15,7 @@ use wiremock::MockServer;
 
 use crate::github::{BASE, HEAD, deliver, installed_with_fake_github, installed_with_fake_github_in};
 use crate::harness::{ProwJobCrd, Setup, World};
-use crate::install::installed_in;
+use crate::install::{installed_in, installed_on_fake};
 
 fn opened() -> Value {
     json!({
@@ -730,4 +730,34 @@ async fn a_job_waiting_for_a_concurrency_slot_holds_up_no_other_job_and_no_stop(
     world.start_operator();
     finish_pod(&world, "slot-holder", "Succeeded", 0).await;
     state_of(&world, "slot-waiter", "pending").await;
+}
+
+#[tokio::test]
+async fn a_status_whose_record_failed_is_recorded_without_being_posted_again() {
+    // Found by the randomized scenario (issue 16): the reporter posted a status, the API server
+    // refused the write of prev_report_states (a 500), and the retry posted the status again.
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_fake_github_in(installed_on_fake().await, &server, json!({})).await;
+    let faults = world.fake.as_ref().expect("a world on testkit").faults();
+    faults.inject(
+        testkit::Fault::status(500)
+            .verb(testkit::Verb::Patch)
+            .resource("prowjobs")
+            .times(2),
+    );
+    // Created, not applied: an apply is a patch, which the faults would answer.
+    let prowjobs: Api<prow_api::ProwJob> = Api::namespaced(world.client.clone(), "prow");
+    let job = serde_json::from_value(unreported_presubmit("recorded-after-a-500")).expect("a ProwJob");
+    prowjobs.create(&Default::default(), &job).await.expect("create");
+    world
+        .eventually("the report to be recorded", || async {
+            let job = world
+                .get("prow.k8s.io/v1", "ProwJob", "prow", "recorded-after-a-500")
+                .await?;
+            (job["status"]["prev_report_states"]["github-reporter"] == "success").then_some(())
+        })
+        .await;
+    assert_eq!(faults.pending(), 0, "both records were refused");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(github.posted("recorded-after-a-500", "success"), 1, "posted once");
 }

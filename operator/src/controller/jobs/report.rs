@@ -4,7 +4,9 @@
 //! `status.prev_report_states["github-reporter"]` records the state, so it is reported once.
 //!
 //! GitHub errors keep the report: the job is tried again with backoff (1 s doubling to 5
-//! minutes, or as long as GitHub asks), so an outage delays reports and loses none.
+//! minutes, or as long as GitHub asks), so an outage delays reports and loses none. A status
+//! posted whose record failed is recorded on the retry, not posted again (within one term of
+//! leadership: a restart in between posts it again, as upstream's crier does).
 
 use std::sync::Arc;
 
@@ -51,6 +53,11 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
     ) else {
         return Ok(Action::await_change());
     };
+    let posted = jobs.posted.lock().unwrap_or_else(|p| p.into_inner()).get(&uid).copied();
+    if posted == Some(status.state) {
+        // Posted (and commented on) already; only the record failed.
+        return recorded(&jobs, &job, status.state).await;
+    }
     let github = jobs.github(&instance).await?;
     let failed = |source: GitHubError| JobsError::GitHub {
         prowjob: format!("{namespace}/{}", job.name_any()),
@@ -88,12 +95,23 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
             Err(error) => return Err(failed(error)),
         }
     }
-    record(&jobs, &job, status.state).await?;
-    jobs.reported
+    jobs.posted
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(uid, status.state);
-    jobs.succeeded(&job);
+    recorded(&jobs, &job, status.state).await
+}
+
+/// Records the report of `state`, posted already, and forgets it was pending.
+async fn recorded(jobs: &Jobs, job: &ProwJob, state: ProwJobState) -> Result<Action, JobsError> {
+    record(jobs, job, state).await?;
+    let uid = job.uid().unwrap_or_default();
+    jobs.posted.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+    jobs.reported
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(uid, state);
+    jobs.succeeded(job);
     Ok(Action::await_change())
 }
 
