@@ -761,3 +761,45 @@ async fn a_status_whose_record_failed_is_recorded_without_being_posted_again() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(github.posted("recorded-after-a-500", "success"), 1, "posted once");
 }
+
+#[tokio::test]
+async fn a_report_that_went_stale_while_github_retried_leaves_the_newer_record_alone() {
+    // Found by the randomized scenario (issue 16): the report of `pending` was retrying through
+    // a GitHub outage when a newer run aborted the job (recording the abort as reported, as
+    // upstream's plank does); the stale report then recorded `pending` over it, and the abort was
+    // posted as a failure on the context the newer run now reports on.
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_fake_github(&server, json!({})).await;
+    github.set_down(true);
+    let mut job = unreported_presubmit("stale-report");
+    job["status"] = json!({"state": "pending", "startTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+                           "description": "Job triggered."});
+    world.apply_value(job).await;
+    world
+        .eventually("the pending report to retry", || async {
+            world.operator_log().contains("retrying GitHub request").then_some(())
+        })
+        .await;
+    let superseded = json!({"status": {
+        "state": "aborted", "completionTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+        "description": "Aborted as the newer version of this job is running.",
+        "prev_report_states": {"github-reporter": "aborted"}}});
+    let prowjobs: Api<prow_api::ProwJob> = Api::namespaced(world.client.clone(), "prow");
+    prowjobs
+        .patch("stale-report", &PatchParams::default(), &Patch::Merge(&superseded))
+        .await
+        .expect("abort");
+    github.set_down(false);
+    world
+        .eventually("the stale report to be made", || async {
+            (github.posted("stale-report", "pending") > 0).then_some(())
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let job = world
+        .get("prow.k8s.io/v1", "ProwJob", "prow", "stale-report")
+        .await
+        .expect("the job");
+    assert_eq!(job["status"]["prev_report_states"]["github-reporter"], "aborted");
+    assert_eq!(github.posted("stale-report", "failure"), 0, "the abort is not posted");
+}
