@@ -760,30 +760,20 @@ impl Scenario {
                         return self.set_phase(step, &pod, phase).await;
                     }
                 }
-                49..=54 => {
-                    if !running.is_empty() {
-                        let pods = self.rng.some(&running, 2);
-                        let force = self.rng.chance(50);
-                        return self.delete_pods(step, snapshot, &pods, force, false).await;
-                    }
+                49..=54 if !running.is_empty() => {
+                    let pods = self.rng.some(&running, 2);
+                    let force = self.rng.chance(50);
+                    return self.delete_pods(step, snapshot, &pods, force, false).await;
                 }
-                55..=57 => {
-                    if !running.is_empty() {
-                        let pods = self.rng.some(&running, 8);
-                        return self.delete_pods(step, snapshot, &pods, true, true).await;
-                    }
+                55..=57 if !running.is_empty() => {
+                    let pods = self.rng.some(&running, 8);
+                    return self.delete_pods(step, snapshot, &pods, true, true).await;
                 }
-                58..=62 => {
-                    if !running.is_empty() {
-                        let pods = self.rng.some(&running, 3);
-                        return self.hold_and_delete(step, snapshot, &pods).await;
-                    }
+                58..=62 if !running.is_empty() => {
+                    let pods = self.rng.some(&running, 3);
+                    return self.hold_and_delete(step, snapshot, &pods).await;
                 }
-                63..=66 => {
-                    if !self.held.is_empty() {
-                        return self.release(step).await;
-                    }
-                }
+                63..=66 if !self.held.is_empty() => return self.release(step).await,
                 67..=71 => {
                     let unfinished: Vec<String> = snapshot
                         .jobs
