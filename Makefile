@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test e2e cluster-binaries cluster-up cluster-down lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
+.PHONY: all build test e2e soak cluster-binaries cluster-up cluster-down lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
 
 all: build
 
@@ -19,6 +19,18 @@ test:
 ## cluster of $E2E_KUBECONFIG when set (part of `make test` too).
 e2e:
 	$(CARGO) test -p prow-operator --test e2e
+
+## soak: the randomized job-engine scenario (tests/e2e/scenario.rs) at length: SOAK_RUNS seeds
+## (random, printed; or SOAK_SEEDS) of SOAK_STEPS steps, on the real control plane and on testkit
+## with faults. A failure prints its seed and steps: replay with SCENARIO_SEED=<seed>.
+SOAK_RUNS ?= 4
+SOAK_STEPS ?= 1000
+SOAK_SEEDS ?= $(shell for run in $$(seq $(SOAK_RUNS)); do od -An -N3 -tu4 /dev/urandom; done)
+soak:
+	@for seed in $(SOAK_SEEDS); do \
+		SCENARIO_SEED=$$seed SCENARIO_STEPS=$(SOAK_STEPS) \
+			$(CARGO) test -p prow-operator --test e2e scenario:: -- --test-threads=1 --nocapture || exit 1; \
+	done
 
 ## cluster-binaries: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
 ## from the Go module proxy into target/cluster/bin (about 11 minutes cold; reused while the pins

@@ -177,3 +177,36 @@ async fn with_two_replicas_one_reconciles_and_the_other_takes_over() {
         .await;
     wait_for_job(&world, "after-failover").await;
 }
+
+#[tokio::test]
+async fn sigterm_before_the_instance_cache_filled_stops_the_operator() {
+    // Found by the randomized scenario (issue 16): SIGTERM a moment after the replica began to
+    // lead, before the instance controller's cache filled, and it never exited.
+    let mut world = installed_on_fake().await;
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    let faults = world.fake.as_ref().expect("a world on testkit").faults();
+    // Both lists of the instances (the shared cache's, then the controller's) answer late.
+    faults.inject(
+        Fault::delay(std::time::Duration::from_secs(3))
+            .verb(Verb::List)
+            .resource("prowinstances")
+            .times(2),
+    );
+    world.start_operator();
+    world
+        .eventually("the new replica to lead", || async {
+            (world.operator_log().matches("leading: starting the controller").count() == 2).then_some(())
+        })
+        .await;
+    let asked = std::time::Instant::now();
+    assert!(
+        world.stop_operator().await,
+        "no exit within 20 s of SIGTERM\n{}",
+        world.operator_log()
+    );
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+}

@@ -43,6 +43,8 @@ pub struct World {
     pub kubeconfig: PathBuf,
     dir: PathBuf,
     operators: Vec<Child>,
+    /// How many replicas were started, stopped ones included: each logs to its own file.
+    launched: usize,
     deployment_controller: Option<tokio::task::JoinHandle<()>>,
     _turn: Option<std::sync::MutexGuard<'static, ()>>,
 }
@@ -126,6 +128,7 @@ impl World {
                 kubeconfig: path,
                 dir,
                 operators: Vec::new(),
+                launched: 0,
                 deployment_controller: None,
                 _turn: None,
             },
@@ -153,6 +156,7 @@ impl World {
             kubeconfig,
             dir: scratch_dir(),
             operators: Vec::new(),
+            launched: 0,
             deployment_controller: None,
             _turn: None,
         };
@@ -184,6 +188,7 @@ impl World {
                 kubeconfig: path,
                 dir: scratch_dir(),
                 operators: Vec::new(),
+                launched: 0,
                 deployment_controller: None,
                 _turn: turn,
             },
@@ -302,8 +307,8 @@ impl World {
     /// Starts (another replica of) `prow-operator run` against the cluster; its logs go to a file
     /// shown on failure.
     pub fn start_operator(&mut self) {
-        let log =
-            std::fs::File::create(self.dir.join(format!("operator-{}.log", self.operators.len()))).expect("log file");
+        let log = std::fs::File::create(self.dir.join(format!("operator-{}.log", self.launched))).expect("log file");
+        self.launched += 1;
         let child = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
             .args(["run", "--kubeconfig"])
             .arg(&self.kubeconfig)

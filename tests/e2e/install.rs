@@ -297,7 +297,10 @@ async fn editing_a_job_config_changes_the_config_map_and_only_its_readers() {
         .await;
     assert!(!readers.is_empty(), "no Deployment reads the job config");
     for (component, changed) in others {
-        assert!(!changed, "{component} does not read the job config, yet its pod template changed");
+        assert!(
+            !changed,
+            "{component} does not read the job config, yet its pod template changed"
+        );
     }
     let config = wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
     assert!(config["status"]["acceptedGeneration"].as_i64().unwrap() >= 2);

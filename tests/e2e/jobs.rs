@@ -6,144 +6,16 @@
 //!
 //! On a cluster of `E2E_KUBECONFIG` the steps that end pods are skipped: its kubelet runs them.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::MockServer;
 
-use crate::github::{deliver, installed_with_github_in};
+use crate::github::{BASE, HEAD, deliver, installed_with_fake_github, installed_with_fake_github_in};
 use crate::harness::{ProwJobCrd, Setup, World, repo};
-use crate::install::{installed, installed_in};
-
-const HEAD: &str = "7777777777777777777777777777777777777777";
-const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
-
-/// What GitHub was told: the statuses posted, and the comments on pull request 7.
-#[derive(Default)]
-struct GitHubState {
-    /// (sha, context, state) of every status posted, in order.
-    statuses: Vec<(String, String, String)>,
-    /// (id, body) of the comments.
-    comments: Vec<(u64, String)>,
-    next_id: u64,
-    /// While set, every status is refused with a 500 (GitHub unreachable).
-    down: bool,
-}
-
-/// The parts of GitHub the reporter writes to, and the combined status `/retest` reads.
-#[derive(Clone, Default)]
-struct FakeGitHub(Arc<Mutex<GitHubState>>);
-
-impl FakeGitHub {
-    fn posted(&self, context: &str, state: &str) -> usize {
-        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        github
-            .statuses
-            .iter()
-            .filter(|(_, c, s)| c == context && s == state)
-            .count()
-    }
-
-    /// Makes GitHub refuse statuses (`true`) or take them again.
-    fn set_down(&self, down: bool) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).down = down;
-    }
-
-    fn comments(&self) -> Vec<String> {
-        let github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        github.comments.iter().map(|(_, body)| body.clone()).collect()
-    }
-}
-
-impl Respond for FakeGitHub {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut github = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let route = request.url.path().to_string();
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let text = |key: &str| body[key].as_str().unwrap_or_default().to_string();
-        let comment = |id: u64, body: &str| json!({"id": id, "user": {"login": "prow-bot"}, "body": body});
-        match (request.method.as_str(), route.as_str()) {
-            ("POST", r) if r.contains("/statuses/") && github.down => {
-                ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"}))
-            }
-            ("POST", r) if r.contains("/statuses/") => {
-                let sha = r.rsplit('/').next().unwrap_or_default().to_string();
-                github.statuses.push((sha, text("context"), text("state")));
-                ResponseTemplate::new(201).set_body_json(json!({}))
-            }
-            ("GET", r) if r.ends_with("/status") => {
-                let mut latest: Vec<Value> = Vec::new();
-                for (_, context, state) in github.statuses.iter().rev() {
-                    if !latest.iter().any(|s| s["context"] == context.as_str()) {
-                        latest.push(json!({"context": context, "state": state}));
-                    }
-                }
-                ResponseTemplate::new(200).set_body_json(json!({ "statuses": latest }))
-            }
-            ("GET", r) if r.ends_with("/issues/7/comments") => {
-                let list: Vec<Value> = github.comments.iter().map(|(id, b)| comment(*id, b)).collect();
-                ResponseTemplate::new(200).set_body_json(list)
-            }
-            ("POST", r) if r.ends_with("/issues/7/comments") => {
-                github.next_id += 1;
-                let id = github.next_id;
-                github.comments.push((id, text("body")));
-                ResponseTemplate::new(201).set_body_json(comment(id, &text("body")))
-            }
-            (verb, r) if r.contains("/issues/comments/") => {
-                let id: u64 = r.rsplit('/').next().and_then(|i| i.parse().ok()).unwrap_or(0);
-                if verb == "DELETE" {
-                    github.comments.retain(|(c, _)| *c != id);
-                    return ResponseTemplate::new(204);
-                }
-                for entry in github.comments.iter_mut().filter(|(c, _)| *c == id) {
-                    entry.1 = text("body");
-                }
-                ResponseTemplate::new(200).set_body_json(comment(id, &text("body")))
-            }
-            _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
-        }
-    }
-}
-
-/// The samples, installed, with the instance talking to a fake GitHub with a token, and
-/// `config` merged into its config.yaml overlay.
-async fn installed_with_fake_github(server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    installed_with_fake_github_in(installed().await, server, config).await
-}
-
-/// [`installed_with_fake_github`] for a world already installed.
-async fn installed_with_fake_github_in(world: World, server: &MockServer, config: Value) -> (World, FakeGitHub) {
-    let world = installed_with_github_in(world, server, json!({"config": config})).await;
-    let fake = FakeGitHub::default();
-    let reply = |body: Value| ResponseTemplate::new(200).set_body_json(body);
-    Mock::given(method("GET"))
-        .and(path("/repos/example-org/api/pulls/7/files"))
-        .respond_with(reply(json!([{"filename": "main.go", "status": "modified"}])))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/example-org/api/pulls/7"))
-        .respond_with(reply(json!({
-            "number": 7, "title": "Add an endpoint", "state": "open", "merged": false, "draft": false,
-            "mergeable": true, "user": {"login": "alice"}, "labels": [], "changed_files": 1,
-            "html_url": "https://github.com/example-org/api/pull/7",
-            "head": {"ref": "feature", "sha": HEAD}, "base": {"ref": "main", "sha": BASE}
-        })))
-        .mount(server)
-        .await;
-    Mock::given(path_regex(
-        "^/repos/example-org/api/(statuses/|commits/.*/status|issues/7/comments|issues/comments/)",
-    ))
-    .respond_with(fake.clone())
-    .mount(server)
-    .await;
-    (world, fake)
-}
+use crate::install::{installed_in, installed_on_fake};
 
 fn opened() -> Value {
     json!({
@@ -212,28 +84,44 @@ async fn finish_pod(world: &World, name: &str, phase: &str, exit_code: i32) {
             world.get("v1", "Pod", "test-pods", name).await
         })
         .await;
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(world.client.clone(), "test-pods");
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&kubelet_status(&pod, phase, exit_code)),
+    )
+    .await
+    .expect("flip the pod");
+}
+
+/// The status patch a kubelet writes for `pod` in `phase`: started now, and once it finished
+/// (`Succeeded` or `Failed`) every container and init container terminated with `exit_code`.
+pub fn kubelet_status(pod: &Value, phase: &str, exit_code: i32) -> Value {
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let terminated = |key: &str| -> Vec<Value> {
+    let finished = matches!(phase, "Succeeded" | "Failed");
+    let containers = |key: &str| -> Vec<Value> {
         pod["spec"][key]
             .as_array()
             .cloned()
             .unwrap_or_default()
             .iter()
             .map(|c| {
-                json!({"name": c["name"], "ready": false, "restartCount": 0, "image": c["image"], "imageID": "",
-                       "state": {"terminated": {"exitCode": exit_code, "finishedAt": now}}})
+                // Init containers have ended by the time the pod runs.
+                let state = match (finished, key) {
+                    (true, _) => json!({"terminated": {"exitCode": exit_code, "finishedAt": now}}),
+                    (false, "initContainers") => json!({"terminated": {"exitCode": 0, "finishedAt": now}}),
+                    (false, _) => json!({"running": {"startedAt": now}}),
+                };
+                json!({"name": c["name"], "ready": !finished, "restartCount": 0, "image": c["image"], "imageID": "",
+                       "state": state})
             })
             .collect()
     };
-    let status = json!({"status": {
+    json!({"status": {
         "phase": phase, "startTime": now,
-        "containerStatuses": terminated("containers"),
-        "initContainerStatuses": terminated("initContainers"),
-    }});
-    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(world.client.clone(), "test-pods");
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .expect("flip the pod");
+        "containerStatuses": containers("containers"),
+        "initContainerStatuses": containers("initContainers"),
+    }})
 }
 
 /// The operator's pod creates on the fake: (made, refused as already there).
@@ -901,4 +789,122 @@ async fn malformed_prowjobs_and_a_foreign_pod_stop_no_other_job() {
             .count();
         assert_eq!(warnings, 1, "one warning about {name}:\n{log}");
     }
+}
+
+/// [`direct_prowjob`] as a run of `job`, at most one of which runs at a time.
+fn one_at_a_time(name: &str, job: &str) -> Value {
+    let mut run = direct_prowjob(name);
+    run["metadata"]["labels"]["prow.k8s.io/job"] = json!(job);
+    run["spec"]["job"] = json!(job);
+    run["spec"]["max_concurrency"] = json!(1);
+    run
+}
+
+#[tokio::test]
+async fn a_job_waiting_for_a_concurrency_slot_holds_up_no_other_job_and_no_stop() {
+    // Found by the randomized scenario (issue 16): a limited job that had to wait kept the
+    // admission lock for 10 s, waiting for the cache to show it started, which it never would.
+    // Every other limited job waited behind it, and SIGTERM took 10 s, 20 s, as many as waited.
+    let server = MockServer::start().await;
+    let (mut world, _) = installed_with_fake_github(&server, json!({})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    world.apply_value(one_at_a_time("slot-holder", "one-at-a-time")).await;
+    state_of(&world, "slot-holder", "pending").await;
+    world.apply_value(one_at_a_time("slot-waiter", "one-at-a-time")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    world.apply_value(one_at_a_time("free-to-run", "another-job")).await;
+    let created = Instant::now();
+    state_of(&world, "free-to-run", "pending").await;
+    assert!(
+        created.elapsed() < Duration::from_secs(2),
+        "a job with a free slot waited {:?} behind one without",
+        created.elapsed()
+    );
+    let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", "slot-waiter").await;
+    assert_eq!(job.expect("the waiting job")["status"]["state"], "triggered");
+    let asked = Instant::now();
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "SIGTERM took {:?} while a job waited for its slot",
+        asked.elapsed()
+    );
+    // The slot frees: the waiting job runs.
+    world.start_operator();
+    finish_pod(&world, "slot-holder", "Succeeded", 0).await;
+    state_of(&world, "slot-waiter", "pending").await;
+}
+
+#[tokio::test]
+async fn a_status_whose_record_failed_is_recorded_without_being_posted_again() {
+    // Found by the randomized scenario (issue 16): the reporter posted a status, the API server
+    // refused the write of prev_report_states (a 500), and the retry posted the status again.
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_fake_github_in(installed_on_fake().await, &server, json!({})).await;
+    let faults = world.fake.as_ref().expect("a world on testkit").faults();
+    faults.inject(
+        testkit::Fault::status(500)
+            .verb(testkit::Verb::Patch)
+            .resource("prowjobs")
+            .times(2),
+    );
+    // Created, not applied: an apply is a patch, which the faults would answer.
+    let prowjobs: Api<prow_api::ProwJob> = Api::namespaced(world.client.clone(), "prow");
+    let job = serde_json::from_value(unreported_presubmit("recorded-after-a-500")).expect("a ProwJob");
+    prowjobs.create(&Default::default(), &job).await.expect("create");
+    world
+        .eventually("the report to be recorded", || async {
+            let job = world
+                .get("prow.k8s.io/v1", "ProwJob", "prow", "recorded-after-a-500")
+                .await?;
+            (job["status"]["prev_report_states"]["github-reporter"] == "success").then_some(())
+        })
+        .await;
+    assert_eq!(faults.pending(), 0, "both records were refused");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(github.posted("recorded-after-a-500", "success"), 1, "posted once");
+}
+
+#[tokio::test]
+async fn a_report_that_went_stale_while_github_retried_leaves_the_newer_record_alone() {
+    // Found by the randomized scenario (issue 16): the report of `pending` was retrying through
+    // a GitHub outage when a newer run aborted the job (recording the abort as reported, as
+    // upstream's plank does); the stale report then recorded `pending` over it, and the abort was
+    // posted as a failure on the context the newer run now reports on.
+    let server = MockServer::start().await;
+    let (world, github) = installed_with_fake_github(&server, json!({})).await;
+    github.set_down(true);
+    let mut job = unreported_presubmit("stale-report");
+    job["status"] = json!({"state": "pending", "startTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+                           "description": "Job triggered."});
+    world.apply_value(job).await;
+    world
+        .eventually("the pending report to retry", || async {
+            world.operator_log().contains("retrying GitHub request").then_some(())
+        })
+        .await;
+    let superseded = json!({"status": {
+        "state": "aborted", "completionTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+        "description": "Aborted as the newer version of this job is running.",
+        "prev_report_states": {"github-reporter": "aborted"}}});
+    let prowjobs: Api<prow_api::ProwJob> = Api::namespaced(world.client.clone(), "prow");
+    prowjobs
+        .patch("stale-report", &PatchParams::default(), &Patch::Merge(&superseded))
+        .await
+        .expect("abort");
+    github.set_down(false);
+    world
+        .eventually("the stale report to be made", || async {
+            (github.posted("stale-report", "pending") > 0).then_some(())
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let job = world
+        .get("prow.k8s.io/v1", "ProwJob", "prow", "stale-report")
+        .await
+        .expect("the job");
+    assert_eq!(job["status"]["prev_report_states"]["github-reporter"], "aborted");
+    assert_eq!(github.posted("stale-report", "failure"), 0, "the abort is not posted");
 }

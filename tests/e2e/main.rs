@@ -8,4 +8,5 @@ mod harness;
 mod install;
 mod jobs;
 mod rbac;
+mod scenario;
 mod trigger;

@@ -242,6 +242,7 @@ impl Caches {
             .predicate_filter(predicates::generation, Default::default());
         // The job loops run beside the controller for the same term.
         let shutdown = futures::FutureExt::shared(shutdown);
+        let filled = instances.clone();
         let controller = Controller::for_stream(instance_stream, instances)
             .reconcile_on(triggers_receiver)
             .graceful_shutdown_on(shutdown.clone())
@@ -251,6 +252,20 @@ impl Caches {
                     tracing::debug!(%error, "reconcile request failed");
                 }
             });
+        // A controller told to stop before its cache filled would wait for the cache for ever
+        // (kube-runtime holds its runner until the store is ready, and stops reading the watch
+        // that would fill it): it has reconciled nothing yet, so it is dropped instead.
+        let stop_shutdown = shutdown.clone();
+        let controller = async move {
+            tokio::pin!(controller);
+            tokio::select! {
+                () = &mut controller => return,
+                () = stop_shutdown => {}
+            }
+            if futures::FutureExt::now_or_never(filled.wait_until_ready()).is_some() {
+                controller.await;
+            }
+        };
         tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
         ctx.leadership.end();
         orphan_loop.abort();

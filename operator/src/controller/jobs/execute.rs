@@ -224,14 +224,18 @@ impl Step<'_> {
             }
             Triggered::Start => self.start_pod().await?,
         };
-        if admission.is_some() {
+        // Only a job this reconcile started takes a slot the next admission must see; one that
+        // waits (or whose pod is on its way) stays triggered, and the cache would never show it
+        // otherwise: waiting for that held every other limited job, and a stop, for CACHE_LAG.
+        let started = self.jobs.started.lock().unwrap_or_else(|p| p.into_inner()).fresh(&uid);
+        if admission.is_some() && started {
             self.await_cache().await;
         }
         Ok(action)
     }
 
-    /// Waits (up to [`CACHE_LAG`]) until the cache shows this job past `triggered`, so the next
-    /// admission counts it.
+    /// Waits (up to [`CACHE_LAG`]) until the cache shows this job, which this reconcile started,
+    /// past `triggered`, so the next admission counts it.
     async fn await_cache(&self) {
         let reference = ObjectRef::from_obj(self.job);
         let deadline = tokio::time::Instant::now() + CACHE_LAG;

@@ -170,6 +170,9 @@ pub struct Jobs {
     started: Mutex<Recent<String>>,
     /// The state reported for each ProwJob uid, until `prev_report_states` shows it.
     reported: Mutex<HashMap<String, ProwJobState>>,
+    /// The state posted to GitHub for each ProwJob uid whose record in `prev_report_states`
+    /// failed: the retry records it without posting it again.
+    posted: Mutex<HashMap<String, ProwJobState>>,
     /// Failed attempts by ProwJob uid, for backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// One lock per pull request's failure comment.
@@ -283,6 +286,7 @@ impl Jobs {
             created_pods,
             started: Mutex::default(),
             reported: Mutex::default(),
+            posted: Mutex::default(),
             failures: Mutex::default(),
             comment_locks: Mutex::default(),
             admission: tokio::sync::Mutex::new(()),
@@ -467,6 +471,10 @@ impl Jobs {
     fn forget_deleted(&self) {
         let live: std::collections::HashSet<String> = self.prowjobs.state().iter().filter_map(|j| j.uid()).collect();
         self.reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|uid, _| live.contains(uid));
+        self.posted
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|uid, _| live.contains(uid));

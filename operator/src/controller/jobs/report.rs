@@ -4,7 +4,9 @@
 //! `status.prev_report_states["github-reporter"]` records the state, so it is reported once.
 //!
 //! GitHub errors keep the report: the job is tried again with backoff (1 s doubling to 5
-//! minutes, or as long as GitHub asks), so an outage delays reports and loses none.
+//! minutes, or as long as GitHub asks), so an outage delays reports and loses none. A status
+//! posted whose record failed is recorded on the retry, not posted again (within one term of
+//! leadership: a restart in between posts it again, as upstream's crier does).
 
 use std::sync::Arc;
 
@@ -51,6 +53,11 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
     ) else {
         return Ok(Action::await_change());
     };
+    let posted = jobs.posted.lock().unwrap_or_else(|p| p.into_inner()).get(&uid).copied();
+    if posted == Some(status.state) {
+        // Posted (and commented on) already; only the record failed.
+        return recorded(&jobs, &job, status.state).await;
+    }
     let github = jobs.github(&instance).await?;
     let failed = |source: GitHubError| JobsError::GitHub {
         prowjob: format!("{namespace}/{}", job.name_any()),
@@ -88,33 +95,92 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
             Err(error) => return Err(failed(error)),
         }
     }
-    record(&jobs, &job, status.state).await?;
-    jobs.reported
+    jobs.posted
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(uid, status.state);
-    jobs.succeeded(&job);
+    recorded(&jobs, &job, status.state).await
+}
+
+/// Records the report of `state`, posted already, and forgets it was pending.
+async fn recorded(jobs: &Jobs, job: &ProwJob, state: ProwJobState) -> Result<Action, JobsError> {
+    let uid = job.uid().unwrap_or_default();
+    if record(jobs, job, state).await? {
+        jobs.reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid.clone(), state);
+    }
+    jobs.posted.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+    jobs.succeeded(job);
     Ok(Action::await_change())
 }
 
-/// Records in `prev_report_states` that `state` was reported.
-async fn record(jobs: &Jobs, job: &ProwJob, state: ProwJobState) -> Result<(), JobsError> {
+/// How often a record is tried again on a job that changed since it was read, but not its state.
+const RECORD_TRIES: usize = 3;
+
+/// Records in `prev_report_states` that `state` was reported, if the job is still in `state`
+/// (a JSON patch that tests it first): a report that went stale while GitHub was retried (the
+/// job aborted by a newer run meanwhile, its abort recorded as reported) must not record its
+/// state over the newer one. Returns whether it was recorded.
+async fn record(jobs: &Jobs, job: &ProwJob, state: ProwJobState) -> Result<bool, JobsError> {
     let namespace = job.namespace().unwrap_or_default();
+    let name = job.name_any();
     let api: Api<ProwJob> = Api::namespaced(jobs.ctx.client.clone(), &namespace);
-    let patch = json!({"status": {"prev_report_states": {REPORTER: state}}});
-    match api
-        .patch(&job.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(source) => Err(JobsError::ProwJob {
-            action: "recording the report of",
-            namespace,
-            name: job.name_any(),
-            source,
-        }),
+    let failed = |source| JobsError::ProwJob {
+        action: "recording the report of",
+        namespace: namespace.clone(),
+        name: name.clone(),
+        source,
+    };
+    let mut current = job.clone();
+    for attempt in 1..=RECORD_TRIES {
+        let has_map = current.status.as_ref().is_some_and(|s| s.prev_report_states.is_some());
+        let mut ops = vec![json!({"op": "test", "path": "/status/state", "value": state})];
+        if has_map {
+            ops.push(json!({"op": "add", "path": format!("/status/prev_report_states/{REPORTER}"), "value": state}));
+        } else {
+            // The whole map is written: only over the version read, so no other reporter's
+            // entry written meanwhile is lost.
+            let version = current.resource_version().unwrap_or_default();
+            ops.insert(
+                0,
+                json!({"op": "test", "path": "/metadata/resourceVersion", "value": version}),
+            );
+            ops.push(json!({"op": "add", "path": "/status/prev_report_states", "value": {REPORTER: state}}));
+        }
+        let patch: json_patch::Patch = match serde_json::from_value(serde_json::Value::Array(ops)) {
+            Ok(patch) => patch,
+            Err(error) => {
+                warn!(%error, prowjob = %name, "could not build the record of a report");
+                return Ok(false);
+            }
+        };
+        let error = match api
+            .patch(&name, &PatchParams::default(), &Patch::<()>::Json(patch))
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(error) => error,
+        };
+        let code = match &error {
+            kube::Error::Api(status) => status.code,
+            _ => 0,
+        };
+        match code {
+            404 => return Ok(false),
+            // Changed since it was read: its state (then the report is stale), or something else.
+            422 if attempt < RECORD_TRIES => match api.get_opt(&name).await.map_err(&failed)? {
+                Some(fresh) if fresh.status.as_ref().map(|s| s.state) == Some(state) => current = fresh,
+                _ => {
+                    debug!(prowjob = %name, state = ?state, "the job moved on while its state was reported; not recorded");
+                    return Ok(false);
+                }
+            },
+            _ => return Err(failed(error)),
+        }
     }
+    Ok(false)
 }
 
 /// Brings the pull request's failure comment up to date with `job`'s result: one comment by the
