@@ -42,7 +42,7 @@ cluster-down:
 oracle-binaries:
 	tests/oracle/build.sh
 
-## oracle: the differential tests against upstream Prow, on every job of ../shared/corpus (make
+## oracle: the differential tests against upstream Prow, on every job name of ../shared/corpus (make
 ## test compares a sample); prints a table per configuration.
 oracle: oracle-binaries
 	ORACLE_REQUIRED=1 ORACLE_SAMPLE=all $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
