@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test e2e soak cluster-binaries cluster-up cluster-down lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
+.PHONY: all build test e2e soak cluster-binaries cluster-up cluster-down oracle-binaries oracle lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
 
 all: build
 
@@ -47,6 +47,17 @@ cluster-up:
 ## cluster-down: stop it and remove its directory (target/cluster/run).
 cluster-down:
 	$(CARGO) run -q -p cluster -- down
+
+## oracle-binaries: build upstream Prow's checkconfig, mkpj, mkpod and hook from the Go module
+## proxy into target/oracle/bin (about 3 minutes cold; reused while the pins in
+## tests/oracle/go.mod are unchanged).
+oracle-binaries:
+	tests/oracle/build.sh
+
+## oracle: the differential tests against upstream Prow, on every job name of ../shared/corpus (make
+## test compares a sample); prints a table per configuration.
+oracle: oracle-binaries
+	ORACLE_REQUIRED=1 ORACLE_SAMPLE=all $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
 
 ## lint: formatting and clippy, as CI runs them.
 lint: fmt clippy

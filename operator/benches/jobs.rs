@@ -119,6 +119,8 @@ fn prowjob(index: usize, jobs: &[Presubmit]) -> ProwJob {
         decorate_all_jobs: false,
         generate_name: false,
         presets: Vec::new(),
+        defaults: Default::default(),
+        from_event: true,
     };
     prowjob::presubmit(&jobs[index % jobs.len()], refs, &creation)
 }

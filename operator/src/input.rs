@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -18,6 +19,7 @@ use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::engine::job_defaults::JobDefaults;
 use crate::engine::prowjob::Creation;
 
 /// Where an object came from.
@@ -223,7 +225,8 @@ fn collect_kustomization(kustomization: &Path, files: &mut Vec<PathBuf>) -> Resu
 impl Inputs {
     /// What a ProwJob made from these inputs without applying anything (`trigger`, `mkpj`)
     /// needs: `generateName`d, dated now, with every JobConfig's presets and the first
-    /// instance's `decorate_all_jobs`.
+    /// instance's `decorate_all_jobs` and job defaults (none when it has none, or when its
+    /// configuration is invalid, which `check` reports).
     pub fn preview_creation(&self, namespace: &str) -> Creation {
         let decorate_all_jobs = self
             .instances
@@ -244,6 +247,13 @@ impl Inputs {
                 .iter()
                 .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
                 .collect(),
+            defaults: Arc::new(
+                self.instances
+                    .first()
+                    .and_then(|i| JobDefaults::for_instance(&i.object).ok())
+                    .unwrap_or_default(),
+            ),
+            from_event: false,
         }
     }
 

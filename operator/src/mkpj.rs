@@ -49,62 +49,108 @@ pub enum MkpjError {
     },
 }
 
-/// Makes the ProwJob of the job named `name`.
+/// Makes the ProwJob of the job named `name`. When several jobs have that name (in several
+/// repositories, or told apart by `branches`), `--base-ref` picks the one that runs on it; a single
+/// job is made whatever the base ref, as upstream's `mkpj` does.
 pub fn make(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Result<ProwJob, MkpjError> {
-    let creation = inputs.preview_creation(namespace).named(name);
-    let jobs = inputs.job_configs.iter().map(|c| &c.object.spec.jobs);
+    let mut found = find(inputs, name);
+    if found.len() > 1
+        && let Some(base_ref) = &args.base_ref
+    {
+        let on_base: Vec<_> = found
+            .iter()
+            .copied()
+            .filter(|(_, kind)| kind.brancher().is_none_or(|b| branch_matches(b, base_ref).is_ok()))
+            .collect();
+        if !on_base.is_empty() {
+            found = on_base;
+        }
+    }
+    match found.as_slice() {
+        [] => Err(MkpjError::NotFound(name.to_string())),
+        [one] => build(inputs, name, *one, args, namespace),
+        many => Err(MkpjError::Ambiguous {
+            name: name.to_string(),
+            candidates: many
+                .iter()
+                .map(|(repo, kind)| match repo {
+                    Some(repo) => format!("{} of {repo}", kind.type_name()),
+                    None => kind.type_name().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The ProwJob of each job named `name`, whatever its branches, in input order: what `make` picks
+/// from (upstream's `mkpj` takes the first it meets, in Go's map order across repositories).
+pub fn make_each(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Result<Vec<ProwJob>, MkpjError> {
+    let found = find(inputs, name);
+    if found.is_empty() {
+        return Err(MkpjError::NotFound(name.to_string()));
+    }
+    found
+        .into_iter()
+        .map(|job| build(inputs, name, job, args, namespace))
+        .collect()
+}
+
+/// Every job named `name`, with its repository (none for periodics).
+fn find<'a>(inputs: &'a Inputs, name: &str) -> Vec<(Option<&'a str>, Kind<'a>)> {
     let mut found = Vec::new();
-    for set in jobs {
+    for set in inputs.job_configs.iter().map(|c| &c.object.spec.jobs) {
         for (repo, list) in &set.presubmits {
             found.extend(
                 list.iter()
                     .filter(|j| j.base.name == name)
-                    .map(|j| (repo.as_str(), Kind::Presubmit(j))),
+                    .map(|j| (Some(repo.as_str()), Kind::Presubmit(j))),
             );
         }
         for (repo, list) in &set.postsubmits {
             found.extend(
                 list.iter()
                     .filter(|j| j.base.name == name)
-                    .map(|j| (repo.as_str(), Kind::Postsubmit(j))),
+                    .map(|j| (Some(repo.as_str()), Kind::Postsubmit(j))),
             );
         }
-        if let Some(job) = set.periodics.iter().find(|j| j.base.name == name) {
-            return Ok(prowjob::periodic(job, &creation));
-        }
+        found.extend(
+            set.periodics
+                .iter()
+                .filter(|j| j.base.name == name)
+                .map(|j| (None, Kind::Periodic(j))),
+        );
     }
-    if let Some(base_ref) = &args.base_ref {
-        found.retain(|(_, kind)| branch_matches(kind.brancher(), base_ref).is_ok());
-    }
-    let (repo, kind) = match found.as_slice() {
-        [] => return Err(MkpjError::NotFound(name.to_string())),
-        [one] => *one,
-        many => {
-            return Err(MkpjError::Ambiguous {
-                name: name.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|(repo, kind)| format!("{} of {repo}", kind.type_name()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-    };
+    found
+}
+
+/// The ProwJob of one job, with the refs of `args`.
+fn build(
+    inputs: &Inputs,
+    name: &str,
+    (repo, kind): (Option<&str>, Kind<'_>),
+    args: &RefsArgs,
+    namespace: &str,
+) -> Result<ProwJob, MkpjError> {
+    let creation = inputs.preview_creation(namespace).named(name);
     let missing = |flag| MkpjError::Missing {
         job: name.to_string(),
         kind: kind.type_name(),
         flag,
     };
-    let (org, repo_name) = repo.split_once('/').unwrap_or((repo, ""));
-    let mut refs = Refs {
-        org: org.to_string(),
-        repo: repo_name.to_string(),
-        base_ref: Some(args.base_ref.clone().ok_or_else(|| missing("base-ref"))?),
-        base_sha: Some(args.base_sha.clone().ok_or_else(|| missing("base-sha"))?),
-        ..Refs::default()
+    let (org, repo_name) = split_repo(repo.unwrap_or_default());
+    let refs = || -> Result<Refs, MkpjError> {
+        Ok(Refs {
+            org: org.to_string(),
+            repo: repo_name.to_string(),
+            base_ref: Some(args.base_ref.clone().ok_or_else(|| missing("base-ref"))?),
+            base_sha: Some(args.base_sha.clone().ok_or_else(|| missing("base-sha"))?),
+            ..Refs::default()
+        })
     };
     match kind {
         Kind::Presubmit(job) => {
+            let mut refs = refs()?;
             refs.pulls = Some(vec![Pull {
                 number: args.pull.ok_or_else(|| missing("pull"))?,
                 sha: args.pull_sha.clone().ok_or_else(|| missing("pull-sha"))?,
@@ -113,14 +159,28 @@ pub fn make(inputs: &Inputs, name: &str, args: &RefsArgs, namespace: &str) -> Re
             }]);
             Ok(prowjob::presubmit(job, refs, &creation))
         }
-        Kind::Postsubmit(job) => Ok(prowjob::postsubmit(job, refs, &creation)),
+        Kind::Postsubmit(job) => Ok(prowjob::postsubmit(job, refs()?, &creation)),
+        Kind::Periodic(job) => Ok(prowjob::periodic(job, &creation)),
     }
+}
+
+/// `org` and `repo` of a repository key: `org/repo`, or for Gerrit `https://host/repo`, whose org
+/// is the host's URL (upstream's `SplitRepoName`).
+fn split_repo(full_name: &str) -> (&str, &str) {
+    let gerrit = full_name.starts_with("https://") || full_name.starts_with("http://");
+    let split = if gerrit {
+        full_name.rsplit_once('/')
+    } else {
+        full_name.split_once('/')
+    };
+    split.unwrap_or((full_name, ""))
 }
 
 #[derive(Clone, Copy)]
 enum Kind<'a> {
     Presubmit(&'a prow_api::job::Presubmit),
     Postsubmit(&'a prow_api::job::Postsubmit),
+    Periodic(&'a prow_api::job::Periodic),
 }
 
 impl<'a> Kind<'a> {
@@ -128,13 +188,16 @@ impl<'a> Kind<'a> {
         match self {
             Kind::Presubmit(_) => "presubmit",
             Kind::Postsubmit(_) => "postsubmit",
+            Kind::Periodic(_) => "periodic",
         }
     }
 
-    fn brancher(self) -> &'a prow_api::job::Brancher {
+    /// The branches a presubmit or postsubmit runs on; none for periodics.
+    fn brancher(self) -> Option<&'a prow_api::job::Brancher> {
         match self {
-            Kind::Presubmit(job) => &job.brancher,
-            Kind::Postsubmit(job) => &job.brancher,
+            Kind::Presubmit(job) => Some(&job.brancher),
+            Kind::Postsubmit(job) => Some(&job.brancher),
+            Kind::Periodic(_) => None,
         }
     }
 }
@@ -149,7 +212,8 @@ mod tests {
         inputs.read_text(
             Path::new("jobs.yaml"),
             "apiVersion: operator.prow.dev/v1alpha1\nkind: JobConfig\nmetadata: {name: j, namespace: prow}\nspec:\n  \
-             presubmits:\n    org/repo:\n    - {name: unit, always_run: true, branches: [main]}\n    - {name: unit, always_run: true, branches: [release-1.0]}\n  \
+             presubmits:\n    org/repo:\n    - {name: unit, always_run: true, branches: [main]}\n    - {name: unit, always_run: true, branches: [release-1.0]}\n    \
+             - {name: verify-release-0-10, branches: [release-0.10]}\n  \
              postsubmits:\n    org/repo:\n    - {name: publish}\n  periodics:\n  - {name: nightly, interval: 24h}\n",
         );
         assert!(inputs.problems.is_empty(), "{:?}", inputs.problems);
@@ -182,5 +246,31 @@ mod tests {
         let post = make(&inputs(), "publish", &args, "prow").unwrap();
         assert_eq!(post.spec.job_type, prow_api::ProwJobType::Postsubmit);
         assert!(make(&inputs(), "nope", &args, "prow").is_err());
+    }
+
+    #[test]
+    fn gerrit_repositories_split_at_the_last_slash_as_upstream_does() {
+        assert_eq!(split_repo("org/repo"), ("org", "repo"));
+        assert_eq!(split_repo("org/repo/sub"), ("org", "repo/sub"));
+        assert_eq!(
+            split_repo("http://fakegerritserver/gerrit-test-infra-0"),
+            ("http://fakegerritserver", "gerrit-test-infra-0")
+        );
+        assert_eq!(split_repo("https://host.example/a/b"), ("https://host.example/a", "b"));
+    }
+
+    #[test]
+    fn a_single_job_is_made_whatever_the_base_ref_as_upstream_does() {
+        let args = RefsArgs {
+            base_ref: Some("main".into()),
+            base_sha: Some("abc".into()),
+            pull: Some(3),
+            pull_sha: Some("def".into()),
+            author: Some("alice".into()),
+        };
+        let pj = make(&inputs(), "verify-release-0-10", &args, "prow").unwrap();
+        assert_eq!(pj.spec.refs.unwrap().base_ref.as_deref(), Some("main"));
+        let each = make_each(&inputs(), "unit", &args, "prow").unwrap();
+        assert_eq!(each.len(), 2, "both jobs named unit, whatever their branches");
     }
 }

@@ -5,7 +5,7 @@ use prow_api::ProwJob;
 use prow_api::job::{Postsubmit, Presubmit};
 
 use crate::engine::events::{PullRequestEvent, PushEvent};
-use crate::engine::prowjob;
+use crate::engine::prowjob::{self, Creation};
 use crate::engine::trigger::{self, Explanation, Trust};
 use crate::input::Inputs;
 
@@ -54,7 +54,10 @@ pub fn evaluate(
         event: event_type.to_string(),
         message: e.to_string(),
     };
-    let template = inputs.preview_creation(namespace);
+    let template = Creation {
+        from_event: true,
+        ..inputs.preview_creation(namespace)
+    };
     let creation = |job: &str| template.clone().named(job);
     let mut outcome = Outcome::default();
     match event_type {

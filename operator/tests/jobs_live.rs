@@ -292,6 +292,8 @@ impl World {
             decorate_all_jobs: false,
             generate_name: false,
             presets: Vec::new(),
+            defaults: Default::default(),
+            from_event: true,
         };
         let job = prowjob::presubmit(&serde_json::from_value(job).unwrap(), refs, &creation);
         self.prowjobs().create(&PostParams::default(), &job).await.unwrap()

@@ -16,6 +16,7 @@ use std::process::Command;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use prow_api::job::{JobBase, Pull, Refs};
 use prow_api::{ProwJob, ProwJobStatus};
+use prow_operator::engine::job_defaults::JobDefaults;
 use prow_operator::engine::prowjob::{self, Creation};
 use prow_operator::podspec::{PodInputs, prowjob_to_pod};
 
@@ -78,6 +79,10 @@ fn every_decorated_corpus_job_becomes_a_valid_pod() {
                 .iter()
                 .flat_map(|c| c.spec.jobs.presets.iter().cloned())
                 .collect(),
+            defaults: std::sync::Arc::new(
+                JobDefaults::for_instance(&imported.instance).unwrap_or_else(|e| panic!("{}: {e}", instance.name)),
+            ),
+            from_event: true,
         };
         let mut jobs = Vec::new();
         for config in &imported.job_configs {

@@ -24,6 +24,7 @@ use tracing::warn;
 use super::instance::job_configs_in_effect;
 use super::last_good;
 use super::{Context, selected_by};
+use crate::engine::job_defaults::JobDefaults;
 use crate::engine::trigger;
 use crate::pipeline::{ConfigKind, JobSettings};
 use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
@@ -48,6 +49,8 @@ pub struct LiveJobs {
     pub presets: Vec<Preset>,
     /// `triggers[]` of the selected PluginConfigs, in name order.
     pub triggers: Vec<TriggerConfig>,
+    /// The instance's defaults, resolved into every ProwJob made of these jobs.
+    pub defaults: Arc<JobDefaults>,
     repos: Mutex<HashMap<String, Arc<RepoJobs>>>,
 }
 
@@ -63,8 +66,15 @@ impl LiveJobs {
             settings,
             presets,
             triggers,
+            defaults: Arc::new(JobDefaults::default()),
             repos: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// These jobs, with the instance's `defaults`.
+    pub fn with_defaults(mut self, defaults: JobDefaults) -> Self {
+        self.defaults = Arc::new(defaults);
+        self
     }
 
     /// The jobs of `org/repo` (worked out on first use, then shared).
@@ -122,7 +132,12 @@ impl Memo {
             .iter()
             .flat_map(|c| c.spec.triggers.iter().cloned())
             .collect();
-        let jobs = Arc::new(LiveJobs::new(configs, settings, triggers));
+        let defaults = JobDefaults::for_instance(instance).unwrap_or_else(|error| {
+            // The instance's own check reports the same error on its status.
+            warn!(instance = %instance.name_any(), %error, "job defaults unavailable; ProwJobs get none");
+            JobDefaults::default()
+        });
+        let jobs = Arc::new(LiveJobs::new(configs, settings, triggers).with_defaults(defaults));
         // The key is taken again: recovering may have changed what is known.
         let (key, _, _) = fingerprint(instance, ctx);
         self.lock().insert(uid, (key, jobs.clone()));

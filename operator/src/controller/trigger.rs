@@ -355,6 +355,8 @@ fn creation_template(instance: &ProwInstance, jobs: &LiveJobs, delivery: &str) -
         decorate_all_jobs: jobs.settings.decorate_all_jobs,
         generate_name: false,
         presets: jobs.presets.clone(),
+        defaults: jobs.defaults.clone(),
+        from_event: true,
     }
 }
 

@@ -2,7 +2,8 @@
 //! around them only read state and apply the results.
 //!
 //! - trigger ([`trigger`], [`commands`], [`events`]): which ProwJobs a GitHub event creates or
-//!   aborts; [`prowjob`], [`labels`] and [`presets`] build them;
+//!   aborts; [`prowjob`], [`labels`] and [`presets`] build them, with the instance's
+//!   [`job_defaults`] resolved in and [`quantity`] values written canonically;
 //! - execute ([`execute`], [`limits`]): what a pending job's pod means, superseded duplicates,
 //!   concurrency limits;
 //! - schedule ([`schedule`]): when a periodic starts;
@@ -14,10 +15,12 @@ pub mod commands;
 pub mod events;
 pub mod execute;
 pub mod failure_comment;
+pub mod job_defaults;
 pub mod labels;
 pub mod limits;
 pub mod presets;
 pub mod prowjob;
+pub mod quantity;
 pub mod report;
 pub mod schedule;
 pub mod trigger;

@@ -1,13 +1,16 @@
 //! Building ProwJobs from configured jobs, as upstream's `pjutil` does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use prow_api::embedded::Embedded;
-use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs};
+use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs, ReporterConfig};
 use prow_api::{ProwJob, ProwJobSpec, ProwJobStatus, ProwJobType};
 
-use super::{labels, presets};
+use super::job_defaults::JobDefaults;
+use super::{labels, presets, quantity};
+use crate::podspec;
 
 /// What a new ProwJob needs besides its job: its identity, the moment it is made, and the
 /// instance's presets.
@@ -27,6 +30,11 @@ pub struct Creation {
     pub generate_name: bool,
     /// Every preset of the instance; those that select the job are merged into its pod.
     pub presets: Vec<Preset>,
+    /// The instance's defaults resolved into every ProwJob (namespace, decoration, tenant).
+    pub defaults: Arc<JobDefaults>,
+    /// Made for a GitHub event by the trigger (not by hand, as `mkpj` makes them): presubmits
+    /// then carry `prow.k8s.io/is-optional`, as upstream's trigger writes it and its `mkpj` does not.
+    pub from_event: bool,
 }
 
 impl Creation {
@@ -49,6 +57,9 @@ pub fn presubmit(job: &Presubmit, refs: Refs, creation: &Creation) -> ProwJob {
             .unwrap_or_else(|| format!("/test {}", job.base.name)),
     );
     spec.jenkins_spec = job.jenkins_spec.clone();
+    if !creation.from_event {
+        return assemble(spec, &job.base, creation);
+    }
     let mut creation = creation.clone();
     creation.extra_labels.insert(
         labels::IS_OPTIONAL.to_string(),
@@ -78,7 +89,11 @@ pub fn periodic(job: &Periodic, creation: &Creation) -> ProwJob {
     assemble(spec, &job.base, creation)
 }
 
-/// The spec fields every job type shares. The job's clone settings go into the primary refs.
+/// The spec fields every job type shares, with the instance's defaults resolved in as upstream
+/// resolves them when it loads its configuration: the pod namespace, the decoration settings of a
+/// decorated job (matched on its repository, its first extra refs' for periodics, and its
+/// cluster), `blobless_fetch` on its refs, and its ProwJob defaults. The job's clone settings go
+/// into the primary refs.
 fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation: &Creation) -> ProwJobSpec {
     let refs = refs.map(|mut refs| {
         refs.path_alias = job.path_alias.clone().or(refs.path_alias);
@@ -88,12 +103,11 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         refs.skip_fetch_head = job.skip_fetch_head.or(refs.skip_fetch_head);
         refs
     });
-    let decorated = job.decorate.unwrap_or(creation.decorate_all_jobs);
-    ProwJobSpec {
+    let mut spec = ProwJobSpec {
         job_type,
         agent: Some(job.agent().to_string()),
         cluster: Some(job.cluster().to_string()),
-        namespace: job.namespace.clone(),
+        namespace: creation.defaults.namespace(job.namespace.as_deref()),
         job: job.name.clone(),
         refs,
         extra_refs: job.extra_refs.clone(),
@@ -106,18 +120,52 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
             let mut pod = spec.raw();
             presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
             with_container_names(&mut pod);
+            quantity::canonical_pod_spec(&mut pod);
             Embedded::from_raw(pod)
         }),
         jenkins_spec: None,
         pipeline_run_spec: job.pipeline_run_spec.clone(),
         tekton_pipeline_run_spec: job.tekton_pipeline_run_spec.clone(),
-        decoration_config: decorated.then(|| job.decoration_config.clone().unwrap_or_default()),
-        reporter_config: job.reporter_config.clone(),
+        decoration_config: None,
+        reporter_config: job.reporter_config.clone().map(with_slack_report),
         rerun_auth_config: job.rerun_auth_config.clone(),
         hidden: job.hidden,
-        prowjob_defaults: job.prowjob_defaults.clone(),
+        prowjob_defaults: None,
         job_queue_name: job.job_queue_name.clone(),
+    };
+    let (repo, cluster) = podspec::job_scope(&spec);
+    let decorated = job.decorate.unwrap_or(creation.decorate_all_jobs);
+    spec.decoration_config = if decorated {
+        Some(
+            creation
+                .defaults
+                .decoration(&repo, &cluster, job.decoration_config.as_ref()),
+        )
+    } else {
+        job.decoration_config.clone()
+    };
+    if let Some(blobless) = spec.decoration_config.as_ref().map(|d| d.blobless_fetch) {
+        let all_refs = spec.refs.iter_mut().chain(spec.extra_refs.iter_mut().flatten());
+        for refs in all_refs {
+            refs.blobless_fetch = refs.blobless_fetch.or(blobless);
+        }
     }
+    spec.prowjob_defaults = Some(
+        creation
+            .defaults
+            .prowjob_defaults(&repo, &cluster, job.prowjob_defaults.as_ref()),
+    );
+    spec
+}
+
+/// Slack reporting says whether it reports, as upstream writes it: not when
+/// `job_states_to_report` is an empty list, else yes.
+fn with_slack_report(mut config: ReporterConfig) -> ReporterConfig {
+    if let Some(slack) = config.slack.as_mut() {
+        let none = slack.job_states_to_report.as_ref().is_some_and(Vec::is_empty);
+        slack.report = Some(!none);
+    }
+    config
 }
 
 /// Gives every container a `name`, empty when the job has none, as upstream writes a ProwJob: Go
@@ -202,6 +250,8 @@ mod tests {
             decorate_all_jobs: false,
             generate_name: false,
             presets: Vec::new(),
+            defaults: Arc::new(JobDefaults::default()),
+            from_event: true,
         }
     }
 
@@ -290,6 +340,98 @@ mod tests {
         assert_eq!(pod["containers"][0]["name"], "");
         assert_eq!(pod["containers"][1]["name"], "db");
         assert_eq!(pod["initContainers"][0]["name"], "");
+    }
+
+    fn instance_defaults() -> Arc<JobDefaults> {
+        Arc::new(JobDefaults {
+            pod_namespace: Some("test-pods".into()),
+            decoration: serde_json::from_value(json!([
+                {"config": {"timeout": "2h", "grace_period": "15s", "blobless_fetch": true,
+                            "gcs_configuration": {"bucket": "logs", "path_strategy": "explicit"},
+                            "utility_images": {"clonerefs": "c", "initupload": "i", "entrypoint": "e", "sidecar": "s"}}},
+                {"repo": "org/repo", "config": {"timeout": "30m"}}
+            ]))
+            .unwrap(),
+            prowjob: serde_json::from_value(json!([{"repo": "org", "config": {"tenant_id": "org-tenant"}}])).unwrap(),
+        })
+    }
+
+    #[test]
+    fn prowjobs_carry_the_instances_defaults_as_upstream_resolves_them() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit", "decorate": true,
+            "extra_refs": [{"org": "other", "repo": "tools", "base_ref": "main"}],
+            "reporter_config": {"slack": {"channel": "ci"}},
+            "spec": {"containers": [{"image": "golang", "resources": {"requests": {"cpu": 0.5, "memory": "1024Mi"}, "limits": {"cpu": 4}}}]}
+        }))
+        .unwrap();
+        let creation = Creation {
+            defaults: instance_defaults(),
+            ..creation()
+        };
+        let pj = presubmit(&job, refs(), &creation);
+        assert_eq!(pj.spec.namespace.as_deref(), Some("test-pods"));
+        let decoration = pj.spec.decoration_config.as_ref().unwrap();
+        assert_eq!(
+            decoration.timeout.as_deref(),
+            Some("30m0s"),
+            "the repo entry, as Go writes it"
+        );
+        assert_eq!(decoration.grace_period.as_deref(), Some("15s"));
+        assert_eq!(
+            decoration.gcs_configuration.as_ref().unwrap().bucket.as_deref(),
+            Some("logs")
+        );
+        assert_eq!(
+            decoration.utility_images.as_ref().unwrap().sidecar.as_deref(),
+            Some("s")
+        );
+        assert_eq!(pj.spec.refs.as_ref().unwrap().blobless_fetch, Some(true));
+        assert_eq!(pj.spec.extra_refs.as_ref().unwrap()[0].blobless_fetch, Some(true));
+        let tenant = pj.spec.prowjob_defaults.as_ref().unwrap().tenant_id.as_deref();
+        assert_eq!(tenant, Some("org-tenant"));
+        let slack = pj.spec.reporter_config.as_ref().unwrap().slack.as_ref().unwrap();
+        assert_eq!(slack.report, Some(true));
+        let pod = pj.spec.pod_spec.as_ref().unwrap().raw();
+        assert_eq!(
+            pod["containers"][0]["resources"],
+            json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "4"}})
+        );
+
+        let undecorated: Periodic = serde_json::from_value(json!({"name": "ci-lint", "interval": "1h"})).unwrap();
+        let pj = periodic(&undecorated, &creation);
+        assert_eq!(pj.spec.decoration_config, None);
+        assert_eq!(
+            pj.spec.prowjob_defaults.unwrap().tenant_id.as_deref(),
+            Some(super::super::job_defaults::DEFAULT_TENANT_ID)
+        );
+    }
+
+    #[test]
+    fn only_presubmits_made_for_an_event_say_whether_they_are_optional() {
+        let job: Presubmit = serde_json::from_value(json!({"name": "pull-unit", "optional": true})).unwrap();
+        let by_hand = Creation {
+            from_event: false,
+            ..creation()
+        };
+        let labels = presubmit(&job, refs(), &by_hand).metadata.labels.unwrap();
+        assert!(
+            !labels.contains_key(labels::IS_OPTIONAL),
+            "upstream's mkpj writes no is-optional"
+        );
+        let labels = presubmit(&job, refs(), &creation()).metadata.labels.unwrap();
+        assert_eq!(labels[labels::IS_OPTIONAL], "true");
+    }
+
+    #[test]
+    fn slack_reporting_with_no_states_says_it_does_not_report() {
+        let job: Periodic = serde_json::from_value(json!({
+            "name": "ci-lint", "interval": "1h", "reporter_config": {"slack": {"channel": "ci", "job_states_to_report": []}}
+        }))
+        .unwrap();
+        let pj = periodic(&job, &creation());
+        let slack = pj.spec.reporter_config.unwrap().slack.unwrap();
+        assert_eq!(slack.report, Some(false));
     }
 
     #[test]

@@ -271,7 +271,7 @@ fn clonerefs(config: &DecorationConfig, refs: &[&Refs]) -> Result<(Container, Ve
             "CLONEREFS_OPTIONS".to_string(),
             gojson::to_string(&options)?,
         )]))),
-        volume_mounts: Some(all_mounts),
+        volume_mounts: (!all_mounts.is_empty()).then_some(all_mounts),
         resources: utility_resources(
             config.resources.as_ref().and_then(|r| r.clonerefs.as_ref()),
             "clonerefs",
@@ -454,7 +454,7 @@ pub fn decorate(
             (JOB_SPEC.to_string(), encoded_job_spec.clone()),
             ("INITUPLOAD_OPTIONS".to_string(), gojson::to_string(&initupload)?),
         ]))),
-        volume_mounts: Some(initupload_mounts),
+        volume_mounts: (!initupload_mounts.is_empty()).then_some(initupload_mounts),
         resources: utility_resources(resources.and_then(|r| r.initupload.as_ref()), "initupload")?,
         ..Container::default()
     });

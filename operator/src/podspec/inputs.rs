@@ -14,10 +14,6 @@ use crate::render::meta::Owner;
 
 /// The key of the credentials file the pod utilities read from the mounted Secret.
 pub const CREDENTIALS_KEY: &str = "service-account.json";
-/// The timeout of decorated jobs that set none (entrypoint's own default).
-pub const DEFAULT_TIMEOUT: &str = "2h";
-/// The grace period of decorated jobs that set none (entrypoint's own default).
-pub const DEFAULT_GRACE_PERIOD: &str = "15s";
 /// The label naming the version of the controller that made the pod.
 pub const PLANK_VERSION_LABEL: &str = "prow.k8s.io/plank-version";
 
@@ -87,8 +83,9 @@ impl PodInputs {
 }
 
 /// The defaults the instance itself gives every decorated job: the utility images of its
-/// registry and version, entrypoint's timeouts, and its storage (an `explicit` path strategy, so
-/// no default org and repo are needed).
+/// registry and version, and its storage (an `explicit` path strategy, so no default org and repo
+/// are needed). No timeout or grace period: entrypoint applies its own (2h, 15s) to jobs that set
+/// none, and their pods keep Kubernetes' termination grace period, as upstream's do.
 fn instance_defaults(instance: &ProwInstance) -> Result<DecorationConfig, PodError> {
     let spec = &instance.spec;
     let image = |name: &str| {
@@ -99,8 +96,6 @@ fn instance_defaults(instance: &ProwInstance) -> Result<DecorationConfig, PodErr
         ))
     };
     let mut config = DecorationConfig {
-        timeout: Some(DEFAULT_TIMEOUT.into()),
-        grace_period: Some(DEFAULT_GRACE_PERIOD.into()),
         utility_images: Some(UtilityImages {
             clonerefs: image("clonerefs"),
             initupload: image("initupload"),

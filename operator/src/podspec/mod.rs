@@ -26,15 +26,15 @@ use prow_api::job::DecorationConfig;
 
 pub use decorate::{SidecarInputs, decorate, sidecar};
 pub use error::{DECORATION_CONFIG, POD_SPEC, PodError};
+pub use gojson::duration as go_duration;
 pub use inputs::{PLANK_VERSION_LABEL, PodInputs};
-pub use jobspec::WireGcs;
+pub use jobspec::{WireGcs, quantity_text};
 pub use options::{UploadOptions, WrapperOptions};
-pub use resolve::resolve;
+pub use resolve::{job_scope, matches, resolve};
 pub use url::{artifact_path, job_url};
 
 use crate::engine::labels;
 use env::{job_env, kube_env};
-use resolve::job_scope;
 
 /// The label holding the ProwJob's name.
 pub const PROWJOB_ID_LABEL: &str = "prow.k8s.io/id";
@@ -179,6 +179,27 @@ mod tests {
     }
 
     #[test]
+    fn a_container_without_mounts_has_no_volume_mounts_key_as_go_omits_it() {
+        let inputs = PodInputs::default();
+        let decoration = json!({
+            "utility_images": {"clonerefs": "c", "initupload": "i", "entrypoint": "e", "sidecar": "s"},
+            "gcs_configuration": {"bucket": "logs", "path_strategy": "explicit"}
+        });
+        let pod = prowjob_to_pod(&job(container(), Some(decoration)), &inputs).expect("pod");
+        let spec = pod.spec.expect("spec");
+        let initupload = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .find(|c| c.name == "initupload")
+            .expect("initupload");
+        assert_eq!(
+            initupload.volume_mounts, None,
+            "no credentials, no mounts: no empty list"
+        );
+    }
+
+    #[test]
     fn the_instance_fills_images_storage_and_namespace() {
         let inputs = PodInputs::for_instance(&instance(json!({}))).expect("inputs");
         let pod = prowjob_to_pod(&job(container(), Some(json!({}))), &inputs).expect("pod");
@@ -202,7 +223,10 @@ mod tests {
             options["gcs_options"]["s3_credentials_file"],
             "/secrets/s3-storage/service-account.json"
         );
-        assert_eq!(spec.termination_grace_period_seconds, Some(18), "15s × 5/4");
+        assert_eq!(
+            spec.termination_grace_period_seconds, None,
+            "no grace period set: Kubernetes' own, as upstream's pods"
+        );
         assert!(spec.volumes.iter().flatten().any(|v| v.name == "s3-credentials"));
         let labels = pod.metadata.labels.expect("labels");
         assert_eq!(labels.get(BUILD_ID_LABEL).map(String::as_str), Some("42"));

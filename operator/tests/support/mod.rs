@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use prow_operator::import::{self, ImportOptions, Imported};
 use prow_operator::input::{Inputs, Source, Sourced};
 
+pub mod oracle;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -91,6 +91,8 @@ pub async fn tick(jobs: &Jobs, previous: Timestamp, first_seen: &mut FirstSeen) 
             decorate_all_jobs: live.settings.decorate_all_jobs,
             generate_name: false,
             presets: live.presets.clone(),
+            defaults: live.defaults.clone(),
+            from_event: false,
         };
         let api: Api<ProwJob> = Api::namespaced(jobs.ctx.client.clone(), namespace);
         for periodic in live.configs.iter().flat_map(|c| c.spec.jobs.periodics.iter()) {
