@@ -146,30 +146,20 @@ fn walk(schema: &Value, value: &Value, path: &str, problems: &mut Vec<SchemaProb
             ));
         }
     }
-    if let Some(object) = value.as_object()
-        && let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
-        && object.len() as u64 > max
+    // An object's entries against `maxProperties`, a list's items against `maxItems`.
+    let counted = match value {
+        Value::Object(object) => Some((object.len(), "maxProperties", "entries")),
+        Value::Array(array) => Some((array.len(), "maxItems", "items")),
+        _ => None,
+    };
+    if let Some((count, keyword, noun)) = counted
+        && let Some(max) = schema.get(keyword).and_then(Value::as_u64)
+        && count as u64 > max
     {
         problems.push(problem(
             here,
             ProblemKind::Size,
-            format!(
-                "has {} entries, more than the {max} the API server accepts; split them over several objects",
-                object.len()
-            ),
-        ));
-    }
-    if let Some(array) = value.as_array()
-        && let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-        && array.len() as u64 > max
-    {
-        problems.push(problem(
-            here,
-            ProblemKind::Size,
-            format!(
-                "has {} items, more than the {max} the API server accepts; split them over several objects",
-                array.len()
-            ),
+            format!("has {count} {noun}, more than the {max} the API server accepts; split them over several objects"),
         ));
     }
     if let Some(object) = value.as_object() {
