@@ -415,6 +415,18 @@ impl World {
             .unwrap_or_else(|e| panic!("deleting {kind} {name}: {e}"));
     }
 
+    /// Deletes one object and waits until the API server no longer has it (its finalizers done).
+    pub async fn delete_and_wait(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        self.delete(api_version, kind, namespace, name).await;
+        self.eventually(&format!("{kind} {namespace}/{name} to be gone"), || async {
+            self.get(api_version, kind, namespace, name)
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+
     fn api_for(&self, object: &Value) -> Api<DynamicObject> {
         let api_version = object["apiVersion"].as_str().expect("apiVersion");
         let kind = object["kind"].as_str().expect("kind");

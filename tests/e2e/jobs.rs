@@ -649,16 +649,7 @@ async fn reports_held_back_by_an_outage_are_made_after_the_instance_is_deleted_a
         .await
         .expect("the instance");
     world
-        .delete("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
-        .await;
-    world
-        .eventually("the instance to be gone", || async {
-            world
-                .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
-                .await
-                .is_none()
-                .then_some(())
-        })
+        .delete_and_wait("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
         .await;
     // The retries that come while there is no instance (1 s, doubling) find nothing to report for.
     tokio::time::sleep(Duration::from_secs(8)).await;

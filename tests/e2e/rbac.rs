@@ -149,16 +149,7 @@ async fn every_request_is_allowed_and_every_grant_is_accounted_for() {
         .await;
     wait_condition(&world, "JobConfig", "api", "Ready", "True", Some("Accepted")).await;
     world
-        .delete("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
-        .await;
-    world
-        .eventually("the instance to be gone", || async {
-            world
-                .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
-                .await
-                .is_none()
-                .then_some(())
-        })
+        .delete_and_wait("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
         .await;
     assert!(
         world

@@ -69,13 +69,13 @@ pub fn describe(verb: &str, object: &str, error: &kube::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use kube::core::Status;
     use kube::core::response::{StatusCause, StatusDetails};
 
     /// A 404 as kube-apiserver sends it for an object in a namespace that does not exist.
-    fn not_found() -> kube::Error {
+    pub(crate) fn not_found() -> kube::Error {
         let status: Status = serde_json::from_value(serde_json::json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": "namespaces \"test-pods\" not found", "reason": "NotFound",

@@ -960,20 +960,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::api_error::tests::not_found;
 
     fn api_error(code: u16, message: &str) -> kube::Error {
         kube::Error::Api(kube::core::Status::failure(message, "Conflict").with_code(code).boxed())
-    }
-
-    /// The 404 kube-apiserver sends for an object in a namespace that does not exist.
-    fn namespace_not_found() -> kube::Error {
-        let status: kube::core::Status = serde_json::from_value(json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "namespaces \"test-pods\" not found", "reason": "NotFound",
-            "details": {"name": "test-pods", "kind": "namespaces"}, "code": 404
-        }))
-        .unwrap();
-        kube::Error::Api(status.boxed())
     }
 
     #[test]
@@ -982,7 +972,7 @@ mod tests {
             .iter()
             .map(|name| {
                 let key = ("Role".to_string(), "test-pods".to_string(), name.to_string());
-                Problem::of("applying", &key, &namespace_not_found())
+                Problem::of("applying", &key, &not_found())
             })
             .collect();
         assert_eq!(
@@ -1025,7 +1015,7 @@ mod tests {
         assert_eq!(metric_labels(Ok(Stall::of(&summary))), ("error", Some("SecretMissing")));
         let ready = summarise(&[], &[], &[], &[], 0, &selected, 0);
         assert_eq!(metric_labels(Ok(Stall::of(&ready))), ("success", None));
-        let failed = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        let failed = ReconcileError::read("the instance's Secrets", not_found());
         assert_eq!(metric_labels(Err(&failed)), ("error", Some("ReadFailed")));
         // Every stall summarise can report has a label of the closed set.
         for stall in Stall::ALL {
@@ -1036,7 +1026,7 @@ mod tests {
 
     #[test]
     fn a_failed_read_says_what_the_api_server_said() {
-        let error = ReconcileError::read("the instance's Secrets", namespace_not_found());
+        let error = ReconcileError::read("the instance's Secrets", not_found());
         assert_eq!(
             error.to_string(),
             "reading the instance's Secrets: namespaces \"test-pods\" not found"
