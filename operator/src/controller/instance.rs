@@ -386,12 +386,13 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     let selected = pipeline::select(&inputs, sourced_instance);
     let secret_uses = secrets::references(&instance.spec);
     let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let observed = secrets::observe(&secrets_api, &secret_uses)
+    let instance_secrets = secrets::read(&secrets_api, &secret_uses)
         .await
         .map_err(|source| ReconcileError::read("the instance's Secrets", source))?;
+    let observed = secrets::observe(&instance_secrets);
     let namespaces = Namespaces::of(&owner, &instance.spec);
     let storage_reference = storage_copy::source(&instance.spec);
-    let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference).await?;
+    let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference, &instance_secrets).await?;
     let (live, mut deployments) = ctx
         .applier
         .live(&owner.name, &owner.namespace)
@@ -552,8 +553,9 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     Ok((Action::requeue(RESYNC), Stall::of(&summary)))
 }
 
-/// The storage Secret as the instance's namespace holds it, and the Secret of that name in the
-/// pod namespace: the inputs of [`storage_copy::decide`].
+/// The storage Secret as the instance's namespace holds it (taken from `instance_secrets`, the
+/// instance's Secrets read already, which name it), and the Secret of that name in the pod
+/// namespace: the inputs of [`storage_copy::decide`].
 struct StorageSecrets {
     source: Option<Secret>,
     current: Option<Secret>,
@@ -564,6 +566,7 @@ async fn read_storage_secrets(
     owner: &Owner,
     pod_namespace: &str,
     reference: Option<&prow_api::instance::SecretKeyRef>,
+    instance_secrets: &BTreeMap<String, Option<Secret>>,
 ) -> Result<StorageSecrets, ReconcileError> {
     let Some(reference) = reference.filter(|_| pod_namespace != owner.namespace) else {
         return Ok(StorageSecrets {
@@ -577,8 +580,12 @@ async fn read_storage_secrets(
         async move { api.get_opt(&name).await }
     };
     let failed = |source| ReconcileError::read("the storage Secret and its copy", source);
+    let source = match instance_secrets.get(&reference.name) {
+        Some(source) => source.clone(),
+        None => read(&owner.namespace).await.map_err(failed)?,
+    };
     Ok(StorageSecrets {
-        source: read(&owner.namespace).await.map_err(failed)?,
+        source,
         current: read(pod_namespace).await.map_err(failed)?,
     })
 }

@@ -161,16 +161,22 @@ pub fn summarise(secret: &Secret) -> Found {
     }
 }
 
-/// Reads the Secrets `uses` names from `api` (one namespace). A 404 is an absent Secret; other
-/// errors are returned.
-pub async fn observe(api: &Api<Secret>, uses: &[SecretUse]) -> Result<Observed, kube::Error> {
+/// The Secrets `uses` names, read whole from `api` (one namespace), by name; `None` for an absent
+/// one (a 404). Other errors are returned.
+pub async fn read(api: &Api<Secret>, uses: &[SecretUse]) -> Result<BTreeMap<String, Option<Secret>>, kube::Error> {
     let names: BTreeSet<&str> = uses.iter().map(|u| u.reference.name.as_str()).collect();
-    let mut observed = Observed::new();
+    let mut read = BTreeMap::new();
     for name in names {
-        let found = api.get_opt(name).await?.map(|secret| summarise(&secret));
-        observed.insert(name.to_string(), found);
+        read.insert(name.to_string(), api.get_opt(name).await?);
     }
-    Ok(observed)
+    Ok(read)
+}
+
+/// What the checks and the config hash need of the Secrets [`read`] returned.
+pub fn observe(read: &BTreeMap<String, Option<Secret>>) -> Observed {
+    read.iter()
+        .map(|(name, secret)| (name.clone(), secret.as_ref().map(summarise)))
+        .collect()
 }
 
 #[cfg(test)]
