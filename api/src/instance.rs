@@ -45,6 +45,12 @@ pub const DEFAULT_POD_NAMESPACE: &str = "test-pods";
         description = "The Ready condition's message."
     ),
     printcolumn(
+        name = "Clusters",
+        type_ = "string",
+        json_path = ".status.buildClustersReachable",
+        description = "Reachable build clusters out of all."
+    ),
+    printcolumn(
         name = "Version",
         type_ = "string",
         json_path = ".spec.version",
@@ -91,9 +97,18 @@ pub struct ProwInstanceSpec {
     /// Slack reporting, done by crier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackSpec>,
-    /// Build clusters besides the one the operator runs in.
+    /// Build clusters besides the one the operator runs in, each reached through a kubeconfig in
+    /// a Secret. A job runs in the cluster its `cluster` field names; `default` is the operator's
+    /// own cluster unless a build cluster is named `default`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("maxItems" = 64, "x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub build_clusters: Vec<BuildCluster>,
+    /// Secrets holding kubeconfig files in upstream's form (what upstream's `gencred` writes and
+    /// prow-controller-manager reads with `--kubeconfig-dir`): every context of every file is a
+    /// build cluster named after the context. For moving from upstream Prow without new Secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("maxItems" = 16))]
+    pub build_cluster_secrets: Vec<BuildClusterSecret>,
     /// Which JobConfigs belong to this instance. Unset selects all of them (in the selected
     /// namespaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -404,11 +419,62 @@ pub struct SlackReporterRule {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildCluster {
-    /// The name jobs use in their `cluster` field.
-    #[schemars(extend("pattern" = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    /// The name jobs use in their `cluster` field: any alias upstream accepts, kubeconfig
+    /// context names such as `gke_project_zone_name` included.
+    #[schemars(extend("pattern" = CLUSTER_ALIAS_PATTERN, "maxLength" = 253))]
     pub name: String,
     /// The Secret key holding the cluster's kubeconfig.
     pub kubeconfig_secret_ref: SecretKeyRef,
+    /// The kubeconfig's context to use; its current context when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minLength" = 1, "maxLength" = 253))]
+    pub context: Option<String>,
+}
+
+/// What a build cluster's alias may be: letters, digits and `-_.:@/`, starting with a letter or a
+/// digit (kubeconfig context names as upstream's tools write them).
+pub const CLUSTER_ALIAS_PATTERN: &str = "^[A-Za-z0-9][-A-Za-z0-9_.:@/]*$";
+
+/// A Secret of kubeconfig files, as upstream's `--kubeconfig-dir` reads them.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildClusterSecret {
+    /// The Secret's name, in the instance's namespace.
+    #[schemars(extend("minLength" = 1, "maxLength" = 253))]
+    pub name: String,
+    /// Only keys ending with this are kubeconfig files (upstream's `--kubeconfig-suffix`); every
+    /// key when unset. Keys starting with `..` are never read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxLength" = 253))]
+    pub key_suffix: Option<String>,
+}
+
+/// What the operator last found of one build cluster.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildClusterStatus {
+    /// The cluster's alias.
+    pub name: String,
+    /// `Reachable` (jobs can run there), `Unreachable` (its API server did not answer),
+    /// `MissingPermissions` (the credentials lack pod verbs in the pod namespace) or
+    /// `InvalidKubeconfig` (the kubeconfig cannot be used).
+    #[schemars(extend("enum" = ["Reachable", "Unreachable", "MissingPermissions", "InvalidKubeconfig"]))]
+    pub state: String,
+    /// Whether some job of the instance names it (only those hold up Ready).
+    #[serde(default)]
+    pub used: bool,
+    /// The API server's version (`v1.37.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// The verbs on pods in the pod namespace the credentials lack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_verbs: Vec<String>,
+    /// What went wrong, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it was last probed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_time: Option<String>,
 }
 
 /// The observed state of a ProwInstance.
@@ -437,6 +503,12 @@ pub struct ProwInstanceStatus {
     /// itself or the upstream component.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<FunctionStatus>,
+    /// Each build cluster, as last probed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_clusters: Vec<BuildClusterStatus>,
+    /// Reachable build clusters out of all (`2/3`); unset without build clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_clusters_reachable: Option<String>,
 }
 
 /// Which implementation runs one job function.

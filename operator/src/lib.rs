@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster_aliases;
 pub mod controller;
 pub mod crds;
 pub mod cron;

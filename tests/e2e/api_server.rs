@@ -12,7 +12,7 @@ use crate::jobs::state_of;
 
 /// A real control plane of its own, or `None` (said on stderr) when its binaries are missing and
 /// CI does not require them.
-async fn real_cluster() -> Option<cluster::Cluster> {
+pub async fn real_cluster() -> Option<cluster::Cluster> {
     let binaries = cluster::Binaries::for_tests("this scenario does not run").expect("the real control plane")?;
     let options = cluster::Options {
         binaries,

@@ -2,6 +2,7 @@
 //! with `E2E_KUBECONFIG`), driven through the API as a user would.
 
 mod api_server;
+mod build_clusters;
 mod faults;
 mod github;
 mod harness;

@@ -30,7 +30,7 @@ use super::readiness;
 use super::secrets;
 use super::status::{Health, Summary, conditions};
 use super::{ConfigRef, Context, ReconcileError, selected_by};
-use super::{namespaces, storage_copy};
+use super::{build_clusters, namespaces, storage_copy};
 use crate::check;
 use crate::input::{Inputs, Source, Sourced};
 use crate::pipeline::{self, ConfigKind, JobSettings, Report};
@@ -111,10 +111,17 @@ pub enum Stall {
     ApplyRefused,
     /// A Secret or key the spec names does not exist.
     SecretMissing,
+    /// A Secret of build-cluster kubeconfigs is missing or holds a file that cannot be read.
+    InvalidKubeconfig,
 }
 
 impl Stall {
-    const ALL: [Stall; 3] = [Stall::InvalidSpec, Stall::ApplyRefused, Stall::SecretMissing];
+    const ALL: [Stall; 4] = [
+        Stall::InvalidSpec,
+        Stall::ApplyRefused,
+        Stall::SecretMissing,
+        Stall::InvalidKubeconfig,
+    ];
 
     /// The condition reason, also the metrics' `reason` label.
     pub fn reason(self) -> &'static str {
@@ -122,6 +129,7 @@ impl Stall {
             Self::InvalidSpec => "InvalidSpec",
             Self::ApplyRefused => "ApplyRefused",
             Self::SecretMissing => "SecretMissing",
+            Self::InvalidKubeconfig => "InvalidKubeconfig",
         }
     }
 
@@ -172,6 +180,7 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
         .map_err(|source| ReconcileError::write("the finalizer", source))?;
     let dropped = ctx.selections.forget(&instance_key(instance));
     ctx.leadership.recheck(dropped);
+    ctx.build_clusters.forget(&instance_key(instance));
     info!(deleted = live.len(), "instance deleted; its objects are removed");
     Ok(Action::await_change())
 }
@@ -386,7 +395,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     let selected = pipeline::select(&inputs, sourced_instance);
     let secret_uses = secrets::references(&instance.spec);
     let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let instance_secrets = secrets::read(&secrets_api, &secret_uses)
+    let instance_secrets = secrets::read(&secrets_api, &instance.spec)
         .await
         .map_err(|source| ReconcileError::read("the instance's Secrets", source))?;
     let observed = secrets::observe(&instance_secrets);
@@ -490,6 +499,15 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         }
     }
 
+    // Build clusters: probed when their credentials change and every minute.
+    let (kubeconfigs, clusters, cluster_problems) = build_clusters::resolve(&instance.spec, &instance_secrets);
+    let used = build_clusters::used_aliases(effective.in_effect.iter().map(|a| &a.config.spec.jobs));
+    let cluster_statuses = ctx
+        .build_clusters
+        .refresh(instance_key(instance), &namespaces.pod, &clusters, &kubeconfigs, &used)
+        .await;
+    drop(kubeconfigs);
+
     // Status.
     let readiness = readiness::components(&owner, &instance.spec, &deployments);
     let mut secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
@@ -501,7 +519,11 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     let summary = summarise(
         &instance_errors,
         &problems,
-        &secret_problems,
+        &Unusable {
+            secrets: &secret_problems,
+            kubeconfigs: &cluster_problems,
+            clusters: &build_clusters::unavailable(&cluster_statuses),
+        },
         &readiness,
         applied,
         &selected_objects,
@@ -516,6 +538,8 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         config_hash,
         selected: Some(selected_objects),
         functions: crate::render::components::functions(&instance.spec),
+        build_clusters_reachable: build_clusters::reachable_count(&cluster_statuses),
+        build_clusters: cluster_statuses,
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;
@@ -550,7 +574,13 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         return Err(ReconcileError::Apply(listed(&failed)));
     }
-    Ok((Action::requeue(RESYNC), Stall::of(&summary)))
+    // Build clusters are probed again at least every minute.
+    let resync = if clusters.is_empty() {
+        RESYNC
+    } else {
+        build_clusters::PROBE_EVERY
+    };
+    Ok((Action::requeue(resync), Stall::of(&summary)))
 }
 
 /// The storage Secret as the instance's namespace holds it (taken from `instance_secrets`, the
@@ -760,10 +790,20 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
     carried
 }
 
+/// What the instance's Secrets and build clusters hold up, one sentence each: Secrets or keys
+/// missing, kubeconfig files that cannot be read (no alias known), and the build clusters some
+/// job uses that are not reachable.
+#[derive(Default)]
+struct Unusable<'a> {
+    secrets: &'a [String],
+    kubeconfigs: &'a [String],
+    clusters: &'a [String],
+}
+
 fn summarise(
     instance_errors: &[&Finding],
     problems: &[Problem],
-    secret_problems: &[String],
+    unusable: &Unusable<'_>,
     components: &[readiness::Readiness],
     applied: usize,
     selected: &SelectedObjects,
@@ -793,11 +833,18 @@ fn summarise(
     if !refused.is_empty() {
         return Summary::new(Health::Stalled, Stall::ApplyRefused.reason(), listed(&refused));
     }
-    if !secret_problems.is_empty() {
+    if !unusable.secrets.is_empty() {
         return Summary::new(
             Health::Stalled,
             Stall::SecretMissing.reason(),
-            listed(&secret_problems.iter().map(String::as_str).collect::<Vec<_>>()),
+            listed(&unusable.secrets.iter().map(String::as_str).collect::<Vec<_>>()),
+        );
+    }
+    if !unusable.kubeconfigs.is_empty() {
+        return Summary::new(
+            Health::Stalled,
+            Stall::InvalidKubeconfig.reason(),
+            listed(&unusable.kubeconfigs.iter().map(String::as_str).collect::<Vec<_>>()),
         );
     }
     if !problems.is_empty() {
@@ -814,6 +861,16 @@ fn summarise(
             Health::Progressing,
             "ComponentsProgressing",
             format!("waiting for {}", waiting.join(", ")),
+        );
+    }
+    if !unusable.clusters.is_empty() {
+        return Summary::new(
+            Health::Progressing,
+            "BuildClustersUnavailable",
+            format!(
+                "waiting for {}",
+                listed(&unusable.clusters.iter().map(String::as_str).collect::<Vec<_>>())
+            ),
         );
     }
     let mut message = format!(
@@ -986,7 +1043,15 @@ mod tests {
             problems[0].message,
             "applying Role test-pods/prow-crier: namespaces \"test-pods\" not found"
         );
-        let summary = summarise(&[], &problems, &[], &[], 0, &SelectedObjects::default(), 0);
+        let summary = summarise(
+            &[],
+            &problems,
+            &Unusable::default(),
+            &[],
+            0,
+            &SelectedObjects::default(),
+            0,
+        );
         assert_eq!(summary.reason, "ApplyRefused");
         assert!(!summary.message.contains("Status {"), "{}", summary.message);
         assert!(!summary.message.contains("Some("), "{}", summary.message);
@@ -1018,9 +1083,20 @@ mod tests {
         let selected = SelectedObjects::default();
         let missing =
             vec!["Secret prow/hmac-token not found (named by spec.github.hmacSecretRef, key \"hmac\")".to_string()];
-        let summary = summarise(&[], &[], &missing, &[], 0, &selected, 0);
+        let summary = summarise(
+            &[],
+            &[],
+            &Unusable {
+                secrets: &missing,
+                ..Unusable::default()
+            },
+            &[],
+            0,
+            &selected,
+            0,
+        );
         assert_eq!(metric_labels(Ok(Stall::of(&summary))), ("error", Some("SecretMissing")));
-        let ready = summarise(&[], &[], &[], &[], 0, &selected, 0);
+        let ready = summarise(&[], &[], &Unusable::default(), &[], 0, &selected, 0);
         assert_eq!(metric_labels(Ok(Stall::of(&ready))), ("success", None));
         let failed = ReconcileError::read("the instance's Secrets", not_found());
         assert_eq!(metric_labels(Err(&failed)), ("error", Some("ReadFailed")));
@@ -1029,6 +1105,34 @@ mod tests {
             let summary = Summary::new(Health::Stalled, stall.reason(), "x");
             assert_eq!(Stall::of(&summary), Some(stall));
         }
+    }
+
+    #[test]
+    fn an_unusable_kubeconfig_stalls_and_an_unreachable_used_cluster_holds_ready() {
+        let selected = SelectedObjects::default();
+        let unreadable = ["the kubeconfig in Secret \"kc\" key \"a\" (spec.buildClusterSecrets[0]) cannot be read: it is not UTF-8 text".to_string()];
+        let unusable = Unusable {
+            kubeconfigs: &unreadable,
+            ..Unusable::default()
+        };
+        let summary = summarise(&[], &[], &unusable, &[], 0, &selected, 0);
+        assert_eq!(
+            metric_labels(Ok(Stall::of(&summary))),
+            ("error", Some("InvalidKubeconfig"))
+        );
+        assert_eq!(summary.message, unreadable[0]);
+        let waiting = ["build cluster \"gpu\" is Unreachable: its API server did not answer".to_string()];
+        let unusable = Unusable {
+            clusters: &waiting,
+            ..Unusable::default()
+        };
+        let summary = summarise(&[], &[], &unusable, &[], 0, &selected, 0);
+        assert_eq!(summary.health, Health::Progressing);
+        assert_eq!(summary.reason, "BuildClustersUnavailable");
+        assert_eq!(
+            summary.message,
+            "waiting for build cluster \"gpu\" is Unreachable: its API server did not answer"
+        );
     }
 
     #[test]

@@ -114,6 +114,7 @@ impl Caches {
             live_jobs: Default::default(),
             checked: Default::default(),
             github: Default::default(),
+            build_clusters: Default::default(),
             secrets_changed: Default::default(),
             instances_changed: Default::default(),
             written: Default::default(),

@@ -9,6 +9,7 @@
 
 pub mod api_error;
 pub mod apply;
+pub mod build_clusters;
 pub mod checked;
 pub mod configs;
 pub mod github_clients;
@@ -330,6 +331,8 @@ pub struct Context {
     pub checked: checked::Checked,
     /// A GitHub client per instance.
     pub github: github_clients::GitHubClients,
+    /// The build clusters of each instance: clients and last probes.
+    pub build_clusters: build_clusters::BuildClusters,
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,

@@ -70,6 +70,16 @@ pub fn references(spec: &ProwInstanceSpec) -> Vec<SecretUse> {
     uses
 }
 
+/// Every Secret `spec` names: those of its key references and the Secrets of build-cluster
+/// kubeconfig files, read whole.
+pub fn names(spec: &ProwInstanceSpec) -> BTreeSet<String> {
+    references(spec)
+        .into_iter()
+        .map(|u| u.reference.name)
+        .chain(spec.build_cluster_secrets.iter().map(|s| s.name.clone()))
+        .collect()
+}
+
 /// What was found of one Secret: its keys and a hash of its whole content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
@@ -161,13 +171,13 @@ pub fn summarise(secret: &Secret) -> Found {
     }
 }
 
-/// The Secrets `uses` names, read whole from `api` (one namespace), by name; `None` for an absent
-/// one (a 404). Other errors are returned.
-pub async fn read(api: &Api<Secret>, uses: &[SecretUse]) -> Result<BTreeMap<String, Option<Secret>>, kube::Error> {
-    let names: BTreeSet<&str> = uses.iter().map(|u| u.reference.name.as_str()).collect();
+/// The Secrets `spec` names ([`names`]), read whole from `api` (one namespace), by name; `None`
+/// for an absent one (a 404). Other errors are returned.
+pub async fn read(api: &Api<Secret>, spec: &ProwInstanceSpec) -> Result<BTreeMap<String, Option<Secret>>, kube::Error> {
     let mut read = BTreeMap::new();
-    for name in names {
-        read.insert(name.to_string(), api.get_opt(name).await?);
+    for name in names(spec) {
+        let secret = api.get_opt(&name).await?;
+        read.insert(name, secret);
     }
     Ok(read)
 }

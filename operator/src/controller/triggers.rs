@@ -150,9 +150,7 @@ where
     let name = object.meta().name.clone().unwrap_or_default();
     for instance in ctx.stores.instances.state() {
         let names_it = instance.namespace().as_deref() == Some(namespace.as_str())
-            && super::secrets::references(&instance.spec)
-                .iter()
-                .any(|u| u.reference.name == name);
+            && super::secrets::names(&instance.spec).contains(&name);
         if names_it {
             ctx.github.invalidate();
             ctx.secrets_changed.notify_one();

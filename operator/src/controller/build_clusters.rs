@@ -1,0 +1,512 @@
+//! Build clusters, the Kubernetes side: the kubeconfigs read from the instance's Secrets, a client
+//! per cluster, and a probe of each (its version, then a SelfSubjectAccessReview of each pod verb
+//! upstream's prow-controller-manager requires in the pod namespace) when its kubeconfig changes
+//! and at least every [`PROBE_EVERY`]. The clients and the last probes are kept per instance, for
+//! its status.
+//!
+//! A kubeconfig comes from a Secret that anyone allowed to write Secrets in the instance's
+//! namespace can change, while the operator runs with its own ServiceAccount. So a kubeconfig may
+//! only carry its credentials inline: file paths (`tokenFile`, `client-certificate`,
+//! `client-key`, `certificate-authority`), `exec` plugins and `auth-provider` are refused as
+//! `InvalidKubeconfig` (they would make the operator read its own files, its ServiceAccount token
+//! among them, or run commands). Upstream's `gencred` writes inline credentials.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::Secret;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+use prow_api::instance::{BuildClusterStatus, ProwInstanceSpec};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::cluster_aliases::{self, Contexts, Resolved, SecretFiles};
+
+/// The verbs on pods in the pod namespace a build cluster's credentials need (upstream's
+/// `RequiredTestPodVerbs`).
+pub const REQUIRED_POD_VERBS: [&str; 6] = ["create", "delete", "list", "watch", "get", "patch"];
+
+/// How often a cluster is probed at least.
+pub const PROBE_EVERY: Duration = Duration::from_secs(60);
+
+/// How long one probe request may take before the cluster counts as unreachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The states a build cluster can be in (`status.buildClusters[].state`).
+pub mod state {
+    /// Jobs can run there.
+    pub const REACHABLE: &str = "Reachable";
+    /// Its API server did not answer.
+    pub const UNREACHABLE: &str = "Unreachable";
+    /// The credentials lack pod verbs in the pod namespace.
+    pub const MISSING_PERMISSIONS: &str = "MissingPermissions";
+    /// The kubeconfig cannot be used.
+    pub const INVALID_KUBECONFIG: &str = "InvalidKubeconfig";
+}
+
+/// The kubeconfig files of the Secrets `spec` names for build clusters, parsed: by Secret, the
+/// files' contexts (for [`cluster_aliases::resolve`]); and by (Secret, key), the parsed files.
+pub struct Kubeconfigs {
+    /// By Secret (`None`: it does not exist), each key's contexts or why it cannot be read.
+    pub secrets: BTreeMap<String, Option<SecretFiles>>,
+    files: BTreeMap<(String, String), (Kubeconfig, String)>,
+}
+
+impl Kubeconfigs {
+    /// Reads the build clusters' kubeconfigs out of `read` (the instance's Secrets by name). For a
+    /// Secret of kubeconfig files every key is parsed; for a single reference only its key.
+    pub fn of(spec: &ProwInstanceSpec, read: &BTreeMap<String, Option<Secret>>) -> Kubeconfigs {
+        let mut wanted: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+        for cluster in &spec.build_clusters {
+            let reference = &cluster.kubeconfig_secret_ref;
+            if let Some(keys) = wanted.entry(&reference.name).or_insert_with(|| Some(BTreeSet::new())) {
+                keys.insert(&reference.key);
+            }
+        }
+        for source in &spec.build_cluster_secrets {
+            wanted.insert(&source.name, None);
+        }
+        let mut kubeconfigs = Kubeconfigs {
+            secrets: BTreeMap::new(),
+            files: BTreeMap::new(),
+        };
+        for (name, keys) in wanted {
+            let Some(Some(secret)) = read.get(name) else {
+                kubeconfigs.secrets.insert(name.to_string(), None);
+                continue;
+            };
+            let mut files = SecretFiles::new();
+            for (key, value) in secret.data.iter().flatten() {
+                if keys.as_ref().is_some_and(|keys| !keys.contains(key.as_str())) {
+                    continue;
+                }
+                let parsed = parse(&value.0);
+                files.insert(
+                    key.clone(),
+                    parsed
+                        .as_ref()
+                        .map(|(_, contexts)| contexts.clone())
+                        .map_err(Clone::clone),
+                );
+                if let Ok((kubeconfig, _)) = parsed {
+                    kubeconfigs
+                        .files
+                        .insert((name.to_string(), key.clone()), (kubeconfig, fingerprint(&value.0)));
+                }
+            }
+            kubeconfigs.secrets.insert(name.to_string(), Some(files));
+        }
+        kubeconfigs
+    }
+}
+
+/// A kubeconfig file and its contexts, or one sentence saying why it cannot be read.
+fn parse(bytes: &[u8]) -> Result<(Kubeconfig, Contexts), String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
+    let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| format!("it is not a kubeconfig ({e})"))?;
+    let contexts = Contexts {
+        names: kubeconfig.contexts.iter().map(|c| c.name.clone()).collect(),
+        current: kubeconfig.current_context.clone().filter(|c| !c.is_empty()),
+    };
+    Ok((kubeconfig, contexts))
+}
+
+fn fingerprint(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Why the credentials of `context` may not be used, if they may not (see the module's
+/// documentation).
+fn refused_credentials(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
+    let named = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?;
+    let mut refused = Vec::new();
+    if let Some(cluster) = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == named.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        && cluster.certificate_authority.is_some()
+    {
+        refused.push("certificate-authority (a file path; use certificate-authority-data)");
+    }
+    if let Some(user) = named.user.as_deref()
+        && let Some(auth) = kubeconfig
+            .auth_infos
+            .iter()
+            .find(|a| a.name == user)
+            .and_then(|a| a.auth_info.as_ref())
+    {
+        let fields = [
+            (auth.token_file.is_some(), "tokenFile (a file path; use token)"),
+            (
+                auth.client_certificate.is_some(),
+                "client-certificate (a file path; use client-certificate-data)",
+            ),
+            (
+                auth.client_key.is_some(),
+                "client-key (a file path; use client-key-data)",
+            ),
+            (auth.exec.is_some(), "exec (the operator runs no credential plugins)"),
+            (
+                auth.auth_provider.is_some(),
+                "auth-provider (the operator runs no credential plugins)",
+            ),
+        ];
+        refused.extend(fields.iter().filter(|(set, _)| *set).map(|(_, what)| *what));
+    }
+    (!refused.is_empty()).then(|| {
+        format!(
+            "the kubeconfig's context {context:?} uses {}: only inline credentials are accepted",
+            refused.join(", ")
+        )
+    })
+}
+
+/// A client for `context` of `kubeconfig`, with the probe's timeouts.
+async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> Result<Client, String> {
+    if let Some(refused) = refused_credentials(kubeconfig, context) {
+        return Err(refused);
+    }
+    let options = KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+        .await
+        .map_err(|e| format!("its context {context:?} cannot be used: {e}"))?;
+    config.connect_timeout = Some(PROBE_TIMEOUT);
+    config.read_timeout = Some(PROBE_TIMEOUT);
+    Client::try_from(config).map_err(|e| format!("no client can be made for its context {context:?}: {e}"))
+}
+
+/// What one probe found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Probe {
+    state: &'static str,
+    server_version: Option<String>,
+    missing_verbs: Vec<String>,
+    error: Option<String>,
+}
+
+/// Probes a cluster: its version, then each of [`REQUIRED_POD_VERBS`] on pods in `namespace`.
+async fn probe(client: &Client, namespace: &str) -> Probe {
+    let unreachable = |error: String| Probe {
+        state: state::UNREACHABLE,
+        server_version: None,
+        missing_verbs: Vec::new(),
+        error: Some(error),
+    };
+    let version = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(version)) => version.git_version,
+        Ok(Err(error)) => return unreachable(format!("its API server did not answer: {error}")),
+        Err(_) => return unreachable(format!("its API server did not answer within {PROBE_TIMEOUT:?}")),
+    };
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for verb in REQUIRED_POD_VERBS {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_string()),
+                    verb: Some(verb.to_string()),
+                    resource: Some("pods".to_string()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let answer = tokio::time::timeout(PROBE_TIMEOUT, reviews.create(&Default::default(), &review)).await;
+        match answer {
+            Ok(Ok(review)) if review.status.as_ref().is_some_and(|s| s.allowed) => {}
+            Ok(Ok(_)) => missing.push(verb.to_string()),
+            Ok(Err(error)) => return unreachable(format!("its access review failed: {error}")),
+            Err(_) => return unreachable(format!("its access review took over {PROBE_TIMEOUT:?}")),
+        }
+    }
+    if missing.is_empty() {
+        Probe {
+            state: state::REACHABLE,
+            server_version: Some(version),
+            missing_verbs: missing,
+            error: None,
+        }
+    } else {
+        Probe {
+            state: state::MISSING_PERMISSIONS,
+            server_version: Some(version),
+            error: Some(format!(
+                "the credentials may not {} pods in namespace {namespace:?}",
+                missing.join(", ")
+            )),
+            missing_verbs: missing,
+        }
+    }
+}
+
+/// One cluster of one instance: what its credentials were, the client made from them, and the
+/// last probe.
+struct Entry {
+    /// The kubeconfig's hash, the context and the pod namespace the entry was made for.
+    made_for: (String, String, String),
+    client: Result<Client, String>,
+    probe: Option<(Probe, Instant, String)>,
+}
+
+/// The build clusters of every instance this replica reconciles.
+#[derive(Default)]
+pub struct BuildClusters {
+    instances: Mutex<HashMap<(String, String), BTreeMap<String, Entry>>>,
+}
+
+impl std::fmt::Debug for BuildClusters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildClusters").finish_non_exhaustive()
+    }
+}
+
+impl BuildClusters {
+    /// Brings the instance `key`'s clusters in line with `resolved`, probes those whose
+    /// credentials changed or whose last probe is [`PROBE_EVERY`] old (all at once), and returns
+    /// each cluster's status, `used` set for the aliases in `used`.
+    pub async fn refresh(
+        &self,
+        key: (String, String),
+        pod_namespace: &str,
+        resolved: &[Resolved],
+        kubeconfigs: &Kubeconfigs,
+        used: &BTreeSet<String>,
+    ) -> Vec<BuildClusterStatus> {
+        let mut entries = self.take(&key);
+        let mut fresh = BTreeMap::new();
+        for cluster in resolved {
+            let Ok(access) = &cluster.access else {
+                continue;
+            };
+            let Some((kubeconfig, hash)) = kubeconfigs.files.get(&(access.secret.clone(), access.key.clone())) else {
+                continue;
+            };
+            let made_for = (hash.clone(), access.context.clone(), pod_namespace.to_string());
+            let entry = match entries.remove(&cluster.alias) {
+                Some(entry) if entry.made_for == made_for => entry,
+                _ => Entry {
+                    client: client_for(kubeconfig, &access.context).await,
+                    made_for,
+                    probe: None,
+                },
+            };
+            fresh.insert(cluster.alias.clone(), entry);
+        }
+        let due: Vec<(&String, &Client)> = fresh
+            .iter()
+            .filter(|(_, e)| e.probe.as_ref().is_none_or(|(_, at, _)| at.elapsed() >= PROBE_EVERY))
+            .filter_map(|(alias, e)| e.client.as_ref().ok().map(|c| (alias, c)))
+            .collect();
+        let probes = futures::future::join_all(due.iter().map(|(_, client)| probe(client, pod_namespace))).await;
+        let now = k8s_openapi::jiff::Timestamp::now().to_string();
+        let probed: Vec<(String, Probe)> = due.into_iter().map(|(a, _)| a.clone()).zip(probes).collect();
+        for (alias, probe) in probed {
+            if let Some(entry) = fresh.get_mut(&alias) {
+                let before = entry.probe.as_ref().map(|(p, _, _)| p.state);
+                if before != Some(probe.state) {
+                    if probe.state == state::REACHABLE {
+                        info!(cluster = %alias, "build cluster reachable");
+                    } else {
+                        warn!(cluster = %alias, state = probe.state, error = probe.error.as_deref().unwrap_or_default(), "build cluster not usable");
+                    }
+                }
+                entry.probe = Some((probe, Instant::now(), now.clone()));
+            }
+        }
+        let statuses = resolved
+            .iter()
+            .map(|cluster| status_of(cluster, fresh.get(&cluster.alias), used))
+            .collect();
+        self.instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, fresh);
+        statuses
+    }
+
+    /// Forgets the instance `key`'s clusters (deleted, or this replica no longer leads).
+    pub fn forget(&self, key: &(String, String)) {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+
+    fn take(&self, key: &(String, String)) -> BTreeMap<String, Entry> {
+        self.instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
+            .unwrap_or_default()
+    }
+}
+
+/// The status of one cluster from its resolution and its entry.
+fn status_of(cluster: &Resolved, entry: Option<&Entry>, used: &BTreeSet<String>) -> BuildClusterStatus {
+    let mut status = BuildClusterStatus {
+        name: cluster.alias.clone(),
+        used: used.contains(&cluster.alias),
+        ..BuildClusterStatus::default()
+    };
+    let invalid = |status: &mut BuildClusterStatus, error: String| {
+        status.state = state::INVALID_KUBECONFIG.to_string();
+        status.last_error = Some(error);
+    };
+    match (&cluster.access, entry) {
+        (Err(error), _) => invalid(&mut status, error.clone()),
+        (Ok(access), None) => invalid(
+            &mut status,
+            format!("Secret {:?} key {:?} holds no kubeconfig", access.secret, access.key),
+        ),
+        (Ok(access), Some(entry)) => match (&entry.client, &entry.probe) {
+            (Err(error), _) => invalid(
+                &mut status,
+                format!(
+                    "the kubeconfig in Secret {:?} key {:?}: {error}",
+                    access.secret, access.key
+                ),
+            ),
+            (Ok(_), None) => status.state = state::UNREACHABLE.to_string(),
+            (Ok(_), Some((probe, _, at))) => {
+                status.state = probe.state.to_string();
+                status.server_version = probe.server_version.clone();
+                status.missing_verbs = probe.missing_verbs.clone();
+                status.last_error = probe.error.clone();
+                status.last_probe_time = Some(at.clone());
+            }
+        },
+    }
+    status
+}
+
+/// `reachable/all` for the printer column; `None` without build clusters.
+pub fn reachable_count(statuses: &[BuildClusterStatus]) -> Option<String> {
+    (!statuses.is_empty()).then(|| {
+        let reachable = statuses.iter().filter(|s| s.state == state::REACHABLE).count();
+        format!("{reachable}/{}", statuses.len())
+    })
+}
+
+/// Why the instance waits on its build clusters: one clause per cluster some job uses that is
+/// not reachable, naming it, its state and its error.
+pub fn unavailable(statuses: &[BuildClusterStatus]) -> Vec<String> {
+    statuses
+        .iter()
+        .filter(|s| s.used && s.state != state::REACHABLE)
+        .map(|s| match &s.last_error {
+            Some(error) => format!("build cluster {:?} is {}: {error}", s.name, s.state),
+            None => format!("build cluster {:?} is {}", s.name, s.state),
+        })
+        .collect()
+}
+
+/// Every cluster alias the jobs of `job_sets` name (`default` for those that name none).
+pub fn used_aliases<'a>(job_sets: impl IntoIterator<Item = &'a prow_api::job::JobSet>) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for set in job_sets {
+        let presubmits = set.presubmits.values().flatten().map(|j| &j.base);
+        let postsubmits = set.postsubmits.values().flatten().map(|j| &j.base);
+        let periodics = set.periodics.iter().map(|j| &j.base);
+        for base in presubmits.chain(postsubmits).chain(periodics) {
+            if !used.contains(base.cluster()) {
+                used.insert(base.cluster().to_string());
+            }
+        }
+    }
+    used
+}
+
+/// Resolves the clusters of `spec` given the instance's Secrets `read`: the kubeconfigs and the
+/// resolution (see [`cluster_aliases::resolve`]).
+pub fn resolve(
+    spec: &ProwInstanceSpec,
+    read: &BTreeMap<String, Option<Secret>>,
+) -> (Kubeconfigs, Vec<Resolved>, Vec<String>) {
+    let kubeconfigs = Kubeconfigs::of(spec, read);
+    let (resolved, problems) = cluster_aliases::resolve(spec, &kubeconfigs.secrets);
+    (kubeconfigs, resolved, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubeconfig(user: &str) -> Kubeconfig {
+        Kubeconfig::from_yaml(&format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: build\n\
+             clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:1'}}}}]\n\
+             contexts: [{{name: build, context: {{cluster: c, user: u}}}}]\n\
+             users: [{{name: u, user: {user}}}]\n"
+        ))
+        .expect("kubeconfig")
+    }
+
+    #[test]
+    fn file_paths_and_plugins_in_a_kubeconfig_are_refused_and_inline_credentials_pass() {
+        assert_eq!(refused_credentials(&kubeconfig("{token: abc}"), "build"), None);
+        let refused = refused_credentials(
+            &kubeconfig("{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}"),
+            "build",
+        );
+        assert_eq!(
+            refused.as_deref(),
+            Some(
+                r#"the kubeconfig's context "build" uses tokenFile (a file path; use token): only inline credentials are accepted"#
+            )
+        );
+        let refused = refused_credentials(
+            &kubeconfig("{exec: {apiVersion: client.authentication.k8s.io/v1, command: sh}}"),
+            "build",
+        )
+        .expect("refused");
+        assert!(
+            refused.contains("exec (the operator runs no credential plugins)"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_kubeconfig_is_parsed_to_its_contexts_or_one_sentence() {
+        let (_, contexts) = parse(b"apiVersion: v1\nkind: Config\ncurrent-context: b\ncontexts: [{name: a, context: {cluster: x}}, {name: b, context: {cluster: x}}]\n").expect("parsed");
+        assert_eq!(contexts.names, ["a", "b"]);
+        assert_eq!(contexts.current.as_deref(), Some("b"));
+        assert_eq!(parse(&[0xff, 0xfe]).err().as_deref(), Some("it is not UTF-8 text"));
+        assert!(
+            parse(b"contexts: 7")
+                .expect_err("refused")
+                .starts_with("it is not a kubeconfig (")
+        );
+    }
+
+    #[test]
+    fn only_used_clusters_that_are_not_reachable_hold_the_instance() {
+        let status = |name: &str, state: &str, used: bool| BuildClusterStatus {
+            name: name.into(),
+            state: state.into(),
+            used,
+            last_error: (state != state::REACHABLE).then(|| "no answer".into()),
+            ..BuildClusterStatus::default()
+        };
+        let statuses = [
+            status("a", state::REACHABLE, true),
+            status("b", state::UNREACHABLE, true),
+            status("c", state::UNREACHABLE, false),
+        ];
+        assert_eq!(
+            unavailable(&statuses),
+            [r#"build cluster "b" is Unreachable: no answer"#]
+        );
+        assert_eq!(reachable_count(&statuses).as_deref(), Some("1/3"));
+        assert_eq!(reachable_count(&[]), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! Build clusters on real control planes: a second control plane serves as a build cluster, and
+//! the instance's status says, cluster by cluster, what the operator found there.
+
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::api_server::real_cluster;
+use crate::harness::{World, condition};
+use crate::install::installed_in;
+
+const OPERATOR: &str = "operator.prow.dev/v1alpha1";
+
+/// A Secret `name` in `prow` with `kubeconfig` as its key `kubeconfig`.
+fn kubeconfig_secret(name: &str, kubeconfig: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+           "metadata": {"name": name, "namespace": "prow"},
+           "stringData": {"kubeconfig": kubeconfig}})
+}
+
+/// Gives the build cluster's operator identity `verbs` on pods in `test-pods` there.
+async fn grant(build: &cluster::Cluster, verbs: &[&str]) {
+    let client = build.admin_client().await.expect("build cluster admin");
+    let params = PatchParams::apply("e2e").force();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            "test-pods",
+            &params,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-pods"}})),
+        )
+        .await
+        .expect("namespace test-pods");
+    let role = Role {
+        metadata: kube::api::ObjectMeta {
+            name: Some("prow-pods".into()),
+            namespace: Some("test-pods".into()),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["pods".into()]),
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            ..Default::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: role.metadata.clone(),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: "prow-pods".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "User".into(),
+            name: cluster::OPERATOR_USER.into(),
+            ..Default::default()
+        }]),
+    };
+    let roles: Api<Role> = Api::namespaced(client.clone(), "test-pods");
+    let mut role_object = serde_json::to_value(&role).expect("role");
+    role_object["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
+    role_object["kind"] = json!("Role");
+    roles
+        .patch("prow-pods", &params, &Patch::Apply(role_object))
+        .await
+        .expect("role");
+    let bindings: Api<RoleBinding> = Api::namespaced(client, "test-pods");
+    let mut binding_object = serde_json::to_value(&binding).expect("binding");
+    binding_object["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
+    binding_object["kind"] = json!("RoleBinding");
+    bindings
+        .patch("prow-pods", &params, &Patch::Apply(binding_object))
+        .await
+        .expect("binding");
+}
+
+/// The instance's status entry for build cluster `name`, once it has `state`.
+async fn cluster_in_state(world: &World, name: &str, state: &str) -> (Value, Value) {
+    world
+        .eventually(&format!("build cluster {name} {state}"), || async {
+            let instance = world.get(OPERATOR, "ProwInstance", "prow", "prow").await?;
+            let entry = instance["status"]["buildClusters"]
+                .as_array()?
+                .iter()
+                .find(|c| c["name"] == name && c["state"] == state)?
+                .clone();
+            Some((instance, entry))
+        })
+        .await
+}
+
+#[tokio::test]
+async fn each_build_cluster_reports_whether_jobs_can_run_there_and_only_used_ones_hold_ready() {
+    let world = World::start().await;
+    if !world.runs_pods() {
+        return; // Needs real control planes.
+    }
+    let Some(build) = real_cluster().await else {
+        return;
+    };
+    let world = installed_in(world).await;
+    // The build cluster's operator identity may do everything upstream needs but patch.
+    grant(&build, &["create", "delete", "list", "watch", "get"]).await;
+    let operator_kubeconfig = std::fs::read_to_string(build.operator_kubeconfig()).expect("kubeconfig");
+    let unreachable = operator_kubeconfig.replace(build.server(), "https://127.0.0.1:1");
+    let token_file = "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+                      clusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+                      contexts: [{name: c, context: {cluster: x, user: u}}]\n\
+                      users: [{name: u, user: {tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}}]\n";
+    world
+        .apply_value(kubeconfig_secret("build-kubeconfig", &operator_kubeconfig))
+        .await;
+    world
+        .apply_value(kubeconfig_secret("unreachable-kubeconfig", &unreachable))
+        .await;
+    world
+        .apply_value(kubeconfig_secret("token-file-kubeconfig", token_file))
+        .await;
+    let instances: Api<prow_api::instance::ProwInstance> = Api::namespaced(world.client.clone(), "prow");
+    let clusters = json!({"spec": {"buildClusters": [
+        {"name": "gke_e2e_build", "kubeconfigSecretRef": {"name": "build-kubeconfig", "key": "kubeconfig"}},
+        {"name": "unreachable", "kubeconfigSecretRef": {"name": "unreachable-kubeconfig", "key": "kubeconfig"}},
+        {"name": "token-file", "kubeconfigSecretRef": {"name": "token-file-kubeconfig", "key": "kubeconfig"}},
+    ]}});
+    instances
+        .patch("prow", &PatchParams::default(), &Patch::Merge(&clusters))
+        .await
+        .expect("build clusters added");
+
+    // Each cluster's state, with why; no job uses them, so the instance stays Ready.
+    let (_, build_entry) = cluster_in_state(&world, "gke_e2e_build", "MissingPermissions").await;
+    assert_eq!(build_entry["missingVerbs"], json!(["patch"]), "{build_entry}");
+    // The test cluster is built from source without a version stamp: it says `v0.0.0-master…`.
+    assert!(
+        build_entry["serverVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with('v')),
+        "{build_entry}"
+    );
+    assert_eq!(
+        build_entry["lastError"],
+        "the credentials may not patch pods in namespace \"test-pods\""
+    );
+    let (_, unreachable_entry) = cluster_in_state(&world, "unreachable", "Unreachable").await;
+    assert!(
+        unreachable_entry["lastError"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("its API server did not answer")),
+        "{unreachable_entry}"
+    );
+    let (instance, token_entry) = cluster_in_state(&world, "token-file", "InvalidKubeconfig").await;
+    assert_eq!(
+        token_entry["lastError"],
+        "the kubeconfig in Secret \"token-file-kubeconfig\" key \"kubeconfig\": the kubeconfig's context \"c\" uses tokenFile (a file path; use token): only inline credentials are accepted"
+    );
+    assert_eq!(instance["status"]["buildClustersReachable"], "0/3");
+    let (ready, _, _) = condition(&instance, "Ready").expect("Ready");
+    assert_eq!(ready, "True", "{}", instance["status"]);
+
+    // A rotated Secret is probed again at once: the admin's credentials may do everything.
+    let admin_kubeconfig = std::fs::read_to_string(build.admin_kubeconfig()).expect("kubeconfig");
+    world
+        .apply_value(kubeconfig_secret("build-kubeconfig", &admin_kubeconfig))
+        .await;
+    let (instance, build_entry) = cluster_in_state(&world, "gke_e2e_build", "Reachable").await;
+    assert_eq!(build_entry["missingVerbs"], Value::Null, "{build_entry}");
+    assert_eq!(instance["status"]["buildClustersReachable"], "1/3");
+
+    // A job on the unreachable cluster holds Ready, naming the cluster and why.
+    world
+        .apply_value(json!({"apiVersion": OPERATOR, "kind": "JobConfig",
+            "metadata": {"name": "elsewhere", "namespace": "prow"},
+            "spec": {"periodics": [{"name": "on-unreachable", "cluster": "unreachable", "interval": "24h",
+                "spec": {"containers": [{"image": "alpine", "command": ["true"]}]}}]}}))
+        .await;
+    let instance = world
+        .eventually("the instance waits for the unreachable cluster", || async {
+            let instance = world.get(OPERATOR, "ProwInstance", "prow", "prow").await?;
+            let (status, reason, message) = condition(&instance, "Ready")?;
+            (status == "False" && reason == "BuildClustersUnavailable").then_some((instance, message))
+        })
+        .await;
+    assert!(
+        instance
+            .1
+            .starts_with("waiting for build cluster \"unreachable\" is Unreachable: its API server did not answer"),
+        "{}",
+        instance.1
+    );
+    let entry = instance.0["status"]["buildClusters"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "unreachable").cloned())
+        .expect("unreachable entry");
+    assert_eq!(entry["used"], true);
+}
