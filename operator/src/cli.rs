@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use prow_api::status::Severity;
 
-use crate::check::JobContext;
+use crate::check::{JobContext, KnownClusters};
 use crate::crds;
 use crate::import::{self, ImportOptions};
 use crate::input::{self, Inputs};
@@ -521,6 +521,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
         &JobContext {
             decorate_all_jobs: false,
             job_queues: &no_queues,
+            clusters: KnownClusters::NoInstance,
         },
     ));
     let orphans: Vec<_> = inputs

@@ -8,7 +8,7 @@
 //! to start when a context name occurs twice; here only that alias is unusable, with a message
 //! naming both places, and every other cluster goes on (a deliberate difference).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use prow_api::instance::ProwInstanceSpec;
 
@@ -156,6 +156,22 @@ fn listed(names: &[String]) -> String {
     } else {
         names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// Every cluster alias the jobs of `job_sets` name (`default` for those that name none).
+pub fn used_aliases<'a>(job_sets: impl IntoIterator<Item = &'a prow_api::job::JobSet>) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for set in job_sets {
+        let presubmits = set.presubmits.values().flatten().map(|j| &j.base);
+        let postsubmits = set.postsubmits.values().flatten().map(|j| &j.base);
+        let periodics = set.periodics.iter().map(|j| &j.base);
+        for base in presubmits.chain(postsubmits).chain(periodics) {
+            if !used.contains(base.cluster()) {
+                used.insert(base.cluster().to_string());
+            }
+        }
+    }
+    used
 }
 
 #[cfg(test)]

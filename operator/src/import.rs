@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use prow_api::instance::{GitHubAppAuth, GitHubAuth, GitHubSpec, NamespacesSpec, SecretKeyRef};
+use prow_api::instance::{BuildClusterSecret, GitHubAppAuth, GitHubAuth, GitHubSpec, NamespacesSpec, SecretKeyRef};
 use prow_api::job::JobSet;
 use prow_api::labelset::LabelSetSpec;
 use prow_api::schema::ProblemKind;
@@ -133,6 +133,9 @@ fn document<T: Serialize>(object: &T) -> Result<String, YamlError> {
     Ok(format!("---\n{}", yaml::to_string(object)?))
 }
 
+/// The Secret an imported instance reads its build clusters' kubeconfig files from.
+const KUBECONFIG_SECRET: &str = "kubeconfig";
+
 /// Imports upstream files.
 pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported, ImportError> {
     let mut warnings = Vec::new();
@@ -209,6 +212,25 @@ pub fn import(files: &UpstreamFiles, options: &ImportOptions) -> Result<Imported
     };
     spec.namespaces = namespaces;
     spec.config = (!config.is_empty()).then_some(Value::Object(config));
+    // Jobs on build clusters: their kubeconfigs are read as upstream reads `--kubeconfig-dir`.
+    let mut build_clusters = crate::cluster_aliases::used_aliases(job_configs.iter().map(|c| &c.spec.jobs));
+    build_clusters.remove(prow_api::job::DEFAULT_CLUSTER);
+    if !build_clusters.is_empty() {
+        spec.build_cluster_secrets = vec![BuildClusterSecret {
+            name: KUBECONFIG_SECRET.to_string(),
+            key_suffix: None,
+        }];
+        warnings.push(format!(
+            "jobs run on build clusters {}: the ProwInstance reads their kubeconfigs from Secret {KUBECONFIG_SECRET:?} \
+             (spec.buildClusterSecrets), every context of every key a cluster, as upstream's --kubeconfig-dir; \
+             create it from the kubeconfig files upstream's prow-controller-manager mounts",
+            build_clusters
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut instance = ProwInstance::new(&options.name, spec);
     instance.metadata.namespace = Some(options.namespace.clone());
 

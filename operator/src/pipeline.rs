@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::fmt;
 
+use prow_api::instance::ProwInstanceSpec;
 use prow_api::status::{Finding, Severity};
 use prow_api::upstream::config::ProwConfig;
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 
-use crate::check::{self, JobContext};
+use crate::check::{self, JobContext, KnownClusters};
 use crate::input::{Inputs, Source, Sourced};
 use crate::render::config_yaml::{self, Namespaces};
 use crate::render::meta::Owner;
@@ -174,10 +175,13 @@ pub struct JobSettings {
     pub decorate_all_jobs: bool,
     /// The keys of `plank.job_queue_capacities`.
     pub job_queues: BTreeSet<String>,
+    /// The instance's build-cluster aliases; `None` while some are in Secrets not read yet
+    /// (`spec.buildClusterSecrets`).
+    pub clusters: Option<BTreeSet<String>>,
 }
 
 impl JobSettings {
-    fn of(config: Option<&ProwConfig>) -> Self {
+    fn of(config: Option<&ProwConfig>, spec: &ProwInstanceSpec) -> Self {
         Self {
             decorate_all_jobs: config.and_then(|c| c.decorate_all_jobs).unwrap_or(false),
             job_queues: config
@@ -185,6 +189,10 @@ impl JobSettings {
                 .and_then(|p| p.job_queue_capacities.as_ref())
                 .map(|q| q.keys().cloned().collect())
                 .unwrap_or_default(),
+            clusters: spec
+                .build_cluster_secrets
+                .is_empty()
+                .then(|| spec.build_clusters.iter().map(|c| c.name.clone()).collect()),
         }
     }
 
@@ -193,6 +201,10 @@ impl JobSettings {
         JobContext {
             decorate_all_jobs: self.decorate_all_jobs,
             job_queues: &self.job_queues,
+            clusters: self
+                .clusters
+                .as_ref()
+                .map_or(KnownClusters::Unknown, KnownClusters::Instance),
         }
     }
 }
@@ -221,7 +233,7 @@ pub fn validate_instance(sourced: &Sourced<ProwInstance>) -> (Report, JobSetting
             None
         }
     };
-    (instance_report, JobSettings::of(config.as_ref()))
+    (instance_report, JobSettings::of(config.as_ref(), &instance.spec))
 }
 
 /// Validates an instance and what it selected. The reports come in order: the instance, then its

@@ -9,7 +9,7 @@ use prow_api::job::JobSet;
 use prow_api::status::{Finding, Severity};
 use prow_api::upstream::config::JOB_KEYS;
 use prow_api::{LabelSetSpec, PluginConfigSpec};
-use prow_operator::check::{JobContext, check_across_at, check_jobs, check_labels, check_plugins};
+use prow_operator::check::{JobContext, KnownClusters, check_across_at, check_jobs, check_labels, check_plugins};
 use serde_json::{Map, Value};
 
 /// One instance of the corpus: its files, relative to the instance's folder.
@@ -142,6 +142,8 @@ fn the_corpus_has_no_errors() {
         let ctx = JobContext {
             decorate_all_jobs,
             job_queues: &job_queues,
+            // Upstream's checkconfig does not know the build clusters either.
+            clusters: KnownClusters::Unknown,
         };
 
         let mut sets: Vec<(String, JobSet)> = Vec::new();
@@ -270,6 +272,7 @@ fn overlapping_copies_of_a_corpus_job_are_caught() {
         &JobContext {
             decorate_all_jobs: false,
             job_queues: &queues,
+            clusters: KnownClusters::Unknown,
         },
         "spec",
     );

@@ -64,6 +64,7 @@ fn run_pipeline(text: &str) {
         &prow_operator::check::JobContext {
             decorate_all_jobs: true,
             job_queues: &queues,
+            clusters: prow_operator::check::KnownClusters::NoInstance,
         },
     );
     let plugins: Vec<_> = inputs.plugin_configs.iter().collect();

@@ -13,7 +13,7 @@ use prow_api::job::{
 
 use super::branches::{self, BranchMatcher, Clash, Entry};
 use super::pod_spec::{self, PodContext};
-use super::{Findings, JobContext, decoration, field, item, key, labels, presets, rule};
+use super::{Findings, JobContext, KnownClusters, decoration, field, item, key, labels, presets, rule};
 use crate::cron;
 
 /// The agents upstream knows.
@@ -445,6 +445,7 @@ fn check_base(
             format!("job_queue_name {queue:?} is not a key of plank.job_queue_capacities ({known}): add the queue to the instance's config, or fix the name"),
         );
     }
+    check_cluster(base.cluster(), ctx.clusters, &field(path, "cluster"), findings);
     let oauth = base
         .decoration_config
         .as_ref()
@@ -679,6 +680,36 @@ fn check_extra_refs(
     }
 }
 
+/// A job's `cluster` must be `default` or one of the instance's build clusters.
+fn check_cluster(cluster: &str, clusters: KnownClusters<'_>, path: &str, findings: &mut Findings) {
+    if cluster == prow_api::job::DEFAULT_CLUSTER {
+        return;
+    }
+    match clusters {
+        KnownClusters::Instance(known) if !known.contains(cluster) => {
+            let configured = if known.is_empty() {
+                "it has none".to_string()
+            } else {
+                format!(
+                    "it has {}",
+                    known.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+                )
+            };
+            findings.error(
+                path,
+                rule::BUILD_CLUSTER,
+                format!("cluster {cluster:?} is not a build cluster of the instance ({configured}): add it to the ProwInstance's spec.buildClusters, or fix the name"),
+            );
+        }
+        KnownClusters::NoInstance => findings.warning(
+            path,
+            rule::BUILD_CLUSTER,
+            format!("the job runs on build cluster {cluster:?}, which no ProwInstance among the inputs declares"),
+        ),
+        KnownClusters::Instance(_) | KnownClusters::Unknown => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prow_api::status::{Finding, Severity};
@@ -691,10 +722,15 @@ mod tests {
     }
 
     fn run_with(value: Value, decorate_all_jobs: bool, queues: &[&str]) -> Vec<Finding> {
+        run_in(value, decorate_all_jobs, queues, KnownClusters::Unknown)
+    }
+
+    fn run_in(value: Value, decorate_all_jobs: bool, queues: &[&str], clusters: KnownClusters<'_>) -> Vec<Finding> {
         let queues: BTreeSet<String> = queues.iter().map(|q| q.to_string()).collect();
         let ctx = JobContext {
             decorate_all_jobs,
             job_queues: &queues,
+            clusters,
         };
         let mut findings = Findings::default();
         check(&set(value), &ctx, "spec", &mut findings);
@@ -971,6 +1007,33 @@ mod tests {
             "spec.periodics[0].job_queue_name"
         );
         assert!(run_with(job, false, &["gpu"]).is_empty());
+    }
+
+    #[test]
+    fn a_jobs_cluster_must_be_a_build_cluster_of_the_instance() {
+        let on = |cluster: &str| periodic(json!({"cluster": cluster}));
+        let known: BTreeSet<String> = ["gke_proj_zone_build".to_string()].into();
+        let instance = KnownClusters::Instance(&known);
+        assert!(run_in(on("gke_proj_zone_build"), false, &[], instance).is_empty());
+        assert!(run_in(on("default"), false, &[], instance).is_empty());
+        let findings = run_in(on("gpu"), false, &[], instance);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(
+            (
+                findings[0].severity,
+                findings[0].path.as_str(),
+                findings[0].message.as_str()
+            ),
+            (
+                Severity::Error,
+                "spec.periodics[0].cluster",
+                "cluster \"gpu\" is not a build cluster of the instance (it has \"gke_proj_zone_build\"): add it to the ProwInstance's spec.buildClusters, or fix the name"
+            )
+        );
+        let findings = run_in(on("gpu"), false, &[], KnownClusters::NoInstance);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(run_in(on("gpu"), false, &[], KnownClusters::Unknown).is_empty());
     }
 
     #[test]

@@ -44,6 +44,19 @@ pub struct JobContext<'a> {
     pub decorate_all_jobs: bool,
     /// The keys of `plank.job_queue_capacities`, which `job_queue_name` must name.
     pub job_queues: &'a BTreeSet<String>,
+    /// The build clusters a job's `cluster` may name.
+    pub clusters: KnownClusters<'a>,
+}
+
+/// What is known of the build clusters jobs may run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownClusters<'a> {
+    /// The instance's aliases (besides `default`): a job naming another is an error.
+    Instance(&'a BTreeSet<String>),
+    /// No instance is among the inputs: a job naming a cluster other than `default` is a warning.
+    NoInstance,
+    /// The instance's aliases are in Secrets not read here: nothing is checked.
+    Unknown,
 }
 
 /// Findings for one JobSet; `root` is the field path prefix, e.g. "spec" for a JobConfig.
@@ -164,6 +177,9 @@ pub mod rule {
     pub const LABELS: &str = "job-labels";
     /// `job_queue_name` naming no queue.
     pub const JOB_QUEUE: &str = "job-queue-name";
+    /// A job's `cluster` that is not a build cluster of the instance (upstream's plank ends such
+    /// jobs in `error` when they run).
+    pub const BUILD_CLUSTER: &str = "build-cluster";
     /// `rerun_auth_config`.
     pub const RERUN_AUTH: &str = "rerun-auth-config";
     /// `reporter_config`.

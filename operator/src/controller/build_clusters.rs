@@ -261,10 +261,12 @@ struct Entry {
     probe: Option<(Probe, Instant, String)>,
 }
 
-/// The build clusters of every instance this replica reconciles.
+/// The build clusters of every instance this replica reconciles: the aliases each declares, and
+/// a client and the last probe of each cluster.
 #[derive(Default)]
 pub struct BuildClusters {
     instances: Mutex<HashMap<(String, String), BTreeMap<String, Entry>>>,
+    declared: Mutex<HashMap<(String, String), BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for BuildClusters {
@@ -337,9 +339,28 @@ impl BuildClusters {
         statuses
     }
 
-    /// Forgets the instance `key`'s clusters (deleted, or this replica no longer leads).
+    /// Records the aliases the instance `key` declares (its kubeconfig Secrets read).
+    pub fn declare(&self, key: (String, String), resolved: &[Resolved]) {
+        let aliases = resolved.iter().map(|r| r.alias.clone()).collect();
+        self.declared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, aliases);
+    }
+
+    /// The aliases the instance `key` declared at its last reconcile, if it had one here.
+    pub fn declared(&self, key: &(String, String)) -> Option<BTreeSet<String>> {
+        self.declared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Forgets the instance `key`'s clusters (it was deleted).
     pub fn forget(&self, key: &(String, String)) {
         self.instances.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.declared.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     fn take(&self, key: &(String, String)) -> BTreeMap<String, Entry> {
@@ -408,22 +429,6 @@ pub fn unavailable(statuses: &[BuildClusterStatus]) -> Vec<String> {
             None => format!("build cluster {:?} is {}", s.name, s.state),
         })
         .collect()
-}
-
-/// Every cluster alias the jobs of `job_sets` name (`default` for those that name none).
-pub fn used_aliases<'a>(job_sets: impl IntoIterator<Item = &'a prow_api::job::JobSet>) -> BTreeSet<String> {
-    let mut used = BTreeSet::new();
-    for set in job_sets {
-        let presubmits = set.presubmits.values().flatten().map(|j| &j.base);
-        let postsubmits = set.postsubmits.values().flatten().map(|j| &j.base);
-        let periodics = set.periodics.iter().map(|j| &j.base);
-        for base in presubmits.chain(postsubmits).chain(periodics) {
-            if !used.contains(base.cluster()) {
-                used.insert(base.cluster().to_string());
-            }
-        }
-    }
-    used
 }
 
 /// Resolves the clusters of `spec` given the instance's Secrets `read`: the kubeconfigs and the

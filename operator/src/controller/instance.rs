@@ -285,7 +285,13 @@ fn judge_job_configs(configs: &[Arc<JobConfig>], settings: &JobSettings, ctx: &C
 pub fn job_configs_in_effect(instance: &ProwInstance, ctx: &Context) -> (Vec<Arc<JobConfig>>, JobSettings) {
     let (inputs, job_configs) = snapshot(instance, ctx);
     let settings = match inputs.instances.first() {
-        Some(sourced) => pipeline::validate_instance(sourced).1,
+        Some(sourced) => {
+            let mut settings = pipeline::validate_instance(sourced).1;
+            if let Some(declared) = ctx.build_clusters.declared(&instance_key(instance)) {
+                settings.clusters = Some(declared);
+            }
+            settings
+        }
         None => JobSettings::default(),
     };
     let in_effect = judge_job_configs(&job_configs, &settings, ctx)
@@ -408,8 +414,12 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         .await
         .map_err(|source| ReconcileError::read("the instance's objects", source))?;
 
+    let (kubeconfigs, clusters, cluster_problems) = build_clusters::resolve(&instance.spec, &instance_secrets);
+    ctx.build_clusters.declare(instance_key(instance), &clusters);
+
     // Validate.
-    let (instance_report, settings) = pipeline::validate_instance(sourced_instance);
+    let (instance_report, mut settings) = pipeline::validate_instance(sourced_instance);
+    settings.clusters = Some(clusters.iter().map(|c| c.alias.clone()).collect());
     let judged = judge_job_configs(&job_configs, &settings, ctx);
     let mut reports = pipeline::check_plugin_configs(
         &selected.plugin_configs,
@@ -500,8 +510,7 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     }
 
     // Build clusters: probed when their credentials change and every minute.
-    let (kubeconfigs, clusters, cluster_problems) = build_clusters::resolve(&instance.spec, &instance_secrets);
-    let used = build_clusters::used_aliases(effective.in_effect.iter().map(|a| &a.config.spec.jobs));
+    let used = crate::cluster_aliases::used_aliases(effective.in_effect.iter().map(|a| &a.config.spec.jobs));
     let cluster_statuses = ctx
         .build_clusters
         .refresh(instance_key(instance), &namespaces.pod, &clusters, &kubeconfigs, &used)
