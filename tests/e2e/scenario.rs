@@ -159,6 +159,8 @@ struct Job {
     /// A newer run of it was created: it is aborted, whatever its Pod does meanwhile (as
     /// upstream's plank, which terminates duplicates before it looks at Pods).
     superseded: bool,
+    /// The second its `status.startTime` names (ProwJob times are whole seconds, as upstream's).
+    started: i64,
 }
 
 /// A ProwJob as `mkpj` or the trigger would create it, `triggered`, undecorated, its context its
@@ -836,6 +838,11 @@ impl Scenario {
         let object = prowjob(name, kind, job, max, pull);
         let api = self.prowjobs();
         let created: ProwJob = serde_json::from_value(object).expect("a ProwJob");
+        let started = created
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map_or(0, |t| t.0.as_second());
         let create = PostParams::default();
         retried(|| api.create(&create, &created))
             .await
@@ -848,6 +855,7 @@ impl Scenario {
                 pull,
                 deleted: false,
                 superseded: false,
+                started,
             },
         );
         if max.is_none() {
@@ -876,8 +884,15 @@ impl Scenario {
     }
 
     async fn supersede(&mut self, step: usize, older: &str) {
-        let Job { job, pull, .. } = self.jobs[older].clone();
+        let Job { job, pull, started, .. } = self.jobs[older].clone();
         let name = format!("s{step}-rerun");
+        // A start time is whole seconds (as upstream's), and of two runs that started in the same
+        // second neither is newer: the engine, like upstream's plank, may keep either (seed 165876
+        // expected s12 to supersede s9, created in the same second, and the name kept s9). A
+        // newer run starts in a later second, as a real one does.
+        while Timestamp::now().as_second() <= started {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let max = LIMITED.iter().find(|(n, _)| *n == job).map(|(_, m)| *m);
         self.note(
             step,

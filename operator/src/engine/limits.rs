@@ -151,6 +151,26 @@ mod tests {
     }
 
     #[test]
+    fn of_runs_started_in_the_same_second_the_name_sorting_last_is_kept() {
+        // Start times are whole seconds: neither run is newer, so every replica and retry must
+        // pick the same one, whatever order the cache lists them in (scenario seed 165876 had
+        // taken "s12-rerun" for the newer of the two).
+        let jobs = vec![
+            job("s9-rerun", "unit", "pending", 3, json!({})),
+            job("s12-rerun", "unit", "triggered", 3, json!({})),
+        ];
+        let mut reversed = jobs.clone();
+        reversed.reverse();
+        for listed in [jobs, reversed] {
+            let names: Vec<&str> = superseded(&listed)
+                .iter()
+                .map(|j| j.metadata.name.as_deref().unwrap())
+                .collect();
+            assert_eq!(names, ["s12-rerun"]);
+        }
+    }
+
+    #[test]
     fn concurrency_limits() {
         let limited = job("new", "unit", "triggered", 9, json!({"max_concurrency": 1}));
         let others = vec![job("old", "unit", "pending", 1, json!({})), limited.clone()];
