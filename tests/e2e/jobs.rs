@@ -885,6 +885,40 @@ async fn a_job_waiting_for_a_concurrency_slot_holds_up_no_other_job_and_no_stop(
 }
 
 #[tokio::test]
+async fn a_job_waiting_for_its_slot_starts_as_soon_as_the_slot_frees() {
+    // A queued job was looked at again every 10 s: when the run ahead of it finished, it waited
+    // for that poll instead of starting.
+    let server = MockServer::start().await;
+    let (world, _) = installed_with_fake_github(&server, json!({})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    world.apply_value(one_at_a_time("queue-head", "one-by-one")).await;
+    state_of(&world, "queue-head", "pending").await;
+    world.apply_value(one_at_a_time("queued", "one-by-one")).await;
+    world
+        .eventually("the queued job to wait for its slot", || async {
+            let logs = world.operator_log();
+            logs.lines()
+                .any(|l| l.contains("waiting for a concurrency slot") && l.contains("queued"))
+                .then_some(())
+        })
+        .await;
+    finish_pod(&world, "queue-head", "Succeeded", 0).await;
+    state_of(&world, "queue-head", "success").await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while world.get("v1", "Pod", "test-pods", "queued").await.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the queued job had no Pod 3 s after the run ahead of it finished\n{}",
+            world.operator_log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    state_of(&world, "queued", "pending").await;
+}
+
+#[tokio::test]
 async fn a_status_whose_record_failed_is_recorded_without_being_posted_again() {
     // Found by the randomized scenario (issue 16): the reporter posted a status, the API server
     // refused the write of prev_report_states (a 500), and the retry posted the status again.

@@ -16,7 +16,7 @@
 //! - each reported job's states are posted to GitHub once: never twice, nothing after the final
 //!   state, nothing for jobs that are not reported, and at the end, GitHub up, nothing missing;
 //! - no job name has more pending jobs, or live Pods of unfinished jobs, than its
-//!   `max_concurrency`, and a free slot is taken within upstream's 10 s requeue;
+//!   `max_concurrency`, and a free slot is taken within 3 s;
 //! - no Pod without a ProwJob survives sinker's orphan grace.
 //!
 //! Without `SCENARIO_SEED` the scenario runs a fixed seed, so CI is repeatable; `SCENARIO_SEED`
@@ -45,9 +45,9 @@ use crate::jobs::kubelet_status;
 
 /// How soon the engine must act on a change (a Pod's status, deletion, an abort, a new job).
 const WITHIN: Duration = Duration::from_secs(2);
-/// How long a free concurrency slot may stay free while jobs wait: upstream's 10 s requeue of a
-/// limited job, and [`WITHIN`].
-const QUEUE_WITHIN: Duration = Duration::from_secs(12);
+/// How long a free concurrency slot may stay free while jobs wait: a waiting job is woken when a
+/// run that may free its slot ends (upstream requeues it every 10 s), then [`WITHIN`].
+const QUEUE_WITHIN: Duration = Duration::from_secs(3);
 /// Sinker's orphan grace (30 s from the Pod's creation), its resync period here (1 s), and room
 /// for the Pod's deletion to finish.
 const ORPHAN_WITHIN: Duration = Duration::from_secs(30 + 1 + 4);

@@ -21,6 +21,7 @@ pub mod runs;
 pub mod schedule;
 pub mod settings;
 mod slim;
+mod waiting;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -179,6 +180,8 @@ pub struct Jobs {
     comment_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Held while a limited job is admitted, so two jobs never take the same slot.
     admission: tokio::sync::Mutex<()>,
+    /// The triggered jobs waiting for a concurrency slot, woken when one may have freed.
+    waiting: Arc<Mutex<waiting::Waiting>>,
     /// What wakes the executor and the reporter.
     wakers: Arc<Wakers>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -249,13 +252,19 @@ impl Jobs {
         let seen = created_pods.clone();
         let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
         let index = runs.clone();
+        let waiting: Arc<Mutex<waiting::Waiting>> = Arc::default();
+        let queue = waiting.clone();
         let (job_wakers, pod_wakers) = (wakers.clone(), wakers.clone());
         let tasks = vec![
             drive(prowjob_stream, move |event| {
                 if let Event::Apply(job) | Event::InitApply(job) = event {
                     job_wakers.wake(ObjectRef::from_obj(job), true);
                 }
-                index.lock().unwrap_or_else(|p| p.into_inner()).follow(event)
+                index.lock().unwrap_or_else(|p| p.into_inner()).follow(event);
+                let freed = queue.lock().unwrap_or_else(|p| p.into_inner()).follow(event);
+                for job in freed {
+                    job_wakers.wake(job, false);
+                }
             }),
             drive(pod_stream, move |event| match event {
                 Event::Apply(pod) | Event::InitApply(pod) => {
@@ -290,6 +299,7 @@ impl Jobs {
             failures: Mutex::default(),
             comment_locks: Mutex::default(),
             admission: tokio::sync::Mutex::new(()),
+            waiting,
             wakers,
             tasks,
         });
