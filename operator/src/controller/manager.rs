@@ -277,7 +277,7 @@ impl Caches {
         };
         tokio::select! {
             () = loops => {}
-            () = abandon => warn!("the reconciles in flight were abandoned: they did not finish in time"),
+            () = abandon => warn!("the reconciles in flight were abandoned: the Lease was lost, or they outlasted the drain"),
         }
         ctx.leadership.end();
         orphan_loop.abort();
