@@ -296,8 +296,8 @@ impl LeaderElector {
     /// [`decide`], and write. On shutdown, publishes `false` and, if it was the leader,
     /// releases the Lease. API errors are logged and retried, never returned.
     ///
-    /// Stop the singleton loops before (or as) `shutdown` completes: the release lets another
-    /// replica take over within one renew period.
+    /// Complete `shutdown` only once the singleton loops stopped: the release lets another
+    /// replica take over within one renew period, and it must not act beside this one.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let span = tracing::info_span!(
             "leader_election",

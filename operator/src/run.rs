@@ -2,8 +2,9 @@
 //!
 //! Every replica serves `/healthz`, `/readyz`, `/metrics` and `POST /hook` (the native trigger:
 //! a webhook is answered once its ProwJobs are written, see [`crate::http`]). Only the replica
-//! holding the Lease reconciles; when it loses the Lease it stops and waits to win it again. SIGTERM (or Ctrl-C)
-//! stops the controller after the reconciles in flight, releases the Lease and exits.
+//! holding the Lease reconciles; when it loses the Lease it stops at once, abandoning the reconciles
+//! in flight, and waits to win it again. SIGTERM (or Ctrl-C) stops the controller after the
+//! reconciles in flight (abandoned after [`DRAIN`]), only then releases the Lease, and exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,6 +72,11 @@ pub enum RunError {
 /// How long, after the operator stopped, its runtime waits for blocking work (a signature being
 /// checked over a large body, say) before it exits anyway.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long, after SIGTERM, the reconciles in flight may take to finish before they are
+/// abandoned and the Lease released (abandoning one is safe: each step is repeated by the next
+/// leader).
+const DRAIN: Duration = Duration::from_secs(3);
 
 /// Runs the operator until SIGTERM.
 pub fn run(options: RunOptions) -> Result<(), RunError> {
@@ -213,7 +219,10 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     let elector = LeaderElector::new(client.clone(), election)?;
     let identity = elector.identity().to_string();
     let mut leader = elector.subscribe();
-    let election_task = tokio::spawn(elector.run(stopped(stop.clone())));
+    // The Lease is released only once this replica stopped acting, so that the next leader never
+    // acts beside it (as upstream's controllers release on cancel only after they stopped).
+    let (acting_ended, ended) = watch::channel(false);
+    let election_task = tokio::spawn(elector.run(stopped(ended)));
 
     let caches = manager::Caches::start(
         client.clone(),
@@ -235,21 +244,37 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
             changed = leader.wait_for(|l| *l) => if changed.is_err() { break },
         }
         info!(%identity, "leading: starting the controller");
-        let mut lost = leader.clone();
+        let (mut lost, mut lost_now) = (leader.clone(), leader.clone());
         let stop_now = stop.clone();
+        let stop_drain = stop.clone();
         caches
-            .lead(async move {
-                tokio::select! {
-                    _ = stopped(stop_now) => {}
-                    _ = lost.wait_for(|l| !*l) => {}
-                }
-            })
+            .lead(
+                async move {
+                    tokio::select! {
+                        _ = stopped(stop_now) => {}
+                        _ = lost.wait_for(|l| !*l) => {}
+                    }
+                },
+                async move {
+                    tokio::select! {
+                        // Terminating while still holding the Lease: the work in flight may
+                        // finish, for a while.
+                        _ = async {
+                            stopped(stop_drain).await;
+                            tokio::time::sleep(DRAIN).await;
+                        } => {}
+                        // The Lease is lost: another replica may lead any moment.
+                        _ = lost_now.wait_for(|l| !*l) => {}
+                    }
+                },
+            )
             .await;
         if *stop.borrow() {
             break;
         }
         warn!("lost the Lease: the controller stopped until it is won again");
     }
+    let _ = acting_ended.send(true);
     let _ = election_task.await;
     info!("stopped");
     Ok(())

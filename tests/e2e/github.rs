@@ -30,6 +30,8 @@ struct GitHubState {
     next_id: u64,
     /// While set, every status is refused with a 500 (GitHub unreachable).
     down: bool,
+    /// While set, every status is taken at once but answered this much later.
+    slow: Option<std::time::Duration>,
 }
 
 /// The parts of GitHub the reporter writes to (statuses and failure comments, on any pull
@@ -51,6 +53,11 @@ impl FakeGitHub {
     /// Makes GitHub refuse statuses (`true`) or take them again.
     pub fn set_down(&self, down: bool) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).down = down;
+    }
+
+    /// Makes GitHub answer each status it takes `delay` later (`None`: at once again).
+    pub fn set_slow(&self, delay: Option<std::time::Duration>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).slow = delay;
     }
 
     /// The comments on pull request 7.
@@ -84,7 +91,11 @@ impl Respond for FakeGitHub {
             ("POST", r) if r.contains("/statuses/") => {
                 let sha = r.rsplit('/').next().unwrap_or_default().to_string();
                 github.statuses.push((sha, text("context"), text("state")));
-                ResponseTemplate::new(201).set_body_json(json!({}))
+                let taken = ResponseTemplate::new(201).set_body_json(json!({}));
+                match github.slow {
+                    Some(delay) => taken.set_delay(delay),
+                    None => taken,
+                }
             }
             ("GET", r) if r.ends_with("/status") => {
                 let mut latest: Vec<Value> = Vec::new();

@@ -437,6 +437,62 @@ async fn with_two_replicas_only_the_lease_holder_runs_jobs() {
 }
 
 #[tokio::test]
+async fn a_terminated_leader_stops_acting_before_the_next_one_starts() {
+    let server = MockServer::start().await;
+    let (mut world, github) = installed_with_fake_github(&server, json!({})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    world.start_operator();
+    world
+        .eventually("the second replica to follow", || async {
+            world
+                .operator_log()
+                .contains("following the current leader")
+                .then_some(())
+        })
+        .await;
+    deliver(&world, "pull_request", "e2e-jobs-handover", &opened()).await;
+    let unit = name_of(&run_of(&world, "pull-api-unit", "pending").await);
+    world
+        .eventually("the pending state reported", || async {
+            let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", &unit).await?;
+            (job["status"]["prev_report_states"]["github-reporter"] == "pending").then_some(())
+        })
+        .await;
+    // GitHub takes the success status at once and answers 2.5 s later: the leader is told to
+    // stop while that report is in flight, before it could record it.
+    github.set_slow(Some(Duration::from_millis(2500)));
+    finish_pod(&world, &unit, "Succeeded", 0).await;
+    world
+        .eventually("the success status on its way", || async {
+            (github.posted("pull-api-unit", "success") == 1).then_some(())
+        })
+        .await;
+    let asked = Instant::now();
+    assert!(world.stop_operator().await, "a clean stop\n{}", world.operator_log());
+    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+    // The leader finished the report (and recorded it) before it released the Lease; the next
+    // leader, which reports every unreported state it finds, found nothing to report again.
+    world
+        .eventually("the second replica to lead and look at the jobs", || async {
+            let logs = world.operator_log();
+            let second = logs.split("--- replica 1 ---").nth(1)?;
+            second.contains("job caches filled").then_some(())
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        github.posted("pull-api-unit", "success"),
+        1,
+        "the success status was posted by both replicas\n{}",
+        world.operator_log()
+    );
+    let job = state_of(&world, &unit, "success").await;
+    assert_eq!(job["status"]["prev_report_states"]["github-reporter"], "success");
+}
+
+#[tokio::test]
 async fn every_prowjob_the_operator_writes_is_accepted_by_upstreams_crd() {
     // An installation moving from upstream Prow keeps upstream's ProwJob CRD (697 KB, stricter
     // in places than ours): the trigger's creates, the executor's and the reporter's status
@@ -826,6 +882,40 @@ async fn a_job_waiting_for_a_concurrency_slot_holds_up_no_other_job_and_no_stop(
     world.start_operator();
     finish_pod(&world, "slot-holder", "Succeeded", 0).await;
     state_of(&world, "slot-waiter", "pending").await;
+}
+
+#[tokio::test]
+async fn a_job_waiting_for_its_slot_starts_as_soon_as_the_slot_frees() {
+    // A queued job was looked at again every 10 s: when the run ahead of it finished, it waited
+    // for that poll instead of starting.
+    let server = MockServer::start().await;
+    let (world, _) = installed_with_fake_github(&server, json!({})).await;
+    if !world.runs_pods() {
+        return; // The scenario plays the kubelet.
+    }
+    world.apply_value(one_at_a_time("queue-head", "one-by-one")).await;
+    state_of(&world, "queue-head", "pending").await;
+    world.apply_value(one_at_a_time("queued", "one-by-one")).await;
+    world
+        .eventually("the queued job to wait for its slot", || async {
+            let logs = world.operator_log();
+            logs.lines()
+                .any(|l| l.contains("waiting for a concurrency slot") && l.contains("queued"))
+                .then_some(())
+        })
+        .await;
+    finish_pod(&world, "queue-head", "Succeeded", 0).await;
+    state_of(&world, "queue-head", "success").await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while world.get("v1", "Pod", "test-pods", "queued").await.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the queued job had no Pod 3 s after the run ahead of it finished\n{}",
+            world.operator_log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    state_of(&world, "queued", "pending").await;
 }
 
 #[tokio::test]

@@ -202,8 +202,14 @@ impl Caches {
         Ok(caches)
     }
 
-    /// Runs the controller, for one term of leadership, until `shutdown` completes.
-    pub async fn lead(&self, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    /// Runs the controller, for one term of leadership, until `shutdown` completes and the
+    /// reconciles in flight finished, or until `abandon` completes, which drops them. Nothing it
+    /// started acts once it returns.
+    pub async fn lead(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+        abandon: impl Future<Output = ()>,
+    ) {
         let ctx = &self.ctx;
         let (orphans_sender, orphans_receiver) = orphans::channel();
         let (triggers_sender, triggers_receiver) = futures::channel::mpsc::unbounded();
@@ -267,9 +273,17 @@ impl Caches {
                 controller.await;
             }
         };
-        tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
+        let loops = async {
+            tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
+        };
+        tokio::select! {
+            () = loops => {}
+            () = abandon => warn!("the reconciles in flight were abandoned: the Lease was lost, or they outlasted the drain"),
+        }
         ctx.leadership.end();
         orphan_loop.abort();
+        // Gone before this returns (the Lease may be released next).
+        let _ = orphan_loop.await;
         info!("controller stopped");
     }
 }

@@ -76,6 +76,47 @@ impl Concurrency {
     }
 }
 
+/// Which jobs leaving `pending` (or `triggered`) may free the slot a waiting job waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Awaited {
+    /// Any job (`plank.max_concurrency` is set).
+    any: bool,
+    /// Runs of this job (its own `max_concurrency` is set).
+    job: Option<String>,
+    /// Jobs of this queue (its `job_queue_name`).
+    queue: Option<String>,
+}
+
+impl Awaited {
+    /// Whether `gone`, a job that left `pending` or `triggered` (or was deleted), may have freed
+    /// the slot.
+    pub fn freed_by(&self, gone: &ProwJob) -> bool {
+        self.any
+            || self.job.as_ref() == Some(&gone.spec.job)
+            || self.queue.is_some() && self.queue == gone.spec.job_queue_name
+    }
+}
+
+impl Concurrency {
+    /// What the triggered `job`, held back by [`may_start`], waits for.
+    pub fn awaited(&self, job: &ProwJob) -> Awaited {
+        Awaited {
+            any: self.max_concurrency > 0,
+            job: job
+                .spec
+                .max_concurrency
+                .is_some_and(|m| m > 0)
+                .then(|| job.spec.job.clone()),
+            queue: job.spec.job_queue_name.clone(),
+        }
+    }
+}
+
+/// Whether `job` holds a slot, or may be ahead of one that waits: it is `pending` or `triggered`.
+pub fn holds_or_awaits_slot(job: &ProwJob) -> bool {
+    matches!(state(job), Some(ProwJobState::Pending | ProwJobState::Triggered))
+}
+
 /// Whether the triggered `job` may get its pod now, or why it waits. `jobs` are every ProwJob.
 pub fn may_start<J: Borrow<ProwJob>>(job: &ProwJob, jobs: &[J], limits: &Concurrency) -> Result<(), String> {
     let jobs = || jobs.iter().map(Borrow::borrow);
@@ -148,6 +189,47 @@ mod tests {
             ["a"],
             "the newer run for the same pull wins; other jobs and finished runs are untouched"
         );
+    }
+
+    #[test]
+    fn of_runs_started_in_the_same_second_the_name_sorting_last_is_kept() {
+        // Start times are whole seconds: neither run is newer, so every replica and retry must
+        // pick the same one, whatever order the cache lists them in (scenario seed 165876 had
+        // taken "s12-rerun" for the newer of the two).
+        let jobs = vec![
+            job("s9-rerun", "unit", "pending", 3, json!({})),
+            job("s12-rerun", "unit", "triggered", 3, json!({})),
+        ];
+        let mut reversed = jobs.clone();
+        reversed.reverse();
+        for listed in [jobs, reversed] {
+            let names: Vec<&str> = superseded(&listed)
+                .iter()
+                .map(|j| j.metadata.name.as_deref().unwrap())
+                .collect();
+            assert_eq!(names, ["s12-rerun"]);
+        }
+    }
+
+    #[test]
+    fn a_waiting_job_awaits_only_the_jobs_that_may_free_its_slot() {
+        let own = job("w", "unit", "triggered", 9, json!({"max_concurrency": 1}));
+        let queued = job("q", "e2e", "triggered", 9, json!({"job_queue_name": "gpu"}));
+        let unit = job("u", "unit", "success", 1, json!({}));
+        let gpu = job("g", "other", "success", 1, json!({"job_queue_name": "gpu"}));
+        let lint = job("l", "lint", "success", 1, json!({}));
+        let none = Concurrency::default();
+        assert!(none.awaited(&own).freed_by(&unit));
+        assert!(!none.awaited(&own).freed_by(&lint));
+        assert!(!none.awaited(&own).freed_by(&gpu));
+        assert!(none.awaited(&queued).freed_by(&gpu));
+        assert!(!none.awaited(&queued).freed_by(&unit));
+        let global = Concurrency {
+            max_concurrency: 3,
+            ..Concurrency::default()
+        };
+        assert!(global.awaited(&own).freed_by(&lint), "any job frees a global slot");
+        assert!(holds_or_awaits_slot(&own) && !holds_or_awaits_slot(&unit));
     }
 
     #[test]

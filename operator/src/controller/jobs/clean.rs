@@ -50,7 +50,7 @@ where
                 .min()
                 .unwrap_or(clean::DEFAULT_RESYNC)
         };
-        if !super::wait_for(&shutdown, last, interval).await {
+        if !super::wait_for(&shutdown, &jobs.instances_changed, last, interval).await {
             return;
         }
     }

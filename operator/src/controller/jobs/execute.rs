@@ -30,7 +30,8 @@ use crate::podspec::{self, PodError, PodInputs};
 
 /// How many ProwJobs are worked on at once.
 pub const CONCURRENCY: u16 = 64;
-/// How long a job held back by a concurrency limit waits before it is looked at again.
+/// How long a job held back by a concurrency limit waits before it is looked at again, should
+/// nothing wake it first (a job that may free its slot leaving `pending` wakes it at once).
 const LIMITED: Duration = Duration::from_secs(10);
 /// How soon a job whose pod is on its way into the cache is looked at again.
 const SOON: Duration = Duration::from_secs(1);
@@ -189,6 +190,12 @@ impl Step<'_> {
         };
         let admitted = match limited {
             true => {
+                // Noted before the cache is read: a slot freed after the read wakes it.
+                self.jobs
+                    .waiting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .note(self.job, self.settings.concurrency.awaited(self.job));
                 let namespace = self.job.metadata.namespace.as_ref();
                 let all: Vec<Arc<ProwJob>> = self
                     .jobs
@@ -201,7 +208,15 @@ impl Step<'_> {
             }
             false => Ok(()),
         };
-        let action = match execute::on_triggered(self.job, pod, admitted) {
+        let decision = execute::on_triggered(self.job, pod, admitted);
+        if limited && !matches!(decision, Triggered::Wait(_)) {
+            self.jobs
+                .waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .forget(self.job);
+        }
+        let action = match decision {
             Triggered::Refuse(description) => {
                 self.finish(ProwJobState::Error, description).await?;
                 Action::await_change()

@@ -21,6 +21,7 @@ pub mod runs;
 pub mod schedule;
 pub mod settings;
 mod slim;
+mod waiting;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -52,17 +53,27 @@ use crate::github::{GitHubClient, GitHubError};
 use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
-/// How often the schedule and clean loops read their interval again while they wait, so a
-/// shorter one set meanwhile takes effect soon.
+/// How often the schedule and clean loops read their interval again while they wait, should
+/// nothing wake them first (an instance created or edited does at once).
 pub const RECHECK: Duration = Duration::from_secs(5);
 
-/// Waits until `interval()` (read again every [`RECHECK`]) has passed since `last`; `false` when
-/// `shutdown` came first.
-async fn wait_for<F>(shutdown: &Shared<F>, last: tokio::time::Instant, interval: impl Fn() -> Duration) -> bool
+/// Waits until `interval()` has passed since `last`; `false` when `shutdown` came first.
+/// `interval()` is read again whenever `changed` is notified (the instances changed: one created
+/// again, or a shorter interval set) and every [`RECHECK`].
+async fn wait_for<F>(
+    shutdown: &Shared<F>,
+    changed: &tokio::sync::Notify,
+    last: tokio::time::Instant,
+    interval: impl Fn() -> Duration,
+) -> bool
 where
     F: Future<Output = ()> + Send + 'static,
 {
     loop {
+        // Listening before the interval is read, so a change made meanwhile is not missed.
+        let notified = changed.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
         let left = interval().saturating_sub(last.elapsed());
         if left.is_zero() {
             return true;
@@ -70,6 +81,7 @@ where
         tokio::select! {
             _ = shutdown.clone() => return false,
             _ = tokio::time::sleep(left.min(RECHECK)) => {}
+            _ = notified => {}
         }
     }
 }
@@ -179,8 +191,13 @@ pub struct Jobs {
     comment_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Held while a limited job is admitted, so two jobs never take the same slot.
     admission: tokio::sync::Mutex<()>,
+    /// The triggered jobs waiting for a concurrency slot, woken when one may have freed.
+    waiting: Arc<Mutex<waiting::Waiting>>,
     /// What wakes the executor and the reporter.
     wakers: Arc<Wakers>,
+    /// Notified (every waiter) when the instances change, so the schedule and clean loops read
+    /// their interval again at once.
+    instances_changed: tokio::sync::Notify,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -249,13 +266,19 @@ impl Jobs {
         let seen = created_pods.clone();
         let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
         let index = runs.clone();
+        let waiting: Arc<Mutex<waiting::Waiting>> = Arc::default();
+        let queue = waiting.clone();
         let (job_wakers, pod_wakers) = (wakers.clone(), wakers.clone());
         let tasks = vec![
             drive(prowjob_stream, move |event| {
                 if let Event::Apply(job) | Event::InitApply(job) = event {
                     job_wakers.wake(ObjectRef::from_obj(job), true);
                 }
-                index.lock().unwrap_or_else(|p| p.into_inner()).follow(event)
+                index.lock().unwrap_or_else(|p| p.into_inner()).follow(event);
+                let freed = queue.lock().unwrap_or_else(|p| p.into_inner()).follow(event);
+                for job in freed {
+                    job_wakers.wake(job, false);
+                }
             }),
             drive(pod_stream, move |event| match event {
                 Event::Apply(pod) | Event::InitApply(pod) => {
@@ -290,7 +313,9 @@ impl Jobs {
             failures: Mutex::default(),
             comment_locks: Mutex::default(),
             admission: tokio::sync::Mutex::new(()),
+            waiting,
             wakers,
+            instances_changed: tokio::sync::Notify::new(),
             tasks,
         });
         let ready = async {
@@ -366,6 +391,7 @@ impl Jobs {
                 _ = shutdown.clone() => return,
                 _ = self.ctx.instances_changed.notified() => {}
             }
+            self.instances_changed.notify_waiters();
             let jobs = self.prowjobs.state();
             for namespace in known.changed(&self.instances()) {
                 let woken = instance_changes::to_wake(&jobs, &namespace);
@@ -611,5 +637,34 @@ pub async fn lead_with(ctx: Arc<Context>, clock: Arc<dyn Clock>, shutdown: impl 
     match started {
         Ok((jobs, feeds)) => jobs.run(feeds, shutdown).await,
         Err(error) => warn!(%error, "the job loops did not start"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_loop_waiting_for_its_interval_reads_it_again_when_the_instances_change() {
+        // An instance created again while the clean loop waited out the no-instance interval:
+        // its sweep (and an orphan's deletion) came up to 5 s late.
+        let interval_ms = Arc::new(AtomicU64::new(3_600_000));
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let shutdown = futures::future::pending::<()>().shared();
+        let (reader, notifier) = (interval_ms.clone(), changed.clone());
+        let waiting = tokio::spawn(async move {
+            let interval = || Duration::from_millis(reader.load(Ordering::Relaxed));
+            wait_for(&shutdown, &notifier, tokio::time::Instant::now(), interval).await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        interval_ms.store(50, Ordering::Relaxed);
+        changed.notify_waiters();
+        let done = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+        assert!(
+            matches!(done, Ok(Ok(true))),
+            "still waiting a second after the instances changed"
+        );
     }
 }

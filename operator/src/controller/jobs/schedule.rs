@@ -48,7 +48,7 @@ where
                 .min()
                 .unwrap_or(schedule::DEFAULT_TICK)
         };
-        if !super::wait_for(&shutdown, last, interval).await {
+        if !super::wait_for(&shutdown, &jobs.instances_changed, last, interval).await {
             return;
         }
     }
