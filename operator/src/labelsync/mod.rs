@@ -3,7 +3,11 @@
 //!
 //! - [`plan`]: pure. The labels a repository should have (from the merged LabelSets) and the
 //!   labels it has give the list of [`Action`]s that make them agree.
+//! - [`sync`]: the GitHub side: which repositories, one list call each, then the plan's writes;
+//!   one repository's failure never stops the others.
 
 pub mod plan;
+pub mod sync;
 
 pub use plan::{Action, Desired, ObservedLabel, PlanError, WantedLabel, plan};
+pub use sync::{Mode, RepoSync, SyncError, repositories, sync_repo, sync_repos};
