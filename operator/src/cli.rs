@@ -169,6 +169,12 @@ pub enum Command {
         #[arg(long)]
         local_output: Option<String>,
     },
+    /// Native label sync: what it would change on GitHub.
+    Labels {
+        /// What to do.
+        #[command(subcommand)]
+        command: LabelsCommand,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -202,6 +208,27 @@ pub enum Command {
     },
 }
 
+/// The `labels` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabelsCommand {
+    /// Print what a label sync would do, one line per change, without doing it:
+    /// `create|update|delete org/repo label`, `rename|migrate org/repo old new`.
+    ///
+    /// Exits 1, with one sentence per problem on standard error, when GitHub cannot be read (the
+    /// other repositories are still shown).
+    Diff {
+        /// Files or directories of YAML holding the ProwInstance and LabelSets (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// A file holding a GitHub token that can read the repositories' labels.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The GitHub API endpoint (default: the instance's `github.apiUrl`).
+        #[arg(long)]
+        api_url: Option<String>,
+    },
+}
+
 /// An error of the command line layer.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -223,6 +250,9 @@ pub enum CliError {
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
+    /// `labels diff` could not start.
+    #[error(transparent)]
+    Labels(#[from] crate::labels_cli::LabelsCliError),
     /// The controller failed.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
@@ -378,6 +408,29 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             }
             write_stdout(&out)?;
             Ok(if failed { Outcome::Findings } else { Outcome::Clean })
+        }
+        Command::Labels {
+            command:
+                LabelsCommand::Diff {
+                    paths,
+                    token_file,
+                    api_url,
+                },
+        } => {
+            let diff = crate::labels_cli::diff(&paths, &token_file, api_url.as_deref())?;
+            for error in &diff.errors {
+                eprintln!("error: {error}");
+            }
+            let mut out = diff.lines.join("\n");
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            write_stdout(&out)?;
+            Ok(if diff.errors.is_empty() {
+                Outcome::Clean
+            } else {
+                Outcome::Findings
+            })
         }
         Command::Import {
             config,

@@ -455,3 +455,102 @@ async fn performance_150_labels_over_200_repositories() {
         requests.len()
     );
 }
+
+// ---------------------------------------------------------------- labels diff
+
+/// A directory with the sample ProwInstance (org `example-org`, repos `website` and `api`), a
+/// LabelSet, and a token file.
+fn diff_input(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("prow-operator-labels-diff-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/samples");
+    std::fs::copy(
+        format!("{samples}/prowinstance.yaml"),
+        dir.join("config/prowinstance.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config/labelset.yaml"),
+        r#"apiVersion: operator.prow.dev/v1alpha1
+kind: LabelSet
+metadata: {name: labels, namespace: prow}
+spec:
+  default:
+    labels:
+      - {name: lgtm, color: 15dd18}
+      - {name: kind/bug, color: e11d21, previously: [{name: bug}]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+    dir
+}
+
+fn run_diff(dir: &std::path::Path, server: &MockServer) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["labels", "diff", "-f"])
+        .arg(dir.join("config"))
+        .arg("--token-file")
+        .arg(dir.join("token"))
+        .args(["--api-url", &server.uri()])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn labels_diff_prints_one_line_per_change_and_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/website/labels"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([label("Bug", "ffffff", None), label("LGTM", "15dd18", None)])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            label("lgtm", "15dd18", None),
+            label("kind/bug", "e11d21", None)
+        ])))
+        .mount(&server)
+        .await;
+    let dir = diff_input("ok");
+    let output = run_diff(&dir, &server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "rename example-org/website Bug kind/bug\nrename example-org/website LGTM lgtm\n"
+    );
+    assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+    assert!(!stderr.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn labels_diff_exits_1_with_a_sentence_when_a_repository_cannot_be_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/website/labels"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let dir = diff_input("fail");
+    let output = run_diff(&dir, &server);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "create example-org/api kind/bug\ncreate example-org/api lgtm\n"
+    );
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap().trim(),
+        "error: example-org/website: GitHub repo_labels (example-org/website): HTTP 404: Not Found"
+    );
+}
