@@ -66,6 +66,10 @@ pub enum Command {
         /// How often the leader renews the Lease, in seconds (under half the duration).
         #[arg(long, default_value_t = 5)]
         lease_renew_seconds: u64,
+        /// How often label sync visits every repository (one listing each) to repair labels
+        /// changed on GitHub; between full passes only changed or failed repositories are visited.
+        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        label_sync_full_pass: std::time::Duration,
     },
     /// Print every CustomResourceDefinition, or write one file per CRD into a directory.
     Crds {
@@ -297,6 +301,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             remembered_deliveries,
             lease_duration_seconds,
             lease_renew_seconds,
+            label_sync_full_pass,
         } => {
             crate::run::run(crate::run::RunOptions {
                 kubeconfig,
@@ -307,6 +312,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 remembered_deliveries,
                 lease_duration: std::time::Duration::from_secs(lease_duration_seconds),
                 lease_renew_period: std::time::Duration::from_secs(lease_renew_seconds),
+                label_sync_full_pass,
             })?;
             Ok(Outcome::Clean)
         }
@@ -472,6 +478,11 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// A Go-style duration (`6h`, `90m`) for a flag.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(text).map_err(|e| e.to_string())
 }
 
 fn write_stdout(text: &str) -> Result<(), CliError> {

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use super::apply::Applier;
 use super::instance;
 use super::jobs;
+use super::label_sync;
 use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
@@ -37,6 +38,8 @@ pub struct Settings {
     pub webhook: OperatorWebhook,
     /// This replica's name, for Events (the pod name).
     pub identity: String,
+    /// How often label sync visits every repository, to repair labels changed on GitHub.
+    pub label_sync_full_pass: Duration,
 }
 
 /// How long to wait before retrying a failed reconcile.
@@ -74,6 +77,7 @@ pub struct Caches {
     /// The shared context.
     pub ctx: Arc<Context>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    label_sync_full_pass: Duration,
 }
 
 impl Drop for Caches {
@@ -114,6 +118,7 @@ impl Caches {
             live_jobs: Default::default(),
             checked: Default::default(),
             github: Default::default(),
+            label_sync: Default::default(),
             secrets_changed: Default::default(),
             instances_changed: Default::default(),
             written: Default::default(),
@@ -180,7 +185,11 @@ impl Caches {
             let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
             tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
         }
-        let caches = Caches { ctx, tasks };
+        let caches = Caches {
+            ctx,
+            tasks,
+            label_sync_full_pass: settings.label_sync_full_pass,
+        };
         let wait = async {
             instances.wait_until_ready().await?;
             job_configs.wait_until_ready().await?;
@@ -266,7 +275,11 @@ impl Caches {
                 controller.await;
             }
         };
-        tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
+        tokio::join!(
+            controller,
+            jobs::lead(ctx.clone(), shutdown.clone()),
+            label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown)
+        );
         ctx.leadership.end();
         orphan_loop.abort();
         info!("controller stopped");

@@ -15,6 +15,7 @@ pub mod github_clients;
 pub mod hmac;
 pub mod instance;
 pub mod jobs;
+pub mod label_sync;
 pub mod last_good;
 pub mod live_jobs;
 pub mod manager;
@@ -330,6 +331,8 @@ pub struct Context {
     pub checked: checked::Checked,
     /// A GitHub client per instance.
     pub github: github_clients::GitHubClients,
+    /// What the label sync made of each instance's repositories.
+    pub label_sync: label_sync::LabelSyncMemo,
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,

@@ -5,8 +5,11 @@
 //!   labels it has give the list of [`Action`]s that make them agree.
 //! - [`sync`]: the GitHub side: which repositories, one list call each, then the plan's writes;
 //!   one repository's failure never stops the others.
+//! - [`schedule`]: pure. Which repositories a pass visits (incremental passes, a periodic full
+//!   one, retries with backoff) and what is remembered of each, as status.
 
 pub mod plan;
+pub mod schedule;
 pub mod sync;
 
 pub use plan::{Action, Desired, ObservedLabel, PlanError, WantedLabel, plan};

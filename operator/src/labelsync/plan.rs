@@ -30,7 +30,7 @@ use prow_api::labelset::{Label, PreviousLabel};
 pub const MAX_DESCRIPTION_CHARS: usize = 100;
 
 /// A label as a LabelSet wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WantedLabel {
     /// The name, in the case wanted.
     pub name: String,
@@ -128,7 +128,7 @@ pub enum PlanError {
 }
 
 /// An old name to be renamed or migrated into its current label.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Archaic {
     /// The old name.
     name: String,
@@ -137,8 +137,8 @@ struct Archaic {
 }
 
 /// What one repository should have: upstream's required, archaic and dead labels, keyed by
-/// lowercase name.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// lowercase name. Its `Hash` tells whether what a repository should have changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 pub struct Desired {
     required: BTreeMap<String, WantedLabel>,
     archaic: BTreeMap<String, Archaic>,
