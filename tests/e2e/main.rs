@@ -7,6 +7,7 @@ mod github;
 mod harness;
 mod install;
 mod jobs;
+mod labels;
 mod rbac;
 mod scenario;
 mod trigger;

@@ -1,7 +1,8 @@
 //! The label-sync loop (on the leader): every instance's accepted LabelSets made true on GitHub,
 //! with the instance's credentials, repository by repository.
 //!
-//! Every [`TICK`] (or sooner when a retry or the full pass is due) it computes, without calling
+//! When a LabelSet or an instance changes, and at least every [`TICK`] (or sooner when a retry or
+//! the full pass is due), it computes, without calling
 //! GitHub, what each repository should have; [`Memory::due`] picks the repositories to visit
 //! (incremental passes, a full pass every `full_pass`, failed ones after their backoff). Each
 //! visited repository costs one listing plus the writes its plan needs, and a repository's failure
@@ -92,7 +93,10 @@ pub async fn lead(ctx: Arc<Context>, full_pass: Duration, shutdown: impl Future<
                     wait = wait.min(next.max(Duration::from_secs(1)));
                 }
             }
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = ctx.label_sets_changed.notified() => {}
+            }
         }
     };
     tokio::select! {

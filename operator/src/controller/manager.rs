@@ -119,6 +119,7 @@ impl Caches {
             checked: Default::default(),
             github: Default::default(),
             label_sync: Default::default(),
+            label_sets_changed: Default::default(),
             secrets_changed: Default::default(),
             instances_changed: Default::default(),
             written: Default::default(),
@@ -138,6 +139,7 @@ impl Caches {
             drive(instance_stream, move |_| {
                 instance_changes.secrets_changed.notify_one();
                 instance_changes.instances_changed.notify_one();
+                instance_changes.label_sets_changed.notify_one();
             }),
             watch_configs(
                 ConfigKind::JobConfig,
@@ -306,7 +308,10 @@ where
         .default_backoff()
         .reflect(writer);
     drive(stream, move |event| {
-        triggers::on_config_event(kind, event, &mut changes, &ctx)
+        triggers::on_config_event(kind, event, &mut changes, &ctx);
+        if kind == ConfigKind::LabelSet {
+            ctx.label_sets_changed.notify_one();
+        }
     })
 }
 

@@ -333,6 +333,9 @@ pub struct Context {
     pub github: github_clients::GitHubClients,
     /// What the label sync made of each instance's repositories.
     pub label_sync: label_sync::LabelSyncMemo,
+    /// Woken when a LabelSet or a ProwInstance changes, once the caches show it (the label sync
+    /// looks at once for repositories whose desired labels changed).
+    pub label_sets_changed: tokio::sync::Notify,
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,
