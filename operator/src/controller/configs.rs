@@ -195,27 +195,27 @@ pub fn label_set_status(set: &LabelSet, outcome: &Outcome, sync: Option<&SyncVie
     let labels = set.spec.default.iter().map(|d| d.labels.len()).sum::<usize>()
         + set.spec.repos.values().map(|r| r.labels.len()).sum::<usize>();
     let (mut summary, findings) = simple_summary("LabelSet", outcome, generation, &plural(labels, "label"));
-    let (repositories_synced, repos) = match (outcome, sync) {
-        (Outcome::NotSelected, _) => (None, Vec::new()),
-        (_, None) => (previous.repositories_synced, previous.repos),
-        (_, Some(view)) => {
-            if summary.health == Health::Ready {
-                if let Some(first) = view.stalled.first() {
-                    summary = Summary::new(
-                        Health::Stalled,
-                        "SyncFailed",
-                        format!(
-                            "the labels of {} of {} could not be synced (first: {first}); the others are",
-                            plural(view.stalled.len(), "repository"),
-                            view.total
-                        ),
-                    );
-                } else if view.retrying > 0 {
-                    summary.message.push_str(&format!(
-                        "; {} wait for a retry (see status.repos)",
-                        plural(view.retrying, "repository")
-                    ));
-                }
+    // A LabelSet that is not in effect (unselected, or rejected) is synced nowhere.
+    let in_effect = summary.health == Health::Ready;
+    let (repositories_synced, repos) = match sync {
+        _ if !in_effect => (None, Vec::new()),
+        None => (previous.repositories_synced, previous.repos),
+        Some(view) => {
+            if let Some(first) = view.stalled.first() {
+                summary = Summary::new(
+                    Health::Stalled,
+                    "SyncFailed",
+                    format!(
+                        "the labels of {} of {} could not be synced (first: {first}); the others are",
+                        plural(view.stalled.len(), "repository"),
+                        view.total
+                    ),
+                );
+            } else if view.retrying > 0 {
+                summary.message.push_str(&format!(
+                    "; {} wait for a retry (see status.repos)",
+                    plural(view.retrying, "repository")
+                ));
             }
             (Some(format!("{}/{}", view.synced, view.total)), view.repos.clone())
         }
@@ -395,7 +395,13 @@ mod tests {
             (kept.repos.len(), kept.repositories_synced.as_deref()),
             (3, Some("1/4"))
         );
-        let dropped = label_set_status(&label_set(Some(status)), &Outcome::NotSelected, None, &now());
+        let dropped = label_set_status(&label_set(Some(status.clone())), &Outcome::NotSelected, None, &now());
+        assert_eq!((dropped.repos.len(), dropped.repositories_synced), (0, None));
+        let rejected = Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings: vec![finding(Severity::Error)],
+        };
+        let dropped = label_set_status(&label_set(Some(status)), &rejected, Some(&passing), &now());
         assert_eq!((dropped.repos.len(), dropped.repositories_synced), (0, None));
     }
 
