@@ -20,6 +20,7 @@
 //! every run); colours are compared ignoring ASCII case; a description longer than GitHub's 100
 //! characters is cut (the checker reports it as an error first).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::jiff::Timestamp;
@@ -279,23 +280,22 @@ pub fn plan(desired: &Desired, observed: &[ObservedLabel]) -> Result<Vec<Action>
         let Some(old) = current.get(lower).cloned() else {
             continue;
         };
-        let parent_lower = archaic.parent.name.to_lowercase();
-        if current.contains_key(&parent_lower) {
-            migrations.push(Action::Migrate {
+        match current.entry(archaic.parent.name.to_lowercase()) {
+            Entry::Occupied(_) => migrations.push(Action::Migrate {
                 from: old.name,
                 to: archaic.parent.clone(),
-            });
-        } else {
-            let renamed = ObservedLabel {
-                name: archaic.parent.name.clone(),
-                color: archaic.parent.color.clone().unwrap_or(old.color.clone()),
-                description: archaic.parent.description.clone(),
-            };
-            actions.push(Action::Rename {
-                from: old.name,
-                to: archaic.parent.clone(),
-            });
-            current.insert(parent_lower, renamed);
+            }),
+            Entry::Vacant(slot) => {
+                slot.insert(ObservedLabel {
+                    name: archaic.parent.name.clone(),
+                    color: archaic.parent.color.clone().unwrap_or(old.color),
+                    description: archaic.parent.description.clone(),
+                });
+                actions.push(Action::Rename {
+                    from: old.name,
+                    to: archaic.parent.clone(),
+                });
+            }
         }
     }
 

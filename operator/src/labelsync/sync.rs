@@ -75,7 +75,7 @@ pub async fn repositories(client: &GitHubClient, org: &str, listed: &[String]) -
     let repos = client.org_repos(org).await?;
     Ok(repos
         .into_iter()
-        .filter(|r| !r.archived && !(r.private && SECURITY_FORK.is_match(&r.name)))
+        .filter(|r| !(r.archived || (r.private && SECURITY_FORK.is_match(&r.name))))
         .map(|r| r.name)
         .collect())
 }
