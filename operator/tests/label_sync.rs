@@ -279,7 +279,7 @@ async fn a_failing_repository_does_not_stop_the_others() {
 fn github_status(error: &prow_operator::labelsync::SyncError) -> Option<u16> {
     match error {
         prow_operator::labelsync::SyncError::GitHub(e) => e.status(),
-        prow_operator::labelsync::SyncError::Plan(_) => None,
+        _ => None,
     }
 }
 
@@ -552,5 +552,50 @@ async fn labels_diff_exits_1_with_a_sentence_when_a_repository_cannot_be_read() 
     assert_eq!(
         String::from_utf8(output.stderr).unwrap().trim(),
         "error: example-org/website: GitHub repo_labels (example-org/website): HTTP 404: Not Found"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_pass_stops_asking_github_and_leaves_the_rest_for_later() {
+    let server = MockServer::start().await;
+    let reset = (std::time::SystemTime::now() + Duration::from_secs(1800))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded for user ID 1."})),
+        )
+        .mount(&server)
+        .await;
+    let s = spec(json!({"default": {"labels": [{"name": "lgtm", "color": "15dd18"}]}}));
+    let repos: Vec<String> = (0..40).map(|i| format!("repo-{i:02}")).collect();
+    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let asked = server.received_requests().await.unwrap().len();
+    // At most the repositories already in flight when the first answer came back.
+    assert!(
+        asked <= prow_operator::labelsync::sync::CONCURRENT_REPOS,
+        "{asked} requests"
+    );
+    assert_eq!(results.len(), 40);
+    for result in &results {
+        let error = result.error.as_ref().expect("every repository is left for later");
+        assert!(error.is_transient(), "{error}");
+        let wait = error.retry_after().expect("the wait GitHub asked for");
+        assert!(wait > Duration::from_secs(1700), "{wait:?}");
+    }
+    assert!(
+        results[39]
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .starts_with("not visited: GitHub is rate limiting"),
+        "{}",
+        results[39].error.as_ref().unwrap()
     );
 }

@@ -184,10 +184,7 @@ async fn sync_instance(ctx: &Context, instance: &ProwInstance, full_pass: Durati
     let results = sync_repos(&client, &spec, &github.org, &pass.repos, now, Mode::Apply).await;
     let finished = Timestamp::now();
     for (repo, result) in pass.repos.iter().zip(&results) {
-        let retry_after = match &result.error {
-            Some(SyncError::GitHub(e)) => e.retry_after(),
-            _ => None,
-        };
+        let retry_after = result.error.as_ref().and_then(SyncError::retry_after);
         let print = fingerprints.get(repo).copied().unwrap_or_default();
         state.memory.record(repo, print, result, retry_after, finished);
     }

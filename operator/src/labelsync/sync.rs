@@ -6,7 +6,8 @@ use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use prow_api::LabelSetSpec;
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 use tracing::{Instrument, info};
 
 use super::plan::{Action, Desired, ObservedLabel, PlanError, plan};
@@ -36,12 +37,31 @@ pub enum SyncError {
     /// GitHub refused or failed a call.
     #[error(transparent)]
     GitHub(#[from] GitHubError),
+    /// The repository was not visited: GitHub was rate limiting another repository of the pass.
+    #[error("not visited: GitHub is rate limiting (asked to wait {} s)", wait.as_secs())]
+    Throttled {
+        /// How long GitHub asked to wait.
+        wait: Duration,
+    },
 }
 
 impl SyncError {
     /// Whether trying again later may succeed (an outage or a rate limit).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::GitHub(e) if e.is_transient())
+        match self {
+            Self::GitHub(e) => e.is_transient(),
+            Self::Throttled { .. } => true,
+            Self::Plan(_) => false,
+        }
+    }
+
+    /// How long GitHub asked to wait, when it was rate limiting.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::GitHub(e) => e.retry_after(),
+            Self::Throttled { wait } => Some(*wait),
+            Self::Plan(_) => None,
+        }
     }
 }
 
@@ -81,7 +101,9 @@ pub async fn repositories(client: &GitHubClient, org: &str, listed: &[String]) -
 }
 
 /// Syncs `repos` of `org` to the merged LabelSets `spec`, [`CONCURRENT_REPOS`] at a time; the
-/// results come back in the order of `repos`.
+/// results come back in the order of `repos`. Once GitHub rate limits one repository beyond the
+/// client's wait budget, the repositories not started yet are not visited
+/// ([`SyncError::Throttled`], to retry when GitHub said): a pass never hammers a limit.
 pub async fn sync_repos(
     client: &GitHubClient,
     spec: &LabelSetSpec,
@@ -90,8 +112,25 @@ pub async fn sync_repos(
     now: Timestamp,
     mode: Mode,
 ) -> Vec<RepoSync> {
+    let throttled: Mutex<Option<Duration>> = Mutex::new(None);
+    let throttle = &throttled;
     futures::stream::iter(repos)
-        .map(|repo| sync_repo(client, spec, org, repo, now, mode))
+        .map(|repo| async move {
+            let wait = *throttle.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(wait) = wait {
+                return RepoSync {
+                    repo: format!("{org}/{repo}"),
+                    planned: Vec::new(),
+                    applied: 0,
+                    error: Some(SyncError::Throttled { wait }),
+                };
+            }
+            let result = sync_repo(client, spec, org, repo, now, mode).await;
+            if let Some(wait) = result.error.as_ref().and_then(SyncError::retry_after) {
+                throttle.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(wait);
+            }
+            result
+        })
         .buffered(CONCURRENT_REPOS)
         .collect()
         .await
