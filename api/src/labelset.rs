@@ -40,6 +40,12 @@ use crate::status::{Condition, Finding};
         json_path = ".status.labels",
         description = "Labels defined."
     ),
+    printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.repositoriesSynced",
+        description = "Repositories whose labels match, out of those the LabelSet applies to."
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 pub struct LabelSetSpec {
@@ -141,4 +147,51 @@ pub struct LabelSetStatus {
     /// Every problem found in the spec, with its field path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// `synced/total`: the repositories whose GitHub labels were last found or made to match,
+    /// out of those the LabelSet applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repositories_synced: Option<String>,
+    /// The label sync of each repository the LabelSet applies to (every repository of the
+    /// instance for `default` labels, else those of `repos`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repos: Vec<RepoSyncStatus>,
+}
+
+/// The label sync of one repository.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoSyncStatus {
+    /// `org/repo`.
+    pub repo: String,
+    /// `Synced` (its labels match) or `Failed` (see `lastError`; it is retried).
+    pub state: RepoSyncState,
+    /// Labels the last sync created.
+    #[serde(default)]
+    pub created: i64,
+    /// Labels the last sync updated (colour or description).
+    #[serde(default)]
+    pub updated: i64,
+    /// Labels the last sync renamed (a case change, or an old name in `previously`), or migrated
+    /// into their new name.
+    #[serde(default)]
+    pub renamed: i64,
+    /// Labels the last sync deleted (`deleteAfter` passed).
+    #[serde(default)]
+    pub deleted: i64,
+    /// Why the last sync failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the repository's labels were last found or made to match (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
+}
+
+/// Where one repository's label sync stands.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RepoSyncState {
+    /// Its labels match the LabelSets.
+    #[default]
+    Synced,
+    /// The last sync failed.
+    Failed,
 }

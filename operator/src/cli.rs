@@ -66,6 +66,10 @@ pub enum Command {
         /// How often the leader renews the Lease, in seconds (under half the duration).
         #[arg(long, default_value_t = 5)]
         lease_renew_seconds: u64,
+        /// How often label sync visits every repository (one listing each) to repair labels
+        /// changed on GitHub; between full passes only changed or failed repositories are visited.
+        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        label_sync_full_pass: std::time::Duration,
     },
     /// Print every CustomResourceDefinition, or write one file per CRD into a directory.
     Crds {
@@ -169,6 +173,12 @@ pub enum Command {
         #[arg(long)]
         local_output: Option<String>,
     },
+    /// Native label sync: what it would change on GitHub.
+    Labels {
+        /// What to do.
+        #[command(subcommand)]
+        command: LabelsCommand,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -202,6 +212,27 @@ pub enum Command {
     },
 }
 
+/// The `labels` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabelsCommand {
+    /// Print what a label sync would do, one line per change, without doing it:
+    /// `create|update|delete org/repo label`, `rename|migrate org/repo old new`.
+    ///
+    /// Exits 1, with one sentence per problem on standard error, when GitHub cannot be read (the
+    /// other repositories are still shown).
+    Diff {
+        /// Files or directories of YAML holding the ProwInstance and LabelSets (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// A file holding a GitHub token that can read the repositories' labels.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The GitHub API endpoint (default: the instance's `github.apiUrl`).
+        #[arg(long)]
+        api_url: Option<String>,
+    },
+}
+
 /// An error of the command line layer.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -223,6 +254,9 @@ pub enum CliError {
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
+    /// `labels diff` could not start.
+    #[error(transparent)]
+    Labels(#[from] crate::labels_cli::LabelsCliError),
     /// The controller failed.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
@@ -267,6 +301,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             remembered_deliveries,
             lease_duration_seconds,
             lease_renew_seconds,
+            label_sync_full_pass,
         } => {
             crate::run::run(crate::run::RunOptions {
                 kubeconfig,
@@ -277,6 +312,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 remembered_deliveries,
                 lease_duration: std::time::Duration::from_secs(lease_duration_seconds),
                 lease_renew_period: std::time::Duration::from_secs(lease_renew_seconds),
+                label_sync_full_pass,
             })?;
             Ok(Outcome::Clean)
         }
@@ -379,6 +415,29 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             write_stdout(&out)?;
             Ok(if failed { Outcome::Findings } else { Outcome::Clean })
         }
+        Command::Labels {
+            command:
+                LabelsCommand::Diff {
+                    paths,
+                    token_file,
+                    api_url,
+                },
+        } => {
+            let diff = crate::labels_cli::diff(&paths, &token_file, api_url.as_deref())?;
+            for error in &diff.errors {
+                eprintln!("error: {error}");
+            }
+            let mut out = diff.lines.join("\n");
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            write_stdout(&out)?;
+            Ok(if diff.errors.is_empty() {
+                Outcome::Clean
+            } else {
+                Outcome::Findings
+            })
+        }
         Command::Import {
             config,
             job_config,
@@ -419,6 +478,11 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// A Go-style duration (`6h`, `90m`) for a flag.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(text).map_err(|e| e.to_string())
 }
 
 fn write_stdout(text: &str) -> Result<(), CliError> {

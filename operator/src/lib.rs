@@ -12,6 +12,8 @@ pub mod github;
 pub mod http;
 pub mod import;
 pub mod input;
+pub mod labels_cli;
+pub mod labelsync;
 pub mod lease;
 pub mod logging;
 pub mod mkpj;

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub lease_duration: Duration,
     /// How often the leader renews the Lease.
     pub lease_renew_period: Duration,
+    /// How often label sync visits every repository.
+    pub label_sync_full_pass: Duration,
 }
 
 /// Why `run` stopped with an error.
@@ -230,6 +232,7 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
         Settings {
             webhook: OperatorWebhook::in_namespace(&options.namespace),
             identity: identity.clone(),
+            label_sync_full_pass: options.label_sync_full_pass,
         },
     )
     .await?;

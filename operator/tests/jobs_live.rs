@@ -220,6 +220,7 @@ impl World {
             Settings {
                 webhook: OperatorWebhook::in_namespace("prow-operator-system"),
                 identity: "test".into(),
+                label_sync_full_pass: prow_operator::labelsync::schedule::DEFAULT_FULL_PASS,
             },
         )
         .await

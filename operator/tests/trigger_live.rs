@@ -53,6 +53,7 @@ async fn installed(kit: &testkit::Testkit) -> Caches {
         Settings {
             webhook: OperatorWebhook::in_namespace("prow-operator-system"),
             identity: "test".into(),
+            label_sync_full_pass: prow_operator::labelsync::schedule::DEFAULT_FULL_PASS,
         },
     )
     .await

@@ -8,6 +8,7 @@ mod github;
 mod harness;
 mod install;
 mod jobs;
+mod labels;
 mod rbac;
 mod scenario;
 mod trigger;

@@ -8,6 +8,7 @@ use prow_api::{JobConfig, JobConfigStatus, LabelSet, LabelSetStatus, PluginConfi
 
 use super::status::{Health, Summary, conditions};
 use crate::check::rule;
+use crate::labelsync::schedule::SyncView;
 
 /// What became of one object in a reconcile.
 #[derive(Clone, Debug, PartialEq)]
@@ -184,18 +185,48 @@ pub fn plugin_config_status(config: &PluginConfig, outcome: &Outcome, now: &Time
     }
 }
 
-/// The status of a LabelSet after `outcome`.
-pub fn label_set_status(set: &LabelSet, outcome: &Outcome, now: &Time) -> LabelSetStatus {
+/// The status of a LabelSet after `outcome`, with what the label sync made of its repositories
+/// (`None`: nothing new, the previous status's repositories stay). An accepted LabelSet whose
+/// sync failed for good in some repository is `Stalled` (reason `SyncFailed`); failures that
+/// pass by themselves are retried and only counted in the message.
+pub fn label_set_status(set: &LabelSet, outcome: &Outcome, sync: Option<&SyncView>, now: &Time) -> LabelSetStatus {
     let previous = set.status.clone().unwrap_or_default();
     let generation = set.metadata.generation;
     let labels = set.spec.default.iter().map(|d| d.labels.len()).sum::<usize>()
         + set.spec.repos.values().map(|r| r.labels.len()).sum::<usize>();
-    let (summary, findings) = simple_summary("LabelSet", outcome, generation, &plural(labels, "label"));
+    let (mut summary, findings) = simple_summary("LabelSet", outcome, generation, &plural(labels, "label"));
+    // A LabelSet that is not in effect (unselected, or rejected) is synced nowhere.
+    let in_effect = summary.health == Health::Ready;
+    let (repositories_synced, repos) = match sync {
+        _ if !in_effect => (None, Vec::new()),
+        None => (previous.repositories_synced, previous.repos),
+        Some(view) => {
+            if let Some(first) = view.stalled.first() {
+                summary = Summary::new(
+                    Health::Stalled,
+                    "SyncFailed",
+                    format!(
+                        "the labels of {} of {} could not be synced (first: {first}); the others are",
+                        plural(view.stalled.len(), "repository"),
+                        view.total
+                    ),
+                );
+            } else if view.retrying > 0 {
+                summary.message.push_str(&format!(
+                    "; {} wait for a retry (see status.repos)",
+                    plural(view.retrying, "repository")
+                ));
+            }
+            (Some(format!("{}/{}", view.synced, view.total)), view.repos.clone())
+        }
+    };
     LabelSetStatus {
         observed_generation: generation,
         conditions: conditions(&previous.conditions, &summary, generation, now),
         labels: Some(i64::try_from(labels).unwrap_or(i64::MAX)),
         findings,
+        repositories_synced,
+        repos,
     }
 }
 
@@ -204,6 +235,7 @@ mod tests {
     use super::*;
     use crate::controller::status::is_true;
     use k8s_openapi::jiff::Timestamp;
+    use prow_api::LabelSet;
     use prow_api::status::condition_type::{READY, STALLED};
 
     fn now() -> Time {
@@ -304,6 +336,73 @@ mod tests {
             &now(),
         );
         assert_eq!(both.conditions[0].reason, "Rejected");
+    }
+
+    fn label_set(status: Option<LabelSetStatus>) -> LabelSet {
+        let mut set: LabelSet = serde_json::from_value(serde_json::json!({
+            "apiVersion": "operator.prow.dev/v1alpha1", "kind": "LabelSet",
+            "metadata": {"name": "labels", "namespace": "prow", "generation": 1},
+            "spec": {"default": {"labels": [{"name": "lgtm"}]}}
+        }))
+        .unwrap();
+        set.status = status;
+        set
+    }
+
+    fn repo(name: &str, state: prow_api::labelset::RepoSyncState) -> prow_api::labelset::RepoSyncStatus {
+        prow_api::labelset::RepoSyncStatus {
+            repo: name.into(),
+            state,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn label_sync_failures_stall_a_label_set_and_passing_ones_are_only_counted() {
+        use prow_api::labelset::RepoSyncState::{Failed, Synced};
+        let accepted = Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings: vec![],
+        };
+        let view = SyncView {
+            repos: vec![repo("o/a", Synced), repo("o/b", Failed), repo("o/c", Failed)],
+            synced: 1,
+            total: 4,
+            stalled: vec!["o/b: GitHub repo_labels (o/b): HTTP 404: Not Found".into()],
+            retrying: 1,
+        };
+        let status = label_set_status(&label_set(None), &accepted, Some(&view), &now());
+        assert!(is_true(&status.conditions, STALLED));
+        assert_eq!(status.conditions[0].reason, "SyncFailed");
+        assert_eq!(
+            message(&status.conditions),
+            "the labels of 1 repository of 4 could not be synced (first: o/b: GitHub repo_labels (o/b): HTTP 404: Not Found); the others are"
+        );
+        assert_eq!(status.repositories_synced.as_deref(), Some("1/4"));
+        assert_eq!(status.repos.len(), 3);
+
+        let passing = SyncView {
+            stalled: vec![],
+            ..view
+        };
+        let status = label_set_status(&label_set(None), &accepted, Some(&passing), &now());
+        assert!(is_true(&status.conditions, READY));
+        assert!(message(&status.conditions).ends_with("; 1 repository wait for a retry (see status.repos)"));
+
+        // Without news from the sync, the repositories last reported stay; unselected, they go.
+        let kept = label_set_status(&label_set(Some(status.clone())), &accepted, None, &now());
+        assert_eq!(
+            (kept.repos.len(), kept.repositories_synced.as_deref()),
+            (3, Some("1/4"))
+        );
+        let dropped = label_set_status(&label_set(Some(status.clone())), &Outcome::NotSelected, None, &now());
+        assert_eq!((dropped.repos.len(), dropped.repositories_synced), (0, None));
+        let rejected = Outcome::Selected {
+            instances: vec!["prow/prow".into()],
+            findings: vec![finding(Severity::Error)],
+        };
+        let dropped = label_set_status(&label_set(Some(status)), &rejected, Some(&passing), &now());
+        assert_eq!((dropped.repos.len(), dropped.repositories_synced), (0, None));
     }
 
     #[test]

@@ -992,7 +992,8 @@ async fn write_config_statuses(
         ctx.update_config_status(&config.object, status).await?;
     }
     for set in &selected.label_sets {
-        let status = configs::label_set_status(&set.object, &outcome(findings_of(&set.source)), now);
+        let sync = ctx.label_sync.view(instance, &set.object);
+        let status = configs::label_set_status(&set.object, &outcome(findings_of(&set.source)), sync.as_ref(), now);
         ctx.update_config_status(&set.object, status).await?;
     }
     Ok(())

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use super::apply::Applier;
 use super::instance;
 use super::jobs;
+use super::label_sync;
 use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
@@ -37,6 +38,8 @@ pub struct Settings {
     pub webhook: OperatorWebhook,
     /// This replica's name, for Events (the pod name).
     pub identity: String,
+    /// How often label sync visits every repository, to repair labels changed on GitHub.
+    pub label_sync_full_pass: Duration,
 }
 
 /// How long to wait before retrying a failed reconcile.
@@ -74,6 +77,7 @@ pub struct Caches {
     /// The shared context.
     pub ctx: Arc<Context>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    label_sync_full_pass: Duration,
 }
 
 impl Drop for Caches {
@@ -115,6 +119,8 @@ impl Caches {
             checked: Default::default(),
             github: Default::default(),
             build_clusters: Default::default(),
+            label_sync: Default::default(),
+            label_sets_changed: Default::default(),
             secrets_changed: Default::default(),
             instances_changed: Default::default(),
             written: Default::default(),
@@ -134,6 +140,7 @@ impl Caches {
             drive(instance_stream, move |_| {
                 instance_changes.secrets_changed.notify_one();
                 instance_changes.instances_changed.notify_one();
+                instance_changes.label_sets_changed.notify_one();
             }),
             watch_configs(
                 ConfigKind::JobConfig,
@@ -181,7 +188,11 @@ impl Caches {
             let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
             tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
         }
-        let caches = Caches { ctx, tasks };
+        let caches = Caches {
+            ctx,
+            tasks,
+            label_sync_full_pass: settings.label_sync_full_pass,
+        };
         let wait = async {
             instances.wait_until_ready().await?;
             job_configs.wait_until_ready().await?;
@@ -274,7 +285,11 @@ impl Caches {
             }
         };
         let loops = async {
-            tokio::join!(controller, jobs::lead(ctx.clone(), shutdown));
+            tokio::join!(
+                controller,
+                jobs::lead(ctx.clone(), shutdown.clone()),
+                label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown)
+            );
         };
         tokio::select! {
             () = loops => {}
@@ -308,7 +323,10 @@ where
         .default_backoff()
         .reflect(writer);
     drive(stream, move |event| {
-        triggers::on_config_event(kind, event, &mut changes, &ctx)
+        triggers::on_config_event(kind, event, &mut changes, &ctx);
+        if kind == ConfigKind::LabelSet {
+            ctx.label_sets_changed.notify_one();
+        }
     })
 }
 

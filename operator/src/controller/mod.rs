@@ -16,6 +16,7 @@ pub mod github_clients;
 pub mod hmac;
 pub mod instance;
 pub mod jobs;
+pub mod label_sync;
 pub mod last_good;
 pub mod live_jobs;
 pub mod manager;
@@ -333,6 +334,11 @@ pub struct Context {
     pub github: github_clients::GitHubClients,
     /// The build clusters of each instance: clients and last probes.
     pub build_clusters: build_clusters::BuildClusters,
+    /// What the label sync made of each instance's repositories.
+    pub label_sync: label_sync::LabelSyncMemo,
+    /// Woken when a LabelSet or a ProwInstance changes, once the caches show it (the label sync
+    /// looks at once for repositories whose desired labels changed).
+    pub label_sets_changed: tokio::sync::Notify,
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,

@@ -93,7 +93,7 @@ async fn recheck(config: &ConfigRef, ctx: &Context) -> Result<(), super::Reconci
             if let Some(object) = ctx.stores.label_sets.get(&key)
                 && !selected_by_any(ctx, config.kind, &object.metadata)
             {
-                let status = configs::label_set_status(&object, &Outcome::NotSelected, &now);
+                let status = configs::label_set_status(&object, &Outcome::NotSelected, None, &now);
                 ctx.update_config_status(object.as_ref(), status).await?;
             }
         }

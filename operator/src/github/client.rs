@@ -23,7 +23,11 @@ use super::auth::{Auth, Credentials, Timeouts, first_line};
 use super::cache::TtlCache;
 use super::error::{Call, GitHubError};
 use super::pagination::{MAX_PAGES, PER_PAGE, next_page};
-use super::retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, requested_wait};
+use super::retry::{
+    Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, mark_secondary_rate_limit, requested_wait,
+};
+mod repo_labels;
+
 use super::types::{
     IssueComment, PullRequest, STATUS_DESCRIPTION_MAX_CHARS, StatusState, WireApp, WireComment, WireFile,
     WireInstallation, WireLabel, WirePullRequest, path_segment as seg, truncate_chars,
@@ -739,12 +743,13 @@ async fn attempt_once(crab: &Octocrab, req: &Req<'_>) -> Result<Reply, AttemptEr
         .build_request(builder, req.body)
         .map_err(AttemptError::from_octocrab)?;
     let response = crab.execute(request).await.map_err(AttemptError::from_octocrab)?;
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let body = body
         .collect()
         .await
         .map_err(|e| AttemptError::Transport(describe(&e)))?
         .to_bytes();
+    mark_secondary_rate_limit(parts.status, &mut parts.headers, &body);
     Ok(Reply {
         status: parts.status,
         headers: parts.headers,

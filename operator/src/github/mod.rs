@@ -1,5 +1,6 @@
 //! The GitHub adapter: a thin layer on octocrab for the calls the native trigger and reporter
-//! make (trust checks, pull requests and their files, comments, labels, commit statuses).
+//! make (trust checks, pull requests and their files, comments, labels, commit statuses), and
+//! label sync's (a repository's labels, an org's repositories, the issue search of a migration).
 //!
 //! - [`GitHubClient`] is built from a [`GitHubConfig`]: a base URI (GitHub.com, GitHub Enterprise,
 //!   or a test server) and [`Credentials`] (a token, or a GitHub App whose installation token per
@@ -27,6 +28,6 @@ pub use error::{Call, GitHubError};
 pub use pagination::{MAX_PAGES, PER_PAGE, next_page};
 pub use retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, requested_wait};
 pub use types::{
-    IssueComment, PullRequest, PullRequestState, STATUS_DESCRIPTION_MAX_CHARS, StatusState, path_segment,
-    truncate_chars,
+    IssueComment, PullRequest, PullRequestState, RepoLabel, Repository, STATUS_DESCRIPTION_MAX_CHARS, StatusState,
+    path_segment, truncate_chars,
 };

@@ -5,6 +5,7 @@
 //! - rate limits: 429, and 403 carrying `Retry-After` or `X-RateLimit-Remaining: 0`. The wait is
 //!   `Retry-After` (seconds; GitHub's secondary limits send it), else until `X-RateLimit-Reset`
 //!   (plus one second) when the remaining quota is 0, else the exponential backoff;
+//!   a 403 whose body names a secondary rate limit without `Retry-After` waits 60 s;
 //! - 5xx answers (but 501 and 505, which will not change) and transport failures, with exponential
 //!   backoff (or `Retry-After` when a 5xx sends one). Only idempotent requests retry these: a
 //!   non-idempotent POST (a new comment) that got a 502 may have been applied, so it is not
@@ -15,7 +16,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hyper::http::{HeaderMap, StatusCode};
+use hyper::http::{HeaderMap, HeaderValue, StatusCode};
 
 /// Whether repeating a request after an ambiguous failure (5xx, transport) is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +129,23 @@ impl RetryPolicy {
     }
 }
 
+/// How long to wait after a secondary rate limit that sends no `Retry-After`: GitHub's
+/// documentation says to wait at least one minute.
+pub const SECONDARY_RATE_LIMIT_WAIT_SECS: u64 = 60;
+
+/// Gives a 403 whose body says it is a secondary rate limit, and that carries no `Retry-After`,
+/// the `Retry-After` GitHub's documentation prescribes (60 s), so that it is retried or handed
+/// back as a rate limit rather than read as a permission error.
+pub fn mark_secondary_rate_limit(status: StatusCode, headers: &mut HeaderMap, body: &[u8]) {
+    if status != StatusCode::FORBIDDEN || headers.contains_key("retry-after") {
+        return;
+    }
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    if text.contains("secondary rate limit") || text.contains("abuse detection") {
+        headers.insert("retry-after", HeaderValue::from(SECONDARY_RATE_LIMIT_WAIT_SECS));
+    }
+}
+
 /// Whether GitHub is rate limiting: a 429, or a 403 with `Retry-After` or with
 /// `X-RateLimit-Remaining: 0` (a 403 without them is a permission error).
 pub fn is_rate_limited(status: StatusCode, headers: &HeaderMap) -> bool {
@@ -171,7 +189,6 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -341,6 +358,26 @@ mod tests {
             policy.decide(outcome, Idempotency::Idempotent, 1, ZERO, now()),
             RetryDecision::GiveUp
         );
+    }
+
+    #[test]
+    fn a_secondary_rate_limit_without_retry_after_waits_a_minute() {
+        let body = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
+        let mut h = HeaderMap::new();
+        mark_secondary_rate_limit(StatusCode::FORBIDDEN, &mut h, body);
+        assert!(is_rate_limited(StatusCode::FORBIDDEN, &h));
+        assert_eq!(requested_wait(&h, now()), Some(Duration::from_secs(60)));
+        // A Retry-After GitHub sent is kept; a permission 403 stays one.
+        let mut h = headers(&[("retry-after", "5")]);
+        mark_secondary_rate_limit(StatusCode::FORBIDDEN, &mut h, body);
+        assert_eq!(requested_wait(&h, now()), Some(Duration::from_secs(5)));
+        let mut h = HeaderMap::new();
+        mark_secondary_rate_limit(
+            StatusCode::FORBIDDEN,
+            &mut h,
+            br#"{"message":"Must have admin rights"}"#,
+        );
+        assert!(!is_rate_limited(StatusCode::FORBIDDEN, &h));
     }
 
     #[test]

@@ -94,7 +94,78 @@ pub fn path_segment(raw: &str) -> String {
     out
 }
 
+/// A label of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoLabel {
+    /// The name.
+    pub name: String,
+    /// `rrggbb`, without `#`.
+    pub color: String,
+    /// The description (empty when there is none).
+    pub description: String,
+}
+
+impl From<WireRepoLabel> for RepoLabel {
+    fn from(wire: WireRepoLabel) -> Self {
+        Self {
+            name: wire.name,
+            color: wire.color,
+            description: wire.description.unwrap_or_default(),
+        }
+    }
+}
+
+/// A repository of an org, as label sync needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// The name, without the org.
+    pub name: String,
+    /// Whether it is archived (read-only).
+    pub archived: bool,
+    /// Whether it is private.
+    pub private: bool,
+}
+
+impl From<WireRepository> for Repository {
+    fn from(wire: WireRepository) -> Self {
+        Self {
+            name: wire.name,
+            archived: wire.archived,
+            private: wire.private,
+        }
+    }
+}
+
 // ---- wire shapes (only the fields used) ----
+
+#[derive(Deserialize)]
+pub(crate) struct WireRepoLabel {
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WireRepository {
+    pub name: String,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub private: bool,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WireSearch {
+    #[serde(default)]
+    pub items: Vec<WireSearchItem>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WireSearchItem {
+    pub number: u64,
+}
 
 #[derive(Deserialize)]
 pub(crate) struct WireUser {

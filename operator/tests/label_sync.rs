@@ -1,0 +1,601 @@
+//! Label sync against a wiremock GitHub with the REST shapes of the labels API: the adapter's
+//! calls, then whole passes over several repositories.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::jiff::Timestamp;
+use prow_api::LabelSetSpec;
+use prow_operator::github::{Credentials, GitHubClient, GitHubConfig, RetryPolicy};
+use prow_operator::labelsync::{Mode, repositories, sync_repos};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "label-sync-token-0123";
+
+fn client(server: &MockServer) -> GitHubClient {
+    let mut config = GitHubConfig::new(Credentials::token(TOKEN)).with_base_uri(server.uri());
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        max_total_wait: Duration::from_secs(5),
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+    };
+    GitHubClient::new(config).expect("client")
+}
+
+fn label(name: &str, color: &str, description: Option<&str>) -> Value {
+    json!({"id": 1, "node_id": "MDU6TGFiZWwx", "url": format!("https://api.github.com/repos/acme/x/labels/{name}"),
+           "name": name, "color": color, "default": false, "description": description})
+}
+
+fn spec(value: Value) -> LabelSetSpec {
+    serde_json::from_value(value).unwrap()
+}
+
+fn now() -> Timestamp {
+    "2026-06-01T00:00:00Z".parse().unwrap()
+}
+
+async fn mount_labels(server: &MockServer, repo: &str, labels: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/{repo}/labels")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(labels))
+        .mount(server)
+        .await;
+}
+
+fn writes(requests: &[Request]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect()
+}
+
+// ---------------------------------------------------------------- the adapter
+
+#[tokio::test]
+async fn repo_labels_follow_pagination_and_read_a_null_description() {
+    let server = MockServer::start().await;
+    let next = format!(
+        "<{}/repositories/7/labels?per_page=100&page=2>; rel=\"next\", <{}/repositories/7/labels?per_page=100&page=2>; rel=\"last\"",
+        server.uri(),
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/labels"))
+        .and(query_param("per_page", "100"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(json!([label("bug", "d73a4a", Some("Something isn't working"))])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repositories/7/labels"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([label("lgtm", "15dd18", None)])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let labels = client(&server).repo_labels("acme", "widgets").await.unwrap();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels[0].description, "Something isn't working");
+    assert_eq!((labels[1].name.as_str(), labels[1].description.as_str()), ("lgtm", ""));
+}
+
+#[tokio::test]
+async fn create_update_and_delete_send_the_documented_requests() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .and(body_json(
+            json!({"name": "kind/bug", "color": "e11d21", "description": "A bug"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(label("kind/bug", "e11d21", Some("A bug"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The current name is one path segment; the new name goes in the body.
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widgets/labels/kind%2Fbug"))
+        .and(body_json(json!({"new_name": "Kind/Bug", "description": ""})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(label("Kind/Bug", "e11d21", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/widgets/labels/old"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/widgets/labels/gone"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gh = client(&server);
+    gh.create_repo_label("acme", "widgets", "kind/bug", Some("e11d21"), "A bug")
+        .await
+        .unwrap();
+    gh.update_repo_label("acme", "widgets", "kind/bug", "Kind/Bug", None, "")
+        .await
+        .unwrap();
+    gh.delete_repo_label("acme", "widgets", "old").await.unwrap();
+    gh.delete_repo_label("acme", "widgets", "gone").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_create_is_a_422_naming_the_label_and_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "Label", "code": "already_exists", "field": "name", "message": "already_exists"}],
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .create_repo_label("acme", "widgets", "bug", None, "")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422));
+    assert!(!err.is_transient());
+    assert_eq!(
+        err.to_string(),
+        "GitHub create_repo_label (acme/widgets label=bug): HTTP 422: Validation Failed (already_exists)"
+    );
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_without_retry_after_is_a_rate_limit_not_a_permission_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        })))
+        .expect(1) // GitHub asks for a minute: beyond this client's 5 s budget, so handed back at once
+        .mount(&server)
+        .await;
+    let err = client(&server).repo_labels("acme", "widgets").await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+}
+
+#[tokio::test]
+async fn a_rate_limited_write_waits_for_retry_after_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit."})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widgets/labels"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(label("bug", "ededed", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    client(&server)
+        .create_repo_label("acme", "widgets", "bug", None, "")
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn org_repositories_skip_archived_ones_and_security_forks() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/repos"))
+        .and(query_param("type", "all"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"name": "widgets", "archived": false, "private": false},
+            {"name": "attic", "archived": true, "private": false},
+            {"name": "widgets-ghsa-abcd-1234", "archived": false, "private": true},
+            {"name": "secret", "archived": false, "private": true},
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gh = client(&server);
+    assert_eq!(repositories(&gh, "acme", &[]).await.unwrap(), ["widgets", "secret"]);
+    // Listed repositories are taken as they are, without a call.
+    assert_eq!(repositories(&gh, "acme", &["one".into()]).await.unwrap(), ["one"]);
+}
+
+// ---------------------------------------------------------------- passes
+
+#[tokio::test]
+async fn a_failing_repository_does_not_stop_the_others() {
+    let server = MockServer::start().await;
+    mount_labels(&server, "healthy", json!([])).await;
+    mount_labels(&server, "also-healthy", json!([label("lgtm", "000000", None)])).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/missing/labels"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/locked/labels"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"message": "Must have admin rights to Repository."})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(label("lgtm", "15dd18", None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(label("lgtm", "15dd18", None)))
+        .mount(&server)
+        .await;
+    let s = spec(json!({"default": {"labels": [{"name": "lgtm", "color": "15dd18"}]}}));
+    let repos: Vec<String> = ["missing", "healthy", "locked", "also-healthy"]
+        .map(String::from)
+        .into();
+    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let summary: Vec<(String, usize, Option<u16>)> = results
+        .iter()
+        .map(|r| (r.repo.clone(), r.applied, r.error.as_ref().and_then(github_status)))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("acme/missing".to_string(), 0, Some(404)),
+            ("acme/healthy".to_string(), 1, None),
+            ("acme/locked".to_string(), 0, Some(403)),
+            ("acme/also-healthy".to_string(), 1, None),
+        ]
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        writes(&requests),
+        [
+            "POST /repos/acme/healthy/labels",
+            "PATCH /repos/acme/also-healthy/labels/lgtm"
+        ]
+    );
+}
+
+fn github_status(error: &prow_operator::labelsync::SyncError) -> Option<u16> {
+    match error {
+        prow_operator::labelsync::SyncError::GitHub(e) => e.status(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn previously_renames_in_one_patch_and_migrates_issues_when_both_exist() {
+    let server = MockServer::start().await;
+    mount_labels(&server, "renamed", json!([label("bug", "ffffff", Some("old"))])).await;
+    mount_labels(
+        &server,
+        "merged",
+        json!([label("bug", "ffffff", None), label("kind/bug", "e11d21", Some("A bug"))]),
+    )
+    .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/renamed/labels/bug"))
+        .and(body_json(
+            json!({"new_name": "kind/bug", "color": "e11d21", "description": "A bug"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(label("kind/bug", "e11d21", Some("A bug"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/search/issues"))
+        .and(query_param(
+            "q",
+            "is:open repo:acme/merged label:\"bug\" -label:\"kind/bug\"",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": 1, "incomplete_results": false,
+            "items": [{"number": 12, "title": "it breaks", "labels": [{"name": "bug"}]}],
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/merged/issues/12/labels"))
+        .and(body_json(json!({"labels": ["kind/bug"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "kind/bug"}, {"name": "bug"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/merged/issues/12/labels/bug"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "kind/bug"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/merged/labels/bug"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = spec(json!({"default": {"labels": [{
+        "name": "kind/bug", "color": "e11d21", "description": "A bug", "previously": [{"name": "bug"}],
+    }]}}));
+    let repos: Vec<String> = ["renamed", "merged"].map(String::from).into();
+    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    for r in &results {
+        assert!(r.error.is_none(), "{}: {:?}", r.repo, r.error);
+    }
+    assert_eq!(
+        results[0].done()[0].line("acme/renamed"),
+        "rename acme/renamed bug kind/bug"
+    );
+    assert_eq!(
+        results[1].done()[0].line("acme/merged"),
+        "migrate acme/merged bug kind/bug"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_only_reads() {
+    let server = MockServer::start().await;
+    mount_labels(
+        &server,
+        "widgets",
+        json!([label("lgtm", "000000", None), label("gone", "000000", None)]),
+    )
+    .await;
+    let s = spec(json!({"default": {"labels": [
+        {"name": "lgtm", "color": "15dd18"}, {"name": "hold", "color": "e11d21"},
+        {"name": "gone", "deleteAfter": "2020-01-01T00:00:00Z"},
+    ]}}));
+    let results = sync_repos(&client(&server), &s, "acme", &["widgets".into()], now(), Mode::DryRun).await;
+    let lines: Vec<String> = results[0].planned.iter().map(|a| a.line("acme/widgets")).collect();
+    assert_eq!(
+        lines,
+        [
+            "delete acme/widgets gone",
+            "create acme/widgets hold",
+            "update acme/widgets lgtm"
+        ]
+    );
+    assert_eq!(results[0].applied, 0);
+    assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+}
+
+/// The issue's performance bound: 150 labels over 200 repositories converge from scratch in one
+/// write per label, and a second pass with nothing to do makes no write and one listing per
+/// repository (two pages at 100 labels a page).
+#[tokio::test]
+async fn performance_150_labels_over_200_repositories() {
+    let labels: Vec<Value> = (0..150)
+        .map(|i| json!({"name": format!("label-{i:03}"), "color": "00ff00", "description": format!("Label {i}")}))
+        .collect();
+    let s = spec(json!({"default": {"labels": labels}}));
+    let repos: Vec<String> = (0..200).map(|i| format!("repo-{i:03}")).collect();
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(label("x", "00ff00", None)))
+        .mount(&server)
+        .await;
+    let gh = client(&server);
+    let started = Instant::now();
+    let first = sync_repos(&gh, &s, "acme", &repos, now(), Mode::Apply).await;
+    let first_time = started.elapsed();
+    assert!(first.iter().all(|r| r.error.is_none() && r.applied == 150));
+    let requests = server.received_requests().await.unwrap();
+    let first_writes = writes(&requests).len();
+    assert_eq!(first_writes, 200 * 150);
+    assert_eq!(requests.len() - first_writes, 200, "one listing per repository");
+
+    // GitHub now has every label: two pages each.
+    server.reset().await;
+    let have: Vec<Value> = (0..150)
+        .map(|i| label(&format!("label-{i:03}"), "00ff00", Some(&format!("Label {i}"))))
+        .collect();
+    Mock::given(method("GET"))
+        .and(query_param("per_page", "100"))
+        .respond_with(move |request: &Request| {
+            let second = format!(
+                "<{}://{}{}?per_page=100&page=2>; rel=\"next\"",
+                request.url.scheme(),
+                request.url.authority(),
+                request.url.path()
+            );
+            ResponseTemplate::new(200)
+                .insert_header("link", second.as_str())
+                .set_body_json(have[..100].to_vec())
+        })
+        .mount(&server)
+        .await;
+    let rest: Vec<Value> = (100..150)
+        .map(|i| label(&format!("label-{i:03}"), "00ff00", Some(&format!("Label {i}"))))
+        .collect();
+    Mock::given(method("GET"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(rest))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let second = sync_repos(&gh, &s, "acme", &repos, now(), Mode::Apply).await;
+    let second_time = started.elapsed();
+    assert!(
+        second.iter().all(|r| r.error.is_none() && r.planned.is_empty()),
+        "{:?}",
+        second.iter().find(|r| r.error.is_some())
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(writes(&requests).is_empty());
+    assert_eq!(requests.len(), 200 * 2, "one listing (two pages) per repository");
+    eprintln!(
+        "from scratch: {} writes + 200 listings in {first_time:?}; second pass: 0 writes, {} page reads in {second_time:?}",
+        first_writes,
+        requests.len()
+    );
+}
+
+// ---------------------------------------------------------------- labels diff
+
+/// A directory with the sample ProwInstance (org `example-org`, repos `website` and `api`), a
+/// LabelSet, and a token file.
+fn diff_input(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("prow-operator-labels-diff-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/samples");
+    std::fs::copy(
+        format!("{samples}/prowinstance.yaml"),
+        dir.join("config/prowinstance.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config/labelset.yaml"),
+        r#"apiVersion: operator.prow.dev/v1alpha1
+kind: LabelSet
+metadata: {name: labels, namespace: prow}
+spec:
+  default:
+    labels:
+      - {name: lgtm, color: 15dd18}
+      - {name: kind/bug, color: e11d21, previously: [{name: bug}]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+    dir
+}
+
+fn run_diff(dir: &std::path::Path, server: &MockServer) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["labels", "diff", "-f"])
+        .arg(dir.join("config"))
+        .arg("--token-file")
+        .arg(dir.join("token"))
+        .args(["--api-url", &server.uri()])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn labels_diff_prints_one_line_per_change_and_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/website/labels"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([label("Bug", "ffffff", None), label("LGTM", "15dd18", None)])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            label("lgtm", "15dd18", None),
+            label("kind/bug", "e11d21", None)
+        ])))
+        .mount(&server)
+        .await;
+    let dir = diff_input("ok");
+    let output = run_diff(&dir, &server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "rename example-org/website Bug kind/bug\nrename example-org/website LGTM lgtm\n"
+    );
+    assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+    assert!(!stderr.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn labels_diff_exits_1_with_a_sentence_when_a_repository_cannot_be_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/website/labels"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/example-org/api/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let dir = diff_input("fail");
+    let output = run_diff(&dir, &server);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "create example-org/api kind/bug\ncreate example-org/api lgtm\n"
+    );
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap().trim(),
+        "error: example-org/website: GitHub repo_labels (example-org/website): HTTP 404: Not Found"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_pass_stops_asking_github_and_leaves_the_rest_for_later() {
+    let server = MockServer::start().await;
+    let reset = (std::time::SystemTime::now() + Duration::from_secs(1800))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded for user ID 1."})),
+        )
+        .mount(&server)
+        .await;
+    let s = spec(json!({"default": {"labels": [{"name": "lgtm", "color": "15dd18"}]}}));
+    let repos: Vec<String> = (0..40).map(|i| format!("repo-{i:02}")).collect();
+    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let asked = server.received_requests().await.unwrap().len();
+    // At most the repositories already in flight when the first answer came back.
+    assert!(
+        asked <= prow_operator::labelsync::sync::CONCURRENT_REPOS,
+        "{asked} requests"
+    );
+    assert_eq!(results.len(), 40);
+    for result in &results {
+        let error = result.error.as_ref().expect("every repository is left for later");
+        assert!(error.is_transient(), "{error}");
+        let wait = error.retry_after().expect("the wait GitHub asked for");
+        assert!(wait > Duration::from_secs(1700), "{wait:?}");
+    }
+    assert!(
+        results[39]
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .starts_with("not visited: GitHub is rate limiting"),
+        "{}",
+        results[39].error.as_ref().unwrap()
+    );
+}
