@@ -7,8 +7,8 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::api_server::real_cluster;
-use crate::harness::{World, condition};
-use crate::install::installed_in;
+use crate::harness::{World, condition, repo};
+use crate::install::{installed_in, wait_condition};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 
@@ -74,6 +74,45 @@ async fn grant(build: &cluster::Cluster, verbs: &[&str]) {
         .patch("prow-pods", &params, &Patch::Apply(binding_object))
         .await
         .expect("binding");
+}
+
+/// `kubectl apply -k config/build-cluster` on the build cluster, and a kubeconfig of its
+/// ServiceAccount's token, made as the README says.
+async fn shipped_kubeconfig(world: &World, build: &cluster::Cluster) -> String {
+    let output = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(build.admin_kubeconfig())
+        .args(["apply", "-k", "config/build-cluster"])
+        .current_dir(repo())
+        .output()
+        .expect("kubectl is on PATH");
+    assert!(
+        output.status.success(),
+        "kubectl apply -k config/build-cluster: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(build.admin_client().await.expect("admin"), "test-pods");
+    let token = world
+        .eventually("the token controller fills prow-build-token", || async {
+            let secret = secrets.get_opt("prow-build-token").await.ok()??;
+            let token = secret.data?.get("token")?.0.clone();
+            Some(String::from_utf8(token).expect("token"))
+        })
+        .await;
+    let admin = std::fs::read_to_string(build.admin_kubeconfig()).expect("kubeconfig");
+    let ca = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+        .expect("the admin kubeconfig's CA")
+        .to_string();
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: build\n\
+         clusters: [{{name: build, cluster: {{server: '{}', certificate-authority-data: {ca}}}}}]\n\
+         contexts: [{{name: build, context: {{cluster: build, user: prow-build}}}}]\n\
+         users: [{{name: prow-build, user: {{token: {token}}}}}]\n",
+        build.server()
+    )
 }
 
 /// The instance's status entry for build cluster `name`, once it has `state`.
@@ -156,14 +195,34 @@ async fn each_build_cluster_reports_whether_jobs_can_run_there_and_only_used_one
         "the kubeconfig in Secret \"token-file-kubeconfig\" key \"kubeconfig\": the kubeconfig's context \"c\" uses tokenFile (a file path; use token): only inline credentials are accepted"
     );
     assert_eq!(instance["status"]["buildClustersReachable"], "0/3");
-    let (ready, _, _) = condition(&instance, "Ready").expect("Ready");
-    assert_eq!(ready, "True", "{}", instance["status"]);
-
-    // A rotated Secret is probed again at once: the admin's credentials may do everything.
-    let admin_kubeconfig = std::fs::read_to_string(build.admin_kubeconfig()).expect("kubeconfig");
-    world
-        .apply_value(kubeconfig_secret("build-kubeconfig", &admin_kubeconfig))
+    // The components reach the usable clusters through one kubeconfig file each, named by alias.
+    let kubeconfigs = world
+        .eventually("the components' kubeconfig Secret", || async {
+            let secret = world.get("v1", "Secret", "prow", "prow-build-clusters").await?;
+            let keys: Vec<String> = secret["data"].as_object()?.keys().cloned().collect();
+            (keys.len() == 2).then_some(keys)
+        })
         .await;
+    assert_eq!(kubeconfigs, ["cluster-0.kubeconfig", "cluster-2.kubeconfig"]);
+    let deck = world
+        .get("apps/v1", "Deployment", "prow", "prow-deck")
+        .await
+        .expect("deck");
+    let args = deck["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+    assert!(
+        args.as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "--kubeconfig-dir=/etc/build-clusters")),
+        "{args}"
+    );
+    // deck and crier roll out with the kubeconfigs mounted, then the instance is Ready: no job
+    // uses the clusters.
+    let instance = wait_condition(&world, "ProwInstance", "prow", "Ready", "True", None).await;
+    assert_eq!(instance["status"]["buildClustersReachable"], "0/3");
+
+    // A rotated Secret is probed again at once: the credentials of config/build-cluster, as the
+    // README makes them, may do everything jobs need.
+    let shipped = shipped_kubeconfig(&world, &build).await;
+    world.apply_value(kubeconfig_secret("build-kubeconfig", &shipped)).await;
     let (instance, build_entry) = cluster_in_state(&world, "gke_e2e_build", "Reachable").await;
     assert_eq!(build_entry["missingVerbs"], Value::Null, "{build_entry}");
     assert_eq!(instance["status"]["buildClustersReachable"], "1/3");

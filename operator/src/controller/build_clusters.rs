@@ -15,8 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 use prow_api::instance::{BuildClusterStatus, ProwInstanceSpec};
@@ -24,6 +26,8 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::cluster_aliases::{self, Contexts, Resolved, SecretFiles};
+use crate::render::components::BUILD_CLUSTERS_SECRET;
+use crate::render::meta::Owner;
 
 /// The verbs on pods in the pod namespace a build cluster's credentials need (upstream's
 /// `RequiredTestPodVerbs`).
@@ -431,6 +435,79 @@ pub fn unavailable(statuses: &[BuildClusterStatus]) -> Vec<String> {
         .collect()
 }
 
+/// The Secret the upstream components that reach build clusters (deck, crier, and
+/// prow-controller-manager and sinker when they run) mount for `--kubeconfig-dir`
+/// ([`crate::render::components::BUILD_CLUSTERS_SECRET`]): one kubeconfig file per usable cluster,
+/// holding only its context, renamed to the alias (upstream names a cluster after its context),
+/// with that context's cluster and user. `None` when `spec` declares no build clusters.
+pub fn kubeconfig_secret(
+    owner: &Owner,
+    spec: &ProwInstanceSpec,
+    resolved: &[Resolved],
+    kubeconfigs: &Kubeconfigs,
+) -> Option<Secret> {
+    if spec.build_clusters.is_empty() && spec.build_cluster_secrets.is_empty() {
+        return None;
+    }
+    let mut data = BTreeMap::new();
+    for (index, cluster) in resolved.iter().enumerate() {
+        let Ok(access) = &cluster.access else {
+            continue;
+        };
+        let Some((kubeconfig, _)) = kubeconfigs.files.get(&(access.secret.clone(), access.key.clone())) else {
+            continue;
+        };
+        if refused_credentials(kubeconfig, &access.context).is_some() {
+            continue;
+        }
+        if let Some(single) = single_context(kubeconfig, &access.context, &cluster.alias)
+            && let Ok(bytes) = serde_json::to_vec(&single)
+        {
+            data.insert(format!("cluster-{index}.kubeconfig"), ByteString(bytes));
+        }
+    }
+    Some(Secret {
+        metadata: ObjectMeta {
+            name: Some(owner.name(BUILD_CLUSTERS_SECRET)),
+            namespace: Some(owner.namespace.clone()),
+            labels: Some(owner.labels(BUILD_CLUSTERS_SECRET)),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".to_string()),
+        data: Some(data),
+        ..Secret::default()
+    })
+}
+
+/// `kubeconfig` cut down to `context`, renamed `alias`, with its cluster and user (also named
+/// `alias`), and current.
+fn single_context(kubeconfig: &Kubeconfig, context: &str, alias: &str) -> Option<Kubeconfig> {
+    let named = kubeconfig.contexts.iter().find(|c| c.name == context)?;
+    let mut inner = named.context.clone()?;
+    let mut cluster = kubeconfig.clusters.iter().find(|c| c.name == inner.cluster)?.clone();
+    cluster.name = alias.to_string();
+    let mut users = Vec::new();
+    if let Some(user) = inner.user.as_deref() {
+        let mut found = kubeconfig.auth_infos.iter().find(|a| a.name == user)?.clone();
+        found.name = alias.to_string();
+        users.push(found);
+        inner.user = Some(alias.to_string());
+    }
+    inner.cluster = alias.to_string();
+    let mut renamed = named.clone();
+    renamed.name = alias.to_string();
+    renamed.context = Some(inner);
+    Some(Kubeconfig {
+        api_version: Some("v1".to_string()),
+        kind: Some("Config".to_string()),
+        clusters: vec![cluster],
+        auth_infos: users,
+        contexts: vec![renamed],
+        current_context: Some(alias.to_string()),
+        ..Kubeconfig::default()
+    })
+}
+
 /// Resolves the clusters of `spec` given the instance's Secrets `read`: the kubeconfigs and the
 /// resolution (see [`cluster_aliases::resolve`]).
 pub fn resolve(
@@ -478,6 +555,64 @@ mod tests {
             refused.contains("exec (the operator runs no credential plugins)"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn the_components_kubeconfigs_hold_each_usable_cluster_under_its_alias() {
+        let spec: ProwInstanceSpec = serde_json::from_value(serde_json::json!({
+            "version": "v1",
+            "github": {"org": "acme", "auth": {"token": {"secretRef": {"name": "g", "key": "t"}}},
+                       "hmacSecretRef": {"name": "h", "key": "h"}},
+            "buildClusters": [
+                {"name": "gke_p_z_build", "kubeconfigSecretRef": {"name": "kc", "key": "good"}},
+                {"name": "files", "kubeconfigSecretRef": {"name": "kc", "key": "files"}},
+            ],
+        }))
+        .expect("spec");
+        let text = |user: &str| {
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: build\n\
+                 clusters: [{{name: c, cluster: {{server: 'https://build:6443'}}}}]\n\
+                 contexts: [{{name: build, context: {{cluster: c, user: u}}}}, {{name: other, context: {{cluster: c}}}}]\n\
+                 users: [{{name: u, user: {user}}}]\n"
+            )
+        };
+        let secret = Secret {
+            data: Some(BTreeMap::from([
+                ("good".to_string(), ByteString(text("{token: abc}").into_bytes())),
+                ("files".to_string(), ByteString(text("{tokenFile: /x}").into_bytes())),
+            ])),
+            ..Secret::default()
+        };
+        let read = BTreeMap::from([("kc".to_string(), Some(secret))]);
+        let (kubeconfigs, resolved, _) = resolve(&spec, &read);
+        let owner = Owner {
+            name: "prow".into(),
+            namespace: "prow".into(),
+            version: "v1".into(),
+        };
+        let made = kubeconfig_secret(&owner, &spec, &resolved, &kubeconfigs).expect("a Secret");
+        assert_eq!(made.metadata.name.as_deref(), Some("prow-build-clusters"));
+        let data = made.data.expect("data");
+        // `files` (index 0, sorted by alias) uses a file path and is left out.
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["cluster-1.kubeconfig"]);
+        let text = String::from_utf8(data["cluster-1.kubeconfig"].0.clone()).expect("UTF-8");
+        let single = Kubeconfig::from_yaml(&text).expect("a kubeconfig");
+        assert_eq!(single.current_context.as_deref(), Some("gke_p_z_build"));
+        assert_eq!(single.contexts.len(), 1);
+        assert_eq!(single.contexts[0].name, "gke_p_z_build");
+        assert_eq!(
+            single.clusters[0].cluster.as_ref().and_then(|c| c.server.as_deref()),
+            Some("https://build:6443")
+        );
+        assert!(text.contains("\"token\":\"abc\""), "{text}");
+        let none: ProwInstanceSpec = serde_json::from_value(serde_json::json!({
+            "version": "v1",
+            "github": {"org": "acme", "auth": {"token": {"secretRef": {"name": "g", "key": "t"}}},
+                       "hmacSecretRef": {"name": "h", "key": "h"}},
+        }))
+        .expect("spec");
+        assert!(kubeconfig_secret(&owner, &none, &[], &kubeconfigs).is_none());
     }
 
     #[test]

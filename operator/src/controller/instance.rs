@@ -475,14 +475,17 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         config_hash = Some(rendered.config_hash.clone());
 
         // Apply.
-        let copies = match &storage_copy {
+        let storage_secret = match &storage_copy {
             storage_copy::StorageCopy::Keep(secret) => Some(Object::Secret(Secret::clone(secret))),
             storage_copy::StorageCopy::None | storage_copy::StorageCopy::Missing(_) => None,
         };
+        let kubeconfigs_secret =
+            build_clusters::kubeconfig_secret(&owner, &instance.spec, &clusters, &kubeconfigs).map(Object::Secret);
         let desired = rendered
             .objects
             .iter()
-            .chain(copies.as_ref())
+            .chain(storage_secret.as_ref())
+            .chain(kubeconfigs_secret.as_ref())
             .map(|object| with_owner(Desired::of(object), instance, &owner))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ReconcileError::Render(e.to_string()))?;

@@ -170,6 +170,10 @@ impl Component {
 
 /// Who runs each job function, as the instance's status shows it. The operator runs a function
 /// natively unless `native` turns it off; the upstream counterpart runs only when enabled.
+/// The part of the name of the Secret of build-cluster kubeconfigs the operator writes for the
+/// components (`<instance>-build-clusters`), mounted for `--kubeconfig-dir`.
+pub const BUILD_CLUSTERS_SECRET: &str = "build-clusters";
+
 /// horologium, prow-controller-manager and sinker replace a native function entirely, so both
 /// enabled is a conflict (the instance is refused). crier and hook do more than their job
 /// function: beside the native one they run with it turned off (crier without its GitHub

@@ -166,6 +166,28 @@ impl PodPlan {
     }
 }
 
+/// Where the build clusters' kubeconfigs are mounted.
+const KUBECONFIGS_DIR: &str = "/etc/build-clusters";
+
+/// The build clusters' kubeconfigs, for the components that reach them (`--kubeconfig-dir`, as
+/// upstream's starter mounts its `kubeconfig` Secret), when the instance has build clusters.
+fn build_clusters(ctx: &ComponentContext<'_>, plan: &mut PodPlan) {
+    let spec = ctx.spec;
+    if spec.build_clusters.is_empty() && spec.build_cluster_secrets.is_empty() {
+        return;
+    }
+    let volume = Volume {
+        name: "build-clusters".to_string(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(ctx.owner.name(super::BUILD_CLUSTERS_SECRET)),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    plan.mount(volume, KUBECONFIGS_DIR, true);
+    plan.arg(format!("--kubeconfig-dir={KUBECONFIGS_DIR}"));
+}
+
 /// The config path, the job config, and `--dry-run=false` where upstream defaults to a dry run.
 fn common(ctx: &ComponentContext<'_>, plan: &mut PodPlan, dry_run_flag: bool) {
     if dry_run_flag {
@@ -321,6 +343,7 @@ fn plan(ctx: &ComponentContext<'_>, component: Component) -> PodPlan {
             }
             plan.arg("--spyglass=true");
             github_auth(ctx, &mut plan);
+            build_clusters(ctx, &mut plan);
             plan.port(Some("http"), DECK_PORT);
         }
         Component::Tide => {
@@ -356,6 +379,7 @@ fn plan(ctx: &ComponentContext<'_>, component: Component) -> PodPlan {
                 plan.arg(format!("--slack-token-file={token}"));
             }
             github_auth(ctx, &mut plan);
+            build_clusters(ctx, &mut plan);
         }
         Component::Ghproxy => {
             plan.arg("--cache-dir=/cache");
@@ -390,12 +414,17 @@ fn plan(ctx: &ComponentContext<'_>, component: Component) -> PodPlan {
             }
             github_auth(ctx, &mut plan);
         }
-        Component::Horologium | Component::Sinker => common(ctx, &mut plan, true),
+        Component::Horologium => common(ctx, &mut plan, true),
+        Component::Sinker => {
+            common(ctx, &mut plan, true);
+            build_clusters(ctx, &mut plan);
+        }
         Component::ProwControllerManager => {
             common(ctx, &mut plan, true);
             github_endpoints(ctx, &mut plan, false);
             plan.arg("--enable-controller=plank");
             github_auth(ctx, &mut plan);
+            build_clusters(ctx, &mut plan);
         }
     }
     plan.args
@@ -637,6 +666,38 @@ mod tests {
                 .iter()
                 .any(|a| a.starts_with("--tide-url") || a.starts_with("--hook-url"))
         );
+    }
+
+    #[test]
+    fn the_components_that_reach_build_clusters_get_their_kubeconfigs() {
+        let flag = "--kubeconfig-dir=/etc/build-clusters";
+        let mut spec = sample_spec();
+        spec.components.sinker.enabled = true;
+        spec.native.clean = false;
+        let objects = render(&spec, &mounts());
+        assert!(
+            !has(&args_of(&objects, "prow-deck"), flag),
+            "no build clusters, no flag"
+        );
+        spec.build_cluster_secrets = vec![prow_api::instance::BuildClusterSecret {
+            name: "kubeconfig".into(),
+            key_suffix: None,
+        }];
+        let objects = render(&spec, &mounts());
+        for reader in ["prow-deck", "prow-crier", "prow-sinker"] {
+            assert!(has(&args_of(&objects, reader), flag), "{reader}");
+            let volume = volumes(&objects, reader)
+                .into_iter()
+                .find(|v| v.name == "build-clusters")
+                .unwrap_or_else(|| panic!("{reader} mounts the kubeconfigs"));
+            assert_eq!(
+                volume.secret.and_then(|s| s.secret_name).as_deref(),
+                Some("prow-build-clusters")
+            );
+        }
+        for other in ["prow-hook", "prow-tide"] {
+            assert!(!has(&args_of(&objects, other), flag), "{other}");
+        }
     }
 
     #[test]
