@@ -1,5 +1,11 @@
 //! The CEL `x-kubernetes-validations` of every CRD compile, and each rule accepts a valid object
 //! and rejects an invalid one with its message, evaluated as the API server would (kube's `cel`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -1,5 +1,11 @@
 //! Every job of every real configuration in `../shared/corpus/` deserialises into our job types
 //! and serialises back without losing a field; so do the presets, label files and plugin files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -1,5 +1,11 @@
 //! The generated CRDs are structural, small enough for a client-side apply, and carry the names,
 //! categories and columns DESIGN.md asks for.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -1,6 +1,12 @@
 //! The key lists beside `prow_api::upstream::documented` are exactly what upstream's documented
 //! files give. Regenerate them with
 //! `UPDATE_DOCUMENTED_KEYS=1 cargo test -p prow-api --test documented_keys`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

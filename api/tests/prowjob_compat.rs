@@ -1,6 +1,12 @@
 //! Our ProwJob CRD is compatible with upstream's: every property path under `spec` and `status`
 //! in upstream's CRD exists in ours with the same type, or falls under a schemaless node of ours;
 //! the printer columns and identity match.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -1,6 +1,12 @@
 //! The samples under `config/samples/` are accepted: they deserialise into our types and pass the
 //! CRD schemas and CEL rules. Every file under `config/samples/invalid/` is rejected with the
 //! message its `# expect-error:` line names.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

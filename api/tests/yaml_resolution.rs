@@ -10,6 +10,12 @@
 //! `None` is upstream refusing the document. [`Untyped::NotJson`] is a non-finite float outside
 //! a string field: upstream refuses the file (`json: unsupported value: +Inf`); we read it as the
 //! text a string field would get, with a warning (a documented deliberate difference).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use proptest::prelude::*;
 use prow_api::yaml::{self, from_value, scalar};

@@ -11,6 +11,12 @@
 //! - the operator's RSS with 10,000 live ProwJobs and 10,000 pods cached, and at the end.
 //!
 //! Run with `make bench-jobs` (`cargo bench -p prow-operator --bench jobs`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 #[path = "support/cluster.rs"]
 mod cluster;

@@ -2,6 +2,12 @@
 //! real binary, on the largest corpus instance and on synthetic configurations of 4,000 and
 //! 10,000 jobs. Reports the best wall time of a few runs and the peak RSS of each command
 //! (`/usr/bin/time`). Run with `make bench` (`cargo bench -p prow-operator --bench offline`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 #[path = "support/synthetic.rs"]
 mod synthetic;

@@ -4,6 +4,12 @@
 //! the first convergence, the duration of reconciles (from the operator's JSON log), the time
 //! from a JobConfig edit to the job-config ConfigMap holding it, the operator's RSS and its CPU
 //! while idle. Run with `make bench-reconcile` (`cargo bench -p prow-operator --bench reconcile`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 #[path = "support/cluster.rs"]
 mod cluster;

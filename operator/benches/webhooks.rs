@@ -15,6 +15,12 @@
 //!
 //! Run with `make bench-webhooks` (`cargo bench -p prow-operator --bench webhooks`);
 //! `WEBHOOK_EVENTS` and `WEBHOOK_DELIVERIES` change the counts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 #[path = "support/cluster.rs"]
 mod cluster;
 #[path = "support/synthetic.rs"]

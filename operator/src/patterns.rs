@@ -11,6 +11,14 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 
+/// A regex from a pattern written in this source (not from configuration). Each one sits in a
+/// `LazyLock` that the unit tests of its module force, so a pattern that does not compile fails
+/// the tests, never a running operator.
+#[allow(clippy::expect_used, reason = "a literal pattern, compiled by the tests")]
+pub(crate) fn literal(pattern: &'static str) -> Regex {
+    Regex::new(pattern).expect("a literal pattern compiles")
+}
+
 /// A compiled pattern, or why it does not compile.
 type Compiled = Result<Arc<Regex>, String>;
 

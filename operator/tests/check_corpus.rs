@@ -1,6 +1,12 @@
 //! The checker on the real Prow configurations of `/work/shared/corpus`: they all run in
 //! production, so no rule may report an error on them. Warnings are printed (run with
 //! `--nocapture` to see them).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,10 @@
 //! `crds/` is exactly what `prow-operator crds` generates. Run `make crds` after changing a type.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,4 +1,10 @@
 //! The GitHub adapter against a wiremock GitHub on loopback: real HTTP through octocrab.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::time::{Duration, Instant};
 

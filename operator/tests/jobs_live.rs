@@ -2,6 +2,12 @@
 //! them to their result, each state is reported once, the failure comment comes and goes,
 //! periodics start on time and once, sinker removes what aged, and a restart loses and
 //! duplicates nothing. Time is a test clock the loops read.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -1,5 +1,11 @@
 //! Label sync against a wiremock GitHub with the REST shapes of the labels API: the adapter's
 //! calls, then whole passes over several repositories.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::time::{Duration, Instant};
 

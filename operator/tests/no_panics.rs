@@ -1,5 +1,11 @@
 //! No input makes `check`, `render` or `import` panic: arbitrary YAML, and arbitrary values in
 //! the shape of our kinds and of upstream files, go through the same code the CLI runs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::path::{Path, PathBuf};
 

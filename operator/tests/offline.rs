@@ -1,5 +1,11 @@
 //! The offline GitOps path: `render`, `check` and `import`, on the samples and on every corpus
 //! instance.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -11,6 +11,12 @@
 //!
 //! Skipped, with a loud warning, when the oracle is not built; failed then when
 //! `ORACLE_REQUIRED=1`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

@@ -6,6 +6,12 @@
 //!   then validated at once by `kubernetes-validate --strict` (which `.ci/run` installs).
 //! - `prow-operator mkpod` on the samples of `config/samples`, for a ProwJob that `mkpj` made, is
 //!   a snapshot.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

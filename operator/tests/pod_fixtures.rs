@@ -17,6 +17,12 @@
 //! - Our `ProwJobSpec` requires `type` and `job`; the `TestDecorate_*` ProwJobs have neither and
 //!   get `type: presubmit` and `job: ""`, which `decorate` does not read (it takes `JOB_SPEC` from
 //!   the raw env, as upstream).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

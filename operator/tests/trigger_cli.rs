@@ -1,5 +1,11 @@
 //! `prow-operator trigger`: the ProwJobs an event would create, through the binary, on the
 //! samples; and every shared webhook payload of the two event types parses.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

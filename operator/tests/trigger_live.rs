@@ -1,5 +1,11 @@
 //! The live native trigger against testkit: a push becomes the postsubmit ProwJobs upstream's
 //! trigger would create, exactly once however often the delivery comes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod support;
 

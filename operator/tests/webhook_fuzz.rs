@@ -2,6 +2,12 @@
 //! headers and mutations of valid payloads, signed and unsigned, through [`Hook::answer`] and
 //! over a real connection. It never panics, answers only 200, 400, 401, 413, 431 or 503, and
 //! nothing reaches the trigger or is remembered unless the answer is 200.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::sync::{Arc, Mutex};
 

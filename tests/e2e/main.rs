@@ -1,5 +1,11 @@
 //! End-to-end scenarios: the real `prow-operator run` binary against testkit (or a real cluster
 //! with `E2E_KUBECONFIG`), driven through the API as a user would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 mod api_server;
 mod build_clusters;

@@ -37,8 +37,8 @@ const JOB_STATES: [&str; 7] = [
     "error",
 ];
 
-static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9-._]+$").expect("valid regex"));
-static JENKINS_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9-._/]+$").expect("valid regex"));
+static NAME: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[A-Za-z0-9-._]+$"));
+static JENKINS_NAME: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[A-Za-z0-9-._/]+$"));
 
 /// The type of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,9 @@ const MAX_DESCRIPTION: usize = 100;
 /// The targets label_sync knows.
 const TARGETS: [&str; 3] = ["prs", "issues", "both"];
 
-static HEX_COLOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-fA-F]{6}$").expect("valid regex"));
+static HEX_COLOR: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[0-9a-fA-F]{6}$"));
 static RFC3339: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$")
-        .expect("valid regex")
+    crate::patterns::literal(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$")
 });
 
 /// The CSS color names (which some label files use instead of `rrggbb`).

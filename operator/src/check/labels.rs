@@ -16,10 +16,9 @@ const MAX_NAME: usize = 63;
 const MAX_PREFIX: usize = 253;
 
 static NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$").expect("valid regex"));
-static SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").expect("valid regex")
-});
+    LazyLock::new(|| crate::patterns::literal(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"));
+static SUBDOMAIN: LazyLock<Regex> =
+    LazyLock::new(|| crate::patterns::literal(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"));
 
 /// Why `key` is not a Kubernetes qualified name (`[prefix/]name`), if it is not.
 pub(crate) fn qualified_name_problem(key: &str) -> Option<String> {

@@ -12,19 +12,16 @@ use super::events::PullRequest;
 use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match, record};
 use crate::patterns;
 
-static RETEST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s*$").expect("valid regex"));
-static RETEST_REQUIRED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^/retest-required\s*$").expect("valid regex"));
-static TEST_ALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test all,?($|\s.*)").expect("valid regex"));
-static OK_TO_TEST_COMMAND: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test\s*$").expect("valid regex"));
-static TEST_HELP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s*(\?\s*)?$").expect("valid regex"));
-static TEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/test\s+(\S.*)$").expect("valid regex"));
-static RETEST_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^/retest\s+\S").expect("valid regex"));
+static RETEST: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/retest\s*$"));
+static RETEST_REQUIRED: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/retest-required\s*$"));
+static TEST_ALL: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/test all,?($|\s.*)"));
+static OK_TO_TEST_COMMAND: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/ok-to-test\s*$"));
+static TEST_HELP: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/test\s*(\?\s*)?$"));
+static TEST_TARGET: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/test\s+(\S.*)$"));
+static RETEST_TARGET: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/retest\s+\S"));
 static TEST_MANUAL_REQUIRED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^/test-manual-required\s*$").expect("valid regex"));
-static OK_TO_TEST_CANCEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^/ok-to-test cancel\s*$").expect("valid regex"));
+    LazyLock::new(|| crate::patterns::literal(r"(?m)^/test-manual-required\s*$"));
+static OK_TO_TEST_CANCEL: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/ok-to-test cancel\s*$"));
 
 /// The default trigger of a job: `/test <name>` on a line of its own, the name not escaped, as
 /// upstream.

@@ -17,7 +17,7 @@ use crate::github::{GitHubClient, GitHubError, RepoLabel};
 pub const CONCURRENT_REPOS: usize = 8;
 
 /// Upstream's private security forks (`<repo>-ghsa-<id>`), which label sync skips.
-static SECURITY_FORK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w-]+-ghsa-[\w-]+$").expect("valid regex"));
+static SECURITY_FORK: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[\w-]+-ghsa-[\w-]+$"));
 
 /// Whether the actions are only computed, or also applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
