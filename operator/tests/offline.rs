@@ -128,7 +128,7 @@ fn binary_check_refuses_a_job_too_large_for_a_config_map_and_names_its_size() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     let line = stdout
         .lines()
-        .find(|l| l.contains("spec.periodics[0]"))
+        .find(|l| l.contains("spec.periodics[0]") && l.contains("too-large"))
         .unwrap_or_else(|| panic!("no finding for the large job:\n{stdout}"));
     assert!(line.contains("\"huge\"") && line.contains("1,200,"), "{line}");
     assert!(line.contains("1,032,192 bytes") && line.contains("too-large"), "{line}");

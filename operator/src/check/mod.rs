@@ -28,6 +28,7 @@ mod pod_spec;
 mod presets;
 mod size;
 mod strict;
+mod style;
 
 use std::collections::BTreeSet;
 
@@ -50,6 +51,7 @@ pub struct JobContext<'a> {
 pub fn check_jobs(jobs: &JobSet, ctx: &JobContext<'_>, root: &str) -> Vec<Finding> {
     let mut findings = Findings::default();
     jobs::check(jobs, ctx, root, &mut findings);
+    style::check(jobs, ctx, root, &mut findings);
     findings.into_vec()
 }
 
@@ -124,6 +126,10 @@ pub mod rule {
     pub const PLUGIN_VERSION: &str = "plugin-version";
     /// A key upstream Prow does not accept (checkconfig's name).
     pub const UNKNOWN_FIELDS: &str = "unknown-fields";
+    /// A kubernetes-agent job without the pod utilities (checkconfig's name).
+    pub const NON_DECORATED_JOBS: &str = "non-decorated-jobs";
+    /// A periodic with top-level clone settings, which have no effect (checkconfig's name).
+    pub const PERIODIC_DEFAULT_CLONE: &str = "periodic-default-clone-config";
     /// A job name over 63 characters (checkconfig's name).
     pub const LONG_JOB_NAMES: &str = "long-job-names";
     /// A repository cloned twice by one job (checkconfig's name).
