@@ -85,11 +85,16 @@ pub enum Command {
     },
     /// Check custom resources as upstream's checkconfig would, plus the plugin and label rules.
     ///
-    /// Prints every finding with its file, object and field path; exits 1 when any is an error.
+    /// Prints every finding with its file, object and field path; exits 1 when any is an error
+    /// (with `--strict`, when there is any finding at all).
     Check {
         /// Files or directories of YAML (read recursively).
         #[arg(short = 'f', long = "filename", required = true)]
         paths: Vec<PathBuf>,
+        /// Fail on warnings too, as upstream's `checkconfig --strict` does (unknown keys, long
+        /// job names, undecorated jobs…).
+        #[arg(long)]
+        strict: bool,
     },
     /// Show the ProwJobs a GitHub event would create and what it would abort, applying nothing.
     ///
@@ -290,7 +295,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             paths,
             operator_namespace,
         } => render(&paths, &OperatorWebhook::in_namespace(&operator_namespace)),
-        Command::Check { paths } => check(&paths),
+        Command::Check { paths, strict } => check(&paths, strict),
         Command::Mkpj {
             paths,
             job,
@@ -463,7 +468,7 @@ fn render(paths: &[PathBuf], webhook: &OperatorWebhook) -> Result<Outcome, CliEr
     Ok(if failed { Outcome::Findings } else { Outcome::Clean })
 }
 
-fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
+fn check(paths: &[PathBuf], strict: bool) -> Result<Outcome, CliError> {
     let inputs = input::load(paths)?;
     let failed = print_input_problems(&inputs);
     let reports = pipeline::check_all(&inputs);
@@ -484,7 +489,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
         reports.len()
     ));
     write_stdout(&out)?;
-    Ok(if failed || errors > 0 {
+    Ok(if failed || errors > 0 || (strict && warnings > 0) {
         Outcome::Findings
     } else {
         Outcome::Clean
