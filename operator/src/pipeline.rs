@@ -230,11 +230,18 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
     let (instance_report, settings) = validate_instance(selected.instance);
     let mut reports = vec![instance_report];
     reports.extend(check_job_configs(&selected.job_configs, &settings.context()));
-    reports.extend(check_plugin_configs(
+    let mut plugin_reports = check_plugin_configs(
         &selected.plugin_configs,
         selected.instance.object.spec.native.trigger,
         Some(&selected.instance.object.spec.version),
-    ));
+    );
+    for (report, config) in plugin_reports.iter_mut().zip(&selected.plugin_configs) {
+        let tide = selected.instance.object.spec.config.as_ref();
+        report
+            .findings
+            .extend(check::check_tide_plugins(tide, &config.object.spec));
+    }
+    reports.extend(plugin_reports);
     reports.extend(check_label_sets(&selected.label_sets));
     reports
 }

@@ -29,6 +29,7 @@ mod presets;
 mod size;
 mod strict;
 mod style;
+mod tide_plugins;
 
 use std::collections::BTreeSet;
 
@@ -98,6 +99,14 @@ pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool, version: Opt
     findings.into_vec()
 }
 
+/// `mismatched-tide` warnings for a PluginConfig, against the tide queries of the instance's
+/// config.yaml overlay `config`.
+pub fn check_tide_plugins(config: Option<&serde_json::Value>, spec: &PluginConfigSpec) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    tide_plugins::check(config, spec, "spec", &mut findings);
+    findings.into_vec()
+}
+
 /// Findings for a LabelSet.
 pub fn check_labels(spec: &LabelSetSpec) -> Vec<Finding> {
     let mut findings = Findings::default();
@@ -130,6 +139,8 @@ pub mod rule {
     pub const NON_DECORATED_JOBS: &str = "non-decorated-jobs";
     /// A periodic with top-level clone settings, which have no effect (checkconfig's name).
     pub const PERIODIC_DEFAULT_CLONE: &str = "periodic-default-clone-config";
+    /// A tide query honouring a label whose plugin is off, or the reverse (checkconfig's name).
+    pub const MISMATCHED_TIDE: &str = "mismatched-tide";
     /// A job name over 63 characters (checkconfig's name).
     pub const LONG_JOB_NAMES: &str = "long-job-names";
     /// A repository cloned twice by one job (checkconfig's name).
