@@ -345,3 +345,8 @@ fn check(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
         }
     }
 }
+
+/// The upstream version the oracle is built from (`tests/oracle/go.mod`'s pin of
+/// sigs.k8s.io/prow, `v0.0.0-20240619181241-cfb8754e0459`), as an image tag: what our checks are
+/// told the instance runs when their answers are compared with the oracle's.
+pub const ORACLE_VERSION: &str = "v20240619-cfb8754e0";
