@@ -35,8 +35,9 @@ pub fn binaries(needed: &[&str]) -> Option<PathBuf> {
 }
 
 /// Makes two answers comparable: removes each of `ignored` (paths of keys from the root), and
-/// what Go's encoding writes for zero values or leaves out (`null`s, empty objects such as
-/// `creationTimestamp: null` and `resources: {}`, empty lists, which `omitempty` drops); decodes
+/// what Go's encoding writes for zero values or leaves out (`null`s, `false`, `""`, empty objects
+/// such as `creationTimestamp: null` and `resources: {}`, empty lists, which `omitempty` drops;
+/// a `name: ""` the CRD requires is checked by [`schema_violations`], not here); decodes
 /// strings that hold a JSON object (`JOB_SPEC`, the utilities' options) so that a difference
 /// inside names its field; and keys lists of named items (containers, env, volumes) by name, so
 /// that a difference names the item (their order is then not compared).
@@ -79,7 +80,10 @@ fn prune(value: &mut Value) {
                 prune(child);
             }
             map.retain(|_, child| match child {
-                Value::Null => false,
+                // Go's zero values, which `omitempty` fields never carry: upstream writes
+                // `workdir: false` or `value: ""` as absent, and reads absent as them.
+                Value::Null | Value::Bool(false) => false,
+                Value::String(text) if text.is_empty() => false,
                 Value::Object(o) => !o.is_empty(),
                 Value::Array(a) => !a.is_empty(),
                 _ => true,
