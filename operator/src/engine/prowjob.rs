@@ -7,11 +7,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use prow_api::embedded::Embedded;
 use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs, ReporterConfig};
 use prow_api::{ProwJob, ProwJobSpec, ProwJobStatus, ProwJobType};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::job_defaults::JobDefaults;
 use super::{labels, presets, quantity};
+use crate::ignored;
 use crate::podspec;
 
 /// What a new ProwJob needs besides its job: its identity, the moment it is made, and the
@@ -237,13 +237,22 @@ pub fn uuid_name(parts: &[&str]) -> String {
     )
 }
 
-/// Rewrites the scalars in the pod's string fields as upstream reads them into its PodSpec (`0`
-/// is "0", `true` is "true"; see [`prow_api::yaml::coerce`]), in the job's own values and in its
-/// presets' alike, so the ProwJob holds what upstream's holds and its CRD accepts. A pod that does
-/// not read as a PodSpec is left as it is: `check` reports it.
+/// Rewrites the pod as upstream reads it into its PodSpec: scalars in string fields as their text
+/// (`0` is "0", `true` is "true"; see [`prow_api::yaml::coerce`]), in the job's own values and in
+/// its presets' alike, and keys the PodSpec has no field for left out (a container's misplaced
+/// `limits`), so the ProwJob holds what upstream's holds and its CRD accepts. A pod that does not
+/// read as a PodSpec is left as it is: `check` reports it.
 fn as_upstream_reads(pod: &mut Value) {
     let mut read = pod.clone();
-    if k8s_openapi::api::core::v1::PodSpec::deserialize(prow_api::yaml::Coercing::new(&mut read)).is_ok() {
+    let mut dropped = Vec::new();
+    let typed = serde_ignored::deserialize(prow_api::yaml::Coercing::new(&mut read), |path| {
+        dropped.push(ignored::segments_of(&path));
+    });
+    let typed: Result<k8s_openapi::api::core::v1::PodSpec, _> = typed;
+    if typed.is_ok() {
+        for segments in &dropped {
+            ignored::remove(&mut read, segments);
+        }
         *pod = read;
     }
 }
@@ -373,6 +382,25 @@ mod tests {
         let env = &pj.spec.pod_spec.unwrap().raw()["containers"][0]["env"];
         assert_eq!(env[0]["value"], "0");
         assert_eq!(env[1]["value"], "true");
+    }
+
+    /// Found on ppc64le-cloud's and kubesphere's configurations by the mkpj oracle: keys a
+    /// PodSpec has no field for (a container's `limits`, a misspelt `priviledged`) were kept in
+    /// the ProwJob; upstream's Go types drop them.
+    #[test]
+    fn keys_the_pod_spec_has_no_field_for_are_left_out() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "limits": {"cpu": "1"},
+                                     "securityContext": {"priviledged": true, "privileged": true}}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        let container = &pj.spec.pod_spec.unwrap().raw()["containers"][0];
+        assert_eq!(
+            container,
+            &json!({"name": "", "image": "golang", "securityContext": {"privileged": true}})
+        );
     }
 
     fn instance_defaults() -> Arc<JobDefaults> {
