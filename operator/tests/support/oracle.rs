@@ -39,8 +39,9 @@ pub fn binaries(needed: &[&str]) -> Option<PathBuf> {
 /// such as `creationTimestamp: null` and `resources: {}`, empty lists, which `omitempty` drops;
 /// a `name: ""` the CRD requires is checked by [`schema_violations`], not here); decodes
 /// strings that hold a JSON object (`JOB_SPEC`, the utilities' options) so that a difference
-/// inside names its field; and keys lists of named items (containers, env, volumes) by name, so
-/// that a difference names the item (their order is then not compared).
+/// inside names its field; and keys lists of named items (containers, env, volumes) by name (a
+/// name met again as `NAME#2`), so that a difference names the item (their order is then not
+/// compared).
 pub fn normalise(mut value: Value, ignored: &[&[&str]]) -> Value {
     for path in ignored {
         remove_path(&mut value, path);
@@ -92,11 +93,18 @@ fn prune(value: &mut Value) {
         Value::Array(items) => {
             items.iter_mut().for_each(prune);
             let names: Vec<Option<&str>> = items.iter().map(|i| i.get("name").and_then(Value::as_str)).collect();
-            let unique: std::collections::BTreeSet<&str> = names.iter().flatten().copied().collect();
-            if !items.is_empty() && names.iter().all(Option::is_some) && unique.len() == items.len() {
+            if !items.is_empty() && names.iter().all(Option::is_some) {
+                // A name met again (an env set by the job and by decoration) is keyed `NAME#2`.
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
                 let keyed = items
                     .iter()
-                    .map(|i| (i["name"].as_str().unwrap_or_default().to_string(), i.clone()))
+                    .map(|i| {
+                        let name = i["name"].as_str().unwrap_or_default().to_string();
+                        let count = seen.entry(name.clone()).or_default();
+                        *count += 1;
+                        let key = if *count == 1 { name } else { format!("{name}#{count}") };
+                        (key, i.clone())
+                    })
                     .collect();
                 *value = Value::Object(keyed);
             }
