@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/debug/prow-operator
 
-.PHONY: all build test e2e soak cluster-binaries cluster-up cluster-down oracle-binaries oracle lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
+.PHONY: all build test e2e soak cluster-binaries cluster-up cluster-down oracle-binaries oracle oracle-configs lint fmt clippy crds check-crds bench bench-reconcile bench-webhooks bench-jobs render-samples
 
 all: build
 
@@ -54,10 +54,17 @@ cluster-down:
 oracle-binaries:
 	tests/oracle/build.sh
 
-## oracle: the differential tests against upstream Prow, on every job name of ../shared/corpus (make
-## test compares a sample); prints a table per configuration.
+## oracle: the differential tests against upstream Prow (check vs checkconfig, mkpj and mkpod), on
+## ../shared/corpus and on the configurations tests/oracle/configs.sh extracted (when present),
+## every job name (make test compares a sample); prints a table per configuration.
 oracle: oracle-binaries
-	ORACLE_REQUIRED=1 ORACLE_SAMPLE=all $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
+	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_check -- --nocapture
+	ORACLE_REQUIRED=1 ORACLE_SAMPLE=$${ORACLE_SAMPLE:-all} $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
+
+## oracle-configs: extract the configurations of tests/oracle/configs.tsv beyond the corpus from
+## local mirrors of their repositories (MIRRORS, default /work/.mirror) into tests/oracle/configs.
+oracle-configs:
+	tests/oracle/configs.sh $(MIRRORS)
 
 ## lint: formatting and clippy, as CI runs them.
 lint: fmt clippy

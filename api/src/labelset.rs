@@ -79,9 +79,9 @@ pub struct Label {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxLength" = 100))]
     pub description: Option<String>,
-    /// What the label is for: `prs`, `issues` or `both`.
+    /// What the label is for: `prs`, `issues` or `both` (label_sync reads any text, and only
+    /// groups its documentation by it: `check` warns about another).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["prs", "issues", "both"]))]
     pub target: Option<String>,
     /// The Prow plugin that adds the label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,9 +113,8 @@ pub struct PreviousLabel {
     /// The old description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The old target.
+    /// The old target (as `target`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["prs", "issues", "both"]))]
     pub target: Option<String>,
     /// The Prow plugin that added the old label.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn required_fields_and_enums() {
         let schema = of_kind("LabelSet").unwrap();
-        let object = json!({"spec": {"default": {"labels": [{"target": "pull-requests"}]}}});
+        let object = json!({"spec": {"default": {"labels": [{"color": "red"}]}}});
         let problems: Vec<String> = validate(schema, &object, "").iter().map(ToString::to_string).collect();
         assert!(
             problems
@@ -358,10 +358,14 @@ mod tests {
                 .any(|p| p.starts_with("spec.default.labels[0]: missing required field \"name\"")),
             "{problems:?}"
         );
+        let schema = of_kind("JobConfig").unwrap();
+        let object = json!({"spec": {"periodics": [{"name": "p", "interval": "1h",
+            "decoration_config": {"gcs_configuration": {"path_strategy": "flat"}}}]}});
+        let problems: Vec<String> = validate(schema, &object, "").iter().map(ToString::to_string).collect();
         assert!(
             problems
                 .iter()
-                .any(|p| p.starts_with("spec.default.labels[0].target: \"pull-requests\" is not one of")),
+                .any(|p| p.contains("path_strategy: \"flat\" is not one of")),
             "{problems:?}"
         );
     }

@@ -248,6 +248,21 @@ fn a_number_in_a_string_field_is_read_as_upstream_writes_it() {
     assert_eq!(read, [("X", "0"), ("W", "true"), ("Z", "1.5")]);
 }
 
+/// Found on kubevirt's jobs by the checkconfig oracle: a list item left empty (`- ` on its own
+/// line) in a container's `command`. Go's encoding/json leaves a string at "" for a JSON null.
+#[test]
+fn a_null_in_a_string_field_is_read_as_an_empty_string() {
+    let (value, _) = yaml::load_single("command:\n- /bin/sh\n-\nname: ~\n").unwrap();
+    #[derive(Deserialize)]
+    struct Container {
+        command: Vec<String>,
+        name: String,
+    }
+    let container: Container = from_value(value).unwrap();
+    assert_eq!(container.command, ["/bin/sh", ""]);
+    assert_eq!(container.name, "");
+}
+
 proptest! {
     #[test]
     fn every_string_written_reads_back_the_same(text in "\\PC{0,12}") {

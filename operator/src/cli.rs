@@ -1,20 +1,18 @@
 //! The command line: one subcommand per job of the binary.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use prow_api::status::Severity;
 
-use crate::check::{JobContext, KnownClusters};
 use crate::crds;
 use crate::import::{self, ImportOptions};
 use crate::input::{self, Inputs};
 use crate::logging::{self, LogFormat};
 use crate::mkpj;
 use crate::mkpod;
-use crate::pipeline::{self, Report};
+use crate::pipeline;
 use crate::render::OperatorWebhook;
 use crate::trigger_cli;
 
@@ -91,11 +89,16 @@ pub enum Command {
     },
     /// Check custom resources as upstream's checkconfig would, plus the plugin and label rules.
     ///
-    /// Prints every finding with its file, object and field path; exits 1 when any is an error.
+    /// Prints every finding with its file, object and field path; exits 1 when any is an error
+    /// (with `--strict`, when there is any finding at all).
     Check {
         /// Files or directories of YAML (read recursively).
         #[arg(short = 'f', long = "filename", required = true)]
         paths: Vec<PathBuf>,
+        /// Fail on warnings too, as upstream's `checkconfig --strict` does (unknown keys, long
+        /// job names, undecorated jobs…).
+        #[arg(long)]
+        strict: bool,
     },
     /// Show the ProwJobs a GitHub event would create and what it would abort, applying nothing.
     ///
@@ -328,7 +331,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
             paths,
             operator_namespace,
         } => render(&paths, &OperatorWebhook::in_namespace(&operator_namespace)),
-        Command::Check { paths } => check(&paths),
+        Command::Check { paths, strict } => check(&paths, strict),
         Command::Mkpj {
             paths,
             job,
@@ -529,77 +532,10 @@ fn render(paths: &[PathBuf], webhook: &OperatorWebhook) -> Result<Outcome, CliEr
     Ok(if failed { Outcome::Findings } else { Outcome::Clean })
 }
 
-/// Adds what the pod builder would refuse in the decorated jobs of the instance's JobConfigs, with
-/// the instance's decoration defaults merged in, to their reports. An instance whose settings
-/// cannot build pods has that reported on the instance.
-fn add_decoration_findings(
-    instance: &input::Sourced<prow_api::ProwInstance>,
-    selected: &pipeline::Selected<'_>,
-    reports: &mut [Report],
-) {
-    let pod_inputs = match crate::podspec::PodInputs::for_instance(&instance.object) {
-        Ok(pod_inputs) => pod_inputs,
-        Err(error) => {
-            if let Some(report) = reports.iter_mut().find(|r| r.source == instance.source) {
-                report.findings.push(prow_api::status::Finding {
-                    severity: Severity::Error,
-                    path: error.path().to_string(),
-                    message: error.message(),
-                    rule: Some(error.rule().to_string()),
-                });
-            }
-            return;
-        }
-    };
-    for config in &selected.job_configs {
-        let findings = crate::check::check_decoration(&config.object.spec.jobs, &pod_inputs, "spec");
-        if let Some(report) = reports.iter_mut().find(|r| r.source == config.source) {
-            report.findings.extend(findings);
-        }
-    }
-}
-
-fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
+fn check(paths: &[PathBuf], strict: bool) -> Result<Outcome, CliError> {
     let inputs = input::load(paths)?;
     let failed = print_input_problems(&inputs);
-    let mut reports: Vec<Report> = Vec::new();
-    let mut seen: BTreeSet<&input::Source> = BTreeSet::new();
-    for instance in &inputs.instances {
-        let selected = pipeline::select(&inputs, instance);
-        seen.extend(selected.job_configs.iter().map(|c| &c.source));
-        seen.extend(selected.plugin_configs.iter().map(|c| &c.source));
-        seen.extend(selected.label_sets.iter().map(|c| &c.source));
-        let mut selected_reports = pipeline::validate(&selected);
-        add_decoration_findings(instance, &selected, &mut selected_reports);
-        reports.extend(selected_reports);
-    }
-    // Objects no instance selected are checked on their own, with upstream's defaults.
-    let orphans: Vec<_> = inputs
-        .job_configs
-        .iter()
-        .filter(|c| !seen.contains(&c.source))
-        .collect();
-    let no_queues = BTreeSet::new();
-    reports.extend(pipeline::check_job_configs(
-        &orphans,
-        &JobContext {
-            decorate_all_jobs: false,
-            job_queues: &no_queues,
-            clusters: KnownClusters::NoInstance,
-        },
-    ));
-    let orphans: Vec<_> = inputs
-        .plugin_configs
-        .iter()
-        .filter(|c| !seen.contains(&c.source))
-        .collect();
-    reports.extend(pipeline::check_plugin_configs(
-        &orphans,
-        true,
-        Some(import::DEFAULT_VERSION),
-    ));
-    let orphans: Vec<_> = inputs.label_sets.iter().filter(|c| !seen.contains(&c.source)).collect();
-    reports.extend(pipeline::check_label_sets(&orphans));
+    let reports = pipeline::check_all(&inputs);
 
     let mut out = String::new();
     let (mut errors, mut warnings) = (inputs.problems.len(), inputs.warnings.len());
@@ -617,7 +553,7 @@ fn check(paths: &[PathBuf]) -> Result<Outcome, CliError> {
         reports.len()
     ));
     write_stdout(&out)?;
-    Ok(if failed || errors > 0 {
+    Ok(if failed || errors > 0 || (strict && warnings > 0) {
         Outcome::Findings
     } else {
         Outcome::Clean

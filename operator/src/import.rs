@@ -617,6 +617,21 @@ mod tests {
         assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
     }
 
+    /// Found on kubevirt's and cert-manager's labels.yaml by the checkconfig oracle (`target: pr`,
+    /// `target: pts`): label_sync reads any target (it only groups its documentation by it).
+    #[test]
+    fn a_label_target_label_sync_does_not_know_is_imported() {
+        let mut files = files_with_config("{}");
+        files.labels = Some(file(
+            "labels.yaml",
+            "default:\n  labels:\n  - {name: a, target: pr, previously: [{name: b, target: pts}]}\n",
+        ));
+        let imported = import(&files, &options()).expect("label_sync accepts any target");
+        let labels = imported.label_set.unwrap().spec.default.unwrap().labels;
+        assert_eq!(labels[0].target.as_deref(), Some("pr"));
+        assert_eq!(labels[0].previously[0].target.as_deref(), Some("pts"));
+    }
+
     #[test]
     fn bad_input_names_file_and_field() {
         let error = import(&files_with_config("a: [1\n"), &options())

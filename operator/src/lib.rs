@@ -10,6 +10,7 @@ pub mod duration;
 pub mod engine;
 pub mod github;
 pub mod http;
+pub mod ignored;
 pub mod import;
 pub mod input;
 pub mod labels_cli;

@@ -242,13 +242,95 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
     let (instance_report, settings) = validate_instance(selected.instance);
     let mut reports = vec![instance_report];
     reports.extend(check_job_configs(&selected.job_configs, &settings.context()));
-    reports.extend(check_plugin_configs(
+    let mut plugin_reports = check_plugin_configs(
         &selected.plugin_configs,
         selected.instance.object.spec.native.trigger,
         Some(&selected.instance.object.spec.version),
-    ));
+    );
+    for (report, config) in plugin_reports.iter_mut().zip(&selected.plugin_configs) {
+        let tide = selected.instance.object.spec.config.as_ref();
+        report
+            .findings
+            .extend(check::check_tide_plugins(tide, &config.object.spec));
+    }
+    reports.extend(plugin_reports);
     reports.extend(check_label_sets(&selected.label_sets));
     reports
+}
+
+/// What `check` reports on `inputs`: each instance with what it selected (decoration included),
+/// then the objects no instance selected, each on its own with upstream's defaults.
+pub fn check_all(inputs: &Inputs) -> Vec<Report> {
+    let mut reports: Vec<Report> = Vec::new();
+    let mut seen: BTreeSet<&Source> = BTreeSet::new();
+    for instance in &inputs.instances {
+        let selected = select(inputs, instance);
+        seen.extend(selected.job_configs.iter().map(|c| &c.source));
+        seen.extend(selected.plugin_configs.iter().map(|c| &c.source));
+        seen.extend(selected.label_sets.iter().map(|c| &c.source));
+        let mut selected_reports = validate(&selected);
+        add_decoration_findings(instance, &selected, &mut selected_reports);
+        reports.extend(selected_reports);
+    }
+    // Objects no instance selected are checked on their own, with upstream's defaults.
+    let orphans: Vec<_> = inputs
+        .job_configs
+        .iter()
+        .filter(|c| !seen.contains(&c.source))
+        .collect();
+    let no_queues = BTreeSet::new();
+    reports.extend(check_job_configs(
+        &orphans,
+        &JobContext {
+            decorate_all_jobs: false,
+            job_queues: &no_queues,
+            clusters: KnownClusters::NoInstance,
+        },
+    ));
+    let orphans: Vec<_> = inputs
+        .plugin_configs
+        .iter()
+        .filter(|c| !seen.contains(&c.source))
+        .collect();
+    reports.extend(check_plugin_configs(
+        &orphans,
+        true,
+        Some(crate::import::DEFAULT_VERSION),
+    ));
+    let orphans: Vec<_> = inputs.label_sets.iter().filter(|c| !seen.contains(&c.source)).collect();
+    reports.extend(check_label_sets(&orphans));
+
+    reports
+}
+
+/// Adds what the pod builder would refuse in the decorated jobs of the instance's JobConfigs, with
+/// the instance's decoration defaults merged in, to their reports. An instance whose settings
+/// cannot build pods has that reported on the instance.
+fn add_decoration_findings(
+    instance: &Sourced<prow_api::ProwInstance>,
+    selected: &Selected<'_>,
+    reports: &mut [Report],
+) {
+    let pod_inputs = match crate::podspec::PodInputs::for_instance(&instance.object) {
+        Ok(pod_inputs) => pod_inputs,
+        Err(error) => {
+            if let Some(report) = reports.iter_mut().find(|r| r.source == instance.source) {
+                report.findings.push(Finding {
+                    severity: Severity::Error,
+                    path: error.path().to_string(),
+                    message: error.message(),
+                    rule: Some(error.rule().to_string()),
+                });
+            }
+            return;
+        }
+    };
+    for config in &selected.job_configs {
+        let findings = crate::check::check_decoration(&config.object.spec.jobs, &pod_inputs, "spec");
+        if let Some(report) = reports.iter_mut().find(|r| r.source == config.source) {
+            report.findings.extend(findings);
+        }
+    }
 }
 
 /// Checks JobConfigs on their own and against each other.

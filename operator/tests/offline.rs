@@ -112,6 +112,40 @@ fn binary_names_missing_files_and_bad_yaml() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Upstream's checkconfig only warns about a key it does not know (an error under `--strict`):
+/// ours too, naming the key, and `check --strict` fails on it as upstream's does.
+#[test]
+fn binary_check_warns_about_an_unknown_key_and_fails_on_it_only_with_strict() {
+    let dir = std::env::temp_dir().join(format!("prow-operator-strict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        support::workspace().join("config/samples/prowinstance.yaml"),
+        dir.join("prowinstance.yaml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(support::workspace().join("config/samples/jobconfig-api.yaml")).unwrap();
+    let misspelt = text.replacen(
+        "        always_run: true\n",
+        "        always_run: true\n        alwyas_run: true\n",
+        1,
+    );
+    assert_ne!(text, misspelt, "the sample has always_run");
+    std::fs::write(dir.join("jobconfig-api.yaml"), misspelt).unwrap();
+    let (code, stdout, stderr) = run(&["check", "-f", dir.to_str().unwrap()]);
+    let (strict_code, _, _) = run(&["check", "--strict", "-f", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("alwyas_run"))
+        .unwrap_or_else(|| panic!("no finding names the key:\n{stdout}{stderr}"));
+    assert!(
+        line.starts_with("warning: ") && line.contains("[unknown-fields]"),
+        "{line}"
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(strict_code, 1);
+}
+
 #[test]
 fn binary_check_refuses_a_job_too_large_for_a_config_map_and_names_its_size() {
     // One job of 1.2 MB: no job-config ConfigMap (1 MiB) can hold it, however its JobConfig is
@@ -134,7 +168,7 @@ fn binary_check_refuses_a_job_too_large_for_a_config_map_and_names_its_size() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     let line = stdout
         .lines()
-        .find(|l| l.contains("spec.periodics[0]"))
+        .find(|l| l.contains("spec.periodics[0]") && l.contains("too-large"))
         .unwrap_or_else(|| panic!("no finding for the large job:\n{stdout}"));
     assert!(line.contains("\"huge\"") && line.contains("1,200,"), "{line}");
     assert!(line.contains("1,032,192 bytes") && line.contains("too-large"), "{line}");

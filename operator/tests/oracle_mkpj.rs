@@ -1,5 +1,6 @@
 //! `mkpj` and `mkpod` against upstream Prow's own, built by `tests/oracle/build.sh` (`make
-//! oracle`), on the four configurations of `../shared/corpus`.
+//! oracle`), on every configuration of `tests/oracle/configs.tsv` that is here (the four of
+//! `../shared/corpus` always; the extracted ones when `tests/oracle/configs.sh` has run).
 //!
 //! For every job of each configuration, upstream's `mkpj` (given config.yaml and the job-config
 //! tree, and every ref on the command line so that it asks GitHub nothing) and ours (given the
@@ -29,6 +30,7 @@ use prow_operator::input::Inputs;
 use prow_operator::mkpj::{self, RefsArgs};
 use prow_operator::mkpod::{self, MkpodOptions};
 use serde_json::Value;
+use support::configs::{self, Configuration};
 use support::oracle::{self, Tally};
 
 const BASE_REF: &str = "main";
@@ -200,15 +202,15 @@ struct Tallies {
 
 fn compare_job(
     bin: &Path,
-    instance: &support::CorpusInstance,
+    instance: &Configuration,
     inputs: &Inputs,
     name: &str,
     scratch: &Path,
     schema: &Value,
     tallies: &Mutex<Tallies>,
 ) {
-    let root = instance.root();
-    let theirs = match upstream_mkpj(bin, &root.join(instance.config), &root.join(instance.jobs), name) {
+    let root = &instance.root;
+    let theirs = match upstream_mkpj(bin, &root.join(&instance.config), &root.join(&instance.jobs), name) {
         Ok(theirs) => theirs,
         Err(error) => {
             let mut t = tallies.lock().expect("tallies");
@@ -278,8 +280,16 @@ fn mkpj_and_mkpod_agree_with_upstream_on_the_corpus() {
     let started = std::time::Instant::now();
     let mut report = String::new();
     let mut failed = false;
-    for instance in &support::CORPUS {
-        let inputs = support::inputs(&instance.import());
+    for instance in &configs::configurations() {
+        let imported = match instance.import(None) {
+            Ok(imported) => imported,
+            Err(error) => {
+                report.push_str(&format!("{}: our import failed: {error}\n\n", instance.name));
+                failed = true;
+                continue;
+            }
+        };
+        let inputs = support::inputs(&imported);
         let all = job_names(&inputs);
         let total = all.len();
         let names = sample(all, sample_size());
@@ -290,10 +300,10 @@ fn mkpj_and_mkpod_agree_with_upstream_on_the_corpus() {
         ));
         let tallies = Mutex::new(Tallies {
             shared_names: 0,
-            mkpj: Tally::new(instance.name),
-            crd: Tally::new(instance.name),
-            pod_of_theirs: Tally::new(instance.name),
-            pod_of_ours: Tally::new(instance.name),
+            mkpj: Tally::new(&instance.name),
+            crd: Tally::new(&instance.name),
+            pod_of_theirs: Tally::new(&instance.name),
+            pod_of_ours: Tally::new(&instance.name),
         });
         let next = Mutex::new(names.iter());
         std::thread::scope(|scope| {

@@ -19,11 +19,19 @@ use crate::embedded::Embedded;
 pub struct DecorationConfig {
     /// How long the test may run before it is interrupted (a Go duration; entrypoint's default
     /// is 2h).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::duration_field::string_or_nanoseconds"
+    )]
     pub timeout: Option<String>,
     /// How long the test has to exit after the interrupt at `timeout` before it is killed (a Go
     /// duration; default 15s).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::duration_field::string_or_nanoseconds"
+    )]
     pub grace_period: Option<String>,
     /// The images of the four pod utilities. All four must be set once defaults are merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@
 
 mod base;
 mod decoration;
+mod duration_field;
 mod periodic;
 mod postsubmit;
 mod preset;

@@ -4,7 +4,8 @@
 //! reads the JSON. So, where the type wants:
 //! - a string and the value is a number or a boolean: the value's text ([`super::scalar`]:
 //!   `0` is `"0"`, `y` is `"true"`, `1e6` is `"1e+06"`); types that read themselves
-//!   (quantities, int-or-string) get the value as it is, as Go's `Unmarshaler`s do;
+//!   (quantities, int-or-string) get the value as it is, as Go's `Unmarshaler`s do; a null is
+//!   `""` (a list item left empty, `- `), as `encoding/json` leaves a string at its zero value;
 //! - an integer and the value is a float with no fraction below 1e21 (`2.0`): that integer, as
 //!   Go writes such a float in JSON without a fraction;
 //! - a struct: a key matching no field exactly is matched ignoring ASCII case (`NAME` sets
@@ -140,7 +141,10 @@ impl<'de> Deserializer<'de> for Coercing<'_> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
-        if let Some(text) = string_text(self.value) {
+        if self.value.is_null() {
+            // encoding/json leaves a string at its zero value for a null.
+            *self.value = Value::String(String::new());
+        } else if let Some(text) = string_text(self.value) {
             *self.value = Value::String(text);
         }
         self.deserialize_any(visitor)

@@ -78,7 +78,7 @@ pub(crate) fn check(sets: &[&JobSet], root: &str) -> Vec<(usize, Finding)> {
         }
     }
 
-    // Presets with the same labels in two objects.
+    // Presets with the same labels in two objects (a warning, as within one object).
     let mut selectors: Vec<(BTreeMap<String, String>, usize, String)> = Vec::new();
     for (owner, set) in sets.iter().enumerate() {
         for (index, preset) in set.presets.iter().enumerate() {
@@ -87,11 +87,12 @@ pub(crate) fn check(sets: &[&JobSet], root: &str) -> Vec<(usize, Finding)> {
             match selectors.iter().find(|(other, _, _)| *other == labels) {
                 Some((_, first_owner, first_path)) if *first_owner != owner => {
                     let mut findings = Findings::default();
-                    findings.error(
+                    // Upstream accepts it and applies both presets.
+                    findings.warning(
                         field(&path, "labels"),
                         rule::PRESET,
                         format!(
-                            "another selected object (job set #{first_owner}) has a preset with the same labels {} at {first_path}: merge the two presets into one",
+                            "another selected object (job set #{first_owner}) has a preset with the same labels {} at {first_path}: consider merging the two presets into one",
                             presets::describe(&labels)
                         ),
                     );
@@ -244,6 +245,20 @@ mod tests {
                 (1, "spec.presets[0].labels".to_string(), "presets".to_string()),
             ]
         );
+    }
+
+    /// Found on kubernetes' configuration by the checkconfig oracle: two files each with a preset
+    /// without labels; upstream accepts them and applies both.
+    #[test]
+    fn presets_with_the_same_labels_in_two_objects_only_warn() {
+        let a = json!({"presets": [{"env": [{"name": "X"}]}]});
+        let b = json!({"presets": [{"env": [{"name": "Y"}]}]});
+        let sets: Vec<JobSet> = vec![set(a), set(b)];
+        let refs: Vec<&JobSet> = sets.iter().collect();
+        let found = check(&refs, "spec");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1.path, "spec.presets[0].labels");
+        assert_eq!(found[0].1.severity, prow_api::status::Severity::Warning);
     }
 
     #[test]

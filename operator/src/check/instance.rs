@@ -116,7 +116,8 @@ fn check_config(config: &Value, path: &str, findings: &mut Findings) {
                 unknown.key, unknown.parent
             )
         };
-        findings.error(format!("{path}.{}", unknown.path()), rule::UNKNOWN_FIELDS, message);
+        // Upstream's loader ignores the key and checkconfig warns (unknown-fields): a warning.
+        findings.warning(format!("{path}.{}", unknown.path()), rule::UNKNOWN_FIELDS, message);
     }
 }
 
@@ -197,6 +198,25 @@ mod tests {
             ),
             ["spec.github.auth.app"]
         );
+    }
+
+    /// Upstream's config.yaml loader ignores unknown keys; its checkconfig warns about them (an
+    /// error only under --strict): so do we, naming the key.
+    #[test]
+    fn unknown_config_keys_only_warn() {
+        let mut findings = Findings::default();
+        check(
+            &spec(json!({"config": {"tide": {"sync_perod": "1m"}, "tidee": {}}})),
+            "spec",
+            &mut findings,
+        );
+        let findings = findings.into_vec();
+        assert_eq!(findings.len(), 2, "{findings:?}");
+        for finding in &findings {
+            assert_eq!(finding.severity, prow_api::status::Severity::Warning, "{finding:?}");
+            assert_eq!(finding.rule.as_deref(), Some("unknown-fields"));
+        }
+        assert!(findings.iter().any(|f| f.message.contains("\"sync_perod\"")));
     }
 
     #[test]

@@ -1055,8 +1055,8 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("spec.periodics[0].reporter_config.github", Severity::Error),
-                ("spec.periodics[0].reporter_config.slack.chanel", Severity::Error),
+                ("spec.periodics[0].reporter_config.github", Severity::Warning),
+                ("spec.periodics[0].reporter_config.slack.chanel", Severity::Warning),
                 ("spec.periodics[0].reporter_config.slack.channel", Severity::Warning),
                 (
                     "spec.periodics[0].reporter_config.slack.job_states_to_report[1]",

@@ -28,6 +28,8 @@ mod pod_spec;
 mod presets;
 mod size;
 mod strict;
+mod style;
+mod tide_plugins;
 
 use std::collections::BTreeSet;
 
@@ -63,6 +65,7 @@ pub enum KnownClusters<'a> {
 pub fn check_jobs(jobs: &JobSet, ctx: &JobContext<'_>, root: &str) -> Vec<Finding> {
     let mut findings = Findings::default();
     jobs::check(jobs, ctx, root, &mut findings);
+    style::check(jobs, ctx, root, &mut findings);
     findings.into_vec()
 }
 
@@ -109,6 +112,14 @@ pub fn check_plugins(spec: &PluginConfigSpec, native_trigger: bool, version: Opt
     findings.into_vec()
 }
 
+/// `mismatched-tide` warnings for a PluginConfig, against the tide queries of the instance's
+/// config.yaml overlay `config`.
+pub fn check_tide_plugins(config: Option<&serde_json::Value>, spec: &PluginConfigSpec) -> Vec<Finding> {
+    let mut findings = Findings::default();
+    tide_plugins::check(config, spec, "spec", &mut findings);
+    findings.into_vec()
+}
+
 /// Findings for a LabelSet.
 pub fn check_labels(spec: &LabelSetSpec) -> Vec<Finding> {
     let mut findings = Findings::default();
@@ -137,6 +148,12 @@ pub mod rule {
     pub const PLUGIN_VERSION: &str = "plugin-version";
     /// A key upstream Prow does not accept (checkconfig's name).
     pub const UNKNOWN_FIELDS: &str = "unknown-fields";
+    /// A kubernetes-agent job without the pod utilities (checkconfig's name).
+    pub const NON_DECORATED_JOBS: &str = "non-decorated-jobs";
+    /// A periodic with top-level clone settings, which have no effect (checkconfig's name).
+    pub const PERIODIC_DEFAULT_CLONE: &str = "periodic-default-clone-config";
+    /// A tide query honouring a label whose plugin is off, or the reverse (checkconfig's name).
+    pub const MISMATCHED_TIDE: &str = "mismatched-tide";
     /// A job name over 63 characters (checkconfig's name).
     pub const LONG_JOB_NAMES: &str = "long-job-names";
     /// A repository cloned twice by one job (checkconfig's name).
@@ -230,10 +247,11 @@ impl Findings {
         self.push(Severity::Warning, path, rule, message);
     }
 
-    /// Reports every key of an `unknown` map as `unknown-fields`.
+    /// Reports every key of an `unknown` map as an `unknown-fields` warning.
     pub(crate) fn unknown(&mut self, unknown: &prow_api::job::UnknownFields, path: &str) {
         for key in unknown.keys() {
-            self.error(
+            // Upstream ignores the key (checkconfig warns with unknown-fields-all): a warning.
+            self.warning(
                 field(path, key),
                 rule::UNKNOWN_FIELDS,
                 format!("upstream Prow does not accept key {key:?} here: check its spelling and level, or remove it"),
@@ -288,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_errors() {
+    fn unknown_keys_only_warn() {
         let mut findings = Findings::default();
         let mut unknown = prow_api::job::UnknownFields::new();
         unknown.insert("alwaysRun".into(), serde_json::Value::Bool(true));
@@ -297,6 +315,10 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].path, "spec.presubmits[\"o/r\"][0].alwaysRun");
         assert_eq!(findings[0].rule.as_deref(), Some("unknown-fields"));
-        assert!(has_errors(&findings));
+        assert!(findings[0].message.contains("\"alwaysRun\""));
+        assert!(
+            !has_errors(&findings),
+            "upstream ignores the key: a warning (an error under --strict)"
+        );
     }
 }

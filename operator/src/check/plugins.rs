@@ -239,7 +239,8 @@ fn check_unknown_keys(spec: &PluginConfigSpec, root: &str, findings: &mut Findin
                 unknown.key, unknown.parent
             )
         };
-        findings.error(at, rule::UNKNOWN_FIELDS, message);
+        // Upstream's loader ignores the key and checkconfig warns (unknown-fields): a warning.
+        findings.warning(at, rule::UNKNOWN_FIELDS, message);
     }
 }
 
@@ -341,6 +342,26 @@ mod tests {
                 false
             ),
             ["spec.config-updater", "spec.lgtm[0].review_act_as_lgtm"]
+        );
+    }
+
+    /// Upstream's plugins.yaml loader ignores unknown keys; its checkconfig warns about them
+    /// (an error only under --strict): so do we, naming the key.
+    #[test]
+    fn unknown_sections_and_keys_only_warn() {
+        let findings = run(
+            json!({"config-updater": {}, "lgtm": [{"repos": ["org"], "review_act_as_lgtm": true}]}),
+            false,
+        );
+        assert_eq!(findings.len(), 2, "{findings:?}");
+        for finding in &findings {
+            assert_eq!(finding.severity, Severity::Warning, "{finding:?}");
+            assert_eq!(finding.rule.as_deref(), Some("unknown-fields"));
+        }
+        assert!(
+            findings[0].message.contains("\"config-updater\""),
+            "{}",
+            findings[0].message
         );
     }
 

@@ -11,6 +11,8 @@
 //! 0555` is the integer 365), so the raw value is read as it is.
 
 use prow_api::yaml::Coercing;
+
+use crate::ignored::{Segment, segments_of};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -68,36 +70,6 @@ fn error_segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
             serde_path_to_error::Segment::Unknown => Segment::Key("?".to_string()),
         })
         .collect()
-}
-
-/// One step of a path inside an embedded object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-fn segments_of(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut current = path;
-    loop {
-        match current {
-            serde_ignored::Path::Root => break,
-            serde_ignored::Path::Seq { parent, index } => {
-                out.push(Segment::Index(*index));
-                current = parent;
-            }
-            serde_ignored::Path::Map { parent, key } => {
-                out.push(Segment::Key(key.clone()));
-                current = parent;
-            }
-            serde_ignored::Path::Some { parent }
-            | serde_ignored::Path::NewtypeStruct { parent }
-            | serde_ignored::Path::NewtypeVariant { parent } => current = parent,
-        }
-    }
-    out.reverse();
-    out
 }
 
 fn render(root: &str, segments: &[Segment]) -> String {

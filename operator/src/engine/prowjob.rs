@@ -7,9 +7,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use prow_api::embedded::Embedded;
 use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs, ReporterConfig};
 use prow_api::{ProwJob, ProwJobSpec, ProwJobStatus, ProwJobType};
+use serde_json::Value;
 
 use super::job_defaults::JobDefaults;
 use super::{labels, presets, quantity};
+use crate::ignored;
 use crate::podspec;
 
 /// What a new ProwJob needs besides its job: its identity, the moment it is made, and the
@@ -119,6 +121,7 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         pod_spec: job.spec.as_ref().map(|spec| {
             let mut pod = spec.raw();
             presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
+            as_upstream_reads(&mut pod);
             with_container_names(&mut pod);
             quantity::canonical_pod_spec(&mut pod);
             Embedded::from_raw(pod)
@@ -234,6 +237,26 @@ pub fn uuid_name(parts: &[&str]) -> String {
     )
 }
 
+/// Rewrites the pod as upstream reads it into its PodSpec: scalars in string fields as their text
+/// (`0` is "0", `true` is "true"; see [`prow_api::yaml::coerce`]), in the job's own values and in
+/// its presets' alike, and keys the PodSpec has no field for left out (a container's misplaced
+/// `limits`), so the ProwJob holds what upstream's holds and its CRD accepts. A pod that does not
+/// read as a PodSpec is left as it is: `check` reports it.
+fn as_upstream_reads(pod: &mut Value) {
+    let mut read = pod.clone();
+    let mut dropped = Vec::new();
+    let typed = serde_ignored::deserialize(prow_api::yaml::Coercing::new(&mut read), |path| {
+        dropped.push(ignored::segments_of(&path));
+    });
+    let typed: Result<k8s_openapi::api::core::v1::PodSpec, _> = typed;
+    if typed.is_ok() {
+        for segments in &dropped {
+            ignored::remove(&mut read, segments);
+        }
+        *pod = read;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +363,44 @@ mod tests {
         assert_eq!(pod["containers"][0]["name"], "");
         assert_eq!(pod["containers"][1]["name"], "db");
         assert_eq!(pod["initContainers"][0]["name"], "");
+    }
+
+    /// Found on cert-manager's configuration by the mkpj oracle: a preset's `value: TRUE` (a YAML
+    /// 1.1 boolean) was written into the ProwJob as the boolean true, which upstream's CRD refuses;
+    /// upstream reads it into the string field as "true".
+    #[test]
+    fn scalars_in_string_fields_of_the_pod_are_strings_as_upstream_reads_them() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "env": [{"name": "N", "value": 0}]}]}
+        }))
+        .unwrap();
+        let mut creation = creation();
+        creation.presets =
+            serde_json::from_value(json!([{"env": [{"name": "GINKGO_NO_COLOR", "value": true}]}])).unwrap();
+        let pj = presubmit(&job, refs(), &creation);
+        let env = &pj.spec.pod_spec.unwrap().raw()["containers"][0]["env"];
+        assert_eq!(env[0]["value"], "0");
+        assert_eq!(env[1]["value"], "true");
+    }
+
+    /// Found on ppc64le-cloud's and kubesphere's configurations by the mkpj oracle: keys a
+    /// PodSpec has no field for (a container's `limits`, a misspelt `priviledged`) were kept in
+    /// the ProwJob; upstream's Go types drop them.
+    #[test]
+    fn keys_the_pod_spec_has_no_field_for_are_left_out() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "limits": {"cpu": "1"},
+                                     "securityContext": {"priviledged": true, "privileged": true}}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        let container = &pj.spec.pod_spec.unwrap().raw()["containers"][0];
+        assert_eq!(
+            container,
+            &json!({"name": "", "image": "golang", "securityContext": {"privileged": true}})
+        );
     }
 
     fn instance_defaults() -> Arc<JobDefaults> {

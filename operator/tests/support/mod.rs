@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use prow_operator::import::{self, ImportOptions, Imported};
 use prow_operator::input::{Inputs, Source, Sourced};
 
+pub mod configs;
 pub mod oracle;
 
 /// The workspace root.

@@ -35,11 +35,13 @@ pub fn binaries(needed: &[&str]) -> Option<PathBuf> {
 }
 
 /// Makes two answers comparable: removes each of `ignored` (paths of keys from the root), and
-/// what Go's encoding writes for zero values or leaves out (`null`s, empty objects such as
-/// `creationTimestamp: null` and `resources: {}`, empty lists, which `omitempty` drops); decodes
+/// what Go's encoding writes for zero values or leaves out (`null`s, `false`, `""`, empty objects
+/// such as `creationTimestamp: null` and `resources: {}`, empty lists, which `omitempty` drops;
+/// a `name: ""` the CRD requires is checked by [`schema_violations`], not here); decodes
 /// strings that hold a JSON object (`JOB_SPEC`, the utilities' options) so that a difference
-/// inside names its field; and keys lists of named items (containers, env, volumes) by name, so
-/// that a difference names the item (their order is then not compared).
+/// inside names its field; and keys lists of named items (containers, env, volumes) by name (a
+/// name met again as `NAME#2`), so that a difference names the item (their order is then not
+/// compared).
 pub fn normalise(mut value: Value, ignored: &[&[&str]]) -> Value {
     for path in ignored {
         remove_path(&mut value, path);
@@ -79,7 +81,10 @@ fn prune(value: &mut Value) {
                 prune(child);
             }
             map.retain(|_, child| match child {
-                Value::Null => false,
+                // Go's zero values, which `omitempty` fields never carry: upstream writes
+                // `workdir: false` or `value: ""` as absent, and reads absent as them.
+                Value::Null | Value::Bool(false) => false,
+                Value::String(text) if text.is_empty() => false,
                 Value::Object(o) => !o.is_empty(),
                 Value::Array(a) => !a.is_empty(),
                 _ => true,
@@ -88,11 +93,18 @@ fn prune(value: &mut Value) {
         Value::Array(items) => {
             items.iter_mut().for_each(prune);
             let names: Vec<Option<&str>> = items.iter().map(|i| i.get("name").and_then(Value::as_str)).collect();
-            let unique: std::collections::BTreeSet<&str> = names.iter().flatten().copied().collect();
-            if !items.is_empty() && names.iter().all(Option::is_some) && unique.len() == items.len() {
+            if !items.is_empty() && names.iter().all(Option::is_some) {
+                // A name met again (an env set by the job and by decoration) is keyed `NAME#2`.
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
                 let keyed = items
                     .iter()
-                    .map(|i| (i["name"].as_str().unwrap_or_default().to_string(), i.clone()))
+                    .map(|i| {
+                        let name = i["name"].as_str().unwrap_or_default().to_string();
+                        let count = seen.entry(name.clone()).or_default();
+                        *count += 1;
+                        let key = if *count == 1 { name } else { format!("{name}#{count}") };
+                        (key, i.clone())
+                    })
                     .collect();
                 *value = Value::Object(keyed);
             }
@@ -345,3 +357,8 @@ fn check(schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
         }
     }
 }
+
+/// The upstream version the oracle is built from (`tests/oracle/go.mod`'s pin of
+/// sigs.k8s.io/prow, `v0.0.0-20240619181241-cfb8754e0459`), as an image tag: what our checks are
+/// told the instance runs when their answers are compared with the oracle's.
+pub const ORACLE_VERSION: &str = "v20240619-cfb8754e0";
