@@ -321,6 +321,7 @@ where
     let (ctx, mut changes) = (ctx.clone(), Changes::default());
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(strip_managed_fields)
         .reflect(writer);
     drive(stream, move |event| {
         triggers::on_config_event(kind, event, &mut changes, &ctx);
