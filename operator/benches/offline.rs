@@ -71,6 +71,78 @@ fn measure(args: &[&str]) -> (f64, f64) {
     best
 }
 
+/// Runs `binary` with `args` under `/usr/bin/time` [`RUNS`] times; returns the best wall time and
+/// the peak RSS in MiB, and whether it exited 0.
+fn measure_binary(binary: &Path, args: &[&str]) -> (f64, f64, bool) {
+    let mut best = (f64::MAX, 0.0_f64, true);
+    for _ in 0..RUNS {
+        let output = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M"])
+            .arg(binary)
+            .args(args)
+            .output()
+            .expect("/usr/bin/time runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut fields = stderr.lines().last().unwrap_or_default().split_whitespace();
+        let seconds: f64 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let kib: f64 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        best = (best.0.min(seconds), best.1.max(kib / 1024.0), best.2 && output.status.success());
+    }
+    best
+}
+
+/// Our `check` (of the imported configuration) beside upstream's `checkconfig` (of the original
+/// files), on the largest configuration at hand: kubernetes/test-infra's when `make
+/// oracle-configs` extracted it, else the knative corpus. Skipped when the oracle is not built.
+fn beside_checkconfig(root: &Path) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let checkconfig = repo.join("target/oracle/bin/checkconfig");
+    if !checkconfig.exists() {
+        println!("check vs checkconfig: skipped (build the oracle with `make oracle-binaries`)");
+        return;
+    }
+    let kubernetes = repo.join("tests/oracle/configs/kubernetes__test-infra");
+    let (label, prow, jobs) = if kubernetes.join("config/prow/config.yaml").exists() {
+        (
+            "kubernetes (3,849 jobs)",
+            kubernetes.join("config/prow"),
+            kubernetes.join("config/jobs"),
+        )
+    } else {
+        let knative = repo.join("../shared/corpus/knative__infra/prow");
+        ("corpus knative (549 jobs)", knative.clone(), knative.join("jobs"))
+    };
+    let config = prow.join("config.yaml");
+    let plugins = prow.join("plugins.yaml");
+    let out = root.join("beside-checkconfig");
+    let path = |p: &Path| p.to_str().unwrap_or_default().to_string();
+    let (config, plugins, jobs, out) = (path(&config), path(&plugins), path(&jobs), path(&out));
+    let mut import = vec!["import", "--config", &config, "--job-config", &jobs, "-o", &out];
+    if Path::new(&plugins).exists() {
+        import.extend(["--plugins", &plugins]);
+    }
+    measure(&import);
+    let ours = measure(&["check", "-f", &out]);
+    let config_flag = format!("--config-path={config}");
+    let jobs_flag = format!("--job-config-path={jobs}");
+    let plugins_flag = format!("--plugin-config={plugins}");
+    let mut upstream_args = vec![config_flag.as_str(), jobs_flag.as_str()];
+    if Path::new(&plugins).exists() {
+        upstream_args.push(plugins_flag.as_str());
+    }
+    let theirs = measure_binary(&checkconfig, &upstream_args);
+    println!(
+        "check vs checkconfig on {label}: ours {:.3}s {:.1} MiB, upstream {:.3}s {:.1} MiB{}: {:.2}x the time, {:.2}x the memory",
+        ours.0,
+        ours.1,
+        theirs.0,
+        theirs.1,
+        if theirs.2 { "" } else { " (it refused the configuration)" },
+        ours.0 / theirs.0,
+        ours.1 / theirs.1
+    );
+}
+
 fn bench(label: &str, config: &Path, jobs: &Path, out: &Path) {
     let (config, jobs, out) = (
         config.to_str().unwrap_or_default(),
@@ -121,6 +193,7 @@ fn main() {
             &dir.join("out"),
         );
     }
+    beside_checkconfig(&root);
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&root);
     }
