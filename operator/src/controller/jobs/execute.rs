@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 use super::recent::CACHE_LAG;
 use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
 use crate::engine::execute::{self, Action as PodAction, CreateRefused, GCSK8S_FINALIZER, Triggered};
+use crate::engine::job_pod::JobPod;
 use crate::engine::limits;
 use crate::engine::report::REPORTER;
 use crate::podspec::{self, PodError, PodInputs};
@@ -48,7 +49,7 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
     let Some(status) = job.status.as_ref().filter(|_| kubernetes) else {
         return Ok(Action::await_change());
     };
-    let pod_ref = ObjectRef::<Pod>::new(&job.name_any()).within(&settings.namespaces.pod);
+    let pod_ref = ObjectRef::<JobPod>::new(&job.name_any()).within(&settings.namespaces.pod);
     let pod = jobs.pods.get(&pod_ref);
     let now = jobs.clock.now();
     let step = Step {
@@ -93,7 +94,7 @@ pub fn error_policy(job: Arc<ProwJob>, error: &JobsError, jobs: Arc<Jobs>) -> Ac
 }
 
 /// Removes crier's pod-reporter finalizer from `pod`, if it has it, so the pod can go.
-pub async fn release_finalizer(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Error> {
+pub async fn release_finalizer(api: &Api<Pod>, pod: &JobPod) -> Result<(), kube::Error> {
     let finalizers = pod.finalizers();
     if !finalizers.iter().any(|f| f == GCSK8S_FINALIZER) {
         return Ok(());
@@ -175,7 +176,7 @@ impl Step<'_> {
         Ok(superseded)
     }
 
-    async fn triggered(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+    async fn triggered(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
         let uid = self.job.uid().unwrap_or_default();
         if self.jobs.started.lock().unwrap_or_else(|p| p.into_inner()).fresh(&uid) {
             // This term started it moments ago; the cache has not caught up.
@@ -376,7 +377,7 @@ impl Step<'_> {
         Ok(applied)
     }
 
-    async fn pending(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+    async fn pending(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
         match execute::on_pending(self.job, pod, self.settings.limits, self.now) {
             PodAction::Finish {
                 state,
@@ -423,7 +424,7 @@ impl Step<'_> {
         Ok(done)
     }
 
-    async fn delete_pod(&self, pod: &Pod) -> Result<(), JobsError> {
+    async fn delete_pod(&self, pod: &JobPod) -> Result<(), JobsError> {
         let api = self.pod_api();
         let failed = |source| JobsError::Pod {
             action: "deleting",

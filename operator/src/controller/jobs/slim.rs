@@ -1,52 +1,54 @@
 //! The job caches keep only what the loops read of ProwJobs and pods, so 10,000 of each fit in
-//! little memory.
+//! little memory: the Pod cache holds [`JobPod`]s, read straight from the watch.
 
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodSpec, PodStatus};
+use std::borrow::Cow;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use prow_api::job::DecorationConfig;
 use prow_api::{ProwJob, ProwJobState};
+use serde::{Deserialize, Deserializer};
 
-use crate::engine::clean::PROWJOB_ID;
-use crate::engine::execute::BUILD_ID_LABEL;
-use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
+use crate::engine::job_pod::JobPod;
+use crate::engine::labels::IS_OPTIONAL;
 use crate::engine::schedule::RERUN_LABEL;
 
-/// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
-/// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
-/// states.
-pub fn slim_pod(pod: &mut Pod) {
-    let meta = &mut pod.metadata;
-    meta.managed_fields = None;
-    meta.annotations = None;
-    meta.owner_references = None;
-    meta.generate_name = None;
-    meta.uid = None;
-    if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
+impl Resource for JobPod {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        Pod::kind(dt)
     }
-    pod.spec = None::<PodSpec>;
-    let slim_containers = |statuses: Option<Vec<ContainerStatus>>| {
-        statuses.map(|list| {
-            list.into_iter()
-                .map(|c| ContainerStatus {
-                    name: c.name,
-                    state: c.state.map(|state| ContainerState {
-                        terminated: state.terminated,
-                        ..ContainerState::default()
-                    }),
-                    ..ContainerStatus::default()
-                })
-                .collect()
-        })
-    };
-    if let Some(status) = pod.status.take() {
-        pod.status = Some(PodStatus {
-            phase: status.phase,
-            reason: status.reason,
-            start_time: status.start_time,
-            container_statuses: slim_containers(status.container_statuses),
-            init_container_statuses: slim_containers(status.init_container_statuses),
-            ..PodStatus::default()
-        });
+
+    fn group(dt: &()) -> Cow<'_, str> {
+        Pod::group(dt)
+    }
+
+    fn version(dt: &()) -> Cow<'_, str> {
+        Pod::version(dt)
+    }
+
+    fn plural(dt: &()) -> Cow<'_, str> {
+        Pod::plural(dt)
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl<'de> Deserialize<'de> for JobPod {
+    /// Reads a Pod and keeps what the loops read of it, so a watch of job pods holds one whole
+    /// Pod at a time, not a list page of them.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Pod::deserialize(deserializer).map(JobPod::from)
     }
 }
 
