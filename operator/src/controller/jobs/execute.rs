@@ -111,13 +111,13 @@ pub async fn release_finalizer(api: &Api<Pod>, pod: &JobPod) -> Result<(), kube:
 }
 
 /// `job` as a run with `build_id`, in a pod named after it.
-fn with_build_id(job: &ProwJob, build_id: &str) -> ProwJob {
-    let mut run = job.clone();
-    if let Some(status) = run.status.as_mut() {
+fn with_build_id(mut job: ProwJob, build_id: &str) -> ProwJob {
+    let name = job.name_any();
+    if let Some(status) = job.status.as_mut() {
         status.build_id = Some(build_id.to_string());
-        status.pod_name = Some(job.name_any());
+        status.pod_name = Some(name);
     }
-    run
+    job
 }
 
 /// One reconcile of one job.
@@ -215,10 +215,14 @@ impl Step<'_> {
                 let build_id = build_id
                     .or_else(|| self.job.status.as_ref().and_then(|s| s.build_id.clone()))
                     .unwrap_or_else(|| self.jobs.build_ids.next(self.now));
+                // The URL reads the job's decoration, which the cache leaves out.
+                let Some(whole) = self.read_whole().await? else {
+                    return Ok(Action::requeue(SOON));
+                };
                 let url = self
                     .inputs()
                     .ok()
-                    .and_then(|inputs| podspec::job_url(&with_build_id(self.job, &build_id), inputs));
+                    .and_then(|inputs| podspec::job_url(&with_build_id(whole, &build_id), inputs));
                 self.started(&build_id, url).await?;
                 info!(%build_id, "adopted the existing pod");
                 Action::await_change()
@@ -258,18 +262,23 @@ impl Step<'_> {
         self.settings.pod_inputs.as_ref().map_err(Clone::clone)
     }
 
-    /// The job as the API server has it, with what the cache leaves out.
-    async fn read_whole(&self) -> Result<ProwJob, JobsError> {
+    /// The job as the API server has it, with what the cache leaves out (its pod spec, its
+    /// decoration...); `None` when its state there is no longer the cached one (the watch brings
+    /// the change).
+    async fn read_whole(&self) -> Result<Option<ProwJob>, JobsError> {
         let namespace = self.job.namespace().unwrap_or_default();
         let api: Api<ProwJob> = Api::namespaced(self.jobs.ctx.client.clone(), &namespace);
-        api.get(&self.job.name_any())
+        let whole = api
+            .get(&self.job.name_any())
             .await
             .map_err(|source| JobsError::ProwJob {
                 action: "reading",
                 namespace,
                 name: self.job.name_any(),
                 source,
-            })
+            })?;
+        let state = whole.status.as_ref().map_or(ProwJobState::Triggered, |s| s.state);
+        Ok((state == self.state()).then_some(whole))
     }
 
     /// Makes the job's pod with a new build id. A triggered job becomes pending; a pending one
@@ -287,16 +296,12 @@ impl Step<'_> {
             // Made moments ago and not in the cache yet.
             return Ok(Action::requeue(SOON));
         }
-        let full;
-        let job = if self.job.spec.pod_spec.is_none() && self.state() != ProwJobState::Triggered {
-            // A started job's pod spec is not cached: read the whole job.
-            full = self.read_whole().await?;
-            &full
-        } else {
-            self.job
+        // The cache leaves the pod spec out: the pod is built from the whole job.
+        let Some(whole) = self.read_whole().await? else {
+            return Ok(Action::requeue(SOON));
         };
         let build_id = self.jobs.build_ids.next(self.now);
-        let run = with_build_id(job, &build_id);
+        let run = with_build_id(whole, &build_id);
         let built = self
             .inputs()
             .and_then(|inputs| Ok((podspec::prowjob_to_pod(&run, inputs)?, podspec::job_url(&run, inputs))));

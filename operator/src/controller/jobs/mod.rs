@@ -153,7 +153,7 @@ impl Clock for SystemClock {
 pub struct Jobs {
     /// The operator's context (client, instance caches, GitHub clients).
     pub ctx: Arc<Context>,
-    /// Every ProwJob, without managed fields; a started one also without what builds its pod.
+    /// Every ProwJob, reduced to what the loops read (without what builds its pod).
     pub prowjobs: Store<ProwJob>,
     /// Every pod labelled `created-by-prow=true`, as what the loops read of it.
     pub pods: Store<JobPod>,
