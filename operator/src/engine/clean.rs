@@ -4,11 +4,11 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use prow_api::upstream::config::Sinker;
 use prow_api::{ProwJob, ProwJobType};
 
+use super::job_pod::JobPod;
 use super::labels::CREATED_BY_PROW;
 
 /// The label naming a pod's ProwJob.
@@ -110,12 +110,12 @@ pub enum PodReason {
 
 /// The job pods to delete, and why. Only pods labelled `created-by-prow: "true"` are
 /// considered; a pod's job is found by `prow.k8s.io/id`, else by the pod's name.
-pub fn pods_to_delete<'a, P: Borrow<Pod>, J: Borrow<ProwJob>>(
+pub fn pods_to_delete<'a, P: Borrow<JobPod>, J: Borrow<ProwJob>>(
     pods: &'a [P],
     jobs: &BTreeMap<String, J>,
     ages: &Ages,
     now: Timestamp,
-) -> Vec<(&'a Pod, PodReason)> {
+) -> Vec<(&'a JobPod, PodReason)> {
     let mut doomed = Vec::new();
     for pod in pods.iter().map(Borrow::borrow) {
         let labels = pod.metadata.labels.as_ref();
@@ -134,7 +134,7 @@ pub fn pods_to_delete<'a, P: Borrow<Pod>, J: Borrow<ProwJob>>(
                 let Some(completion) = job.borrow().status.as_ref().and_then(|s| s.completion_time.as_ref()) else {
                     continue;
                 };
-                let pod_start = pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0);
+                let pod_start = pod.start_time.as_ref().map(|t| t.0);
                 if older_than(pod_start, ages.max_pod_age, now) {
                     doomed.push((pod, PodReason::Aged));
                 } else if older_than(Some(completion.0), ages.terminated_pod_ttl, now) {
@@ -206,13 +206,13 @@ mod tests {
         assert_eq!(names, ["old-pre", "nightly-1", "gone-periodic"]);
     }
 
-    fn pod(name: &str, labels: serde_json::Value, created_hours_ago: i64, started_hours_ago: Option<i64>) -> Pod {
+    fn pod(name: &str, labels: serde_json::Value, created_hours_ago: i64, started_hours_ago: Option<i64>) -> JobPod {
         let mut value =
             json!({"metadata": {"name": name, "labels": labels, "creationTimestamp": at(created_hours_ago)}});
         if let Some(hours) = started_hours_ago {
             value["status"] = json!({"startTime": at(hours)});
         }
-        serde_json::from_value(value).unwrap()
+        JobPod::from(serde_json::from_value::<k8s_openapi::api::core::v1::Pod>(value).unwrap())
     }
 
     #[test]

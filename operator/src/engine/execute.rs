@@ -4,10 +4,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use prow_api::upstream::config::Plank;
 use prow_api::{ProwJob, ProwJobState};
+
+use super::job_pod::JobPod;
 
 /// The pod label holding the run's build id.
 pub const BUILD_ID_LABEL: &str = "prow.k8s.io/build-id";
@@ -105,7 +106,7 @@ pub fn unsupported_cluster(job: &ProwJob) -> Option<String> {
 
 /// Decides a triggered job: `pod` is its pod when one exists, `admitted` whether the
 /// concurrency limits let it start ([`super::limits::may_start`]).
-pub fn on_triggered(job: &ProwJob, pod: Option<&Pod>, admitted: Result<(), String>) -> Triggered {
+pub fn on_triggered(job: &ProwJob, pod: Option<&JobPod>, admitted: Result<(), String>) -> Triggered {
     if let Some(refused) = unsupported_cluster(job) {
         return Triggered::Refuse(refused);
     }
@@ -195,13 +196,9 @@ impl BuildIds {
 /// nor `Failed`, and not being deleted), and the job was aborted (by a newer run, the trigger or
 /// the running timeout) or gave up on a pod that stayed `Pending` (the scheduling and pending
 /// timeouts). Other results keep their pod for its logs until sinker's ages.
-pub fn stop_pod_of_complete_job(job: &ProwJob, pod: &Pod) -> bool {
+pub fn stop_pod_of_complete_job(job: &ProwJob, pod: &JobPod) -> bool {
     let Some(status) = &job.status else { return false };
-    let phase = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Pending");
+    let phase = pod.phase();
     let active = !matches!(phase, "Succeeded" | "Failed") && pod.metadata.deletion_timestamp.is_none();
     let gave_up = status.state == ProwJobState::Aborted || (status.state == ProwJobState::Error && phase == "Pending");
     status.completion_time.is_some() && active && gave_up
@@ -241,12 +238,11 @@ fn deadline(start: Timestamp, limit: Duration) -> Timestamp {
 }
 
 /// Decides a pending job from its pod (`None` when the pod is missing).
-pub fn on_pending(job: &ProwJob, pod: Option<&Pod>, limits: Limits, now: Timestamp) -> Action {
+pub fn on_pending(job: &ProwJob, pod: Option<&JobPod>, limits: Limits, now: Timestamp) -> Action {
     let Some(pod) = pod else { return Action::RecreatePod };
     let limits = limits.for_job(job);
-    let status = pod.status.clone().unwrap_or_default();
-    let phase = status.phase.as_deref().unwrap_or("Pending");
-    let reason = status.reason.as_deref().unwrap_or_default();
+    let phase = pod.phase();
+    let reason = pod.reason.as_deref().unwrap_or_default();
     let deleting = pod.metadata.deletion_timestamp.is_some();
     let revivals = job.status.as_ref().and_then(|s| s.pod_revival_count).unwrap_or(0);
     let lost = reason == "Evicted" || (reason == "NodeLost" && deleting) || phase == "Unknown";
@@ -262,28 +258,18 @@ pub fn on_pending(job: &ProwJob, pod: Option<&Pod>, limits: Limits, now: Timesta
     if deleting {
         return finish(ProwJobState::Error, "Pod got deleted unexpectedly", false);
     }
-    let containers = || {
-        status
-            .container_statuses
-            .iter()
-            .flatten()
-            .chain(status.init_container_statuses.iter().flatten())
-    };
-    let oom = containers().any(|c| {
-        c.state
-            .as_ref()
-            .and_then(|s| s.terminated.as_ref())
-            .is_some_and(|t| t.reason.as_deref() == Some("OOMKilled"))
-    });
+    let oom = pod
+        .terminations
+        .iter()
+        .flatten()
+        .any(|t| t.reason.as_deref() == Some("OOMKilled"));
     match phase {
         "Running" if oom => finish(ProwJobState::Error, "Job pod was OOM killed by the cluster.", false),
         "Succeeded" => {
-            let all_passed = containers().all(|c| {
-                c.state
-                    .as_ref()
-                    .and_then(|s| s.terminated.as_ref())
-                    .is_some_and(|t| t.exit_code == 0 && t.finished_at.is_some())
-            });
+            let all_passed = pod
+                .terminations
+                .iter()
+                .all(|t| t.as_ref().is_some_and(|t| t.exit_code == 0 && t.finished_at.is_some()));
             if all_passed {
                 finish(ProwJobState::Success, "Job succeeded.", false)
             } else {
@@ -295,7 +281,7 @@ pub fn on_pending(job: &ProwJob, pod: Option<&Pod>, limits: Limits, now: Timesta
             }
         }
         "Failed" => finish(ProwJobState::Failure, "Job failed.", false),
-        "Pending" => match status.start_time.as_ref().map(|t| t.0) {
+        "Pending" => match pod.start_time.as_ref().map(|t| t.0) {
             None => {
                 let created = pod.metadata.creation_timestamp.as_ref().map_or(now, |t| t.0);
                 let due = deadline(created, limits.pod_unscheduled_timeout);
@@ -315,7 +301,7 @@ pub fn on_pending(job: &ProwJob, pod: Option<&Pod>, limits: Limits, now: Timesta
             }
         },
         _ => {
-            let started = status.start_time.as_ref().map_or(now, |t| t.0);
+            let started = pod.start_time.as_ref().map_or(now, |t| t.0);
             let due = deadline(started, limits.pod_running_timeout);
             if now >= due {
                 finish(ProwJobState::Aborted, "Pod running timeout.", true)
@@ -356,12 +342,14 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
-    fn pod(status: Value, metadata: Value) -> Pod {
+    fn pod(status: Value, metadata: Value) -> JobPod {
         let mut meta = json!({"name": "j", "creationTimestamp": ago(1)});
         meta.as_object_mut()
             .unwrap()
             .extend(metadata.as_object().unwrap().clone());
-        serde_json::from_value(json!({"metadata": meta, "status": status})).unwrap()
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(json!({"metadata": meta, "status": status})).unwrap();
+        JobPod::from(pod)
     }
 
     fn terminated(code: i32, reason: &str) -> Value {
@@ -369,7 +357,7 @@ mod tests {
                "state": {"terminated": {"exitCode": code, "reason": reason, "finishedAt": ago(0)}}})
     }
 
-    fn decide(job: &ProwJob, pod: &Pod) -> Action {
+    fn decide(job: &ProwJob, pod: &JobPod) -> Action {
         on_pending(job, Some(pod), Limits::default(), now())
     }
 

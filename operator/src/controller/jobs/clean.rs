@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::{Function, Jobs, JobsError};
 use crate::engine::clean::{self, PodReason};
+use crate::engine::job_pod::JobPod;
 
 /// What one sweep deleted (`namespace/name` each).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
             }
         }
         let pod_namespace = &settings.namespaces.pod;
-        let theirs: Vec<&Pod> = pods
+        let theirs: Vec<&JobPod> = pods
             .iter()
             .filter(|p| p.metadata.namespace.as_ref() == Some(pod_namespace))
             .map(|p| p.as_ref())

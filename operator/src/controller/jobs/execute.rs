@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 use super::recent::CACHE_LAG;
 use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
 use crate::engine::execute::{self, Action as PodAction, CreateRefused, GCSK8S_FINALIZER, Triggered};
+use crate::engine::job_pod::JobPod;
 use crate::engine::limits;
 use crate::engine::report::REPORTER;
 use crate::podspec::{self, PodError, PodInputs};
@@ -49,7 +50,7 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
     let Some(status) = job.status.as_ref().filter(|_| kubernetes) else {
         return Ok(Action::await_change());
     };
-    let pod_ref = ObjectRef::<Pod>::new(&job.name_any()).within(&settings.namespaces.pod);
+    let pod_ref = ObjectRef::<JobPod>::new(&job.name_any()).within(&settings.namespaces.pod);
     let pod = jobs.pods.get(&pod_ref);
     let now = jobs.clock.now();
     let step = Step {
@@ -94,7 +95,7 @@ pub fn error_policy(job: Arc<ProwJob>, error: &JobsError, jobs: Arc<Jobs>) -> Ac
 }
 
 /// Removes crier's pod-reporter finalizer from `pod`, if it has it, so the pod can go.
-pub async fn release_finalizer(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Error> {
+pub async fn release_finalizer(api: &Api<Pod>, pod: &JobPod) -> Result<(), kube::Error> {
     let finalizers = pod.finalizers();
     if !finalizers.iter().any(|f| f == GCSK8S_FINALIZER) {
         return Ok(());
@@ -111,13 +112,13 @@ pub async fn release_finalizer(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Er
 }
 
 /// `job` as a run with `build_id`, in a pod named after it.
-fn with_build_id(job: &ProwJob, build_id: &str) -> ProwJob {
-    let mut run = job.clone();
-    if let Some(status) = run.status.as_mut() {
+fn with_build_id(mut job: ProwJob, build_id: &str) -> ProwJob {
+    let name = job.name_any();
+    if let Some(status) = job.status.as_mut() {
         status.build_id = Some(build_id.to_string());
-        status.pod_name = Some(job.name_any());
+        status.pod_name = Some(name);
     }
-    run
+    job
 }
 
 /// One reconcile of one job.
@@ -176,7 +177,7 @@ impl Step<'_> {
         Ok(superseded)
     }
 
-    async fn triggered(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+    async fn triggered(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
         let uid = self.job.uid().unwrap_or_default();
         if self.jobs.started.lock().unwrap_or_else(|p| p.into_inner()).fresh(&uid) {
             // This term started it moments ago; the cache has not caught up.
@@ -229,10 +230,14 @@ impl Step<'_> {
                 let build_id = build_id
                     .or_else(|| self.job.status.as_ref().and_then(|s| s.build_id.clone()))
                     .unwrap_or_else(|| self.jobs.build_ids.next(self.now));
+                // The URL reads the job's decoration, which the cache leaves out.
+                let Some(whole) = self.read_whole().await? else {
+                    return Ok(Action::requeue(SOON));
+                };
                 let url = self
                     .inputs()
                     .ok()
-                    .and_then(|inputs| podspec::job_url(&with_build_id(self.job, &build_id), inputs));
+                    .and_then(|inputs| podspec::job_url(&with_build_id(whole, &build_id), inputs));
                 self.started(&build_id, url).await?;
                 info!(%build_id, "adopted the existing pod");
                 Action::await_change()
@@ -272,18 +277,23 @@ impl Step<'_> {
         self.settings.pod_inputs.as_ref().map_err(Clone::clone)
     }
 
-    /// The job as the API server has it, with what the cache leaves out.
-    async fn read_whole(&self) -> Result<ProwJob, JobsError> {
+    /// The job as the API server has it, with what the cache leaves out (its pod spec, its
+    /// decoration...); `None` when its state there is no longer the cached one (the watch brings
+    /// the change).
+    async fn read_whole(&self) -> Result<Option<ProwJob>, JobsError> {
         let namespace = self.job.namespace().unwrap_or_default();
         let api: Api<ProwJob> = Api::namespaced(self.jobs.ctx.client.clone(), &namespace);
-        api.get(&self.job.name_any())
+        let whole = api
+            .get(&self.job.name_any())
             .await
             .map_err(|source| JobsError::ProwJob {
                 action: "reading",
                 namespace,
                 name: self.job.name_any(),
                 source,
-            })
+            })?;
+        let state = whole.status.as_ref().map_or(ProwJobState::Triggered, |s| s.state);
+        Ok((state == self.state()).then_some(whole))
     }
 
     /// Makes the job's pod with a new build id. A triggered job becomes pending; a pending one
@@ -301,16 +311,12 @@ impl Step<'_> {
             // Made moments ago and not in the cache yet.
             return Ok(Action::requeue(SOON));
         }
-        let full;
-        let job = if self.job.spec.pod_spec.is_none() && self.state() != ProwJobState::Triggered {
-            // A started job's pod spec is not cached: read the whole job.
-            full = self.read_whole().await?;
-            &full
-        } else {
-            self.job
+        // The cache leaves the pod spec out: the pod is built from the whole job.
+        let Some(whole) = self.read_whole().await? else {
+            return Ok(Action::requeue(SOON));
         };
         let build_id = self.jobs.build_ids.next(self.now);
-        let run = with_build_id(job, &build_id);
+        let run = with_build_id(whole, &build_id);
         let built = self
             .inputs()
             .and_then(|inputs| Ok((podspec::prowjob_to_pod(&run, inputs)?, podspec::job_url(&run, inputs))));
@@ -391,7 +397,7 @@ impl Step<'_> {
         Ok(applied)
     }
 
-    async fn pending(&self, pod: Option<&Pod>) -> Result<Action, JobsError> {
+    async fn pending(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
         match execute::on_pending(self.job, pod, self.settings.limits, self.now) {
             PodAction::Finish {
                 state,
@@ -438,7 +444,7 @@ impl Step<'_> {
         Ok(done)
     }
 
-    async fn delete_pod(&self, pod: &Pod) -> Result<(), JobsError> {
+    async fn delete_pod(&self, pod: &JobPod) -> Result<(), JobsError> {
         let api = self.pod_api();
         let failed = |source| JobsError::Pod {
             action: "deleting",

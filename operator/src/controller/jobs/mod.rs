@@ -32,7 +32,6 @@ use std::time::Duration;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::future::Shared;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -48,6 +47,7 @@ use super::manager::drive;
 use super::{Context, api_error};
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
+use crate::engine::job_pod::JobPod;
 use crate::engine::labels::CREATED_BY_PROW;
 use crate::github::{GitHubClient, GitHubError};
 use recent::Recent;
@@ -165,10 +165,10 @@ impl Clock for SystemClock {
 pub struct Jobs {
     /// The operator's context (client, instance caches, GitHub clients).
     pub ctx: Arc<Context>,
-    /// Every ProwJob, without managed fields; a started one also without what builds its pod.
+    /// Every ProwJob, reduced to what the loops read (without what builds its pod).
     pub prowjobs: Store<ProwJob>,
-    /// Every pod labelled `created-by-prow=true`, reduced to what the loops read.
-    pub pods: Store<Pod>,
+    /// Every pod labelled `created-by-prow=true`, as what the loops read of it.
+    pub pods: Store<JobPod>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     settings: settings::Memo,
@@ -245,7 +245,7 @@ impl Jobs {
     pub async fn start(ctx: Arc<Context>, clock: Arc<dyn Clock>) -> Result<(Arc<Jobs>, Feeds), JobsError> {
         let client = ctx.client.clone();
         let (prowjobs, prowjob_writer) = reflector::store::<ProwJob>();
-        let (pods, pod_writer) = reflector::store::<Pod>();
+        let (pods, pod_writer) = reflector::store::<JobPod>();
         let (execute_sender, execute) = unbounded();
         let (report_sender, report) = unbounded();
         let wakers = Arc::new(Wakers {
@@ -257,9 +257,8 @@ impl Jobs {
             .modify(slim::slim_prowjob)
             .reflect(prowjob_writer);
         let pod_config = watcher::Config::default().labels(&format!("{CREATED_BY_PROW}=true"));
-        let pod_stream = watcher(Api::<Pod>::all(client), pod_config)
+        let pod_stream = watcher(Api::<JobPod>::all(client), pod_config)
             .default_backoff()
-            .modify(slim::slim_pod)
             .reflect(pod_writer);
         let owners = ctx.clone();
         let created_pods: Arc<Mutex<Recent<(String, String)>>> = Arc::default();
@@ -513,7 +512,7 @@ impl Jobs {
 
 /// The ProwJobs a job pod belongs to: its `prow.k8s.io/id` (else its name) in the ProwJob
 /// namespace of each instance whose pods live in the pod's namespace.
-fn owners_of(ctx: &Context, pod: &Pod) -> Vec<ObjectRef<ProwJob>> {
+fn owners_of(ctx: &Context, pod: &JobPod) -> Vec<ObjectRef<ProwJob>> {
     let Some(namespace) = pod.metadata.namespace.as_deref() else {
         return Vec::new();
     };

@@ -1,69 +1,64 @@
 //! The job caches keep only what the loops read of ProwJobs and pods, so 10,000 of each fit in
-//! little memory.
+//! little memory: the Pod cache holds [`JobPod`]s, read straight from the watch.
 
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, PodSpec, PodStatus};
+use std::borrow::Cow;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use prow_api::ProwJob;
 use prow_api::job::DecorationConfig;
-use prow_api::{ProwJob, ProwJobState};
+use serde::{Deserialize, Deserializer};
 
-use crate::engine::clean::PROWJOB_ID;
-use crate::engine::execute::BUILD_ID_LABEL;
-use crate::engine::labels::{CREATED_BY_PROW, IS_OPTIONAL};
+use crate::engine::job_pod::JobPod;
+use crate::engine::labels::IS_OPTIONAL;
 use crate::engine::schedule::RERUN_LABEL;
 
-/// Keeps what the loops read of a job pod: its name, creation, deletion and finalizers, the
-/// labels naming its ProwJob and build, and the phase, reason, start time and the containers'
-/// states.
-pub fn slim_pod(pod: &mut Pod) {
-    let meta = &mut pod.metadata;
-    meta.managed_fields = None;
-    meta.annotations = None;
-    meta.owner_references = None;
-    meta.generate_name = None;
-    meta.uid = None;
-    if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
+impl Resource for JobPod {
+    type DynamicType = ();
+    type Scope = NamespaceResourceScope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        Pod::kind(dt)
     }
-    pod.spec = None::<PodSpec>;
-    let slim_containers = |statuses: Option<Vec<ContainerStatus>>| {
-        statuses.map(|list| {
-            list.into_iter()
-                .map(|c| ContainerStatus {
-                    name: c.name,
-                    state: c.state.map(|state| ContainerState {
-                        terminated: state.terminated,
-                        ..ContainerState::default()
-                    }),
-                    ..ContainerStatus::default()
-                })
-                .collect()
-        })
-    };
-    if let Some(status) = pod.status.take() {
-        pod.status = Some(PodStatus {
-            phase: status.phase,
-            reason: status.reason,
-            start_time: status.start_time,
-            container_statuses: slim_containers(status.container_statuses),
-            init_container_statuses: slim_containers(status.init_container_statuses),
-            ..PodStatus::default()
-        });
+
+    fn group(dt: &()) -> Cow<'_, str> {
+        Pod::group(dt)
+    }
+
+    fn version(dt: &()) -> Cow<'_, str> {
+        Pod::version(dt)
+    }
+
+    fn plural(dt: &()) -> Cow<'_, str> {
+        Pod::plural(dt)
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
     }
 }
 
-/// Keeps what the loops read of a ProwJob. A job that has started no longer needs what builds
-/// its pod: of its metadata only the labels the reporter and the scheduler read stay
-/// (`is-optional`, Gerrit's, `re-run`), of its decoration only the pod timeouts, and the pod
-/// spec, annotations, extra refs and the other agents' specs go. Should its pod be lost, the
-/// executor reads the whole job again.
+impl<'de> Deserialize<'de> for JobPod {
+    /// Reads a Pod and keeps what the loops read of it, so a watch of job pods holds one whole
+    /// Pod at a time, not a list page of them.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Pod::deserialize(deserializer).map(JobPod::from)
+    }
+}
+
+/// Keeps what the loops read of a ProwJob, whatever its state: of its metadata only the labels
+/// the reporter and the scheduler read stay (`is-optional`, Gerrit's, `re-run`), of its
+/// decoration only the pod timeouts, and the pod spec, annotations, extra refs, managed fields
+/// and the other agents' specs go. The executor reads the whole job when it makes (or adopts) the
+/// job's pod.
 pub fn slim_prowjob(job: &mut ProwJob) {
     job.metadata.managed_fields = None;
-    let started = job
-        .status
-        .as_ref()
-        .is_some_and(|s| !matches!(s.state, ProwJobState::Triggered | ProwJobState::Scheduling));
-    if !started {
-        return;
-    }
     let meta = &mut job.metadata;
     meta.annotations = None;
     meta.owner_references = None;
@@ -100,6 +95,8 @@ mod tests {
             "metadata": {"name": "j", "namespace": "prow", "annotations": {"a": "b"},
                          "labels": {IS_OPTIONAL: "true", "prow.k8s.io/job": "unit"}},
             "spec": {"type": "presubmit", "job": "unit", "context": "unit", "report": true,
+                     "agent": "kubernetes", "cluster": "default", "max_concurrency": 1, "job_queue_name": "q",
+                     "rerun_command": "/test unit", "error_on_eviction": true,
                      "refs": {"org": "o", "repo": "r", "base_ref": "main",
                               "pulls": [{"number": 1, "author": "a", "sha": "s"}]},
                      "pod_spec": {"containers": [{"image": "i"}]},
@@ -110,16 +107,14 @@ mod tests {
     }
 
     #[test]
-    fn a_triggered_job_keeps_what_builds_its_pod() {
-        let mut job = prowjob("triggered");
-        slim_prowjob(&mut job);
-        assert!(job.spec.pod_spec.is_some());
-        assert!(job.metadata.annotations.is_some());
+    fn a_job_keeps_what_the_reporter_the_limits_and_the_timeouts_read_whatever_its_state() {
+        for state in ["triggered", "pending"] {
+            a_job_keeps_what_the_loops_read(state);
+        }
     }
 
-    #[test]
-    fn a_started_job_keeps_what_the_reporter_and_the_timeouts_read() {
-        let mut job = prowjob("pending");
+    fn a_job_keeps_what_the_loops_read(state: &str) {
+        let mut job = prowjob(state);
         slim_prowjob(&mut job);
         assert!(job.spec.pod_spec.is_none());
         assert!(job.metadata.annotations.is_none());
@@ -127,8 +122,20 @@ mod tests {
         assert_eq!(labels.keys().collect::<Vec<_>>(), [IS_OPTIONAL]);
         assert_eq!(job.spec.context.as_deref(), Some("unit"));
         assert_eq!(job.spec.refs.as_ref().map(|r| r.org.as_str()), Some("o"));
-        let decoration = job.spec.decoration_config.expect("the pod timeouts stay");
+        let decoration = job.spec.decoration_config.clone().expect("the pod timeouts stay");
         assert!(decoration.pod_running_timeout.is_some());
         assert!(decoration.timeout.is_none());
+        let spec = &job.spec;
+        assert_eq!(
+            (
+                spec.agent.as_deref(),
+                spec.cluster.as_deref(),
+                spec.job_queue_name.as_deref()
+            ),
+            (Some("kubernetes"), Some("default"), Some("q"))
+        );
+        assert_eq!((spec.max_concurrency, spec.error_on_eviction), (Some(1), Some(true)));
+        assert_eq!(spec.rerun_command.as_deref(), Some("/test unit"));
+        assert!(job.status.is_some_and(|s| s.start_time.is_some()));
     }
 }
