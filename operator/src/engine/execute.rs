@@ -95,12 +95,16 @@ pub enum Triggered {
     Start,
 }
 
-/// Whether `job` names a build cluster the operator cannot run pods in: anything but the
-/// default cluster, until build clusters are supported.
+/// Whether `job` names a build cluster the native executor cannot run pods in: anything but the
+/// default cluster, until it runs jobs on build clusters (upstream's prow-controller-manager,
+/// which the operator gives the build clusters' kubeconfigs, does).
 pub fn unsupported_cluster(job: &ProwJob) -> Option<String> {
     let cluster = job.spec.cluster.as_deref().unwrap_or_default();
     (!cluster.is_empty() && cluster != "default").then(|| {
-        format!("Job cluster {cluster:?} is not available: only the default cluster (the operator's own) runs jobs.")
+        format!(
+            "Job cluster {cluster:?} is not available: the native executor runs jobs only in the default cluster \
+             (the operator's own); for build clusters run prow-controller-manager (native.execute: false)."
+        )
     })
 }
 
