@@ -549,6 +549,8 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         functions: crate::render::components::functions(&instance.spec),
         build_clusters_reachable: build_clusters::reachable_count(&cluster_statuses),
         build_clusters: cluster_statuses,
+        // Written by the webhook loop (controller::webhooks), kept as it is here.
+        webhooks: previous.webhooks.clone(),
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;
