@@ -9,6 +9,7 @@ pub mod cron;
 pub mod duration;
 pub mod engine;
 pub mod github;
+pub mod hooksync;
 pub mod http;
 pub mod import;
 pub mod input;

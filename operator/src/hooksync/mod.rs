@@ -1,0 +1,14 @@
+//! Managed webhooks: the `add-hook` step of an upstream installation, done continuously. The
+//! instance's webhook (URL, `json` content, events, the newest HMAC token as secret) made true on
+//! GitHub, on its org or on each repository it serves.
+//!
+//! - [`desired`]: pure. The webhook an instance wants (`spec.github.webhook`, the ingress host,
+//!   the enabled components, the HMAC Secret), target by target.
+//! - [`plan`]: pure. The wanted webhook and the webhooks GitHub lists for a target give one
+//!   create, one update (of the fields that drift) or nothing; other webhooks are left alone.
+
+pub mod desired;
+pub mod plan;
+
+pub use desired::{DesiredError, Target, desired_url, events, newest_token};
+pub use plan::{Drift, HookAction, Known, ObservedHook, Plan, WantedHook, plan, secret_digest};
