@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::webhook::HANDLED_EVENTS;
 
 /// Why an instance's webhook cannot be worked out.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DesiredError {
     /// Neither a URL nor an ingress host.
     #[error("spec.github.webhook.url is unset and there is no spec.ingress.host to derive it from")]

@@ -6,9 +6,13 @@
 //!   the enabled components, the HMAC Secret), target by target.
 //! - [`plan`]: pure. The wanted webhook and the webhooks GitHub lists for a target give one
 //!   create, one update (of the fields that drift) or nothing; other webhooks are left alone.
+//! - [`sync`]: the GitHub side: one list call per target, then the plan's write; one target's
+//!   failure never stops the others.
 
 pub mod desired;
 pub mod plan;
+pub mod sync;
 
 pub use desired::{DesiredError, Target, desired_url, events, newest_token};
 pub use plan::{Drift, HookAction, Known, ObservedHook, Plan, WantedHook, plan, secret_digest};
+pub use sync::{HookSyncError, TargetSync, TargetWork, sync_target, sync_targets};
