@@ -28,3 +28,4 @@ pub mod run;
 pub mod select;
 pub mod trigger_cli;
 pub mod webhook;
+pub mod webhooks_cli;

@@ -45,7 +45,7 @@ fn wanted(secret: &str) -> WantedHook {
             .iter()
             .map(|e| e.to_string())
             .collect(),
-        secret: secret.into(),
+        secret: Some(secret.into()),
     }
 }
 
@@ -117,7 +117,7 @@ async fn create_and_update_send_the_documented_bodies() {
     let config = HookConfig {
         url: URL.into(),
         content_type: "json".into(),
-        secret: "s3cret".into(),
+        secret: Some("s3cret".into()),
     };
     Mock::given(method("POST"))
         .and(path("/orgs/acme/hooks"))
@@ -386,5 +386,102 @@ async fn performance_200_repositories() {
     assert_eq!((requests.len(), writes(&requests).len()), (200, 0));
     eprintln!(
         "webhooks over 200 repositories: first pass 400 calls (200 writes) in {first_time:?}, second pass 200 calls (0 writes) in {second_time:?}"
+    );
+}
+
+// ---------------------------------------------------------------- webhooks diff
+
+fn diff_input(name: &str, level: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("prow-operator-webhooks-diff-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(
+        dir.join("config/prowinstance.yaml"),
+        format!(
+            r#"apiVersion: operator.prow.dev/v1alpha1
+kind: ProwInstance
+metadata: {{name: prow, namespace: prow}}
+spec:
+  version: v20240802-66b115076
+  github:
+    org: acme
+    repos: [website, api]
+    auth: {{token: {{secretRef: {{name: github-token, key: oauth}}}}}}
+    hmacSecretRef: {{name: hmac-token, key: hmac}}
+    webhook: {{managed: true, level: {level}}}
+  components: {{hook: {{enabled: false}}}}
+  ingress: {{host: prow.example.com}}
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("token"), "diff-token-0123\n").unwrap();
+    dir
+}
+
+fn run_diff(dir: &std::path::Path, server: &MockServer) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+        .args(["webhooks", "diff", "-f"])
+        .arg(dir.join("config"))
+        .arg("--token-file")
+        .arg(dir.join("token"))
+        .args(["--api-url", &server.uri()])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn webhooks_diff_prints_one_line_per_change_and_writes_nothing() {
+    let server = MockServer::start().await;
+    mount_hooks(
+        &server,
+        "website",
+        json!([hook(3, "https://ci.example/x", "json", &["*"])]),
+    )
+    .await;
+    // Form-encoded: drifted. Its secret cannot be compared (GitHub masks it) and is not reported.
+    mount_hooks(
+        &server,
+        "api",
+        json!([hook(4, URL, "form", &["issue_comment", "pull_request", "push"])]),
+    )
+    .await;
+    let dir = diff_input("repos", "repos");
+    let output = run_diff(&dir, &server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "create acme/website https://prow.example.com/hook\nupdate acme/api https://prow.example.com/hook\n"
+    );
+    assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+    assert!(!stderr.contains("diff-token-0123"));
+}
+
+#[tokio::test]
+async fn webhooks_diff_at_org_level_names_the_org_and_exits_1_when_github_cannot_be_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/hooks"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    let dir = diff_input("org", "org");
+    let output = run_diff(&dir, &server);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "");
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap().trim(),
+        "error: acme: GitHub list_hooks (acme): HTTP 404: Not Found (managing webhooks needs a token with the admin:repo_hook or admin:org_hook scope)"
+    );
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/hooks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let output = run_diff(&dir, &server);
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "create acme https://prow.example.com/hook\n"
     );
 }

@@ -191,8 +191,8 @@ pub struct HookConfig {
     pub url: String,
     /// `json`.
     pub content_type: String,
-    /// The HMAC secret GitHub signs with.
-    pub secret: String,
+    /// The HMAC secret GitHub signs with; not sent when `None`.
+    pub secret: Option<String>,
 }
 
 impl std::fmt::Debug for HookConfig {

@@ -8,6 +8,7 @@ use prow_api::ProwInstanceSpec;
 use prow_api::instance::WebhookLevel;
 use serde_json::Value;
 
+use super::plan::WantedHook;
 use crate::webhook::HANDLED_EVENTS;
 
 /// Why an instance's webhook cannot be worked out.
@@ -60,6 +61,16 @@ impl Target {
                 .collect(),
         }
     }
+}
+
+/// The webhook `target` should have: [`desired_url`], [`events`], and the [`newest_token`] of
+/// the HMAC Secret's content `hmac` (`None` when the Secret is not at hand: a dry run from files).
+pub fn wanted(spec: &ProwInstanceSpec, target: &Target, hmac: Option<&str>) -> Result<WantedHook, DesiredError> {
+    Ok(WantedHook {
+        url: desired_url(spec)?,
+        events: events(spec),
+        secret: hmac.map(|text| newest_token(text, target)).transpose()?,
+    })
 }
 
 /// The URL GitHub delivers to: `spec.github.webhook.url`, else `https://<ingress.host>/hook`.

@@ -13,6 +13,6 @@ pub mod desired;
 pub mod plan;
 pub mod sync;
 
-pub use desired::{DesiredError, Target, desired_url, events, newest_token};
+pub use desired::{DesiredError, Target, desired_url, events, newest_token, wanted};
 pub use plan::{Drift, HookAction, Known, ObservedHook, Plan, WantedHook, plan, secret_digest};
 pub use sync::{HookSyncError, TargetSync, TargetWork, sync_target, sync_targets};

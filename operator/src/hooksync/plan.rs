@@ -21,8 +21,9 @@ pub struct WantedHook {
     pub url: String,
     /// The events delivered (`*` for every event).
     pub events: BTreeSet<String>,
-    /// The HMAC token GitHub signs with (the newest in the Secret).
-    pub secret: String,
+    /// The HMAC token GitHub signs with (the newest in the Secret); `None` when the Secret is not
+    /// at hand (a dry run from files): then only a webhook without any secret counts as drifted.
+    pub secret: Option<String>,
 }
 
 impl std::fmt::Debug for WantedHook {
@@ -170,7 +171,11 @@ pub fn plan(wanted: &WantedHook, observed: &[ObservedHook], known: &Known) -> Pl
     if own.content_type != CONTENT_TYPE {
         drift.insert(Drift::ContentType);
     }
-    if !own.has_secret || known.secret_digest.as_deref() != Some(secret_digest(&wanted.secret).as_str()) {
+    let rotated = wanted
+        .secret
+        .as_deref()
+        .is_some_and(|secret| known.secret_digest.as_deref() != Some(secret_digest(secret).as_str()));
+    if !own.has_secret || rotated {
         drift.insert(Drift::Secret);
     }
     if own.events != wanted.events {

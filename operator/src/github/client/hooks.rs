@@ -35,12 +35,15 @@ impl HookScope<'_> {
 }
 
 fn config_json(config: &HookConfig) -> Value {
-    json!({
+    let mut config_json = json!({
         "url": config.url,
         "content_type": config.content_type,
-        "secret": config.secret,
         "insecure_ssl": "0",
-    })
+    });
+    if let Some(secret) = &config.secret {
+        config_json["secret"] = json!(secret);
+    }
+    config_json
 }
 
 impl GitHubClient {

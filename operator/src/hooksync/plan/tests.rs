@@ -5,7 +5,7 @@ fn wanted() -> WantedHook {
     WantedHook {
         url: "https://prow.example/hook".into(),
         events: ["push", "pull_request"].iter().map(|e| e.to_string()).collect(),
-        secret: "newest".into(),
+        secret: Some("newest".into()),
     }
 }
 
@@ -112,6 +112,22 @@ fn a_rotated_or_unknown_secret_is_set_again() {
 }
 
 #[test]
+fn without_the_secret_at_hand_only_a_hook_without_a_secret_drifts() {
+    let unknown = WantedHook {
+        secret: None,
+        ..wanted()
+    };
+    let forgotten = Known::default();
+    let present = hook(7, "https://prow.example/hook");
+    assert_eq!(plan(&unknown, &[present.clone()], &forgotten).action, None);
+    let unsigned = ObservedHook {
+        has_secret: false,
+        ..present
+    };
+    assert_eq!(drift(&plan(&unknown, &[unsigned], &forgotten)), [Drift::Secret]);
+}
+
+#[test]
 fn the_hook_at_the_url_last_set_is_moved_to_the_new_url() {
     let moved = Known {
         url: Some("https://old.example/hook".into()),
@@ -172,7 +188,7 @@ fn apply(wanted: &WantedHook, observed: &mut Vec<ObservedHook>, known: &mut Know
         }
     }
     known.url = Some(wanted.url.clone());
-    known.secret_digest = Some(secret_digest(&wanted.secret));
+    known.secret_digest = wanted.secret.as_deref().map(secret_digest);
 }
 
 const URLS: [&str; 3] = [
@@ -213,7 +229,7 @@ proptest! {
         let wanted = WantedHook {
             url: URLS[url].into(),
             events: events.into_iter().map(|e| EVENTS[e].to_string()).collect(),
-            secret: "newest".into(),
+            secret: Some("newest".into()),
         };
         let mut observed = observed;
         observed.sort_by_key(|h| h.id);
