@@ -587,6 +587,10 @@ pub struct WebhookStatus {
     /// `url` changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// A digest of the HMAC token the operator last set as the webhook's secret (GitHub never
+    /// shows it), so a rotation is noticed across restarts; not the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_digest: Option<String>,
     /// When the operator last received a delivery for the target (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_delivery: Option<String>,

@@ -12,3 +12,4 @@ mod labels;
 mod rbac;
 mod scenario;
 mod trigger;
+mod webhooks;

@@ -17,6 +17,16 @@ pub enum DesiredError {
     /// Neither a URL nor an ingress host.
     #[error("spec.github.webhook.url is unset and there is no spec.ingress.host to derive it from")]
     NoUrl,
+    /// The HMAC Secret cannot be read.
+    #[error("the HMAC Secret {name} (key {key}) cannot be read: {reason}")]
+    NoSecret {
+        /// The Secret's name.
+        name: String,
+        /// The key.
+        key: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The HMAC Secret holds no token for the target.
     #[error("the HMAC Secret holds no token for {target} (spec.github.hmacSecretRef)")]
     NoToken {

@@ -6,11 +6,13 @@
 //!   the enabled components, the HMAC Secret), target by target.
 //! - [`plan`]: pure. The wanted webhook and the webhooks GitHub lists for a target give one
 //!   create, one update (of the fields that drift) or nothing; other webhooks are left alone.
+//! - [`status`]: pure. `status.webhooks[]` from a pass, and what the next pass remembers.
 //! - [`sync`]: the GitHub side: one list call per target, then the plan's write; one target's
 //!   failure never stops the others.
 
 pub mod desired;
 pub mod plan;
+pub mod status;
 pub mod sync;
 
 pub use desired::{DesiredError, Target, desired_url, events, newest_token, wanted};
