@@ -119,7 +119,7 @@ fn without_the_secret_at_hand_only_a_hook_without_a_secret_drifts() {
     };
     let forgotten = Known::default();
     let present = hook(7, "https://prow.example/hook");
-    assert_eq!(plan(&unknown, &[present.clone()], &forgotten).action, None);
+    assert_eq!(plan(&unknown, std::slice::from_ref(&present), &forgotten).action, None);
     let unsigned = ObservedHook {
         has_secret: false,
         ..present
