@@ -485,3 +485,30 @@ async fn webhooks_diff_at_org_level_names_the_org_and_exits_1_when_github_cannot
         "create acme https://prow.example.com/hook\n"
     );
 }
+
+#[tokio::test]
+async fn a_rate_limited_pass_stops_asking_github_and_leaves_the_rest_for_later() {
+    let server = MockServer::start().await;
+    // Every listing is rate limited for a minute: beyond the client's 5 s budget.
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "60")
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .mount(&server)
+        .await;
+    let targets: Vec<TargetWork> = (0..40).map(|i| work(&format!("r{i}"), "t", synced("t"))).collect();
+    let results = sync_targets(&client(&server), &targets, Mode::Apply).await;
+    assert!(results.iter().all(|r| r.error.is_some()));
+    let calls = server.received_requests().await.unwrap().len();
+    // The targets already started when the first answer came (8 at a time) asked; no other did.
+    assert!(
+        calls <= prow_operator::hooksync::sync::CONCURRENT_TARGETS,
+        "{calls} calls"
+    );
+    let Some(prow_operator::hooksync::HookSyncError::Throttled { wait }) = &results[39].error else {
+        panic!("expected the last target not visited, got {:?}", results[39].error);
+    };
+    assert_eq!(*wait, Duration::from_secs(60));
+}

@@ -224,10 +224,7 @@ async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Vi
     notify(ctx, instance, &results, &failures).await;
     let retry_after = results
         .iter()
-        .filter_map(|r| match &r.error {
-            Some(crate::hooksync::HookSyncError::GitHub(e)) => e.retry_after(),
-            _ => None,
-        })
+        .filter_map(|r| r.error.as_ref().and_then(crate::hooksync::HookSyncError::retry_after))
         .max();
     let period = resync(instance);
     Visit {

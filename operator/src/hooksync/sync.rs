@@ -2,6 +2,9 @@
 //! plan, and (unless it is a dry run) create or update. One target's failure is its own: the
 //! others go on.
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use futures::StreamExt;
 use tracing::{Instrument, info};
 
@@ -22,6 +25,23 @@ pub enum HookSyncError {
     /// GitHub refused or failed a call.
     #[error("{0}{hint}", hint = permission_hint(.0))]
     GitHub(#[from] GitHubError),
+    /// The target was not visited: GitHub was rate limiting another target of the pass.
+    #[error("not visited: GitHub is rate limiting (asked to wait {} s)", wait.as_secs())]
+    Throttled {
+        /// How long GitHub asked to wait.
+        wait: Duration,
+    },
+}
+
+impl HookSyncError {
+    /// How long GitHub asked to wait, when it was rate limiting.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::GitHub(e) => e.retry_after(),
+            Self::Throttled { wait } => Some(*wait),
+            Self::Desired(_) => None,
+        }
+    }
 }
 
 fn permission_hint(error: &GitHubError) -> &'static str {
@@ -55,10 +75,29 @@ pub struct TargetSync {
     pub error: Option<HookSyncError>,
 }
 
-/// Syncs every target, [`CONCURRENT_TARGETS`] at a time; the results come back in order.
+/// Syncs every target, [`CONCURRENT_TARGETS`] at a time; the results come back in order. Once
+/// GitHub rate limits one target beyond the client's wait budget, the targets not started yet
+/// are not visited ([`HookSyncError::Throttled`], for the next pass).
 pub async fn sync_targets(client: &GitHubClient, work: &[TargetWork], mode: Mode) -> Vec<TargetSync> {
+    let throttled: Mutex<Option<Duration>> = Mutex::new(None);
+    let throttle = &throttled;
     futures::stream::iter(work)
-        .map(|work| sync_target(client, work, mode))
+        .map(|work| async move {
+            let wait = *throttle.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(wait) = wait {
+                return TargetSync {
+                    target: work.target.clone(),
+                    plan: None,
+                    applied: false,
+                    error: Some(HookSyncError::Throttled { wait }),
+                };
+            }
+            let result = sync_target(client, work, mode).await;
+            if let Some(wait) = result.error.as_ref().and_then(HookSyncError::retry_after) {
+                throttle.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(wait);
+            }
+            result
+        })
         .buffered(CONCURRENT_TARGETS)
         .collect()
         .await
