@@ -177,6 +177,63 @@ pub struct GitHubSpec {
     /// The GitHub API endpoint (for GitHub Enterprise).
     #[serde(default = "default_github_api")]
     pub api_url: String,
+    /// The webhook GitHub delivers events to, registered and kept right by the operator when
+    /// `managed` (upstream's `add-hook`, done continuously).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSpec>,
+}
+
+/// The GitHub webhook the operator manages (`spec.github.webhook`).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSpec {
+    /// Whether the operator creates the webhook where it is missing and repairs it where it
+    /// drifts. Off by default, so an existing installation is left as it is.
+    #[serde(default)]
+    pub managed: bool,
+    /// The URL GitHub delivers to; `https://<spec.ingress.host>/hook` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = "^https?://"))]
+    pub url: Option<String>,
+    /// `repos` (default): one webhook per repository served; `org`: one webhook on the org.
+    #[serde(default)]
+    pub level: WebhookLevel,
+    /// The events delivered; when empty, the events the enabled components need (the native
+    /// trigger's, or every event (`*`) when hook runs, as upstream's `add-hook`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// How often the webhooks are read back from GitHub (one list call per repository or org),
+    /// as a Go duration (`10m`, the default).
+    #[serde(default = "default_webhook_resync")]
+    #[schemars(extend("pattern" = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"))]
+    pub resync_period: String,
+}
+
+impl Default for WebhookSpec {
+    fn default() -> Self {
+        WebhookSpec {
+            managed: false,
+            url: None,
+            level: WebhookLevel::default(),
+            events: Vec::new(),
+            resync_period: default_webhook_resync(),
+        }
+    }
+}
+
+fn default_webhook_resync() -> String {
+    "10m".to_string()
+}
+
+/// Where the managed webhook lives.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum WebhookLevel {
+    /// One webhook on the org (`/orgs/{org}/hooks`).
+    Org,
+    /// One webhook per repository served (`/repos/{org}/{repo}/hooks`).
+    #[default]
+    Repos,
 }
 
 fn default_github_api() -> String {
@@ -509,6 +566,40 @@ pub struct ProwInstanceStatus {
     /// Reachable build clusters out of all (`2/3`); unset without build clusters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_clusters_reachable: Option<String>,
+    /// Each webhook target (the org, or each repository served), as last read from GitHub.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookStatus>,
+}
+
+/// What the operator last found of the webhook of one target.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookStatus {
+    /// `org` (level `org`) or `org/repo`.
+    pub target: String,
+    /// `Present` (as wanted), `Drifted` (found different; repaired unless a dry run),
+    /// `Missing` (not found; created unless a dry run), `Failed` (GitHub could not be read or
+    /// written: see `lastError`) or `AppManaged` (a GitHub App's own webhook is used: it is set
+    /// on the App, not per repository, and the operator only reports it).
+    #[schemars(extend("enum" = ["Present", "Drifted", "Missing", "Failed", "AppManaged"]))]
+    pub state: String,
+    /// The URL the operator last set on the webhook, by which it recognises its own hook after
+    /// `url` changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A digest of the HMAC token the operator last set as the webhook's secret (GitHub never
+    /// shows it), so a rotation is noticed across restarts; not the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_digest: Option<String>,
+    /// When the operator last received a delivery for the target (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivery: Option<String>,
+    /// What went wrong, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the webhook was last read from GitHub (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
 }
 
 /// Which implementation runs one job function.

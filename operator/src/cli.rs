@@ -182,6 +182,12 @@ pub enum Command {
         #[command(subcommand)]
         command: LabelsCommand,
     },
+    /// Managed webhooks: what they would change on GitHub.
+    Webhooks {
+        /// What to do.
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
     /// Turn an upstream Prow configuration into custom resources.
     Import {
         /// The upstream config.yaml.
@@ -236,6 +242,28 @@ pub enum LabelsCommand {
     },
 }
 
+/// The `webhooks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Print what managed webhooks would do, one line per change, without doing it:
+    /// `create|update org/repo url` (or `org` for `level: org`).
+    ///
+    /// Exits 1, with one sentence per problem on standard error, when GitHub cannot be read (the
+    /// other targets are still shown).
+    Diff {
+        /// Files or directories of YAML holding the ProwInstance (read recursively).
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// A file holding a GitHub token that can read the webhooks (scope `admin:repo_hook` or
+        /// `admin:org_hook`).
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The GitHub API endpoint (default: the instance's `github.apiUrl`).
+        #[arg(long)]
+        api_url: Option<String>,
+    },
+}
+
 /// An error of the command line layer.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -260,6 +288,9 @@ pub enum CliError {
     /// `labels diff` could not start.
     #[error(transparent)]
     Labels(#[from] crate::labels_cli::LabelsCliError),
+    /// `webhooks diff` could not start.
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks_cli::WebhooksCliError),
     /// The controller failed.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
@@ -427,19 +458,18 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 },
         } => {
             let diff = crate::labels_cli::diff(&paths, &token_file, api_url.as_deref())?;
-            for error in &diff.errors {
-                eprintln!("error: {error}");
-            }
-            let mut out = diff.lines.join("\n");
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            write_stdout(&out)?;
-            Ok(if diff.errors.is_empty() {
-                Outcome::Clean
-            } else {
-                Outcome::Findings
-            })
+            print_diff(&diff.lines, &diff.errors)
+        }
+        Command::Webhooks {
+            command:
+                WebhooksCommand::Diff {
+                    paths,
+                    token_file,
+                    api_url,
+                },
+        } => {
+            let diff = crate::webhooks_cli::diff(&paths, &token_file, api_url.as_deref())?;
+            print_diff(&diff.lines, &diff.errors)
         }
         Command::Import {
             config,
@@ -486,6 +516,24 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
 /// A Go-style duration (`6h`, `90m`) for a flag.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// A diff's lines on standard output and its problems on standard error; findings when there
+/// are problems.
+fn print_diff(lines: &[String], errors: &[String]) -> Result<Outcome, CliError> {
+    for error in errors {
+        eprintln!("error: {error}");
+    }
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    write_stdout(&out)?;
+    Ok(if errors.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 fn write_stdout(text: &str) -> Result<(), CliError> {

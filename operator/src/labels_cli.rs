@@ -53,7 +53,10 @@ pub fn diff(paths: &[PathBuf], token_file: &Path, api_url: Option<&str>) -> Resu
     if inputs.instances.is_empty() {
         return Err(LabelsCliError::NoInstance);
     }
-    let token = read_token(token_file)?;
+    let token = read_token(token_file).map_err(|reason| LabelsCliError::Token {
+        path: token_file.to_path_buf(),
+        reason,
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -61,15 +64,12 @@ pub fn diff(paths: &[PathBuf], token_file: &Path, api_url: Option<&str>) -> Resu
     runtime.block_on(diff_all(&inputs, &token, api_url))
 }
 
-fn read_token(path: &Path) -> Result<String, LabelsCliError> {
-    let error = |reason: String| LabelsCliError::Token {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+/// The token in `path`, trimmed; why not, in a few words, when it cannot be read or is empty.
+pub(crate) fn read_token(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(error("the file is empty".to_string()));
+        return Err("the file is empty".to_string());
     }
     Ok(token.to_string())
 }

@@ -18,3 +18,4 @@ mod labels;
 mod rbac;
 mod scenario;
 mod trigger;
+mod webhooks;

@@ -552,12 +552,20 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         functions: crate::render::components::functions(&instance.spec),
         build_clusters_reachable: build_clusters::reachable_count(&cluster_statuses),
         build_clusters: cluster_statuses,
+        // The webhook loop's (controller::webhooks): compared as it is, never written here.
+        webhooks: previous.webhooks.clone(),
     };
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;
     }
     if status != previous {
-        patch_status::<ProwInstance>(ctx, &owner.namespace, &owner.name, &status).await?;
+        // A merge patch without `webhooks` (an empty list is not serialised), so what the
+        // webhook loop wrote meanwhile is kept.
+        let written = ProwInstanceStatus {
+            webhooks: Vec::new(),
+            ..status.clone()
+        };
+        patch_status::<ProwInstance>(ctx, &owner.namespace, &owner.name, &written).await?;
     }
     write_config_statuses(instance, &selected, &judged, &reports, &effective, ctx, &now).await?;
 

@@ -25,6 +25,7 @@ use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
 use super::triggers::{self, Changes};
+use super::webhooks;
 use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
@@ -121,6 +122,7 @@ impl Caches {
             build_clusters: Default::default(),
             label_sync: Default::default(),
             label_sets_changed: Default::default(),
+            webhooks_changed: Default::default(),
             secrets_changed: Default::default(),
             instances_changed: Default::default(),
             written: Default::default(),
@@ -141,6 +143,7 @@ impl Caches {
                 instance_changes.secrets_changed.notify_one();
                 instance_changes.instances_changed.notify_one();
                 instance_changes.label_sets_changed.notify_one();
+                instance_changes.webhooks_changed.notify_one();
             }),
             watch_configs(
                 ConfigKind::JobConfig,
@@ -288,7 +291,8 @@ impl Caches {
             tokio::join!(
                 controller,
                 jobs::lead(ctx.clone(), shutdown.clone()),
-                label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown)
+                label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown.clone()),
+                webhooks::lead(ctx.clone(), shutdown)
             );
         };
         tokio::select! {

@@ -30,6 +30,7 @@ pub mod status;
 pub mod storage_copy;
 pub mod trigger;
 pub mod triggers;
+pub mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -339,6 +340,9 @@ pub struct Context {
     /// Woken when a LabelSet or a ProwInstance changes, once the caches show it (the label sync
     /// looks at once for repositories whose desired labels changed).
     pub label_sets_changed: tokio::sync::Notify,
+    /// Woken when a ProwInstance or a Secret an instance names changes (the managed-webhook
+    /// loop looks at once for instances whose webhook inputs changed).
+    pub webhooks_changed: tokio::sync::Notify,
     /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
     /// tokens are read again).
     pub secrets_changed: tokio::sync::Notify,

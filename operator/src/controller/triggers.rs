@@ -154,6 +154,7 @@ where
         if names_it {
             ctx.github.invalidate();
             ctx.secrets_changed.notify_one();
+            ctx.webhooks_changed.notify_one();
             send(ctx, ObjectRef::from_obj(instance.as_ref()));
         }
     }

@@ -26,6 +26,7 @@ use super::pagination::{MAX_PAGES, PER_PAGE, next_page};
 use super::retry::{
     Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, mark_secondary_rate_limit, requested_wait,
 };
+mod hooks;
 mod repo_labels;
 
 use super::types::{

@@ -28,6 +28,6 @@ pub use error::{Call, GitHubError};
 pub use pagination::{MAX_PAGES, PER_PAGE, next_page};
 pub use retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, requested_wait};
 pub use types::{
-    IssueComment, PullRequest, PullRequestState, RepoLabel, Repository, STATUS_DESCRIPTION_MAX_CHARS, StatusState,
-    path_segment, truncate_chars,
+    Hook, HookConfig, HookScope, HookUpdate, IssueComment, PullRequest, PullRequestState, RepoLabel, Repository,
+    STATUS_DESCRIPTION_MAX_CHARS, StatusState, path_segment, truncate_chars,
 };

@@ -136,7 +136,108 @@ impl From<WireRepository> for Repository {
     }
 }
 
+/// Where a webhook lives: an org, or a repository (`org`, `repo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookScope<'a> {
+    /// `/orgs/{org}/hooks`.
+    Org(&'a str),
+    /// `/repos/{org}/{repo}/hooks`.
+    Repo(&'a str, &'a str),
+}
+
+impl std::fmt::Display for HookScope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HookScope::Org(org) => f.write_str(org),
+            HookScope::Repo(org, repo) => write!(f, "{org}/{repo}"),
+        }
+    }
+}
+
+/// A webhook as GitHub lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// Its id.
+    pub id: u64,
+    /// `config.url` (empty when GitHub gives none).
+    pub url: String,
+    /// `config.content_type` (`json` or `form`; GitHub's default is `form`).
+    pub content_type: String,
+    /// The events it delivers.
+    pub events: Vec<String>,
+    /// Whether it delivers.
+    pub active: bool,
+    /// Whether it has a secret (GitHub shows it masked, never its value).
+    pub has_secret: bool,
+}
+
+impl From<WireHook> for Hook {
+    fn from(wire: WireHook) -> Self {
+        Self {
+            id: wire.id,
+            url: wire.config.url.unwrap_or_default(),
+            content_type: wire.config.content_type.unwrap_or_else(|| "form".to_string()),
+            events: wire.events,
+            active: wire.active,
+            has_secret: wire.config.secret.is_some_and(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// A webhook's `config`, as the operator sets it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HookConfig {
+    /// Where GitHub delivers.
+    pub url: String,
+    /// `json`.
+    pub content_type: String,
+    /// The HMAC secret GitHub signs with; not sent when `None`.
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for HookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        f.debug_struct("HookConfig")
+            .field("url", &self.url)
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of a webhook a `PATCH` changes; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HookUpdate {
+    /// The whole `config` (GitHub keeps it as one object).
+    pub config: Option<HookConfig>,
+    /// The events.
+    pub events: Option<Vec<String>>,
+    /// Whether it delivers.
+    pub active: Option<bool>,
+}
+
 // ---- wire shapes (only the fields used) ----
+
+#[derive(Deserialize)]
+pub(crate) struct WireHook {
+    pub id: u64,
+    #[serde(default)]
+    pub active: bool,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub config: WireHookConfig,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct WireHookConfig {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+}
 
 #[derive(Deserialize)]
 pub(crate) struct WireRepoLabel {
