@@ -1,5 +1,11 @@
 //! Managed webhooks against a wiremock GitHub with the REST shapes of the webhooks API: the
 //! adapter's calls, then whole passes over several repositories.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test: a failure panics"
+)]
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
