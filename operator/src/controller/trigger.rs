@@ -3,8 +3,8 @@
 //!
 //! It handles `push` (postsubmits), `pull_request` (presubmits: trust and changed files from
 //! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits) and
-//! `issue_comment` (`/test`, `/retest`, `/ok-to-test` and the replies). `run` does not serve
-//! `/hook` yet: what an acknowledgement promises is decided first.
+//! `issue_comment` (`/test`, `/retest`, `/ok-to-test` and the replies). `POST /hook` of every
+//! replica ([`crate::http`]) hands it the deliveries it accepted, and answers once it acted.
 //!
 //! ProwJobs are named by [`prowjob::uuid_name`] of the delivery and the job, so a redelivered
 //! event, or a retry after a failure, creates nothing twice: the API server answers 409.
