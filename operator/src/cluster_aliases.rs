@@ -3,7 +3,7 @@
 //! their kubeconfigs parsed down to their context names.
 //!
 //! Upstream's rules (prow-controller-manager, `pkg/kube/config.go`) for the Secret form
-//! ([`BuildClusterSecret`]): every key is a kubeconfig file unless it starts with `..` or lacks the
+//! ([`prow_api::instance::BuildClusterSecret`]): every key is a kubeconfig file unless it starts with `..` or lacks the
 //! suffix, and every context of every file is a cluster named after the context. Upstream refuses
 //! to start when a context name occurs twice; here only that alias is unusable, with a message
 //! naming both places, and every other cluster goes on (a deliberate difference).
