@@ -225,6 +225,38 @@ async fn each_build_cluster_reports_whether_jobs_can_run_there_and_only_used_one
     world.apply_value(kubeconfig_secret("build-kubeconfig", &shipped)).await;
     let (instance, build_entry) = cluster_in_state(&world, "gke_e2e_build", "Reachable").await;
     assert_eq!(build_entry["missingVerbs"], Value::Null, "{build_entry}");
+    // Each change of state is an Event on the instance, naming the cluster.
+    let notes = world
+        .eventually("the Events of the clusters' states", || async {
+            let notes: Vec<String> = world
+                .list("events.k8s.io/v1", "Event", "prow", "")
+                .await
+                .iter()
+                .filter(|e| e["regarding"]["kind"] == "ProwInstance")
+                .filter(|e| e["reason"].as_str().is_some_and(|r| r.starts_with("BuildCluster")))
+                .map(|e| {
+                    format!(
+                        "{} {}",
+                        e["reason"].as_str().unwrap_or_default(),
+                        e["note"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            notes
+                .iter()
+                .any(|n| n.starts_with("BuildClusterReachable "))
+                .then_some(notes)
+        })
+        .await;
+    assert!(
+        notes.iter().any(|n| n
+            == "BuildClusterMissingPermissions build cluster \"gke_e2e_build\" is MissingPermissions: the credentials may not patch pods in namespace \"test-pods\""),
+        "{notes:?}"
+    );
+    assert!(
+        notes.contains(&"BuildClusterReachable build cluster \"gke_e2e_build\" is Reachable".to_string()),
+        "{notes:?}"
+    );
     assert_eq!(instance["status"]["buildClustersReachable"], "1/3");
 
     // A job on the unreachable cluster holds Ready, naming the cluster and why.

@@ -25,6 +25,7 @@ use prow_api::instance::{BuildClusterStatus, ProwInstanceSpec};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use super::notices::Notice;
 use crate::cluster_aliases::{self, Contexts, Resolved, SecretFiles};
 use crate::render::components::BUILD_CLUSTERS_SECRET;
 use crate::render::meta::Owner;
@@ -414,6 +415,31 @@ fn status_of(cluster: &Resolved, entry: Option<&Entry>, used: &BTreeSet<String>)
     status
 }
 
+/// The Events for the clusters whose state changed from `previous` to `next` (a new cluster
+/// included): `BuildClusterReachable` (Normal), else `BuildCluster<State>` (Warning) with why.
+pub fn transitions(previous: &[BuildClusterStatus], next: &[BuildClusterStatus]) -> Vec<Notice> {
+    next.iter()
+        .filter(|now| {
+            previous
+                .iter()
+                .find(|before| before.name == now.name)
+                .is_none_or(|before| before.state != now.state)
+        })
+        .map(|now| {
+            let warning = now.state != state::REACHABLE;
+            let note = match (&now.last_error, warning) {
+                (Some(error), true) => format!("build cluster {:?} is {}: {error}", now.name, now.state),
+                _ => format!("build cluster {:?} is {}", now.name, now.state),
+            };
+            Notice {
+                warning,
+                reason: format!("BuildCluster{}", now.state),
+                note,
+            }
+        })
+        .collect()
+}
+
 /// `reachable/all` for the printer column; `None` without build clusters.
 pub fn reachable_count(statuses: &[BuildClusterStatus]) -> Option<String> {
     (!statuses.is_empty()).then(|| {
@@ -613,6 +639,39 @@ mod tests {
         }))
         .expect("spec");
         assert!(kubeconfig_secret(&owner, &none, &[], &kubeconfigs).is_none());
+    }
+
+    #[test]
+    fn a_change_of_state_is_one_event_naming_the_cluster() {
+        let status = |name: &str, state: &str| BuildClusterStatus {
+            name: name.into(),
+            state: state.into(),
+            last_error: (state != state::REACHABLE).then(|| "no answer".into()),
+            ..BuildClusterStatus::default()
+        };
+        let before = [status("a", state::REACHABLE), status("b", state::UNREACHABLE)];
+        let after = [
+            status("a", state::UNREACHABLE),
+            status("b", state::UNREACHABLE),
+            status("c", state::REACHABLE),
+        ];
+        let notices = transitions(&before, &after);
+        let seen: Vec<(bool, &str, &str)> = notices
+            .iter()
+            .map(|n| (n.warning, n.reason.as_str(), n.note.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    true,
+                    "BuildClusterUnreachable",
+                    r#"build cluster "a" is Unreachable: no answer"#
+                ),
+                (false, "BuildClusterReachable", r#"build cluster "c" is Reachable"#),
+            ]
+        );
+        assert!(transitions(&after, &after).is_empty());
     }
 
     #[test]

@@ -558,6 +558,9 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
     if let Some(notice) = notices::transition(&previous.conditions, &summary) {
         ctx.publish(&instance.object_ref(&()), &notice).await;
     }
+    for notice in build_clusters::transitions(&previous.build_clusters, &status.build_clusters) {
+        ctx.publish(&instance.object_ref(&()), &notice).await;
+    }
     if status != previous {
         // A merge patch without `webhooks` (an empty list is not serialised), so what the
         // webhook loop wrote meanwhile is kept.
