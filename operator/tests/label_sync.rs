@@ -533,6 +533,7 @@ async fn labels_diff_prints_one_line_per_change_and_writes_nothing() {
     );
     assert!(writes(&server.received_requests().await.unwrap()).is_empty());
     assert!(!stderr.contains(TOKEN));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -559,6 +560,7 @@ async fn labels_diff_exits_1_with_a_sentence_when_a_repository_cannot_be_read() 
         String::from_utf8(output.stderr).unwrap().trim(),
         "error: example-org/website: GitHub repo_labels (example-org/website): HTTP 404: Not Found"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -461,6 +461,7 @@ async fn webhooks_diff_prints_one_line_per_change_and_writes_nothing() {
     );
     assert!(writes(&server.received_requests().await.unwrap()).is_empty());
     assert!(!stderr.contains("diff-token-0123"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -490,6 +491,7 @@ async fn webhooks_diff_at_org_level_names_the_org_and_exits_1_when_github_cannot
         String::from_utf8(output.stdout).unwrap(),
         "create acme https://prow.example.com/hook\n"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
