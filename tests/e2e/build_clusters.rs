@@ -1,14 +1,17 @@
-//! Build clusters on real control planes: a second control plane serves as a build cluster, and
-//! the instance's status says, cluster by cluster, what the operator found there.
+//! Build clusters on real control planes: other control planes serve as build clusters; the
+//! instance's status says, cluster by cluster, what the operator found there, and each job runs
+//! on the cluster it names, one that goes away holding only its own jobs.
 
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use kube::Api;
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::{Api, Client};
 use serde_json::{Value, json};
 
 use crate::api_server::real_cluster;
 use crate::harness::{World, condition, repo};
 use crate::install::{installed_in, wait_condition};
+use crate::jobs::{direct_prowjob, kubelet_status, state_of};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 
@@ -22,58 +25,32 @@ fn kubeconfig_secret(name: &str, kubeconfig: &str) -> Value {
 /// Gives the build cluster's operator identity `verbs` on pods in `test-pods` there.
 async fn grant(build: &cluster::Cluster, verbs: &[&str]) {
     let client = build.admin_client().await.expect("build cluster admin");
-    let params = PatchParams::apply("e2e").force();
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    namespaces
-        .patch(
-            "test-pods",
-            &params,
-            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-pods"}})),
-        )
-        .await
-        .expect("namespace test-pods");
-    let role = Role {
-        metadata: kube::api::ObjectMeta {
-            name: Some("prow-pods".into()),
-            namespace: Some("test-pods".into()),
-            ..Default::default()
-        },
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["pods".into()]),
-            verbs: verbs.iter().map(|v| v.to_string()).collect(),
-            ..Default::default()
-        }]),
-    };
-    let binding = RoleBinding {
-        metadata: role.metadata.clone(),
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
-            name: "prow-pods".into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "User".into(),
-            name: cluster::OPERATOR_USER.into(),
-            ..Default::default()
-        }]),
-    };
-    let roles: Api<Role> = Api::namespaced(client.clone(), "test-pods");
-    let mut role_object = serde_json::to_value(&role).expect("role");
-    role_object["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
-    role_object["kind"] = json!("Role");
-    roles
-        .patch("prow-pods", &params, &Patch::Apply(role_object))
-        .await
-        .expect("role");
-    let bindings: Api<RoleBinding> = Api::namespaced(client, "test-pods");
-    let mut binding_object = serde_json::to_value(&binding).expect("binding");
-    binding_object["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
-    binding_object["kind"] = json!("RoleBinding");
-    bindings
-        .patch("prow-pods", &params, &Patch::Apply(binding_object))
-        .await
-        .expect("binding");
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-pods"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "prow-pods", "namespace": "test-pods"},
+               "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": verbs}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "prow-pods", "namespace": "test-pods"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "prow-pods"},
+               "subjects": [{"kind": "User", "name": cluster::OPERATOR_USER}]}),
+    ];
+    for object in objects {
+        let object: DynamicObject = serde_json::from_value(object).expect("an object");
+        let resource = match object.types.as_ref().map(|t| t.kind.as_str()) {
+            Some("Namespace") => ApiResource::erase::<Namespace>(&()),
+            Some("Role") => ApiResource::erase::<Role>(&()),
+            _ => ApiResource::erase::<RoleBinding>(&()),
+        };
+        let api: Api<DynamicObject> = match object.metadata.namespace.as_deref() {
+            Some(namespace) => Api::namespaced_with(client.clone(), namespace, &resource),
+            None => Api::all_with(client.clone(), &resource),
+        };
+        let name = object.metadata.name.clone().expect("a name");
+        api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&object))
+            .await
+            .expect("applied on the build cluster");
+    }
 }
 
 /// `kubectl apply -k config/build-cluster` on the build cluster, and a kubeconfig of its
@@ -285,4 +262,158 @@ async fn each_build_cluster_reports_whether_jobs_can_run_there_and_only_used_one
         .and_then(|a| a.iter().find(|c| c["name"] == "unreachable").cloned())
         .expect("unreachable entry");
     assert_eq!(entry["used"], true);
+}
+
+/// A triggered ProwJob `name` for the cluster `alias`.
+fn job_on(name: &str, alias: &str) -> Value {
+    let mut job = direct_prowjob(name);
+    job["spec"]["cluster"] = json!(alias);
+    job
+}
+
+/// The pod `name` in `test-pods` of the cluster `client` reaches, once it exists.
+async fn pod_in(world: &World, client: &Client, name: &str) -> Pod {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "test-pods");
+    world
+        .eventually(&format!("pod {name}"), || async {
+            pods.get_opt(name).await.ok().flatten()
+        })
+        .await
+}
+
+/// Plays the kubelet of the cluster `client` reaches: the pod `name` succeeded.
+async fn succeed(world: &World, client: &Client, name: &str) {
+    let pod = serde_json::to_value(pod_in(world, client, name).await).expect("JSON");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "test-pods");
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&kubelet_status(&pod, "Succeeded", 0)),
+    )
+    .await
+    .expect("the pod succeeded");
+}
+
+/// The ProwJob `name` once its description is `description` (a prefix when it ends in `…`).
+async fn described(world: &World, name: &str, state: &str, description: &str) -> Value {
+    world
+        .eventually(&format!("ProwJob {name} {state}: {description}"), || async {
+            let job = world.get("prow.k8s.io/v1", "ProwJob", "prow", name).await?;
+            let seen = job["status"]["description"].as_str()?;
+            let matches = match description.strip_suffix('…') {
+                Some(prefix) => seen.starts_with(prefix),
+                None => seen == description,
+            };
+            (job["status"]["state"] == state && matches).then_some(job)
+        })
+        .await
+}
+
+#[tokio::test]
+async fn jobs_run_on_the_cluster_they_name_and_one_that_goes_away_holds_only_its_own() {
+    let world = World::start().await;
+    if !world.runs_pods() {
+        return; // Needs real control planes.
+    }
+    let (Some(east), Some(mut west)) = (real_cluster().await, real_cluster().await) else {
+        return;
+    };
+    let world = installed_in(world).await;
+    for (name, build) in [("east", &east), ("west", &west)] {
+        let kubeconfig = shipped_kubeconfig(&world, build).await;
+        world
+            .apply_value(kubeconfig_secret(&format!("{name}-kubeconfig"), &kubeconfig))
+            .await;
+    }
+    let instances: Api<prow_api::instance::ProwInstance> = Api::namespaced(world.client.clone(), "prow");
+    let clusters = json!({"spec": {"buildClusters": [
+        {"name": "east", "kubeconfigSecretRef": {"name": "east-kubeconfig", "key": "kubeconfig"}},
+        {"name": "west", "kubeconfigSecretRef": {"name": "west-kubeconfig", "key": "kubeconfig"}},
+    ]}});
+    instances
+        .patch("prow", &PatchParams::default(), &Patch::Merge(&clusters))
+        .await
+        .expect("build clusters added");
+    cluster_in_state(&world, "east", "Reachable").await;
+    cluster_in_state(&world, "west", "Reachable").await;
+    let (east_admin, west_admin) = (
+        east.admin_client().await.expect("east"),
+        west.admin_client().await.expect("west"),
+    );
+
+    // Each job's pod is made in the cluster it names; a cluster the instance does not have ends
+    // its job in upstream's words, naming the ones it has.
+    for (name, alias) in [
+        ("on-east", "east"),
+        ("on-west", "west"),
+        ("at-home", "default"),
+        ("on-gpu", "gpu"),
+    ] {
+        world.apply_value(job_on(name, alias)).await;
+    }
+    pod_in(&world, &east_admin, "on-east").await;
+    pod_in(&world, &west_admin, "on-west").await;
+    pod_in(&world, &world.client, "at-home").await;
+    described(
+        &world,
+        "on-gpu",
+        "error",
+        r#"Terminal error: unknown cluster alias "gpu". The instance's clusters are "default", "east", "west"."#,
+    )
+    .await;
+    let before = state_of(&world, "on-west", "pending").await;
+    for (client, name) in [(&east_admin, "on-east"), (&west_admin, "on-west")] {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "test-pods");
+        let others = pods.list(&Default::default()).await.expect("pods");
+        assert_eq!(others.items.len(), 1, "only {name} runs there");
+    }
+
+    // West goes away mid-run: its jobs wait, saying why; the others go on.
+    west.stop_api_server();
+    world.apply_value(job_on("on-west-later", "west")).await;
+    succeed(&world, &east_admin, "on-east").await;
+    succeed(&world, &world.client, "at-home").await;
+    state_of(&world, "on-east", "success").await;
+    state_of(&world, "at-home", "success").await;
+    described(
+        &world,
+        "on-west",
+        "pending",
+        "Waiting for build cluster \"west\", which is Unreachable: …",
+    )
+    .await;
+    described(
+        &world,
+        "on-west-later",
+        "triggered",
+        "Waiting for build cluster \"west\", which is Unreachable: …",
+    )
+    .await;
+    cluster_in_state(&world, "west", "Unreachable").await;
+
+    // West comes back: the held jobs go on where they were, nothing lost or made twice.
+    west.start_api_server().await.expect("west is back");
+    described(&world, "on-west-later", "pending", "Job triggered.").await;
+    described(&world, "on-west", "pending", "Job triggered.").await;
+    succeed(&world, &west_admin, "on-west").await;
+    succeed(&world, &west_admin, "on-west-later").await;
+    let after = state_of(&world, "on-west", "success").await;
+    state_of(&world, "on-west-later", "success").await;
+    assert_eq!(
+        after["status"]["build_id"], before["status"]["build_id"],
+        "the same run"
+    );
+    assert_eq!(after["status"]["pod_revival_count"], Value::Null, "{after}");
+    let pods: Api<Pod> = Api::namespaced(west_admin.clone(), "test-pods");
+    let mut names: Vec<String> = pods
+        .list(&Default::default())
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["on-west", "on-west-later"]);
+    cluster_in_state(&world, "west", "Reachable").await;
 }

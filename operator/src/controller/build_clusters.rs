@@ -175,7 +175,9 @@ fn refused_credentials(kubeconfig: &Kubeconfig, context: &str) -> Option<String>
     })
 }
 
-/// A client for `context` of `kubeconfig`, with the probe's timeouts.
+/// A client for `context` of `kubeconfig`. It times out connecting; reads are not timed out by
+/// the client (a Pod watch waits minutes for its next event), so each request that must end
+/// bounds itself.
 async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> Result<Client, String> {
     if let Some(refused) = refused_credentials(kubeconfig, context) {
         return Err(refused);
@@ -188,7 +190,6 @@ async fn client_for(kubeconfig: &Kubeconfig, context: &str) -> Result<Client, St
         .await
         .map_err(|e| format!("its context {context:?} cannot be used: {e}"))?;
     config.connect_timeout = Some(PROBE_TIMEOUT);
-    config.read_timeout = Some(PROBE_TIMEOUT);
     Client::try_from(config).map_err(|e| format!("no client can be made for its context {context:?}: {e}"))
 }
 
@@ -259,6 +260,7 @@ async fn probe(client: &Client, namespace: &str) -> Probe {
 
 /// One cluster of one instance: what its credentials were, the client made from them, and the
 /// last probe.
+#[derive(Clone)]
 struct Entry {
     /// The kubeconfig's hash, the context and the pod namespace the entry was made for.
     made_for: (String, String, String),
@@ -272,6 +274,29 @@ struct Entry {
 pub struct BuildClusters {
     instances: Mutex<HashMap<(String, String), BTreeMap<String, Entry>>>,
     declared: Mutex<HashMap<(String, String), BTreeSet<String>>>,
+    /// Notified (every waiter) when a cluster is declared, forgotten, gets new credentials or
+    /// changes state.
+    changed: tokio::sync::Notify,
+}
+
+/// How the job engine may reach one build cluster, as its instance's last reconcile left it.
+#[derive(Clone)]
+pub struct Reach {
+    /// A client, or why none can be made from the kubeconfig.
+    pub client: Result<Client, String>,
+    /// Differs whenever the kubeconfig, the context or the pod namespace differ.
+    pub credentials: String,
+    /// The last probe's state (see [`state`]) and error; `None` before the first.
+    pub probe: Option<(&'static str, Option<String>)>,
+}
+
+/// The build clusters of one instance as the job engine sees them.
+#[derive(Clone, Default)]
+pub struct InstanceClusters {
+    /// Every alias the instance declares, usable or not.
+    pub declared: BTreeSet<String>,
+    /// How to reach each declared cluster whose kubeconfig was found.
+    pub reach: BTreeMap<String, Reach>,
 }
 
 impl std::fmt::Debug for BuildClusters {
@@ -292,7 +317,12 @@ impl BuildClusters {
         kubeconfigs: &Kubeconfigs,
         used: &BTreeSet<String>,
     ) -> Vec<BuildClusterStatus> {
-        let mut entries = self.take(&key);
+        // A copy: the job engine keeps reading the clusters while they are probed.
+        let mut entries = self.entries(&key);
+        let before: BTreeMap<String, (String, Option<&'static str>)> = entries
+            .iter()
+            .map(|(alias, e)| (alias.clone(), Self::signature(e)))
+            .collect();
         let mut fresh = BTreeMap::new();
         for cluster in resolved {
             let Ok(access) = &cluster.access else {
@@ -337,20 +367,79 @@ impl BuildClusters {
             .iter()
             .map(|cluster| status_of(cluster, fresh.get(&cluster.alias), used))
             .collect();
+        let after: BTreeMap<String, (String, Option<&'static str>)> = fresh
+            .iter()
+            .map(|(alias, e)| (alias.clone(), Self::signature(e)))
+            .collect();
         self.instances
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, fresh);
+        if before != after {
+            self.changed.notify_waiters();
+        }
         statuses
+    }
+
+    /// What tells a change of an entry the engine must act on: its credentials and its state.
+    fn signature(entry: &Entry) -> (String, Option<&'static str>) {
+        let credentials = format!("{:?}", entry.made_for);
+        (credentials, entry.probe.as_ref().map(|(probe, _, _)| probe.state))
     }
 
     /// Records the aliases the instance `key` declares (its kubeconfig Secrets read).
     pub fn declare(&self, key: (String, String), resolved: &[Resolved]) {
-        let aliases = resolved.iter().map(|r| r.alias.clone()).collect();
-        self.declared
+        let aliases: BTreeSet<String> = resolved.iter().map(|r| r.alias.clone()).collect();
+        let previous = self
+            .declared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, aliases);
+            .insert(key, aliases.clone());
+        if previous.as_ref() != Some(&aliases) {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// The instance `key`'s clusters as the job engine sees them; `None` until its kubeconfig
+    /// Secrets were read here.
+    pub fn of_instance(&self, key: &(String, String)) -> Option<InstanceClusters> {
+        let declared = self.declared(key)?;
+        let reach = self
+            .entries(key)
+            .into_iter()
+            .filter(|(alias, _)| declared.contains(alias))
+            .map(|(alias, entry)| {
+                let reach = Reach {
+                    credentials: format!("{:?}", entry.made_for),
+                    probe: entry
+                        .probe
+                        .as_ref()
+                        .map(|(probe, _, _)| (probe.state, probe.error.clone())),
+                    client: entry.client,
+                };
+                (alias, reach)
+            })
+            .collect();
+        Some(InstanceClusters { declared, reach })
+    }
+
+    /// Has the instance `key`'s cluster `alias` probed again at its instance's next reconcile
+    /// (the engine saw it come back or go away before the probe did).
+    pub fn probe_soon(&self, key: &(String, String), alias: &str) {
+        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(probe) = instances
+            .get_mut(key)
+            .and_then(|entries| entries.get_mut(alias))
+            .and_then(|entry| entry.probe.as_mut())
+        {
+            probe.1 = Instant::now().checked_sub(PROBE_EVERY).unwrap_or(probe.1);
+        }
+    }
+
+    /// Resolves when the clusters change (see [`BuildClusters`]'s `changed`); listening starts
+    /// when the future is first polled or enabled.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 
     /// The aliases the instance `key` declared at its last reconcile, if it had one here.
@@ -366,13 +455,15 @@ impl BuildClusters {
     pub fn forget(&self, key: &(String, String)) {
         self.instances.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         self.declared.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.changed.notify_waiters();
     }
 
-    fn take(&self, key: &(String, String)) -> BTreeMap<String, Entry> {
+    fn entries(&self, key: &(String, String)) -> BTreeMap<String, Entry> {
         self.instances
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(key)
+            .get(key)
+            .cloned()
             .unwrap_or_default()
     }
 }

@@ -54,6 +54,11 @@ fn send(ctx: &Context, instance: ObjectRef<ProwInstance>) {
     }
 }
 
+/// Triggers the reconcile of `instance`.
+pub fn instance(ctx: &Context, instance: ObjectRef<ProwInstance>) {
+    send(ctx, instance);
+}
+
 /// Triggers every instance in the cache.
 pub fn all_instances(ctx: &Context) {
     for instance in ctx.stores.instances.state() {

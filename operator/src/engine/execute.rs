@@ -81,8 +81,6 @@ impl Limits {
 /// What to do with a triggered ProwJob.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Triggered {
-    /// It cannot run: move it to `error` with this description.
-    Refuse(String),
     /// Its pod exists already (made before a restart or a lost write): the job is pending with
     /// the pod's build id.
     Adopt {
@@ -95,25 +93,9 @@ pub enum Triggered {
     Start,
 }
 
-/// Whether `job` names a build cluster the native executor cannot run pods in: anything but the
-/// default cluster, until it runs jobs on build clusters (upstream's prow-controller-manager,
-/// which the operator gives the build clusters' kubeconfigs, does).
-pub fn unsupported_cluster(job: &ProwJob) -> Option<String> {
-    let cluster = job.spec.cluster.as_deref().unwrap_or_default();
-    (!cluster.is_empty() && cluster != "default").then(|| {
-        format!(
-            "Job cluster {cluster:?} is not available: the native executor runs jobs only in the default cluster \
-             (the operator's own); for build clusters run prow-controller-manager (native.execute: false)."
-        )
-    })
-}
-
 /// Decides a triggered job: `pod` is its pod when one exists, `admitted` whether the
 /// concurrency limits let it start ([`super::limits::may_start`]).
-pub fn on_triggered(job: &ProwJob, pod: Option<&JobPod>, admitted: Result<(), String>) -> Triggered {
-    if let Some(refused) = unsupported_cluster(job) {
-        return Triggered::Refuse(refused);
-    }
+pub fn on_triggered(pod: Option<&JobPod>, admitted: Result<(), String>) -> Triggered {
     if let Some(pod) = pod {
         let build_id = pod
             .metadata
@@ -404,29 +386,16 @@ mod tests {
     }
 
     #[test]
-    fn triggered_jobs_start_wait_adopt_or_are_refused() {
-        let plain = job(json!({}));
-        assert_eq!(on_triggered(&plain, None, Ok(())), Triggered::Start);
-        assert_eq!(
-            on_triggered(&plain, None, Err("full".into())),
-            Triggered::Wait("full".into())
-        );
+    fn triggered_jobs_start_wait_or_are_adopted() {
+        assert_eq!(on_triggered(None, Ok(())), Triggered::Start);
+        assert_eq!(on_triggered(None, Err("full".into())), Triggered::Wait("full".into()));
         let existing = pod(json!({}), json!({"labels": {"prow.k8s.io/build-id": "42"}}));
         assert_eq!(
-            on_triggered(&plain, Some(&existing), Err("full".into())),
+            on_triggered(Some(&existing), Err("full".into())),
             Triggered::Adopt {
                 build_id: Some("42".into())
             },
             "a pod made before a restart is adopted, limits or not"
-        );
-        let elsewhere = job(json!({"spec": {"cluster": "gpu"}}));
-        let Triggered::Refuse(description) = on_triggered(&elsewhere, None, Ok(())) else {
-            panic!("another cluster is refused")
-        };
-        assert!(description.contains("\"gpu\""), "{description}");
-        assert_eq!(
-            on_triggered(&job(json!({"spec": {"cluster": "default"}})), None, Ok(())),
-            Triggered::Start
         );
     }
 

@@ -5,7 +5,8 @@
 //!   aborts; [`prowjob`], [`labels`] and [`presets`] build them, with the instance's
 //!   [`job_defaults`] resolved in and [`quantity`] values written canonically;
 //! - execute ([`execute`], [`limits`]): what a pending job's pod means, superseded duplicates,
-//!   concurrency limits; [`job_pod`] is what they read of a job's pod;
+//!   concurrency limits; [`job_pod`] is what they read of a job's pod; [`placement`], the
+//!   cluster it runs in;
 //! - schedule ([`schedule`]): when a periodic starts;
 //! - report ([`report`], [`failure_comment`]): GitHub statuses and the failure comment;
 //! - clean ([`clean`]): which ProwJobs and pods go.
@@ -19,6 +20,7 @@ pub mod job_defaults;
 pub mod job_pod;
 pub mod labels;
 pub mod limits;
+pub mod placement;
 pub mod presets;
 pub mod prowjob;
 pub mod quantity;

@@ -182,6 +182,8 @@ pub struct Cluster {
     dir: PathBuf,
     server: String,
     processes: Vec<Process>,
+    /// How the API server was started: its binary and arguments.
+    api_server: (PathBuf, Vec<String>),
     detached: bool,
     remove_dir: bool,
 }
@@ -248,6 +250,7 @@ impl Cluster {
             dir: dir.clone(),
             server,
             processes: Vec::new(),
+            api_server: (options.binaries.path("kube-apiserver"), Vec::new()),
             detached: options.detached,
             remove_dir,
         };
@@ -275,35 +278,26 @@ impl Cluster {
             .wait_for("etcd", "etcd to serve", || async { etcd_healthy(etcd_port).await })
             .await?;
 
-        cluster.spawn(
-            "kube-apiserver",
-            &binaries.path("kube-apiserver"),
-            &[
-                format!("--etcd-servers={etcd_url}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                format!("--secure-port={api_port}"),
-                format!("--tls-cert-file={}", d("apiserver.crt")),
-                format!("--tls-private-key-file={}", d("apiserver.key")),
-                "--authorization-mode=RBAC".into(),
-                format!("--token-auth-file={}", d("tokens.csv")),
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-                format!("--service-account-key-file={}", d("service-account.pub")),
-                format!("--service-account-signing-key-file={}", d("service-account.key")),
-                "--service-cluster-ip-range=10.96.0.0/16".into(),
-                "--endpoint-reconciler-type=none".into(),
-                "--allow-privileged=true".into(),
-                "--profiling=false".into(),
-                "--v=0".into(),
-            ],
-        )?;
+        cluster.api_server.1 = vec![
+            format!("--etcd-servers={etcd_url}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={api_port}"),
+            format!("--tls-cert-file={}", d("apiserver.crt")),
+            format!("--tls-private-key-file={}", d("apiserver.key")),
+            "--authorization-mode=RBAC".into(),
+            format!("--token-auth-file={}", d("tokens.csv")),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+            format!("--service-account-key-file={}", d("service-account.pub")),
+            format!("--service-account-signing-key-file={}", d("service-account.key")),
+            "--service-cluster-ip-range=10.96.0.0/16".into(),
+            "--endpoint-reconciler-type=none".into(),
+            "--allow-privileged=true".into(),
+            "--profiling=false".into(),
+            "--v=0".into(),
+        ];
+        cluster.start_api_server().await?;
         let admin = cluster.admin_client().await?;
-        cluster
-            .wait_for("kube-apiserver", "kube-apiserver's /readyz", || {
-                let admin = admin.clone();
-                async move { ready(&admin).await }
-            })
-            .await?;
 
         cluster.spawn(
             "kube-controller-manager",
@@ -401,6 +395,28 @@ impl Cluster {
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts the API server (again, after [`Cluster::stop_api_server`]: at the same address,
+    /// on the same data) and waits until it is ready.
+    pub async fn start_api_server(&mut self) -> Result<(), Error> {
+        let (binary, args) = self.api_server.clone();
+        self.spawn("kube-apiserver", &binary, &args)?;
+        let admin = self.admin_client().await?;
+        self.wait_for("kube-apiserver", "kube-apiserver's /readyz", || {
+            let admin = admin.clone();
+            async move { ready(&admin).await }
+        })
+        .await
+    }
+
+    /// Stops the API server alone (SIGKILL), as a cluster that goes away: its address refuses
+    /// connections until [`Cluster::start_api_server`]; etcd keeps everything. The other
+    /// processes keep running and retry.
+    pub fn stop_api_server(&mut self) {
+        if let Some(index) = self.processes.iter().position(|p| p.name() == "kube-apiserver") {
+            self.processes.remove(index).stop();
         }
     }
 

@@ -7,12 +7,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::Shared;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::DeleteParams;
 use kube::{Api, ResourceExt};
 use prow_api::ProwJob;
 use tracing::{info, warn};
 
+use super::clusters::PodSite;
+use super::execute::bounded;
 use super::{Function, Jobs, JobsError};
 use crate::engine::clean::{self, PodReason};
 use crate::engine::job_pod::JobPod;
@@ -72,7 +74,6 @@ pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
     let now = jobs.clock.now();
     let all = jobs.prowjobs.state();
     let by_name: BTreeMap<String, &ProwJob> = all.iter().map(|j| (j.name_any(), j.as_ref())).collect();
-    let pods = jobs.pods.state();
     let mut swept = Swept::default();
     let mut failure = None;
     for (instance, settings) in jobs.instances() {
@@ -109,53 +110,13 @@ pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
                 }
             }
         }
-        let pod_namespace = &settings.namespaces.pod;
-        let theirs: Vec<&JobPod> = pods
-            .iter()
-            .filter(|p| p.metadata.namespace.as_ref() == Some(pod_namespace))
-            .map(|p| p.as_ref())
-            .collect();
-        let pod_api: Api<Pod> = Api::namespaced(jobs.ctx.client.clone(), pod_namespace);
-        for (pod, reason) in clean::pods_to_delete(&theirs, &by_name, &settings.ages, now) {
-            let name = pod.name_any();
-            if reason == PodReason::Orphaned {
-                let owner = pod
-                    .labels()
-                    .get(clean::PROWJOB_ID)
-                    .cloned()
-                    .unwrap_or_else(|| name.clone());
-                // Its metadata only: a ProwJob the cache leaves out as unreadable still owns it.
-                match prowjobs.get_metadata_opt(&owner).await {
-                    Ok(None) => {}
-                    Ok(Some(_)) => continue,
-                    Err(source) => {
-                        failure.get_or_insert(JobsError::ProwJob {
-                            action: "reading",
-                            namespace: namespace.clone(),
-                            name,
-                            source,
-                        });
-                        continue;
-                    }
-                }
-            }
-            let result = async {
-                super::execute::release_finalizer(&pod_api, pod).await?;
-                deleted(pod_api.delete(&name, &DeleteParams::default()).await)
-            };
-            match result.await {
-                Ok(()) => {
-                    info!(pod = %name, ?reason, "deleted a job pod");
-                    swept.pods.push((format!("{pod_namespace}/{name}"), reason));
-                }
-                Err(source) => {
-                    failure.get_or_insert(JobsError::Pod {
-                        action: "deleting",
-                        namespace: pod_namespace.clone(),
-                        name,
-                        source,
-                    });
-                }
+        // The pods in the operator's own cluster and in every build cluster listed now (one
+        // that cannot be reached is swept once it can).
+        let mut sites = vec![jobs.own_site(&settings)];
+        sites.extend(jobs.build_cluster_sites(&instance, &settings));
+        for site in sites {
+            if let Err(error) = sweep_pods(&site, &prowjobs, &by_name, &settings.ages, now, &mut swept).await {
+                failure.get_or_insert(error);
             }
         }
     }
@@ -163,4 +124,62 @@ pub async fn sweep(jobs: &Jobs) -> Result<Swept, JobsError> {
         Some(error) => Err(error),
         None => Ok(swept),
     }
+}
+
+/// Deletes the job pods of `site` the rules condemn (see [`sweep`]); returns the first failure.
+async fn sweep_pods(
+    site: &PodSite,
+    prowjobs: &Api<ProwJob>,
+    by_name: &BTreeMap<String, &ProwJob>,
+    ages: &clean::Ages,
+    now: Timestamp,
+    swept: &mut Swept,
+) -> Result<(), JobsError> {
+    let pods = site.pods();
+    let theirs: Vec<&JobPod> = pods.iter().map(|p| p.as_ref()).collect();
+    let namespace = prowjobs.namespace().unwrap_or_default().to_string();
+    let mut failure = None;
+    for (pod, reason) in clean::pods_to_delete(&theirs, by_name, ages, now) {
+        let name = pod.name_any();
+        if reason == PodReason::Orphaned {
+            let owner = pod
+                .labels()
+                .get(clean::PROWJOB_ID)
+                .cloned()
+                .unwrap_or_else(|| name.clone());
+            // Its metadata only: a ProwJob the cache leaves out as unreadable still owns it.
+            match prowjobs.get_metadata_opt(&owner).await {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(source) => {
+                    failure.get_or_insert(JobsError::ProwJob {
+                        action: "reading",
+                        namespace: namespace.clone(),
+                        name,
+                        source,
+                    });
+                    continue;
+                }
+            }
+        }
+        let result = async {
+            bounded(super::execute::release_finalizer(&site.api, pod)).await?;
+            deleted(bounded(site.api.delete(&name, &DeleteParams::default())).await)
+        };
+        match result.await {
+            Ok(()) => {
+                info!(pod = %name, cluster = %site.cluster, ?reason, "deleted a job pod");
+                swept.pods.push((format!("{}/{name}", site.namespace), reason));
+            }
+            Err(source) => {
+                failure.get_or_insert(JobsError::Pod {
+                    action: "deleting",
+                    namespace: site.namespace.clone(),
+                    name,
+                    source,
+                });
+            }
+        }
+    }
+    failure.map_or(Ok(()), Err)
 }

@@ -5,6 +5,10 @@
 //! The job is the record: a pod made before a restart is adopted, a state change only applies
 //! if the state it starts from still holds, and every final state sets `completionTime`.
 //!
+//! Each job's pod lives in the cluster its `spec.cluster` names ([`Jobs::site`]): a job naming
+//! a cluster its instance does not have ends `error`; one whose cluster cannot be used now waits,
+//! with a description saying why, and goes on where it was once the cluster is back.
+//!
 //! [`engine::execute::on_pending`]: crate::engine::execute::on_pending
 
 use std::sync::Arc;
@@ -21,11 +25,13 @@ use prow_api::{ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
+use super::clusters::PodSite;
 use super::recent::CACHE_LAG;
 use super::{Function, InstanceSettings, Jobs, JobsError, Transition};
 use crate::engine::execute::{self, Action as PodAction, CreateRefused, GCSK8S_FINALIZER, Triggered};
 use crate::engine::job_pod::JobPod;
 use crate::engine::limits;
+use crate::engine::placement::{self, Placement};
 use crate::engine::report::REPORTER;
 use crate::podspec::{self, PodError, PodInputs};
 
@@ -38,20 +44,27 @@ const LIMITED: Duration = Duration::from_secs(10);
 const SOON: Duration = Duration::from_secs(1);
 /// The description of a duplicate aborted by a newer run, as upstream's.
 const SUPERSEDED: &str = "Aborted as the newer version of this job is running.";
+/// The description of a pending job, as upstream's.
+const TRIGGERED: &str = "Job triggered.";
+/// How often a job held by its cluster is looked at again, should nothing wake it first (its
+/// cluster coming back does at once).
+const HELD: Duration = Duration::from_secs(30);
+/// How long a request to a cluster may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Moves `job` one step along its lifecycle.
 #[tracing::instrument(skip_all, fields(prowjob = %job.name_any()))]
 pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, JobsError> {
     let namespace = job.namespace().unwrap_or_default();
-    let Some((_, settings)) = jobs.instance_for(&namespace, Function::Execute) else {
+    let Some((instance, settings)) = jobs.instance_for(&namespace, Function::Execute) else {
         return Ok(Action::await_change());
     };
     let kubernetes = job.spec.agent.as_deref().is_none_or(|a| a == "kubernetes");
     let Some(status) = job.status.as_ref().filter(|_| kubernetes) else {
         return Ok(Action::await_change());
     };
-    let pod_ref = ObjectRef::<JobPod>::new(&job.name_any()).within(&settings.namespaces.pod);
-    let pod = jobs.pods.get(&pod_ref);
+    let site = jobs.site(&instance, &settings, &job);
+    let pod = site.as_ref().ok().and_then(|site| site.pod(&job.name_any()));
     let now = jobs.clock.now();
     let step = Step {
         jobs: &jobs,
@@ -60,23 +73,33 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
         now,
     };
     let action = if status.completion_time.is_some() {
-        if let Some(pod) = pod.as_deref().filter(|p| execute::stop_pod_of_complete_job(&job, p)) {
-            step.delete_pod(pod).await?;
+        match (&site, pod.as_deref()) {
+            (Ok(site), Some(pod)) if execute::stop_pod_of_complete_job(&job, pod) => {
+                step.delete_pod(site, pod).await?;
+                Action::await_change()
+            }
+            // Its pod goes once its cluster is back.
+            (Err(Placement::Hold(_)), _) => Action::requeue(HELD),
+            _ => Action::await_change(),
         }
-        Action::await_change()
     } else if limits::may_have_duplicates(&job) && step.terminate_duplicates().await? {
         // Upstream's terminateDupes, on every reconcile of a triggered or pending presubmit (an
         // index lookup unless the pull request has several runs of the job).
         Action::await_change()
     } else {
-        match status.state {
-            ProwJobState::Triggered => step.triggered(pod.as_deref()).await?,
-            ProwJobState::Pending => step.pending(pod.as_deref()).await?,
+        match (status.state, site) {
+            (ProwJobState::Triggered | ProwJobState::Pending, Err(Placement::Unknown(description))) => {
+                step.finish(ProwJobState::Error, description).await?;
+                Action::await_change()
+            }
+            (ProwJobState::Triggered | ProwJobState::Pending, Err(held)) => step.hold(held).await?,
+            (ProwJobState::Triggered, Ok(site)) => step.triggered(&site, pod.as_deref()).await?,
+            (ProwJobState::Pending, Ok(site)) => step.pending(&site, pod.as_deref()).await?,
             // Upstream's plank leaves a job without a state it knows alone.
-            ProwJobState::Scheduling | ProwJobState::Unknown => Action::await_change(),
+            (ProwJobState::Scheduling | ProwJobState::Unknown, _) => Action::await_change(),
             // A final state without its completion time (an abort): the pod goes when the time
             // is set.
-            state => {
+            (state, _) => {
                 step.finish(state, status.description.clone().unwrap_or_default())
                     .await?;
                 Action::await_change()
@@ -134,10 +157,6 @@ impl Step<'_> {
         self.job.status.as_ref().map_or(ProwJobState::Triggered, |s| s.state)
     }
 
-    fn pod_api(&self) -> Api<Pod> {
-        Api::namespaced(self.jobs.ctx.client.clone(), &self.settings.namespaces.pod)
-    }
-
     /// Aborts the runs of the same presubmit for the same pull requests that a newer one
     /// supersedes; returns whether this job was one.
     async fn terminate_duplicates(&self) -> Result<bool, JobsError> {
@@ -177,7 +196,26 @@ impl Step<'_> {
         Ok(superseded)
     }
 
-    async fn triggered(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
+    /// Leaves a job whose cluster cannot be used now as it is, but for its description, which
+    /// says why when the placement gives a reason.
+    async fn hold(&self, held: Placement) -> Result<Action, JobsError> {
+        let Placement::Hold(Some(description)) = held else {
+            return Ok(Action::requeue(SOON));
+        };
+        let current = self.job.status.as_ref().and_then(|s| s.description.as_deref());
+        if current != Some(description.as_str()) {
+            let noted = Transition::from(self.state())
+                .set("description", &description)
+                .apply(self.jobs, self.job)
+                .await?;
+            if noted {
+                info!(%description, "waiting for the job's cluster");
+            }
+        }
+        Ok(Action::requeue(HELD))
+    }
+
+    async fn triggered(&self, site: &PodSite, pod: Option<&JobPod>) -> Result<Action, JobsError> {
         let uid = self.job.uid().unwrap_or_default();
         if self.jobs.started.lock().unwrap_or_else(|p| p.into_inner()).fresh(&uid) {
             // This term started it moments ago; the cache has not caught up.
@@ -209,7 +247,7 @@ impl Step<'_> {
             }
             false => Ok(()),
         };
-        let decision = execute::on_triggered(self.job, pod, admitted);
+        let decision = execute::on_triggered(pod, admitted);
         if limited && !matches!(decision, Triggered::Wait(_)) {
             self.jobs
                 .waiting
@@ -218,10 +256,6 @@ impl Step<'_> {
                 .forget(self.job);
         }
         let action = match decision {
-            Triggered::Refuse(description) => {
-                self.finish(ProwJobState::Error, description).await?;
-                Action::await_change()
-            }
             Triggered::Wait(reason) => {
                 debug!(%reason, "waiting for a concurrency slot");
                 Action::requeue(LIMITED)
@@ -242,7 +276,7 @@ impl Step<'_> {
                 info!(%build_id, "adopted the existing pod");
                 Action::await_change()
             }
-            Triggered::Start => self.start_pod().await?,
+            Triggered::Start => self.start_pod(site).await?,
         };
         // Only a job this reconcile started takes a slot the next admission must see; one that
         // waits (or whose pod is on its way) stays triggered, and the cache would never show it
@@ -298,9 +332,9 @@ impl Step<'_> {
 
     /// Makes the job's pod with a new build id. A triggered job becomes pending; a pending one
     /// (whose pod was lost) gets the new build id.
-    async fn start_pod(&self) -> Result<Action, JobsError> {
+    async fn start_pod(&self, site: &PodSite) -> Result<Action, JobsError> {
         let name = self.job.name_any();
-        let key = (self.settings.namespaces.pod.clone(), name.clone());
+        let key = (site.cluster.clone(), site.namespace.clone(), name.clone());
         let on_its_way = self
             .jobs
             .created_pods
@@ -329,7 +363,7 @@ impl Step<'_> {
         };
         // Always the instance's pod namespace, as upstream's `pod_namespace` (a job's own
         // `namespace` does not move its pod).
-        pod.metadata.namespace = Some(self.settings.namespaces.pod.clone());
+        pod.metadata.namespace = Some(site.namespace.clone());
         // Noted before the create, so the cache's sighting (which may come before the answer)
         // clears it.
         self.jobs
@@ -337,7 +371,7 @@ impl Step<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .note(key.clone());
-        let result = self.pod_api().create(&PostParams::default(), &pod).await;
+        let result = bounded(site.api.create(&PostParams::default(), &pod)).await;
         if result.is_err() {
             self.jobs
                 .created_pods
@@ -350,6 +384,12 @@ impl Step<'_> {
                 kube::Error::Api(status) => Some((status.code, status.reason.as_str(), status.message.as_str())),
                 _ => None,
             };
+            if site.is_build_cluster() && answer.is_some_and(|(code, _, _)| code == 404) {
+                // A build cluster without the pod namespace: made as in the operator's own.
+                if let Err(error) = site.create_namespace().await {
+                    warn!(namespace = %site.namespace, cluster = %site.cluster, error = %crate::controller::api_error::cause(&error), "could not create the pod namespace");
+                }
+            }
             return match execute::on_create_refused(answer) {
                 // Made before (by an earlier attempt or another replica): adopt it once cached.
                 CreateRefused::Exists => Ok(Action::requeue(SOON)),
@@ -360,13 +400,13 @@ impl Step<'_> {
                 // The job stays as it is; the error policy tries again with backoff.
                 CreateRefused::Retry => Err(JobsError::Pod {
                     action: "creating",
-                    namespace: self.settings.namespaces.pod.clone(),
+                    namespace: site.namespace.clone(),
                     name,
                     source,
                 }),
             };
         }
-        info!(%build_id, pod = %format!("{}/{name}", self.settings.namespaces.pod), "pod created");
+        info!(%build_id, pod = %format!("{}/{name}", site.namespace), cluster = %site.cluster, "pod created");
         self.started(&build_id, url).await?;
         Ok(Action::await_change())
     }
@@ -384,7 +424,7 @@ impl Step<'_> {
             change = change
                 .set("state", ProwJobState::Pending)
                 .set("pendingTime", Time(self.now))
-                .set("description", "Job triggered.");
+                .set("description", TRIGGERED);
         }
         let applied = change.apply(self.jobs, self.job).await?;
         if applied && starting {
@@ -397,7 +437,15 @@ impl Step<'_> {
         Ok(applied)
     }
 
-    async fn pending(&self, pod: Option<&JobPod>) -> Result<Action, JobsError> {
+    async fn pending(&self, site: &PodSite, pod: Option<&JobPod>) -> Result<Action, JobsError> {
+        let description = self.job.status.as_ref().and_then(|s| s.description.as_deref());
+        if placement::is_held(description) {
+            // Its cluster is back: the description it had before.
+            Transition::from(ProwJobState::Pending)
+                .set("description", TRIGGERED)
+                .apply(self.jobs, self.job)
+                .await?;
+        }
         match execute::on_pending(self.job, pod, self.settings.limits, self.now) {
             PodAction::Finish {
                 state,
@@ -406,7 +454,7 @@ impl Step<'_> {
             } => {
                 let finished = self.finish(state, description).await?;
                 if let (true, true, Some(pod)) = (finished, delete_pod, pod) {
-                    self.delete_pod(pod).await?;
+                    self.delete_pod(site, pod).await?;
                 }
                 Ok(Action::await_change())
             }
@@ -418,11 +466,11 @@ impl Step<'_> {
                     .await?;
                 if let (true, Some(pod)) = (counted, pod) {
                     info!(revival = count + 1, "the pod was lost; making it again");
-                    self.delete_pod(pod).await?;
+                    self.delete_pod(site, pod).await?;
                 }
                 Ok(Action::await_change())
             }
-            PodAction::RecreatePod => self.start_pod().await,
+            PodAction::RecreatePod => self.start_pod(site).await,
             PodAction::WaitUntil(deadline) => {
                 let wait = Duration::try_from(deadline.duration_since(self.now)).unwrap_or_default();
                 Ok(Action::requeue(wait.max(SOON)))
@@ -444,16 +492,16 @@ impl Step<'_> {
         Ok(done)
     }
 
-    async fn delete_pod(&self, pod: &JobPod) -> Result<(), JobsError> {
-        let api = self.pod_api();
+    async fn delete_pod(&self, site: &PodSite, pod: &JobPod) -> Result<(), JobsError> {
+        let api = &site.api;
         let failed = |source| JobsError::Pod {
             action: "deleting",
-            namespace: self.settings.namespaces.pod.clone(),
+            namespace: site.namespace.clone(),
             name: pod.name_any(),
             source,
         };
-        release_finalizer(&api, pod).await.map_err(failed)?;
-        match api.delete(&pod.name_any(), &DeleteParams::default()).await {
+        bounded(release_finalizer(api, pod)).await.map_err(failed)?;
+        match bounded(api.delete(&pod.name_any(), &DeleteParams::default())).await {
             Ok(_) => {
                 info!(pod = %pod.name_any(), "pod deleted");
                 Ok(())
@@ -461,5 +509,16 @@ impl Step<'_> {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
             Err(source) => Err(failed(source)),
         }
+    }
+}
+
+/// `request`, failing as a timeout after [`REQUEST_TIMEOUT`] (a build cluster that stops
+/// answering mid-request must not hold a reconcile for good).
+pub async fn bounded<T>(request: impl std::future::Future<Output = Result<T, kube::Error>>) -> Result<T, kube::Error> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(answer) => answer,
+        Err(_) => Err(kube::Error::Service(
+            format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()).into(),
+        )),
     }
 }

@@ -12,6 +12,7 @@
 //! state they start from, and a report is recorded in `prev_report_states` only once made.
 
 pub mod clean;
+pub mod clusters;
 pub mod execute;
 mod instance_changes;
 mod lenient;
@@ -175,8 +176,10 @@ pub struct Jobs {
     build_ids: BuildIds,
     /// The triggered and pending presubmits by run, for finding duplicates.
     runs: Arc<Mutex<runs::RunIndex>>,
-    /// Pods this term created that the pod cache does not show yet, by namespace and name.
-    created_pods: Arc<Mutex<Recent<(String, String)>>>,
+    /// Pods this term created that the pod caches do not show yet.
+    created_pods: clusters::CreatedPods,
+    /// The Pod watches of the build clusters.
+    clusters: clusters::BuildClusterPods,
     /// ProwJobs (by uid) this term moved from `triggered` to `pending`, while the ProwJob cache
     /// may still show them triggered.
     started: Mutex<Recent<String>>,
@@ -261,7 +264,7 @@ impl Jobs {
             .default_backoff()
             .reflect(pod_writer);
         let owners = ctx.clone();
-        let created_pods: Arc<Mutex<Recent<(String, String)>>> = Arc::default();
+        let created_pods: clusters::CreatedPods = Arc::default();
         let seen = created_pods.clone();
         let runs: Arc<Mutex<runs::RunIndex>> = Arc::default();
         let index = runs.clone();
@@ -281,9 +284,11 @@ impl Jobs {
             }),
             drive(pod_stream, move |event| match event {
                 Event::Apply(pod) | Event::InitApply(pod) => {
-                    seen.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .forget(&(pod.namespace().unwrap_or_default(), pod.name_any()));
+                    seen.lock().unwrap_or_else(|p| p.into_inner()).forget(&(
+                        String::new(),
+                        pod.namespace().unwrap_or_default(),
+                        pod.name_any(),
+                    ));
                     for owner in owners_of(&owners, pod) {
                         pod_wakers.wake(owner, false);
                     }
@@ -306,6 +311,7 @@ impl Jobs {
             build_ids: BuildIds::default(),
             runs,
             created_pods,
+            clusters: clusters::BuildClusterPods::default(),
             started: Mutex::default(),
             reported: Mutex::default(),
             posted: Mutex::default(),
@@ -371,6 +377,7 @@ impl Jobs {
             schedule::run(self.clone(), shutdown.clone()),
             clean::run(self.clone(), shutdown.clone()),
             self.clone().wake_on_instance_changes(shutdown.clone()),
+            self.clone().follow_build_clusters(shutdown.clone()),
             release_freed_memory_while_busy(activity, shutdown),
         );
         info!("job loops stopped");
