@@ -10,6 +10,10 @@
 //!   its ProwJob `failure`, p50/p90/p99;
 //! - the operator's RSS with 10,000 live ProwJobs and 10,000 pods cached, and at the end.
 //!
+//! Each is measured with every pod in the operator's own cluster, then with the jobs spread over
+//! three build clusters (three more clusters of the same kind; `BENCH_BUILD_CLUSTERS=0` or `3`
+//! runs one layout only).
+//!
 //! Run with `make bench-jobs` (`cargo bench -p prow-operator --bench jobs`).
 #![allow(
     clippy::unwrap_used,
@@ -51,6 +55,44 @@ struct Seen {
     pods: HashMap<String, Instant>,
     pending: HashMap<String, Instant>,
     failed: HashMap<String, Instant>,
+}
+
+/// How many build clusters each layout spreads the jobs over (`0`: all in the operator's own).
+fn layouts() -> Vec<usize> {
+    match std::env::var("BENCH_BUILD_CLUSTERS").ok().and_then(|v| v.parse().ok()) {
+        Some(count) => vec![count],
+        None => vec![0, 3],
+    }
+}
+
+/// The alias of build cluster `index`.
+fn alias(index: usize) -> String {
+    format!("build-{index}")
+}
+
+/// What a build cluster needs for the synthetic jobs' pods: the pod namespace and their
+/// ServiceAccount.
+async fn install_build_cluster(client: &Client) {
+    cluster::apply(
+        client,
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test-pods"}}),
+    )
+    .await;
+    cluster::apply(
+        client,
+        &json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "prowjob-default-sa", "namespace": "test-pods"}}),
+    )
+    .await;
+}
+
+/// A kubeconfig with inline credentials for an administrator of `backend`, as a build cluster's
+/// Secret holds it.
+fn inline_kubeconfig(backend: &cluster::Backend) -> String {
+    match backend {
+        cluster::Backend::Testkit(tk) => tk.kubeconfig_yaml(),
+        cluster::Backend::Real(real) => std::fs::read_to_string(real.admin_kubeconfig()).expect("the admin kubeconfig"),
+    }
 }
 
 fn watch_pods(client: Client, seen: Arc<Mutex<Seen>>) -> tokio::task::JoinHandle<()> {
@@ -100,8 +142,9 @@ fn presubmits() -> Vec<Presubmit> {
         .collect()
 }
 
-/// ProwJob `index`: presubmit `index % 7` on pull request `index / 7`.
-fn prowjob(index: usize, jobs: &[Presubmit]) -> ProwJob {
+/// ProwJob `index`: presubmit `index % 7` on pull request `index / 7`, on build cluster
+/// `index % builds` (when there are build clusters).
+fn prowjob(index: usize, jobs: &[Presubmit], builds: usize) -> ProwJob {
     let pull = (index / jobs.len()) as i64 + 1;
     let refs = Refs {
         org: "org".into(),
@@ -128,7 +171,11 @@ fn prowjob(index: usize, jobs: &[Presubmit]) -> ProwJob {
         defaults: Default::default(),
         from_event: true,
     };
-    prowjob::presubmit(&jobs[index % jobs.len()], refs, &creation)
+    let mut job = prowjob::presubmit(&jobs[index % jobs.len()], refs, &creation);
+    if builds > 0 {
+        job.spec.cluster = Some(alias(index % builds));
+    }
+    job
 }
 
 fn fmt_percentiles(values: &[f64]) -> String {
@@ -170,13 +217,13 @@ enum Arrival {
     Live,
 }
 
-async fn create_prowjobs(api: &Api<ProwJob>) -> Duration {
+async fn create_prowjobs(api: &Api<ProwJob>, builds: usize) -> Duration {
     let jobs = presubmits();
     let started = Instant::now();
     futures::stream::iter(0..JOBS)
         .map(|index| {
             let api = api.clone();
-            let job = prowjob(index, &jobs);
+            let job = prowjob(index, &jobs, builds);
             async move {
                 api.create(&PostParams::default(), &job)
                     .await
@@ -193,8 +240,10 @@ async fn create_prowjobs(api: &Api<ProwJob>) -> Duration {
 async fn main() {
     let started = Instant::now();
     for backend in cluster::backends() {
-        for arrival in [Arrival::Backlog, Arrival::Live] {
-            run(backend, arrival).await;
+        for builds in layouts() {
+            for arrival in [Arrival::Backlog, Arrival::Live] {
+                run(backend, arrival, builds).await;
+            }
         }
     }
     println!(
@@ -203,17 +252,18 @@ async fn main() {
     );
 }
 
-async fn run(backend: &str, arrival: Arrival) {
+async fn run(backend: &str, arrival: Arrival, builds: usize) {
     let dir = std::env::temp_dir().join(format!(
-        "prow-operator-bench-jobs-{}-{backend}-{arrival:?}",
+        "prow-operator-bench-jobs-{}-{backend}-{arrival:?}-{builds}",
         std::process::id()
     ));
+    let name = backend;
     std::fs::create_dir_all(&dir).expect("temp dir");
     let options = testkit::Options {
         history_cap: 500_000,
         ..testkit::Options::default()
     };
-    let backend = cluster::Backend::start(backend, options, ::cluster::JobPods::Held).await;
+    let backend = cluster::Backend::start(name, options.clone(), ::cluster::JobPods::Held).await;
     let kubeconfig = backend.operator_kubeconfig(&dir);
     let client = backend.client().await;
     cluster::install_base(&client).await;
@@ -221,15 +271,45 @@ async fn run(backend: &str, arrival: Arrival) {
     let mut instance: Value = prow_api::yaml::load_documents(&text).expect("YAML").values.remove(0);
     // Only the executor is measured: nothing reports to GitHub.
     instance["spec"]["native"] = json!({"report": false});
+    // The build clusters, each reached with an administrator's kubeconfig in a Secret.
+    let mut build_backends = Vec::new();
+    let mut declared = Vec::new();
+    for index in 0..builds {
+        let build = cluster::Backend::start(name, options.clone(), ::cluster::JobPods::Held).await;
+        install_build_cluster(&build.client().await).await;
+        let secret = format!("{}-kubeconfig", alias(index));
+        cluster::apply(
+            &client,
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret, "namespace": "prow"},
+                    "stringData": {"kubeconfig": inline_kubeconfig(&build)}}),
+        )
+        .await;
+        declared.push(json!({"name": alias(index), "kubeconfigSecretRef": {"name": secret, "key": "kubeconfig"}}));
+        build_backends.push(build);
+    }
+    if builds > 0 {
+        instance["spec"]["buildClusters"] = json!(declared);
+    }
     cluster::apply(&client, &instance).await;
+    // Where the pods are: the build clusters, else the operator's own.
+    let mut pod_clients = Vec::new();
+    for build in &build_backends {
+        pod_clients.push(build.client().await);
+    }
+    if pod_clients.is_empty() {
+        pod_clients.push(client.clone());
+    }
 
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let pod_watch = watch_pods(client.clone(), seen.clone());
+    let pod_watches: Vec<_> = pod_clients
+        .iter()
+        .map(|c| watch_pods(c.clone(), seen.clone()))
+        .collect();
     let job_watch = watch_prowjobs(client.clone(), seen.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let api: Api<ProwJob> = Api::namespaced(client.clone(), "prow");
     let backlog_created_in = match arrival {
-        Arrival::Backlog => Some(create_prowjobs(&api).await),
+        Arrival::Backlog => Some(create_prowjobs(&api, builds).await),
         Arrival::Live => None,
     };
 
@@ -247,7 +327,7 @@ async fn run(backend: &str, arrival: Arrival) {
     let window_start = Instant::now();
     let live_created_in = match arrival {
         Arrival::Backlog => None,
-        Arrival::Live => Some(create_prowjobs(&api).await),
+        Arrival::Live => Some(create_prowjobs(&api, builds).await),
     };
     let count = |pick: fn(&Seen) -> usize| pick(&seen.lock().unwrap_or_else(|p| p.into_inner()));
     until("every pod", &log, || count(|s| s.pods.len()) >= JOBS).await;
@@ -268,7 +348,10 @@ async fn run(backend: &str, arrival: Arrival) {
     let rss_in_flight = cluster::proc_status(pid);
 
     // Lag: each pod fails, 500 a second; until the ProwJob's failure is seen.
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "test-pods");
+    let pod_apis: Vec<Api<Pod>> = pod_clients
+        .iter()
+        .map(|c| Api::namespaced(c.clone(), "test-pods"))
+        .collect();
     let status = json!({"status": {"phase": "Failed", "reason": "Error"}});
     let mut sent: HashMap<String, Instant> = HashMap::with_capacity(JOBS);
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / FLIP_RATE);
@@ -278,7 +361,8 @@ async fn run(backend: &str, arrival: Arrival) {
         ticker.tick().await;
         let name = format!("bench-{index:05}");
         let at = Instant::now();
-        pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+        pod_apis[index % pod_apis.len()]
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
             .await
             .unwrap_or_else(|e| panic!("flipping pod {name}: {e}"));
         patch_ms.push(at.elapsed().as_secs_f64() * 1000.0);
@@ -296,8 +380,8 @@ async fn run(backend: &str, arrival: Arrival) {
     };
     let rss_end = cluster::proc_status(pid);
     let cpu_per_job = (cluster::cpu_seconds(Some(pid)) - cpu_before) / JOBS as f64;
-    let requests = backend.testkit().map_or_else(
-        || "(no audit log on the real control plane)".to_string(),
+    let requests = backend.testkit().filter(|_| builds == 0).map_or_else(
+        || "(counted on testkit with every pod in the operator's own cluster only)".to_string(),
         |tk| {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             for r in tk
@@ -317,12 +401,20 @@ async fn run(backend: &str, arrival: Arrival) {
                 .join(", ")
         },
     );
-    pod_watch.abort();
+    for watch in pod_watches {
+        watch.abort();
+    }
     job_watch.abort();
     let exit = cluster::stop(child);
 
     println!();
-    println!("cluster: {}", backend.label());
+    match builds {
+        0 => println!("cluster: {}; every pod in the operator's own cluster", backend.label()),
+        _ => println!(
+            "cluster: {}; the pods spread over {builds} build clusters of the same kind",
+            backend.label()
+        ),
+    }
     match arrival {
         Arrival::Backlog => println!(
             "==== native job engine: a backlog of {JOBS} triggered ProwJobs (created before the operator starts) ===="
@@ -365,14 +457,19 @@ async fn run(backend: &str, arrival: Arrival) {
         fmt_percentiles(&cluster::sorted(patch_ms))
     );
     println!(
-        "RSS                            idle leader {:.1} MiB; {JOBS} ProwJobs + {JOBS} pods in flight {:.1} MiB; at the end {:.1} MiB (VmHWM {:.1} MiB)   [target < 150 MiB]",
-        rss_idle.0, rss_in_flight.0, rss_end.0, rss_end.1
+        "RSS                            idle leader {:.1} MiB; {JOBS} ProwJobs + {JOBS} pods in flight {:.1} MiB; at the end {:.1} MiB (VmHWM {:.1} MiB)   [target < {} MiB]",
+        rss_idle.0,
+        rss_in_flight.0,
+        rss_end.0,
+        rss_end.1,
+        if builds > 0 { 200 } else { 150 }
     );
     println!("operator requests (pods, prowjobs) {requests}");
     println!(
         "operator exit after SIGTERM    {}",
         exit.map_or("killed (no exit in 20 s)".to_string(), |s| s.to_string())
     );
+    drop(build_backends);
     drop(backend);
     let _ = std::fs::remove_dir_all(&dir);
 }

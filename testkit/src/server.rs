@@ -149,6 +149,15 @@ async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Result<Res
     Ok(resp)
 }
 
+/// A SelfSubjectAccessReview, answered as the fake authorizes: everything is allowed.
+fn self_subject_access_review(body: &[u8]) -> Response<Body> {
+    let Ok(mut review) = serde_json::from_slice::<Value>(body) else {
+        return error_response(&ApiError::new(400, "the request body is not a SelfSubjectAccessReview"));
+    };
+    review["status"] = json!({"allowed": true, "reason": "testkit authorizes every request"});
+    json_response(201, &review)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Discovery
 
@@ -390,6 +399,9 @@ async fn serve_resource(ctx: &Ctx<'_>, group: &str, version: &str, t: &ResPath<'
             return error_response(&e);
         }
         None => {}
+    }
+    if (group, t.plural, verb) == ("authorization.k8s.io", "selfsubjectaccessreviews", Verb::Create) {
+        return self_subject_access_review(ctx.body);
     }
     let Some(def) = ctx.shared.store().find(group, version, t.plural) else {
         return error_response(&ApiError::resource_not_found());

@@ -202,40 +202,55 @@ struct Probe {
     error: Option<String>,
 }
 
-/// Probes a cluster: its version, then each of [`REQUIRED_POD_VERBS`] on pods in `namespace`.
+/// Probes a cluster: its version, then each of [`REQUIRED_POD_VERBS`] on pods in `namespace`
+/// (the reviews at once); the whole probe takes at most [`PROBE_TIMEOUT`], so a cluster that
+/// stops answering holds its instance's reconcile no longer than that.
 async fn probe(client: &Client, namespace: &str) -> Probe {
-    let unreachable = |error: String| Probe {
+    match tokio::time::timeout(PROBE_TIMEOUT, probe_unbounded(client, namespace)).await {
+        Ok(probe) => probe,
+        Err(_) => unreachable_probe(format!("it did not answer within {PROBE_TIMEOUT:?}")),
+    }
+}
+
+fn unreachable_probe(error: String) -> Probe {
+    Probe {
         state: state::UNREACHABLE,
         server_version: None,
         missing_verbs: Vec::new(),
         error: Some(error),
-    };
-    let version = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
-        Ok(Ok(version)) => version.git_version,
-        Ok(Err(error)) => return unreachable(format!("its API server did not answer: {error}")),
-        Err(_) => return unreachable(format!("its API server did not answer within {PROBE_TIMEOUT:?}")),
+    }
+}
+
+async fn probe_unbounded(client: &Client, namespace: &str) -> Probe {
+    let version = match client.apiserver_version().await {
+        Ok(version) => version.git_version,
+        Err(error) => return unreachable_probe(format!("its API server did not answer: {error}")),
     };
     let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let review = |verb: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(namespace.to_string()),
+                verb: Some(verb.to_string()),
+                resource: Some("pods".to_string()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let answers = futures::future::join_all(REQUIRED_POD_VERBS.iter().map(|verb| {
+        let review = review(verb);
+        let reviews = reviews.clone();
+        async move { reviews.create(&Default::default(), &review).await }
+    }))
+    .await;
     let mut missing = Vec::new();
-    for verb in REQUIRED_POD_VERBS {
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(namespace.to_string()),
-                    verb: Some(verb.to_string()),
-                    resource: Some("pods".to_string()),
-                    ..ResourceAttributes::default()
-                }),
-                ..SelfSubjectAccessReviewSpec::default()
-            },
-            ..SelfSubjectAccessReview::default()
-        };
-        let answer = tokio::time::timeout(PROBE_TIMEOUT, reviews.create(&Default::default(), &review)).await;
+    for (verb, answer) in REQUIRED_POD_VERBS.iter().zip(answers) {
         match answer {
-            Ok(Ok(review)) if review.status.as_ref().is_some_and(|s| s.allowed) => {}
-            Ok(Ok(_)) => missing.push(verb.to_string()),
-            Ok(Err(error)) => return unreachable(format!("its access review failed: {error}")),
-            Err(_) => return unreachable(format!("its access review took over {PROBE_TIMEOUT:?}")),
+            Ok(review) if review.status.as_ref().is_some_and(|s| s.allowed) => {}
+            Ok(_) => missing.push(verb.to_string()),
+            Err(error) => return unreachable_probe(format!("its access review failed: {error}")),
         }
     }
     if missing.is_empty() {

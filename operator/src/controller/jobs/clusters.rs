@@ -291,24 +291,9 @@ impl Jobs {
 }
 
 impl BuildClusterPods {
-    /// The health of the instance `instance`'s cluster `alias`: what its instance's last probe
-    /// said of its credentials, and what its Pod watch says of its reachability (the fresher).
+    /// The health of the instance `instance`'s cluster `alias` (see [`health_of`]).
     fn health(&self, instance: &(String, String), alias: &str, clusters: Option<&InstanceClusters>) -> ClusterHealth {
-        let Some(reach) = clusters.and_then(|c| c.reach.get(alias)) else {
-            return ClusterHealth::Unusable(
-                "has no kubeconfig the operator can read (see the instance's status.buildClusters)".into(),
-            );
-        };
-        if let Err(error) = &reach.client {
-            return ClusterHealth::Unusable(format!("is {}: {error}", state::INVALID_KUBECONFIG));
-        }
-        let probe = match &reach.probe {
-            None => return ClusterHealth::Connecting,
-            Some((probed, error)) => (*probed, error.clone().unwrap_or_default()),
-        };
-        if probe.0 == state::MISSING_PERMISSIONS || probe.0 == state::INVALID_KUBECONFIG {
-            return ClusterHealth::Unusable(format!("is {}: {}", probe.0, probe.1));
-        }
+        let reach = clusters.and_then(|c| c.reach.get(alias));
         let key = ClusterKey {
             instance: instance.clone(),
             alias: alias.to_string(),
@@ -317,14 +302,11 @@ impl BuildClusterPods {
         let watched = watches
             .get(&key)
             .map(|w| w.state.lock().unwrap_or_else(|p| p.into_inner()).clone());
-        match (watched, probe.0) {
-            (Some(WatchState::Synced), _) => ClusterHealth::Usable,
-            (Some(WatchState::Failed(error)), _) => {
-                ClusterHealth::Unusable(format!("is {}: {error}", state::UNREACHABLE))
-            }
-            (_, state::UNREACHABLE) => ClusterHealth::Unusable(format!("is {}: {}", state::UNREACHABLE, probe.1)),
-            _ => ClusterHealth::Connecting,
-        }
+        drop(watches);
+        let probe = reach.and_then(|r| r.probe.as_ref());
+        let probe = probe.map(|(state, error)| (*state, error.as_deref().unwrap_or_default()));
+        let kubeconfig = reach.map(|r| r.client.as_ref().err().map(String::as_str));
+        health_of(kubeconfig, probe, watched.as_ref())
     }
 
     /// The site of a watched cluster whose Pods are listed.
@@ -425,5 +407,84 @@ impl PodWatch {
         };
         self.wakers
             .wake(ObjectRef::new(name).within(&self.prowjob_namespace), false);
+    }
+}
+
+/// A build cluster's health from what is known of it: `kubeconfig`, `None` when no kubeconfig
+/// was found for it, else why no client could be made from it (if so); the last `probe`'s state
+/// and error; and its Pod watch's state. The probe decides on the credentials; the watch, fresher,
+/// on reachability.
+fn health_of(
+    kubeconfig: Option<Option<&str>>,
+    probe: Option<(&str, &str)>,
+    watch: Option<&WatchState>,
+) -> ClusterHealth {
+    let Some(kubeconfig) = kubeconfig else {
+        return ClusterHealth::Unusable(
+            "has no kubeconfig the operator can read (see the instance's status.buildClusters)".into(),
+        );
+    };
+    if let Some(error) = kubeconfig {
+        return ClusterHealth::Unusable(format!("is {}: {error}", state::INVALID_KUBECONFIG));
+    }
+    let Some((probed, error)) = probe else {
+        return ClusterHealth::Connecting;
+    };
+    if probed == state::MISSING_PERMISSIONS || probed == state::INVALID_KUBECONFIG {
+        return ClusterHealth::Unusable(format!("is {probed}: {error}"));
+    }
+    match (watch, probed) {
+        (Some(WatchState::Synced), _) => ClusterHealth::Usable,
+        (Some(WatchState::Failed(error)), _) => ClusterHealth::Unusable(format!("is {}: {error}", state::UNREACHABLE)),
+        (_, state::UNREACHABLE) => ClusterHealth::Unusable(format!("is {}: {error}", state::UNREACHABLE)),
+        _ => ClusterHealth::Connecting,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_decides_on_the_credentials_and_the_watch_on_reachability() {
+        let reachable = Some((state::REACHABLE, ""));
+        let synced = Some(&WatchState::Synced);
+        assert_eq!(health_of(Some(None), reachable, synced), ClusterHealth::Usable);
+        // The watch came back before the next probe: usable.
+        assert_eq!(
+            health_of(Some(None), Some((state::UNREACHABLE, "refused")), synced),
+            ClusterHealth::Usable
+        );
+        // The watch failed after the last probe: unreachable, with the watch's words.
+        let failed = WatchState::Failed("watching: connection refused".into());
+        assert_eq!(
+            health_of(Some(None), reachable, Some(&failed)),
+            ClusterHealth::Unusable("is Unreachable: watching: connection refused".into())
+        );
+        // Missing permissions hold the jobs however the watch fares.
+        assert_eq!(
+            health_of(
+                Some(None),
+                Some((state::MISSING_PERMISSIONS, "the credentials may not patch pods")),
+                synced
+            ),
+            ClusterHealth::Unusable("is MissingPermissions: the credentials may not patch pods".into())
+        );
+        // Not probed or not listed yet: a moment's wait, without a word.
+        assert_eq!(health_of(Some(None), None, synced), ClusterHealth::Connecting);
+        assert_eq!(
+            health_of(Some(None), reachable, Some(&WatchState::Connecting)),
+            ClusterHealth::Connecting
+        );
+        assert_eq!(health_of(Some(None), reachable, None), ClusterHealth::Connecting);
+        assert_eq!(
+            health_of(Some(None), Some((state::UNREACHABLE, "refused")), None),
+            ClusterHealth::Unusable("is Unreachable: refused".into())
+        );
+        assert_eq!(
+            health_of(Some(Some("no server")), reachable, synced),
+            ClusterHealth::Unusable("is InvalidKubeconfig: no server".into())
+        );
+        assert!(matches!(health_of(None, None, None), ClusterHealth::Unusable(_)));
     }
 }
