@@ -117,10 +117,13 @@ impl ActivityRecorder {
 
 impl DeliveryObserver for ActivityRecorder {
     fn delivered(&self, notice: &HookNotice) {
-        let now = Timestamp::now()
-            .round(k8s_openapi::jiff::Unit::Second)
-            .unwrap_or(Timestamp::now());
-        let now = now.to_string();
+        // Milliseconds: two deletions heard within one second are still two news, so the second
+        // one makes a pass of its own.
+        let now = Timestamp::now();
+        let now = now
+            .round(k8s_openapi::jiff::Unit::Millisecond)
+            .unwrap_or(now)
+            .to_string();
         let mut noted = false;
         {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
