@@ -276,6 +276,7 @@ async fn a_deleted_webhook_is_recreated_on_its_meta_delivery_and_deliveries_show
         "hook": {"type": "Repository", "id": 101, "name": "web"},
         "repository": {"full_name": "example-org/api", "name": "api", "owner": {"login": "example-org"}}});
     crate::github::deliver(&world, "ping", "ping-1", &ping).await;
+    let sent = std::time::Instant::now();
     let answer = crate::github::deliver(&world, "meta", "meta-1", &meta).await;
     assert_eq!(answer, "noted");
     world
@@ -283,6 +284,10 @@ async fn a_deleted_webhook_is_recreated_on_its_meta_delivery_and_deliveries_show
             (fake.hooks("website").len() == 1).then_some(())
         })
         .await;
+    // The ping's write came first, so the meta's waits out the 10 s bound, then the pass runs.
+    let took = sent.elapsed();
+    eprintln!("meta delivery to webhook re-created: {took:?}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     let statuses = world
         .eventually("lastDelivery of both targets", || async {
             let statuses = webhook_statuses(&world).await;
