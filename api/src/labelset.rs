@@ -55,6 +55,12 @@ pub struct LabelSetSpec {
     /// More labels by `org/repo`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub repos: BTreeMap<String, RepoLabels>,
+    /// Delete the labels that no LabelSet of the instance names (old names and labels still
+    /// waiting for their `deleteAfter` count as named) from the repositories this LabelSet
+    /// applies to. Off by default: upstream's label_sync leaves unknown labels alone. Where
+    /// several LabelSets apply to a repository, only when every one of them turns it on.
+    #[serde(default, rename = "deleteUnlisted", skip_serializing_if = "std::ops::Not::not")]
+    pub delete_unlisted: bool,
 }
 
 /// The labels of a repository.

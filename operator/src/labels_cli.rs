@@ -10,9 +10,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::github::{GitHubClient, GitHubError};
 use crate::input::{self, Inputs};
-use crate::labelsync::{Mode, repositories, sync_repos};
+use crate::labelsync::{Merged, Mode, repositories, sync_repos};
 use crate::pipeline;
-use crate::render::labels_yaml;
 
 /// An error of `labels diff` that stops it before any repository is read.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +96,7 @@ async fn diff_all(inputs: &Inputs, token: &str, api_url: Option<&str>) -> Result
                 usable.push(&set.object);
             }
         }
-        let spec = labels_yaml::build(&usable);
+        let spec = Merged::of(&usable);
         let repos = match repositories(&client, &github.org, &github.repos).await {
             Ok(repos) => repos,
             Err(error) => {

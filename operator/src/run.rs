@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::controller::manager::{self, Settings};
+use crate::controller::webhook_activity::ActivityRecorder;
 use crate::controller::{Context, hmac, trigger};
 use crate::http::metrics::Metrics;
 use crate::http::{self as endpoints, Routes, State};
@@ -240,6 +241,10 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     // instances and their Secrets.
     tokio::spawn(refresh_tokens(caches.ctx.clone(), state.clone()));
     let _ = state.consumer.set(Arc::new(trigger::Consumer(caches.ctx.clone())));
+    // Every replica notes the signed deliveries it receives for the leader's webhook loop.
+    let activity = Arc::new(ActivityRecorder::new(caches.ctx.clone()));
+    let _ = state.observer.set(activity.clone());
+    tokio::spawn(activity.run());
     state.ready.store(true, Ordering::Relaxed);
     loop {
         tokio::select! {

@@ -10,9 +10,9 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
-use prow_api::LabelSetSpec;
+use prow_api::{LabelSet, LabelSetSpec};
 use prow_operator::github::{Credentials, GitHubClient, GitHubConfig, RetryPolicy};
-use prow_operator::labelsync::{Mode, repositories, sync_repos};
+use prow_operator::labelsync::{Merged, Mode, repositories, sync_repos};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -258,7 +258,15 @@ async fn a_failing_repository_does_not_stop_the_others() {
     let repos: Vec<String> = ["missing", "healthy", "locked", "also-healthy"]
         .map(String::from)
         .into();
-    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let results = sync_repos(
+        &client(&server),
+        &Merged::from(s.clone()),
+        "acme",
+        &repos,
+        now(),
+        Mode::Apply,
+    )
+    .await;
     let summary: Vec<(String, usize, Option<u16>)> = results
         .iter()
         .map(|r| (r.repo.clone(), r.applied, r.error.as_ref().and_then(github_status)))
@@ -344,7 +352,15 @@ async fn previously_renames_in_one_patch_and_migrates_issues_when_both_exist() {
         "name": "kind/bug", "color": "e11d21", "description": "A bug", "previously": [{"name": "bug"}],
     }]}}));
     let repos: Vec<String> = ["renamed", "merged"].map(String::from).into();
-    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let results = sync_repos(
+        &client(&server),
+        &Merged::from(s.clone()),
+        "acme",
+        &repos,
+        now(),
+        Mode::Apply,
+    )
+    .await;
     for r in &results {
         assert!(r.error.is_none(), "{}: {:?}", r.repo, r.error);
     }
@@ -371,7 +387,15 @@ async fn a_dry_run_only_reads() {
         {"name": "lgtm", "color": "15dd18"}, {"name": "hold", "color": "e11d21"},
         {"name": "gone", "deleteAfter": "2020-01-01T00:00:00Z"},
     ]}}));
-    let results = sync_repos(&client(&server), &s, "acme", &["widgets".into()], now(), Mode::DryRun).await;
+    let results = sync_repos(
+        &client(&server),
+        &Merged::from(s.clone()),
+        "acme",
+        &["widgets".into()],
+        now(),
+        Mode::DryRun,
+    )
+    .await;
     let lines: Vec<String> = results[0].planned.iter().map(|a| a.line("acme/widgets")).collect();
     assert_eq!(
         lines,
@@ -383,6 +407,91 @@ async fn a_dry_run_only_reads() {
     );
     assert_eq!(results[0].applied, 0);
     assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+}
+
+/// `deleteUnlisted`: the labels no LabelSet names are deleted (one DELETE each), and only they:
+/// old names, labels waiting for their `deleteAfter` and listed ones stay; without the opt-in,
+/// or where another LabelSet applying to the repository does not opt in, nothing is deleted.
+#[tokio::test]
+async fn unlisted_labels_are_deleted_only_when_opted_in() {
+    let server = MockServer::start().await;
+    let observed = json!([
+        label("lgtm", "15dd18", None),
+        label("Stale", "000000", None),
+        label("bug", "000000", None),
+        label("later", "000000", None),
+        label("wontfix", "000000", None),
+    ]);
+    for repo in ["widgets", "gadgets"] {
+        mount_labels(&server, repo, observed.clone()).await;
+    }
+    for name in ["Stale", "wontfix"] {
+        Mock::given(method("DELETE"))
+            .and(path(format!("/repos/acme/widgets/labels/{name}")))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let labels = json!([
+        {"name": "lgtm", "color": "15dd18"},
+        {"name": "kind/bug", "color": "e11d21", "previously": [{"name": "bug"}]},
+        {"name": "later", "deleteAfter": "2099-01-01T00:00:00Z"},
+    ]);
+    let opted = LabelSet::new(
+        "org",
+        spec(json!({"deleteUnlisted": true, "default": {"labels": labels}})),
+    );
+    // A team's LabelSet for gadgets only, which keeps unknown labels.
+    let team = LabelSet::new(
+        "team",
+        spec(json!({"repos": {"acme/gadgets": {"labels": [{"name": "area/gadgets"}]}}})),
+    );
+    let merged = Merged::of(&[&opted, &team]);
+    let repos: Vec<String> = ["widgets", "gadgets"].map(String::from).into();
+    let dry = sync_repos(&client(&server), &merged, "acme", &repos, now(), Mode::DryRun).await;
+    let lines =
+        |r: &prow_operator::labelsync::RepoSync| -> Vec<String> { r.planned.iter().map(|a| a.line(&r.repo)).collect() };
+    assert_eq!(
+        lines(&dry[0]),
+        [
+            "delete acme/widgets Stale",
+            "delete acme/widgets wontfix",
+            "rename acme/widgets bug kind/bug"
+        ]
+    );
+    assert!(
+        lines(&dry[1]).iter().all(|l| !l.starts_with("delete")),
+        "{:?}",
+        lines(&dry[1])
+    );
+    // Applied: only the two DELETEs of widgets' unlisted labels (and the rename).
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widgets/labels/bug"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(label("kind/bug", "e11d21", None)))
+        .mount(&server)
+        .await;
+    let widgets = sync_repos(&client(&server), &merged, "acme", &repos[..1], now(), Mode::Apply).await;
+    assert!(widgets[0].error.is_none(), "{:?}", widgets[0].error);
+    let deletes: Vec<String> = writes(&server.received_requests().await.unwrap())
+        .into_iter()
+        .filter(|w| w.starts_with("DELETE"))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            "DELETE /repos/acme/widgets/labels/Stale",
+            "DELETE /repos/acme/widgets/labels/wontfix"
+        ]
+    );
+    // Without the opt-in, nothing unlisted is deleted.
+    let plain = Merged::from(spec(json!({"default": {"labels": labels}})));
+    let kept = sync_repos(&client(&server), &plain, "acme", &repos[..1], now(), Mode::DryRun).await;
+    assert!(
+        lines(&kept[0]).iter().all(|l| !l.starts_with("delete")),
+        "{:?}",
+        lines(&kept[0])
+    );
 }
 
 /// The issue's performance bound: 150 labels over 200 repositories converge from scratch in one
@@ -407,7 +516,7 @@ async fn performance_150_labels_over_200_repositories() {
         .await;
     let gh = client(&server);
     let started = Instant::now();
-    let first = sync_repos(&gh, &s, "acme", &repos, now(), Mode::Apply).await;
+    let first = sync_repos(&gh, &Merged::from(s.clone()), "acme", &repos, now(), Mode::Apply).await;
     let first_time = started.elapsed();
     assert!(first.iter().all(|r| r.error.is_none() && r.applied == 150));
     let requests = server.received_requests().await.unwrap();
@@ -445,7 +554,7 @@ async fn performance_150_labels_over_200_repositories() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let second = sync_repos(&gh, &s, "acme", &repos, now(), Mode::Apply).await;
+    let second = sync_repos(&gh, &Merged::from(s.clone()), "acme", &repos, now(), Mode::Apply).await;
     let second_time = started.elapsed();
     assert!(
         second.iter().all(|r| r.error.is_none() && r.planned.is_empty()),
@@ -536,6 +645,48 @@ async fn labels_diff_prints_one_line_per_change_and_writes_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `labels diff` shows what `deleteUnlisted` would delete.
+#[tokio::test]
+async fn labels_diff_shows_the_deletion_of_unlisted_labels() {
+    let server = MockServer::start().await;
+    for (repo, labels) in [
+        (
+            "website",
+            json!([label("lgtm", "15dd18", None), label("question", "cc317c", None)]),
+        ),
+        (
+            "api",
+            json!([label("lgtm", "15dd18", None), label("kind/bug", "e11d21", None)]),
+        ),
+    ] {
+        mount_labels_of(&server, "example-org", repo, labels).await;
+    }
+    let dir = diff_input("unlisted");
+    let labelset = std::fs::read_to_string(dir.join("config/labelset.yaml")).unwrap();
+    std::fs::write(
+        dir.join("config/labelset.yaml"),
+        labelset.replace("spec:\n", "spec:\n  deleteUnlisted: true\n"),
+    )
+    .unwrap();
+    let output = run_diff(&dir, &server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "delete example-org/website question\ncreate example-org/website kind/bug\n"
+    );
+    assert!(writes(&server.received_requests().await.unwrap()).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn mount_labels_of(server: &MockServer, org: &str, repo: &str, labels: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{org}/{repo}/labels")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(labels))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn labels_diff_exits_1_with_a_sentence_when_a_repository_cannot_be_read() {
     let server = MockServer::start().await;
@@ -582,7 +733,15 @@ async fn a_rate_limited_pass_stops_asking_github_and_leaves_the_rest_for_later()
         .await;
     let s = spec(json!({"default": {"labels": [{"name": "lgtm", "color": "15dd18"}]}}));
     let repos: Vec<String> = (0..40).map(|i| format!("repo-{i:02}")).collect();
-    let results = sync_repos(&client(&server), &s, "acme", &repos, now(), Mode::Apply).await;
+    let results = sync_repos(
+        &client(&server),
+        &Merged::from(s.clone()),
+        "acme",
+        &repos,
+        now(),
+        Mode::Apply,
+    )
+    .await;
     let asked = server.received_requests().await.unwrap().len();
     // At most the repositories already in flight when the first answer came back.
     assert!(

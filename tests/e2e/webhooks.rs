@@ -213,3 +213,98 @@ async fn with_a_github_app_the_apps_webhook_is_reported_and_github_is_not_called
         requests.iter().map(|r| r.url.path().to_string()).collect::<Vec<_>>()
     );
 }
+
+/// The `status.webhooks[]` entry of `target`.
+fn status_of<'a>(statuses: &'a [Value], target: &str) -> Option<&'a Value> {
+    statuses.iter().find(|s| s["target"] == target)
+}
+
+/// Item 1 and 2 of the webhook work: a signed `meta` delivery (webhook deleted) received by the
+/// operator makes the leader read the webhooks again at once (the resync period is an hour), and
+/// the deliveries received show as `lastDelivery`; a `meta` signed with another token changes
+/// nothing.
+#[tokio::test]
+async fn a_deleted_webhook_is_recreated_on_its_meta_delivery_and_deliveries_show_in_status() {
+    let github = MockServer::start().await;
+    let fake = FakeHooks::default();
+    fake.set("website", Some(vec![]));
+    fake.set("api", Some(vec![]));
+    Mock::given(path_regex("^/repos/example-org/[^/]+/hooks"))
+        .respond_with(fake.clone())
+        .mount(&github)
+        .await;
+    let world = installed_with_github(&github, json!({})).await;
+    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
+    let managed = json!({"spec": {"github": {"webhook": {"managed": true, "resyncPeriod": "1h"}}}});
+    instances
+        .patch("prow", &PatchParams::default(), &Patch::Merge(&managed))
+        .await
+        .expect("patch the instance");
+    world
+        .eventually("both webhooks created", || async {
+            let statuses = webhook_statuses(&world).await;
+            (state_of(&statuses, "example-org/website").as_deref() == Some("Present")
+                && state_of(&statuses, "example-org/api").as_deref() == Some("Present"))
+            .then_some(())
+        })
+        .await;
+    assert_eq!(fake.hooks("website").len(), 1);
+
+    // Someone deletes website's webhook; GitHub sends its last delivery, a `meta`.
+    fake.set("website", Some(vec![]));
+    let repository = json!({"full_name": "example-org/website", "name": "website",
+        "owner": {"login": "example-org"}});
+    let meta = json!({"action": "deleted", "hook_id": 100,
+        "hook": {"type": "Repository", "id": 100, "name": "web"}, "repository": repository});
+    // Signed with a token the instance does not have: acknowledged as unauthorized, no re-read.
+    let body = serde_json::to_vec(&meta).expect("payload");
+    let forged = prow_operator::webhook::signature::sign(b"not-the-token", &body);
+    let address = crate::harness::logged_address(&world.operator_log(), "hook_address");
+    let headers = [
+        ("X-GitHub-Event", "meta"),
+        ("X-GitHub-Delivery", "forged-meta"),
+        ("X-Hub-Signature-256", forged.as_str()),
+    ];
+    let (status, _) = crate::harness::http_post(&address, "/hook", &headers, &body).await;
+    assert_eq!(status, 401);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(fake.hooks("website").is_empty(), "a forged meta made a pass");
+
+    // A ping first: written at once; the meta after it comes within the 10 s bound of news of a
+    // deletion (deliveries alone would wait a minute).
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 101,
+        "hook": {"type": "Repository", "id": 101, "name": "web"},
+        "repository": {"full_name": "example-org/api", "name": "api", "owner": {"login": "example-org"}}});
+    crate::github::deliver(&world, "ping", "ping-1", &ping).await;
+    let sent = std::time::Instant::now();
+    let answer = crate::github::deliver(&world, "meta", "meta-1", &meta).await;
+    assert_eq!(answer, "noted");
+    world
+        .eventually("website's webhook created again, within the hour's resync", || async {
+            (fake.hooks("website").len() == 1).then_some(())
+        })
+        .await;
+    // The ping's write came first, so the meta's waits out the 10 s bound, then the pass runs.
+    let took = sent.elapsed();
+    eprintln!("meta delivery to webhook re-created: {took:?}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    let statuses = world
+        .eventually("lastDelivery of both targets", || async {
+            let statuses = webhook_statuses(&world).await;
+            let both = ["example-org/website", "example-org/api"]
+                .iter()
+                .all(|t| status_of(&statuses, t).is_some_and(|s| s["lastDelivery"].is_string()));
+            both.then_some(statuses)
+        })
+        .await;
+    let website = status_of(&statuses, "example-org/website").expect("website");
+    assert_eq!(website["state"], "Present", "{website}");
+    let instance = world
+        .get("operator.prow.dev/v1alpha1", "ProwInstance", "prow", "prow")
+        .await
+        .unwrap_or(Value::Null);
+    let activity = instance["metadata"]["annotations"]["operator.prow.dev/webhook-activity"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(activity.contains("hookDeleted"), "{activity}");
+}

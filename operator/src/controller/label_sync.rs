@@ -23,9 +23,8 @@ use super::configs::{self, Outcome};
 use super::notices::Notice;
 use super::{Context, selected_by};
 use crate::labelsync::schedule::{Counts, Memory, SyncView, applies_to, fingerprint};
-use crate::labelsync::{Desired, Mode, SyncError, repositories, sync_repos};
+use crate::labelsync::{Merged, Mode, SyncError, repositories, sync_repos};
 use crate::pipeline::ConfigKind;
-use crate::render::labels_yaml;
 
 /// How often desired labels are compared with what was last synced (no GitHub call).
 pub const TICK: Duration = Duration::from_secs(30);
@@ -163,12 +162,13 @@ async fn sync_instance(ctx: &Context, instance: &ProwInstance, full_pass: Durati
         }
     }
     let sets: Vec<&LabelSet> = accepted.iter().map(|(s, _)| s.as_ref()).collect();
-    let spec = labels_yaml::build(&sets);
+    let merged = Merged::of(&sets);
     let fingerprints: BTreeMap<String, u64> = state
         .repos
         .iter()
         .map(|repo| {
-            let print = Desired::for_repo(&spec, &format!("{}/{repo}", github.org), now)
+            let print = merged
+                .desired(&format!("{}/{repo}", github.org), now)
                 .map(|d| fingerprint(&d))
                 .unwrap_or_default();
             (repo.clone(), print)
@@ -181,7 +181,7 @@ async fn sync_instance(ctx: &Context, instance: &ProwInstance, full_pass: Durati
         return Some(next);
     }
     info!(full = pass.full, repos = pass.repos.len(), "label sync pass");
-    let results = sync_repos(&client, &spec, &github.org, &pass.repos, now, Mode::Apply).await;
+    let results = sync_repos(&client, &merged, &github.org, &pass.repos, now, Mode::Apply).await;
     let finished = Timestamp::now();
     for (repo, result) in pass.repos.iter().zip(&results) {
         let retry_after = result.error.as_ref().and_then(SyncError::retry_after);

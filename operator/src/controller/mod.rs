@@ -30,6 +30,7 @@ pub mod status;
 pub mod storage_copy;
 pub mod trigger;
 pub mod triggers;
+pub mod webhook_activity;
 pub mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -3,7 +3,11 @@
 //!
 //! An instance is visited every `resyncPeriod` (one list call per target, plus the write a
 //! drifting target needs), and at once when its spec, its HMAC Secret or its served repositories
-//! change. One target's failure stays its own. With a GitHub App, the App's own webhook serves
+//! change, or when any replica received a signed `meta` delivery saying one of its webhooks was
+//! deleted. One target's failure stays its own. The last delivery of each target, which any
+//! replica may have received, comes in by the instance's activity annotation
+//! ([`crate::hooksync::activity`]) and is folded into `status.webhooks[].lastDelivery` here: this
+//! loop is the only writer of `status.webhooks`. With a GitHub App, the App's own webhook serves
 //! the org: the status says so and no call is made. The outcome goes to
 //! `status.webhooks[]` and Events.
 
@@ -24,6 +28,7 @@ use tracing::{Instrument, info, warn};
 use super::Context;
 use super::instance::patch_status;
 use super::notices::Notice;
+use crate::hooksync::activity::{Activity, fold};
 use crate::hooksync::status::{app_managed, known, statuses};
 use crate::hooksync::{DesiredError, Target, TargetSync, TargetWork, sync_targets, wanted};
 use crate::labelsync::{Mode, repositories};
@@ -44,6 +49,8 @@ struct Visit {
     due: Instant,
     /// The statuses the last pass wrote.
     statuses: Vec<WebhookStatus>,
+    /// The webhook deletion (its time in the activity annotation) the last pass came after.
+    deletion_seen: Option<String>,
 }
 
 /// Runs the loop until `shutdown` completes.
@@ -140,16 +147,19 @@ fn fingerprint(instance: &ProwInstance, hmac: &Result<String, DesiredError>, rep
 /// One visit of an instance: a pass when it is due or its inputs changed.
 async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Visit>) -> Visit {
     let now = Instant::now();
+    let activity = Activity::of(instance.annotations());
     let previous: Vec<WebhookStatus> = match last {
         Some(last) => last.statuses.clone(),
         None => instance.status.as_ref().map(|s| s.webhooks.clone()).unwrap_or_default(),
     };
+    let previous = fold(&previous, &activity);
+    let deletion_seen = activity.hook_deleted.clone();
     let github = &instance.spec.github;
     let stamp = Timestamp::now().to_string();
     if github.auth.app.is_some() {
         let fingerprint = fingerprint(instance, &Ok(String::new()), &[]);
         if let Some(last) = last.filter(|l| l.fingerprint == fingerprint) {
-            return last.clone();
+            return unchanged(ctx, instance, last, previous).await;
         }
         let statuses = app_managed(&github.org, &previous, &stamp);
         write(ctx, instance, &statuses).await;
@@ -157,6 +167,7 @@ async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Vi
             fingerprint,
             due: now + resync(instance),
             statuses,
+            deletion_seen,
         };
     }
     let secrets = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
@@ -169,12 +180,15 @@ async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Vi
                 fingerprint: String::new(),
                 due: now + RETRY,
                 statuses: previous,
+                deletion_seen,
             };
         }
     };
     let level = github.webhook.as_ref().map(|w| w.level).unwrap_or_default();
     let hmac = hmac_text(ctx, instance).await;
-    let due_anyway = last.is_none_or(|l| now >= l.due);
+    // A webhook deleted since the last pass (any replica may have heard of it) is re-read now.
+    let deleted_since = deletion_seen.is_some() && last.is_some_and(|l| l.deletion_seen != deletion_seen);
+    let due_anyway = deleted_since || last.is_none_or(|l| now >= l.due);
     // The org's repositories are listed only when a pass is due anyway.
     let repos = match level {
         WebhookLevel::Org => Vec::new(),
@@ -195,13 +209,17 @@ async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Vi
                     fingerprint: String::new(),
                     due: now + RETRY,
                     statuses: previous,
+                    deletion_seen,
                 };
             }
         },
     };
     let fingerprint = fingerprint(instance, &hmac, &repos);
     if let Some(last) = last.filter(|l| !due_anyway && l.fingerprint == fingerprint) {
-        return last.clone();
+        return unchanged(ctx, instance, last, previous).await;
+    }
+    if deleted_since {
+        info!("a webhook was deleted: reading the webhooks again now");
     }
     let work: Vec<TargetWork> = Target::all(&github.org, level, &repos)
         .into_iter()
@@ -231,6 +249,19 @@ async fn visit_instance(ctx: &Context, instance: &ProwInstance, last: Option<&Vi
         fingerprint,
         due: now + retry_after.map_or(period, |wait| wait.min(period)),
         statuses,
+        deletion_seen,
+    }
+}
+
+/// A visit with no pass: the last one's, with the deliveries heard since (`statuses`) written
+/// when they change the status.
+async fn unchanged(ctx: &Context, instance: &ProwInstance, last: &Visit, statuses: Vec<WebhookStatus>) -> Visit {
+    if statuses != last.statuses {
+        write(ctx, instance, &statuses).await;
+    }
+    Visit {
+        statuses,
+        ..last.clone()
     }
 }
 

@@ -7,9 +7,13 @@
 //! - [`plan`]: pure. The wanted webhook and the webhooks GitHub lists for a target give one
 //!   create, one update (of the fields that drift) or nothing; other webhooks are left alone.
 //! - [`status`]: pure. `status.webhooks[]` from a pass, and what the next pass remembers.
+//! - [`activity`]: pure. What the webhook receivers of every replica heard (last delivery per
+//!   target, a deleted webhook), carried to the leader's loop by an annotation, with bounded
+//!   writes.
 //! - [`sync`]: the GitHub side: one list call per target, then the plan's write; one target's
 //!   failure never stops the others.
 
+pub mod activity;
 pub mod desired;
 pub mod plan;
 pub mod status;

@@ -34,7 +34,7 @@ use tracing::{Instrument, debug, warn};
 
 use self::metrics::Metrics;
 use crate::webhook::deliveries::Deliveries;
-use crate::webhook::payload::Kind;
+use crate::webhook::payload::{HookNotice, HookSource, Kind};
 use crate::webhook::signature::Tokens;
 use crate::webhook::{Headers, MAX_BODY_BYTES, Verdict, judge, valid_delivery};
 
@@ -54,6 +54,14 @@ pub trait Consumer: Send + Sync {
     /// Acts on `event`; the webhook is answered when this completes. An error (shown in the
     /// response) means nothing was acknowledged.
     fn consume(&self, event: Event) -> BoxFuture<'static, Result<(), NotHandled>>;
+}
+
+/// Hears of every signed delivery of a target its token serves (accepted events, `ping`, `meta`),
+/// as soon as it is judged: what feeds `status.webhooks[].lastDelivery` and the re-read of a
+/// deleted webhook. Must not block: it is called on the request's path.
+pub trait DeliveryObserver: Send + Sync {
+    /// Notes one signed delivery.
+    fn delivered(&self, notice: &HookNotice);
 }
 
 /// Why an accepted event was not acted on.
@@ -77,6 +85,8 @@ pub struct State {
     /// What acts on accepted events; until it is set (the caches are filling) webhooks are
     /// answered `503`.
     pub consumer: std::sync::OnceLock<Arc<dyn Consumer>>,
+    /// What hears of signed deliveries, once set.
+    pub observer: std::sync::OnceLock<Arc<dyn DeliveryObserver>>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Whether the operator is ready (`/readyz`).
@@ -95,6 +105,7 @@ impl State {
             tokens: RwLock::new(tokens),
             deliveries: Mutex::new(Deliveries::new(remembered)),
             consumer: std::sync::OnceLock::new(),
+            observer: std::sync::OnceLock::new(),
             metrics,
             ready: AtomicBool::new(false),
             in_flight: Mutex::new(HashMap::new()),
@@ -453,10 +464,12 @@ impl Hook {
             }
         };
         let verdict = self.judge(headers, body).await;
+        observe(state, &verdict);
         let Verdict::Accept {
             kind,
             delivery,
             payload,
+            ..
         } = verdict
         else {
             return respond(state, kind, &verdict);
@@ -663,6 +676,21 @@ impl Drop for InFlight {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.delivery);
+    }
+}
+
+/// Tells the observer of a signed delivery of a known target.
+fn observe(state: &State, verdict: &Verdict) {
+    let Some(observer) = state.observer.get() else {
+        return;
+    };
+    match verdict {
+        Verdict::Accept { repo, .. } => observer.delivered(&HookNotice {
+            source: HookSource::Repo(repo.clone()),
+            deleted: false,
+        }),
+        Verdict::Noted(notice) => observer.delivered(notice),
+        _ => {}
     }
 }
 

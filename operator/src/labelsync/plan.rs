@@ -12,7 +12,9 @@
 //!   the label does not exist yet (one PATCH that also sets the label's colour and description),
 //!   else **migrated** into it (its issues and pull requests moved, then it is deleted), after
 //!   every other action;
-//! - labels no LabelSet names are left alone; a repository whose labels repeat a name ignoring
+//! - labels no LabelSet names are left alone, unless the LabelSets opt in to deleting them
+//!   (`deleteUnlisted`, see [`crate::labelsync::merged`]; not in upstream): then they are
+//!   deleted, first; a repository whose labels repeat a name ignoring
 //!   case is refused (as upstream does), and so is a LabelSet date that is not RFC 3339.
 //!
 //! Deliberate differences, each to avoid a write that changes nothing or can never succeed:
@@ -144,6 +146,11 @@ pub struct Desired {
     required: BTreeMap<String, WantedLabel>,
     archaic: BTreeMap<String, Archaic>,
     dead: BTreeSet<String>,
+    /// Every name the LabelSets use for the repository, old names and labels waiting for their
+    /// `deleteAfter` included.
+    named: BTreeSet<String>,
+    /// Whether the labels not [`Desired::named`] are deleted.
+    delete_unlisted: bool,
 }
 
 impl Desired {
@@ -161,9 +168,18 @@ impl Desired {
         Ok(desired)
     }
 
-    /// Whether nothing is named at all (no required, archaic or dead label).
+    /// Whether nothing is named at all (no required, archaic or dead label, none waiting for its
+    /// `deleteAfter`).
     pub fn is_empty(&self) -> bool {
-        self.required.is_empty() && self.archaic.is_empty() && self.dead.is_empty()
+        self.named.is_empty()
+    }
+
+    /// This, deleting the labels no LabelSet names when `delete` holds.
+    pub fn deleting_unlisted(self, delete: bool) -> Self {
+        Self {
+            delete_unlisted: delete,
+            ..self
+        }
     }
 
     /// The labels to create or keep, in lowercase-name order.
@@ -176,6 +192,7 @@ impl Desired {
             let label_path = format!("{path}[{index}]");
             let wanted = wanted(&label.name, label.color.as_deref(), label.description.as_deref());
             let lower = label.name.to_lowercase();
+            self.named.insert(lower.clone());
             match deadline(label.delete_after.as_deref(), &label_path)? {
                 None => {
                     self.required.insert(lower, wanted.clone());
@@ -200,6 +217,7 @@ impl Desired {
         now: Timestamp,
     ) -> Result<(), PlanError> {
         let lower = old.name.to_lowercase();
+        self.named.insert(lower.clone());
         match deadline(old.delete_after.as_deref(), path)? {
             Some(after) if now > after => {
                 self.dead.insert(lower);
@@ -252,7 +270,7 @@ fn differs(wanted: &WantedLabel, observed: &ObservedLabel) -> bool {
 }
 
 /// The actions that make `observed` (one repository's labels) agree with `desired`, in the order
-/// to apply them: deletions of dead labels, renames of old names, creations, renames and updates
+/// to apply them: deletions of dead labels (and of unlisted ones, when opted in), renames of old names, creations, renames and updates
 /// of required labels, then migrations. Empty when nothing is to do.
 pub fn plan(desired: &Desired, observed: &[ObservedLabel]) -> Result<Vec<Action>, PlanError> {
     let mut current: BTreeMap<String, ObservedLabel> = BTreeMap::new();
@@ -268,7 +286,8 @@ pub fn plan(desired: &Desired, observed: &[ObservedLabel]) -> Result<Vec<Action>
         current.insert(lower, label.clone());
     }
     for (lower, label) in &current {
-        if desired.dead.contains(lower) {
+        let unlisted = desired.delete_unlisted && !desired.named.contains(lower);
+        if unlisted || desired.dead.contains(lower) {
             actions.push(Action::Delete {
                 name: label.name.clone(),
             });

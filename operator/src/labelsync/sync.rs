@@ -4,13 +4,13 @@
 
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
-use prow_api::LabelSetSpec;
 use regex::Regex;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 use tracing::{Instrument, info};
 
-use super::plan::{Action, Desired, ObservedLabel, PlanError, plan};
+use super::merged::Merged;
+use super::plan::{Action, ObservedLabel, PlanError, plan};
 use crate::github::{GitHubClient, GitHubError, RepoLabel};
 
 /// How many repositories are worked on at once.
@@ -100,13 +100,13 @@ pub async fn repositories(client: &GitHubClient, org: &str, listed: &[String]) -
         .collect())
 }
 
-/// Syncs `repos` of `org` to the merged LabelSets `spec`, [`CONCURRENT_REPOS`] at a time; the
+/// Syncs `repos` of `org` to the merged LabelSets `merged`, [`CONCURRENT_REPOS`] at a time; the
 /// results come back in the order of `repos`. Once GitHub rate limits one repository beyond the
 /// client's wait budget, the repositories not started yet are not visited
 /// ([`SyncError::Throttled`], to retry when GitHub said): a pass never hammers a limit.
 pub async fn sync_repos(
     client: &GitHubClient,
-    spec: &LabelSetSpec,
+    merged: &Merged,
     org: &str,
     repos: &[String],
     now: Timestamp,
@@ -125,7 +125,7 @@ pub async fn sync_repos(
                     error: Some(SyncError::Throttled { wait }),
                 };
             }
-            let result = sync_repo(client, spec, org, repo, now, mode).await;
+            let result = sync_repo(client, merged, org, repo, now, mode).await;
             if let Some(wait) = result.error.as_ref().and_then(SyncError::retry_after) {
                 throttle.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(wait);
             }
@@ -139,7 +139,7 @@ pub async fn sync_repos(
 /// Syncs one repository: one list call, then the plan's writes (none when nothing differs).
 pub async fn sync_repo(
     client: &GitHubClient,
-    spec: &LabelSetSpec,
+    merged: &Merged,
     org: &str,
     repo: &str,
     now: Timestamp,
@@ -154,7 +154,7 @@ pub async fn sync_repo(
             applied: 0,
             error: None,
         };
-        let planned = match plan_repo(client, spec, org, repo, &full, now).await {
+        let planned = match plan_repo(client, merged, org, repo, &full, now).await {
             Ok(planned) => planned,
             Err(error) => {
                 result.error = Some(error);
@@ -181,13 +181,13 @@ pub async fn sync_repo(
 
 async fn plan_repo(
     client: &GitHubClient,
-    spec: &LabelSetSpec,
+    merged: &Merged,
     org: &str,
     repo: &str,
     full: &str,
     now: Timestamp,
 ) -> Result<Vec<Action>, SyncError> {
-    let desired = Desired::for_repo(spec, full, now)?;
+    let desired = merged.desired(full, now)?;
     if desired.is_empty() {
         return Ok(Vec::new());
     }

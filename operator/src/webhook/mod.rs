@@ -5,7 +5,7 @@ pub mod deliveries;
 pub mod payload;
 pub mod signature;
 
-use self::payload::{Kind, ShapeError};
+use self::payload::{HookNotice, Kind, RepoName, ShapeError};
 use self::signature::Tokens;
 
 /// The largest body accepted: 25 MiB, GitHub's own cap on webhook payloads.
@@ -35,8 +35,15 @@ pub enum Verdict {
         delivery: String,
         /// The parsed body.
         payload: serde_json::Value,
+        /// The repository it is about.
+        repo: RepoName,
     },
-    /// Signed and valid, but nothing to do (an event type the trigger ignores, such as `ping`).
+    /// A `ping` or `meta` delivery about a webhook of a target its signing token serves:
+    /// acknowledged and noted (it counts for `lastDelivery`; a deletion makes the managed-webhook
+    /// loop look at the target again), not acted on otherwise.
+    Noted(HookNotice),
+    /// Signed and valid, but nothing to do (an event type the trigger ignores, or a `ping` of a
+    /// GitHub App's webhook, which names no repository or org).
     Ignore,
     /// A delivery already acted on: acknowledged, not acted on again.
     Duplicate,
@@ -57,7 +64,7 @@ impl Verdict {
     /// The HTTP status of the response.
     pub fn status(&self) -> u16 {
         match self {
-            Verdict::Accept { .. } | Verdict::Ignore | Verdict::Duplicate => 200,
+            Verdict::Accept { .. } | Verdict::Noted(_) | Verdict::Ignore | Verdict::Duplicate => 200,
             Verdict::MissingHeader(_) | Verdict::Malformed(_) | Verdict::Invalid(_) => 400,
             Verdict::Unauthorized => 401,
             Verdict::TooLarge => 413,
@@ -68,6 +75,7 @@ impl Verdict {
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Accept { .. } => "accepted",
+            Verdict::Noted(_) => "noted",
             Verdict::Ignore => "ignored",
             Verdict::Duplicate => "duplicate",
             Verdict::MissingHeader(_) => "missing_header",
@@ -122,6 +130,14 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens) -> Verdict {
         Err(error) => return Verdict::Malformed(error.to_string()),
     };
     let kind = Kind::of(event);
+    if kind.about_the_hook() {
+        // A ping of a GitHub App's webhook names no target: nothing to note.
+        return match payload::read_hook_notice(kind, &payload) {
+            Ok(notice) if tokens.verify(signature, body, Some(&notice.source.scope())) => Verdict::Noted(notice),
+            Ok(_) => Verdict::Unauthorized,
+            Err(_) => Verdict::Ignore,
+        };
+    }
     if !kind.handled() {
         return Verdict::Ignore;
     }
@@ -138,6 +154,7 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens) -> Verdict {
         kind,
         delivery: delivery.to_string(),
         payload,
+        repo,
     }
 }
 
@@ -264,6 +281,7 @@ mod tests {
             Verdict::Accept { .. }
         ));
         assert_eq!(judge(headers("ping", "d2", &good), body, &tokens), Verdict::Ignore);
+        assert_eq!(judge(headers("member", "d2", &good), body, &tokens), Verdict::Ignore);
         let bad = sign(b"wrong", body);
         assert_eq!(judge(headers("push", "d3", &bad), body, &tokens).status(), 401);
         let missing = Headers {
@@ -292,6 +310,37 @@ mod tests {
         );
         let huge = vec![b' '; MAX_BODY_BYTES + 1];
         assert_eq!(judge(headers("push", "d6", &good), &huge, &tokens).status(), 413);
+    }
+
+    /// A `ping` or `meta` is noted for the target its hook lives on, only when signed by a token
+    /// of that target's org.
+    #[test]
+    fn hook_deliveries_are_noted_for_their_own_tenant_only() {
+        use super::payload::HookSource;
+        let tokens = two_tenants();
+        let meta = json!({"action": "deleted", "hook_id": 9, "hook": {"type": "Repository", "id": 9},
+            "repository": repository("acme/app", "acme")});
+        assert_eq!(
+            verdict_of("meta", &meta, b"alpha", &tokens),
+            Verdict::Noted(HookNotice {
+                source: HookSource::Repo(RepoName::parse("acme/app").unwrap()),
+                deleted: true,
+            })
+        );
+        assert_eq!(verdict_of("meta", &meta, b"beta", &tokens), Verdict::Unauthorized);
+        let org_ping = json!({"zen": "z", "hook_id": 3, "hook": {"type": "Organization", "id": 3},
+            "organization": {"login": "GLOBEX"}});
+        assert_eq!(
+            verdict_of("ping", &org_ping, b"beta", &tokens),
+            Verdict::Noted(HookNotice {
+                source: HookSource::Org("GLOBEX".into()),
+                deleted: false,
+            })
+        );
+        assert_eq!(verdict_of("ping", &org_ping, b"alpha", &tokens), Verdict::Unauthorized);
+        // A GitHub App's ping names no target: acknowledged, nothing noted.
+        let app_ping = json!({"zen": "z", "hook_id": 4, "hook": {"type": "App", "id": 4}});
+        assert_eq!(verdict_of("ping", &app_ping, b"alpha", &tokens), Verdict::Ignore);
     }
 
     #[test]

@@ -31,19 +31,22 @@ pub enum Kind {
     PullRequestReviewComment,
     /// `ping`, sent when a webhook is created.
     Ping,
+    /// `meta`, sent when a webhook is deleted (its last delivery).
+    Meta,
     /// Any other name, or none.
     Other,
 }
 
 impl Kind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::PullRequest,
         Kind::Push,
         Kind::IssueComment,
         Kind::PullRequestReview,
         Kind::PullRequestReviewComment,
         Kind::Ping,
+        Kind::Meta,
         Kind::Other,
     ];
 
@@ -56,6 +59,7 @@ impl Kind {
             "pull_request_review" => Kind::PullRequestReview,
             "pull_request_review_comment" => Kind::PullRequestReviewComment,
             "ping" => Kind::Ping,
+            "meta" => Kind::Meta,
             _ => Kind::Other,
         }
     }
@@ -69,13 +73,19 @@ impl Kind {
             Kind::PullRequestReview => "pull_request_review",
             Kind::PullRequestReviewComment => "pull_request_review_comment",
             Kind::Ping => "ping",
+            Kind::Meta => "meta",
             Kind::Other => "other",
         }
     }
 
     /// Whether the trigger acts on this kind (the others are acknowledged and ignored).
     pub fn handled(self) -> bool {
-        !matches!(self, Kind::Ping | Kind::Other)
+        !matches!(self, Kind::Ping | Kind::Meta | Kind::Other)
+    }
+
+    /// Whether this kind is about the webhook itself (`ping`, `meta`): noted, not acted on.
+    pub fn about_the_hook(self) -> bool {
+        matches!(self, Kind::Ping | Kind::Meta)
     }
 }
 
@@ -338,9 +348,82 @@ pub fn read(kind: Kind, payload: &Value) -> Result<Parsed, ShapeError> {
             object(payload, event, part)?;
             Typed::Review
         }
-        Kind::Ping | Kind::Other => return Err(ShapeError::NotHandled { event }),
+        Kind::Ping | Kind::Meta | Kind::Other => return Err(ShapeError::NotHandled { event }),
     };
     Ok(Parsed { repo, event })
+}
+
+/// Where a webhook lives, as a delivery about it (or through it) names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookSource {
+    /// A repository's webhook (or any delivery about the repository).
+    Repo(RepoName),
+    /// An org's webhook.
+    Org(String),
+}
+
+impl HookSource {
+    /// The org.
+    pub fn org(&self) -> &str {
+        match self {
+            HookSource::Repo(repo) => &repo.org,
+            HookSource::Org(org) => org,
+        }
+    }
+
+    /// The scope its signing token must serve: `org/repo` or `org`.
+    pub fn scope(&self) -> String {
+        match self {
+            HookSource::Repo(repo) => repo.full_name(),
+            HookSource::Org(org) => org.clone(),
+        }
+    }
+}
+
+/// A delivery about a webhook itself (`ping`, `meta`), read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookNotice {
+    /// Where the webhook lives.
+    pub source: HookSource,
+    /// Whether it says the webhook was deleted (`meta` with `action: deleted`).
+    pub deleted: bool,
+}
+
+/// Reads a `ping` or `meta` payload: `hook.type` says where the webhook lives, `Repository`
+/// (then `repository` names it, agreeing with itself as in [`read`]) or `Organization` (then
+/// `organization.login`).
+pub fn read_hook_notice(kind: Kind, payload: &Value) -> Result<HookNotice, ShapeError> {
+    let event = kind.label();
+    if !kind.about_the_hook() {
+        return Err(ShapeError::NotHandled { event });
+    }
+    let source = match string(payload, event, "/hook/type")? {
+        "Organization" => {
+            let login = string(payload, event, "/organization/login")?;
+            if !valid_part(login, MAX_ORG) {
+                return Err(ShapeError::BadName {
+                    field: "/organization/login",
+                });
+            }
+            HookSource::Org(login.to_string())
+        }
+        "Repository" => {
+            let full_name = string(payload, event, "/repository/full_name")?;
+            let repo = RepoName::parse(full_name).ok_or(ShapeError::BadName {
+                field: "/repository/full_name",
+            })?;
+            agrees(
+                payload,
+                event,
+                &repo,
+                ["/repository/full_name", "/repository/owner", "/repository/name"],
+            )?;
+            HookSource::Repo(repo)
+        }
+        _ => return Err(ShapeError::BadName { field: "/hook/type" }),
+    };
+    let deleted = kind == Kind::Meta && payload.pointer("/action").and_then(Value::as_str) == Some("deleted");
+    Ok(HookNotice { source, deleted })
 }
 
 #[cfg(test)]
