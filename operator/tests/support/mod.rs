@@ -7,6 +7,7 @@ use prow_operator::import::{self, ImportOptions, Imported};
 use prow_operator::input::{Inputs, Source, Sourced};
 
 pub mod configs;
+pub mod github;
 pub mod oracle;
 
 /// The workspace root.
