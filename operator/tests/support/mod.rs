@@ -9,6 +9,7 @@ use prow_operator::input::{Inputs, Source, Sourced};
 pub mod configs;
 pub mod github;
 pub mod oracle;
+pub mod plugins;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
