@@ -9,6 +9,8 @@
     reason = "a test: a failure panics"
 )]
 
+#[path = "../tests/support/plugins.rs"]
+mod plugins;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
@@ -151,7 +153,7 @@ fn beside_checkconfig(root: &Path) {
         {
             Some(unknown) if !output.status.success() => {
                 let stripped = root.join(format!("plugins-without-{unknown}.json"));
-                without_plugin(Path::new(&upstream_plugins), unknown, &stripped);
+                plugins::write_without_plugins(Path::new(&upstream_plugins), &[unknown], &stripped);
                 upstream_plugins = path(&stripped);
             }
             _ => {
@@ -174,25 +176,6 @@ fn beside_checkconfig(root: &Path) {
         ours.0 / theirs.0,
         ours.1 / theirs.1
     );
-}
-
-/// Writes `plugins` (a plugins.yaml) without the plugin `name` to `out`, as JSON.
-fn without_plugin(plugins: &Path, name: &str, out: &Path) {
-    let text = std::fs::read_to_string(plugins).expect("plugins.yaml");
-    let mut value = yaml::load_documents(&text).expect("YAML").values.remove(0);
-    if let Some(orgs) = value.get_mut("plugins").and_then(serde_json::Value::as_object_mut) {
-        for entry in orgs.values_mut() {
-            let list = match entry {
-                serde_json::Value::Array(list) => Some(list),
-                serde_json::Value::Object(o) => o.get_mut("plugins").and_then(serde_json::Value::as_array_mut),
-                _ => None,
-            };
-            if let Some(list) = list {
-                list.retain(|p| p.as_str() != Some(name));
-            }
-        }
-    }
-    std::fs::write(out, value.to_string()).expect("write plugins");
 }
 
 fn bench(label: &str, config: &Path, jobs: &Path, out: &Path) {

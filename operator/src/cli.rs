@@ -285,12 +285,9 @@ pub enum CliError {
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
     Trigger(#[from] trigger_cli::TriggerError),
-    /// `labels diff` could not start.
+    /// `labels diff` or `webhooks diff` could not start.
     #[error(transparent)]
-    Labels(#[from] crate::labels_cli::LabelsCliError),
-    /// `webhooks diff` could not start.
-    #[error(transparent)]
-    Webhooks(#[from] crate::webhooks_cli::WebhooksCliError),
+    GitHubDiff(#[from] crate::github_diff::GitHubDiffError),
     /// The controller failed.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),

@@ -333,7 +333,7 @@ fn read_job_file(file: &UpstreamFile) -> Result<(JobSet, Vec<String>), ImportErr
             ));
         }
         document.retain(|key, _| JOB_KEYS.contains(&key.as_str()));
-        append(&mut jobs, parse_jobs(file, Value::Object(document))?);
+        jobs.append(parse_jobs(file, Value::Object(document))?);
     }
     Ok((jobs, warnings))
 }
@@ -415,17 +415,6 @@ fn parse<T: serde::de::DeserializeOwned>(file: &UpstreamFile, kind: &str, mut va
 
 fn parse_jobs(file: &UpstreamFile, value: Value) -> Result<JobSet, ImportError> {
     parse(file, "JobConfig", value)
-}
-
-fn append(into: &mut JobSet, from: JobSet) {
-    for (repo, jobs) in from.presubmits {
-        into.presubmits.entry(repo).or_default().extend(jobs);
-    }
-    for (repo, jobs) in from.postsubmits {
-        into.postsubmits.entry(repo).or_default().extend(jobs);
-    }
-    into.periodics.extend(from.periodics);
-    into.presets.extend(from.presets);
 }
 
 fn job_config(name: String, options: &ImportOptions, jobs: JobSet) -> JobConfig {

@@ -9,6 +9,7 @@ pub mod cron;
 pub mod duration;
 pub mod engine;
 pub mod github;
+pub mod github_diff;
 pub mod hooksync;
 pub mod http;
 pub mod ignored;

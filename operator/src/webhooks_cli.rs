@@ -13,75 +13,24 @@ use std::path::{Path, PathBuf};
 use prow_api::ProwInstance;
 use prow_api::instance::WebhookLevel;
 
-use crate::github::GitHubClient;
+use crate::github_diff::{self, Command, Diff, GitHubDiffError, Pass};
 use crate::hooksync::{Known, Target, TargetWork, desired_url, sync_targets, wanted};
-use crate::input;
-use crate::labels_cli::read_token;
-use crate::labelsync::{Mode, repositories};
+use crate::input::Sourced;
+use crate::labelsync::Mode;
 
-/// An error of `webhooks diff` that stops it before any target is read.
-#[derive(Debug, thiserror::Error)]
-pub enum WebhooksCliError {
-    /// The input could not be read.
-    #[error(transparent)]
-    Input(#[from] input::InputError),
-    /// The token file could not be read, or is empty.
-    #[error("cannot read the GitHub token from {path}: {reason}")]
-    Token {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The input holds no ProwInstance.
-    #[error("no ProwInstance in the input: webhooks diff needs one, for its github and ingress")]
-    NoInstance,
-    /// The GitHub client could not be built, or the async runtime could not start.
-    #[error("cannot start the GitHub client: {0}")]
-    Client(String),
-}
-
-/// What `webhooks diff` found.
-#[derive(Debug, Default)]
-pub struct Diff {
-    /// The change lines, for standard output.
-    pub lines: Vec<String>,
-    /// One sentence per problem (an instance whose webhook cannot be worked out, a target GitHub
-    /// could not read), for standard error.
-    pub errors: Vec<String>,
-}
+const COMMAND: Command = Command {
+    name: "webhooks diff",
+    reads: "github and ingress",
+};
 
 /// Computes the diff of every ProwInstance in `paths` against GitHub at `api_url` (the
 /// instance's `github.apiUrl` when `None`), authenticating with the token in `token_file`.
-pub fn diff(paths: &[PathBuf], token_file: &Path, api_url: Option<&str>) -> Result<Diff, WebhooksCliError> {
-    let inputs = input::load(paths)?;
-    if inputs.instances.is_empty() {
-        return Err(WebhooksCliError::NoInstance);
-    }
-    let token = read_token(token_file).map_err(|reason| WebhooksCliError::Token {
-        path: token_file.to_path_buf(),
-        reason,
-    })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| WebhooksCliError::Client(e.to_string()))?;
-    runtime.block_on(async {
-        let mut out = Diff::default();
-        out.errors.extend(inputs.problems.iter().map(ToString::to_string));
-        for instance in &inputs.instances {
-            diff_instance(&instance.object, &token, api_url, &mut out).await?;
-        }
-        Ok(out)
-    })
+pub fn diff(paths: &[PathBuf], token_file: &Path, api_url: Option<&str>) -> Result<Diff, GitHubDiffError> {
+    github_diff::run(COMMAND, paths, token_file, api_url, diff_instance)
 }
 
-async fn diff_instance(
-    instance: &ProwInstance,
-    token: &str,
-    api_url: Option<&str>,
-    out: &mut Diff,
-) -> Result<(), WebhooksCliError> {
+async fn diff_instance(instance: &Sourced<ProwInstance>, pass: &mut Pass<'_>) -> Result<(), GitHubDiffError> {
+    let instance = &instance.object;
     let spec = &instance.spec;
     let github = &spec.github;
     if github.auth.app.is_some() {
@@ -90,25 +39,20 @@ async fn diff_instance(
     let url = match desired_url(spec) {
         Ok(url) => url,
         Err(error) => {
-            out.errors.push(format!(
+            pass.out.errors.push(format!(
                 "ProwInstance {}: {error}",
                 instance.metadata.name.as_deref().unwrap_or_default()
             ));
             return Ok(());
         }
     };
-    let client = GitHubClient::with_token(api_url.unwrap_or(&github.api_url), token)
-        .map_err(|e| WebhooksCliError::Client(e.to_string()))?;
+    let client = pass.client(github)?;
     let level = github.webhook.as_ref().map(|w| w.level).unwrap_or_default();
     let repos = match level {
         WebhookLevel::Org => Vec::new(),
-        WebhookLevel::Repos => match repositories(&client, &github.org, &github.repos).await {
-            Ok(repos) => repos,
-            Err(error) => {
-                out.errors
-                    .push(format!("cannot list the repositories of {}: {error}", github.org));
-                return Ok(());
-            }
+        WebhookLevel::Repos => match pass.repositories(&client, github).await {
+            Some(repos) => repos,
+            None => return Ok(()),
         },
     };
     let statuses = instance
@@ -133,8 +77,8 @@ async fn diff_instance(
     for result in sync_targets(&client, &work, Mode::DryRun).await {
         let name = result.target.name();
         match (&result.error, &result.plan) {
-            (Some(error), _) => out.errors.push(format!("{name}: {error}")),
-            (None, Some(plan)) => out.lines.extend(plan.line(&name, &url)),
+            (Some(error), _) => pass.out.errors.push(format!("{name}: {error}")),
+            (None, Some(plan)) => pass.out.lines.extend(plan.line(&name, &url)),
             (None, None) => {}
         }
     }

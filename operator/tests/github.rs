@@ -8,30 +8,20 @@
 
 use std::time::{Duration, Instant};
 
-use prow_operator::github::{
-    Credentials, GitHubClient, GitHubConfig, GitHubError, PullRequestState, RetryPolicy, StatusState,
-};
+use prow_operator::github::{Credentials, GitHubClient, GitHubConfig, GitHubError, PullRequestState, StatusState};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, header_regex, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod support;
+
+use support::github::fast_retry;
+
 const TOKEN: &str = "test-token-0123456789";
 const JWT: &str = r"^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$";
 
-/// Fast retries so that failure tests take milliseconds.
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        max_total_wait: Duration::from_secs(5),
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-    }
-}
-
 fn token_client(server: &MockServer) -> GitHubClient {
-    let mut config = GitHubConfig::new(Credentials::token(TOKEN)).with_base_uri(server.uri());
-    config.retry = fast_retry();
-    GitHubClient::new(config).expect("client")
+    support::github::token_client(server, TOKEN)
 }
 
 fn bearer_token() -> wiremock::matchers::HeaderExactMatcher {

@@ -11,23 +11,18 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use prow_api::{LabelSet, LabelSetSpec};
-use prow_operator::github::{Credentials, GitHubClient, GitHubConfig, RetryPolicy};
+use prow_operator::github::GitHubClient;
 use prow_operator::labelsync::{Merged, Mode, repositories, sync_repos};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+mod support;
+
 const TOKEN: &str = "label-sync-token-0123";
 
 fn client(server: &MockServer) -> GitHubClient {
-    let mut config = GitHubConfig::new(Credentials::token(TOKEN)).with_base_uri(server.uri());
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        max_total_wait: Duration::from_secs(5),
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-    };
-    GitHubClient::new(config).expect("client")
+    support::github::token_client(server, TOKEN)
 }
 
 fn label(name: &str, color: &str, description: Option<&str>) -> Value {
@@ -576,17 +571,12 @@ async fn performance_150_labels_over_200_repositories() {
 /// A directory with the sample ProwInstance (org `example-org`, repos `website` and `api`), a
 /// LabelSet, and a token file.
 fn diff_input(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prow-operator-labels-diff-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(dir.join("config")).unwrap();
-    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/samples");
-    std::fs::copy(
-        format!("{samples}/prowinstance.yaml"),
-        dir.join("config/prowinstance.yaml"),
-    )
+    let instance = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/samples/prowinstance.yaml"
+    ))
     .unwrap();
-    std::fs::write(
-        dir.join("config/labelset.yaml"),
-        r#"apiVersion: operator.prow.dev/v1alpha1
+    let label_set = r#"apiVersion: operator.prow.dev/v1alpha1
 kind: LabelSet
 metadata: {name: labels, namespace: prow}
 spec:
@@ -594,22 +584,17 @@ spec:
     labels:
       - {name: lgtm, color: 15dd18}
       - {name: kind/bug, color: e11d21, previously: [{name: bug}]}
-"#,
+"#;
+    support::github::diff_input(
+        "labels",
+        name,
+        &[("prowinstance.yaml", &instance), ("labelset.yaml", label_set)],
+        TOKEN,
     )
-    .unwrap();
-    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
-    dir
 }
 
 fn run_diff(dir: &std::path::Path, server: &MockServer) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
-        .args(["labels", "diff", "-f"])
-        .arg(dir.join("config"))
-        .arg("--token-file")
-        .arg(dir.join("token"))
-        .args(["--api-url", &server.uri()])
-        .output()
-        .unwrap()
+    support::github::run_diff("labels", dir, server)
 }
 
 #[tokio::test]

@@ -239,23 +239,8 @@ fn version_dependent(refusals: &[String], ours: &[Ours]) -> Vec<String> {
 
 /// plugins.yaml without `plugins`, written (as JSON) into `scratch`.
 fn without_plugins(configuration: &Configuration, plugins: &[String], scratch: &Path) -> PathBuf {
-    let path = configuration.root.join(&configuration.plugins);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (mut value, _) = prow_api::yaml::load_single(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if let Some(map) = value.get_mut("plugins").and_then(Value::as_object_mut) {
-        for entry in map.values_mut() {
-            let list = match entry {
-                Value::Array(list) => Some(list),
-                Value::Object(o) => o.get_mut("plugins").and_then(Value::as_array_mut),
-                _ => None,
-            };
-            if let Some(list) = list {
-                list.retain(|p| !p.as_str().is_some_and(|p| plugins.iter().any(|x| x == p)));
-            }
-        }
-    }
     let out = scratch.join(format!("{}-plugins.yaml", configuration.name));
-    std::fs::write(&out, value.to_string()).expect("scratch plugins.yaml");
+    support::plugins::write_without_plugins(&configuration.root.join(&configuration.plugins), plugins, &out);
     out
 }
 
@@ -436,4 +421,28 @@ fn an_upstream_answer_is_matched_by_what_it_names_or_its_warning_name() {
         upstream_class("error loading prow config: foo"),
         "error loading prow config"
     );
+}
+
+#[test]
+fn a_newer_plugin_is_taken_out_of_every_list_and_the_rest_is_kept() {
+    let dir = std::env::temp_dir().join(format!("prow-operator-without-plugins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plugins = dir.join("plugins.yaml");
+    std::fs::write(
+        &plugins,
+        "plugins:\n  acme: [trigger, issue-management, lgtm]\n  acme/widgets:\n    plugins: [issue-management, hold]\n\
+         triggers: [{repos: [acme]}]\n",
+    )
+    .unwrap();
+    let out = dir.join("out.yaml");
+    support::plugins::write_without_plugins(&plugins, &["issue-management"], &out);
+    let stripped: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        stripped,
+        serde_json::json!({
+            "plugins": {"acme": ["trigger", "lgtm"], "acme/widgets": {"plugins": ["hold"]}},
+            "triggers": [{"repos": ["acme"]}],
+        })
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

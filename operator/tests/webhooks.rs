@@ -10,24 +10,19 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use prow_operator::github::{Credentials, GitHubClient, GitHubConfig, HookConfig, HookScope, HookUpdate, RetryPolicy};
+use prow_operator::github::{GitHubClient, HookConfig, HookScope, HookUpdate};
 use prow_operator::hooksync::{Known, Target, TargetWork, WantedHook, secret_digest, sync_targets};
 use prow_operator::labelsync::Mode;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+mod support;
+
 const URL: &str = "https://prow.example.com/hook";
 
 fn client(server: &MockServer) -> GitHubClient {
-    let mut config = GitHubConfig::new(Credentials::token("hook-token-0123")).with_base_uri(server.uri());
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        max_total_wait: Duration::from_secs(5),
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-    };
-    GitHubClient::new(config).expect("client")
+    support::github::token_client(server, "hook-token-0123")
 }
 
 /// A webhook as `GET /repos/{org}/{repo}/hooks` lists it.
@@ -398,12 +393,8 @@ async fn performance_200_repositories() {
 // ---------------------------------------------------------------- webhooks diff
 
 fn diff_input(name: &str, level: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prow-operator-webhooks-diff-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(dir.join("config")).unwrap();
-    std::fs::write(
-        dir.join("config/prowinstance.yaml"),
-        format!(
-            r#"apiVersion: operator.prow.dev/v1alpha1
+    let instance = format!(
+        r#"apiVersion: operator.prow.dev/v1alpha1
 kind: ProwInstance
 metadata: {{name: prow, namespace: prow}}
 spec:
@@ -417,22 +408,12 @@ spec:
   components: {{hook: {{enabled: false}}}}
   ingress: {{host: prow.example.com}}
 "#
-        ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("token"), "diff-token-0123\n").unwrap();
-    dir
+    );
+    support::github::diff_input("webhooks", name, &[("prowinstance.yaml", &instance)], "diff-token-0123")
 }
 
 fn run_diff(dir: &std::path::Path, server: &MockServer) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_prow-operator"))
-        .args(["webhooks", "diff", "-f"])
-        .arg(dir.join("config"))
-        .arg("--token-file")
-        .arg(dir.join("token"))
-        .args(["--api-url", &server.uri()])
-        .output()
-        .unwrap()
+    support::github::run_diff("webhooks", dir, server)
 }
 
 #[tokio::test]

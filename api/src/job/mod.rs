@@ -101,6 +101,20 @@ impl JobSet {
         parts
     }
 
+    /// Adds the jobs of `other` after this set's: a repository's jobs after its jobs here, then
+    /// the periodics and presets (the inverse of [`JobSet::split_within_bounds`], and how several
+    /// upstream job-config files make one instance's jobs).
+    pub fn append(&mut self, other: JobSet) {
+        for (repo, jobs) in other.presubmits {
+            self.presubmits.entry(repo).or_default().extend(jobs);
+        }
+        for (repo, jobs) in other.postsubmits {
+            self.postsubmits.entry(repo).or_default().extend(jobs);
+        }
+        self.periodics.extend(other.periodics);
+        self.presets.extend(other.presets);
+    }
+
     /// Counts the jobs by type.
     pub fn counts(&self) -> JobCounts {
         JobCounts {
@@ -223,6 +237,27 @@ mod tests {
         jobs.postsubmits.insert("o/empty".into(), Vec::new());
         jobs.periodics.push(periodic("p"));
         assert_eq!(jobs.clone().split_within_bounds(), vec![jobs]);
+    }
+
+    #[test]
+    fn appending_the_parts_of_a_split_gives_the_set_back() {
+        let per_repo = usize::try_from(MAX_JOBS_PER_REPOSITORY).expect("bound");
+        let mut jobs = JobSet::default();
+        jobs.presubmits.insert(
+            "o/big".into(),
+            (0..per_repo * 2 + 1).map(|i| presubmit(&format!("big-{i}"))).collect(),
+        );
+        jobs.presubmits.insert("o/small".into(), vec![presubmit("s")]);
+        jobs.periodics = (0..usize::try_from(MAX_PERIODICS).expect("bound") + 1)
+            .map(|i| periodic(&format!("p{i}")))
+            .collect();
+        let parts = jobs.clone().split_within_bounds();
+        assert!(parts.len() > 1);
+        let mut joined = JobSet::default();
+        for part in parts {
+            joined.append(part);
+        }
+        assert_eq!(joined, jobs);
     }
 
     #[test]

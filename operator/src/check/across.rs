@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use prow_api::job::JobSet;
 use prow_api::status::Finding;
 
-use super::branches::{self, Entry};
+use super::branches::Entry;
 use super::jobs::{self, JobType};
 use super::presets::{self, MergeTarget, MergeablePreset};
 use super::{Findings, field, item, key, rule};
@@ -42,13 +42,11 @@ pub(crate) fn check(sets: &[&JobSet], root: &str) -> Vec<(usize, Finding)> {
             }
         }
         for (repo, entries) in &by_repo {
-            for (earlier, later, clash) in branches::clashes(entries, true) {
-                let (path, message) =
-                    jobs::clash_message(job_type, repo, clash, &entries[earlier], &entries[later], true);
+            jobs::report_clashes(job_type, repo, entries, true, |owner, path, rule, message| {
                 let mut findings = Findings::default();
-                findings.error(path, jobs::clash_rule(clash), message);
-                report(entries[later].owner, findings);
-            }
+                findings.error(path, rule, message);
+                report(owner, findings);
+            });
         }
     }
 

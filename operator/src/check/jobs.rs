@@ -71,17 +71,9 @@ pub(crate) fn check(jobs: &JobSet, ctx: &JobContext<'_>, root: &str, findings: &
             check_presubmit(job, repo, &item(&repo_path, index), ctx, findings);
         }
         let entries = presubmit_entries(list, 0, &repo_path);
-        for (earlier, later, clash) in branches::clashes(&entries, false) {
-            let (path, message) = clash_message(
-                JobType::Presubmit,
-                repo,
-                clash,
-                &entries[earlier],
-                &entries[later],
-                false,
-            );
-            findings.error(path, clash_rule(clash), message);
-        }
+        report_clashes(JobType::Presubmit, repo, &entries, false, |_, path, rule, message| {
+            findings.error(path, rule, message);
+        });
     }
     let postsubmits_path = field(root, "postsubmits");
     for (repo, list) in &jobs.postsubmits {
@@ -91,17 +83,9 @@ pub(crate) fn check(jobs: &JobSet, ctx: &JobContext<'_>, root: &str, findings: &
             check_postsubmit(job, &item(&repo_path, index), ctx, findings);
         }
         let entries = postsubmit_entries(list, 0, &repo_path);
-        for (earlier, later, clash) in branches::clashes(&entries, false) {
-            let (path, message) = clash_message(
-                JobType::Postsubmit,
-                repo,
-                clash,
-                &entries[earlier],
-                &entries[later],
-                false,
-            );
-            findings.error(path, clash_rule(clash), message);
-        }
+        report_clashes(JobType::Postsubmit, repo, &entries, false, |_, path, rule, message| {
+            findings.error(path, rule, message);
+        });
     }
     let periodics_path = field(root, "periodics");
     let mut periodic_names: BTreeMap<&str, String> = BTreeMap::new();
@@ -125,8 +109,24 @@ pub(crate) fn check(jobs: &JobSet, ctx: &JobContext<'_>, root: &str, findings: &
     presets::check_set(&jobs.presets, &field(root, "presets"), findings);
 }
 
+/// Each clash among `entries` (the `job_type` jobs of `repo`) as an error at the later job:
+/// `report(the later job's owner, path, rule, message)`. With `across_owners`, the entries come
+/// from several objects and only clashes between two of them are reported.
+pub(crate) fn report_clashes(
+    job_type: JobType,
+    repo: &str,
+    entries: &[Entry<'_>],
+    across_owners: bool,
+    mut report: impl FnMut(usize, String, &'static str, String),
+) {
+    for (earlier, later, clash) in branches::clashes(entries, across_owners) {
+        let (path, message) = clash_message(job_type, repo, clash, &entries[earlier], &entries[later], across_owners);
+        report(entries[later].owner, path, clash_rule(clash), message);
+    }
+}
+
 /// The rule of a clash.
-pub(crate) fn clash_rule(clash: Clash) -> &'static str {
+fn clash_rule(clash: Clash) -> &'static str {
     match clash {
         Clash::Name => rule::DUPLICATE_JOB,
         Clash::Context => rule::DUPLICATE_CONTEXT,
@@ -134,7 +134,7 @@ pub(crate) fn clash_rule(clash: Clash) -> &'static str {
 }
 
 /// The path and message of a clash, reported at the later job.
-pub(crate) fn clash_message(
+fn clash_message(
     job_type: JobType,
     repo: &str,
     clash: Clash,

@@ -88,15 +88,7 @@ pub fn recover(config: &JobConfig, maps: &[ConfigMap]) -> Option<JobSet> {
     let mut jobs = JobSet::default();
     for (_, text) in parts {
         let (value, _) = yaml::load_single(text).ok()?;
-        let part: JobSet = serde_json::from_value(value).ok()?;
-        for (repo, list) in part.presubmits {
-            jobs.presubmits.entry(repo).or_default().extend(list);
-        }
-        for (repo, list) in part.postsubmits {
-            jobs.postsubmits.entry(repo).or_default().extend(list);
-        }
-        jobs.periodics.extend(part.periodics);
-        jobs.presets.extend(part.presets);
+        jobs.append(serde_json::from_value(value).ok()?);
     }
     Some(jobs)
 }

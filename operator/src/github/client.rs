@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
-use tracing::{Instrument, debug, warn};
+use tracing::{debug, warn};
 
 use super::auth::{Auth, Credentials, Timeouts, first_line};
 use super::cache::TtlCache;
@@ -266,16 +266,15 @@ impl GitHubClient {
     /// `GET /orgs/{org}/installation`, authenticated as the App.
     async fn lookup_installation(&self, app: &Octocrab, org: &str) -> Result<u64, GitHubError> {
         let call = Call::org("installation", org);
-        let reply = self
-            .send_on(app, &call, &Req::get(format!("/orgs/{}/installation", seg(org))))
-            .await?;
-        let reply = require_status(&call, reply, &[200])?;
-        let installation: WireInstallation = decode(&call, &reply)?;
+        let path = format!("/orgs/{}/installation", seg(org));
+        let reply = self.send_on(app, &call, &Req::get(path)).await?;
+        let installation: WireInstallation = accept_json(&call, reply, &[200])?;
         Ok(installation.id)
     }
 
     /// The login the client acts as: for a token, `GET /user`'s `login`; for a GitHub App,
     /// `<app-slug>[bot]` from `GET /app`. Asked once, then kept.
+    #[tracing::instrument(level = "debug", name = "github.bot_login", skip_all)]
     pub async fn bot_login(&self) -> Result<String, GitHubError> {
         let login = self
             .bot_login
@@ -284,19 +283,16 @@ impl GitHubClient {
                 match &self.auth {
                     Auth::Token(crab) => {
                         let reply = self.send_on(crab, &call, &Req::get("/user".into())).await?;
-                        let reply = require_status(&call, reply, &[200])?;
-                        let user: super::types::WireUser = decode(&call, &reply)?;
+                        let user: super::types::WireUser = accept_json(&call, reply, &[200])?;
                         Ok::<_, GitHubError>(user.login)
                     }
                     Auth::App { app, .. } => {
                         let reply = self.send_on(app, &call, &Req::get("/app".into())).await?;
-                        let reply = require_status(&call, reply, &[200])?;
-                        let app: WireApp = decode(&call, &reply)?;
+                        let app: WireApp = accept_json(&call, reply, &[200])?;
                         Ok(format!("{}[bot]", app.slug))
                     }
                 }
             })
-            .instrument(tracing::debug_span!("github.bot_login"))
             .await?;
         Ok(login.clone())
     }
@@ -309,115 +305,87 @@ impl GitHubClient {
     /// client then asks for public membership (`GET /orgs/{org}/public_members/{user}`), so a
     /// private member counts as a non-member. Give the token `read:org` (or the App "Members:
     /// read") to see private members. Answers are cached for the configured TTL.
+    #[tracing::instrument(level = "debug", name = "github.is_org_member", skip(self))]
     pub async fn is_org_member(&self, org: &str, user: &str) -> Result<bool, GitHubError> {
-        let span = tracing::debug_span!("github.is_org_member", org, user);
-        async {
-            let key = (org.to_ascii_lowercase(), user.to_ascii_lowercase());
-            if let Some(hit) = lock(&self.members).get(&key) {
-                debug!(member = hit, "cached");
-                return Ok(hit);
-            }
-            let call = Call::org("is_org_member", org).with("user", user);
-            let path = format!("/orgs/{}/members/{}", seg(org), seg(user));
-            let reply = self.send(org, &call, &Req::get(path)).await?;
-            let member = match reply.status.as_u16() {
-                204 => true,
-                404 => false,
-                302 => {
-                    debug!("requester cannot see private members; checking public membership");
-                    let call = Call::org("is_public_org_member", org).with("user", user);
-                    let path = format!("/orgs/{}/public_members/{}", seg(org), seg(user));
-                    let reply = self.send(org, &call, &Req::get(path)).await?;
-                    match reply.status.as_u16() {
-                        204 => true,
-                        404 => false,
-                        _ => return Err(status_error(call, &reply)),
-                    }
-                }
-                _ => return Err(status_error(call, &reply)),
-            };
-            lock(&self.members).insert(key, member);
-            debug!(member, "answered");
-            Ok(member)
+        let key = (org.to_ascii_lowercase(), user.to_ascii_lowercase());
+        if let Some(hit) = lock(&self.members).get(&key) {
+            debug!(member = hit, "cached");
+            return Ok(hit);
         }
-        .instrument(span)
-        .await
+        let call = Call::org("is_org_member", org).with("user", user);
+        let path = format!("/orgs/{}/members/{}", seg(org), seg(user));
+        let reply = self.request(org, &call, &Req::get(path), &[204, 404, 302]).await?;
+        let member = if reply.status == StatusCode::FOUND {
+            debug!("requester cannot see private members; checking public membership");
+            let call = Call::org("is_public_org_member", org).with("user", user);
+            let path = format!("/orgs/{}/public_members/{}", seg(org), seg(user));
+            let reply = self.request(org, &call, &Req::get(path), &[204, 404]).await?;
+            reply.status == StatusCode::NO_CONTENT
+        } else {
+            reply.status == StatusCode::NO_CONTENT
+        };
+        lock(&self.members).insert(key, member);
+        debug!(member, "answered");
+        Ok(member)
     }
 
     /// Whether `user` is a collaborator on `org/repo`
     /// (`GET /repos/{org}/{repo}/collaborators/{user}`: 204 yes, 404 no; a repository the
     /// credentials cannot see also gives 404, hence `false`). Answers are cached for the
     /// configured TTL.
+    #[tracing::instrument(level = "debug", name = "github.is_collaborator", skip(self))]
     pub async fn is_collaborator(&self, org: &str, repo: &str, user: &str) -> Result<bool, GitHubError> {
-        let span = tracing::debug_span!("github.is_collaborator", org, repo, user);
-        async {
-            let key = (
-                org.to_ascii_lowercase(),
-                repo.to_ascii_lowercase(),
-                user.to_ascii_lowercase(),
-            );
-            if let Some(hit) = lock(&self.collaborators).get(&key) {
-                debug!(collaborator = hit, "cached");
-                return Ok(hit);
-            }
-            let call = Call::repo("is_collaborator", org, repo).with("user", user);
-            let path = format!("/repos/{}/{}/collaborators/{}", seg(org), seg(repo), seg(user));
-            let reply = self.send(org, &call, &Req::get(path)).await?;
-            let collaborator = match reply.status.as_u16() {
-                204 => true,
-                404 => false,
-                _ => return Err(status_error(call, &reply)),
-            };
-            lock(&self.collaborators).insert(key, collaborator);
-            debug!(collaborator, "answered");
-            Ok(collaborator)
+        let key = (
+            org.to_ascii_lowercase(),
+            repo.to_ascii_lowercase(),
+            user.to_ascii_lowercase(),
+        );
+        if let Some(hit) = lock(&self.collaborators).get(&key) {
+            debug!(collaborator = hit, "cached");
+            return Ok(hit);
         }
-        .instrument(span)
-        .await
+        let call = Call::repo("is_collaborator", org, repo).with("user", user);
+        let path = format!("/repos/{}/{}/collaborators/{}", seg(org), seg(repo), seg(user));
+        let reply = self.request(org, &call, &Req::get(path), &[204, 404]).await?;
+        let collaborator = reply.status == StatusCode::NO_CONTENT;
+        lock(&self.collaborators).insert(key, collaborator);
+        debug!(collaborator, "answered");
+        Ok(collaborator)
     }
 
     // ---------------------------------------------------------------- pull requests
 
     /// The pull request `org/repo#number` (`GET /repos/{org}/{repo}/pulls/{number}`).
+    #[tracing::instrument(level = "debug", name = "github.pull_request", skip(self))]
     pub async fn pull_request(&self, org: &str, repo: &str, number: u64) -> Result<PullRequest, GitHubError> {
-        let span = tracing::debug_span!("github.pull_request", org, repo, number);
-        async {
-            let call = Call::issue("pull_request", org, repo, number);
-            let path = format!("/repos/{}/{}/pulls/{number}", seg(org), seg(repo));
-            let reply = self.send(org, &call, &Req::get(path)).await?;
-            let reply = require_status(&call, reply, &[200])?;
-            let pr: WirePullRequest = decode(&call, &reply)?;
-            Ok(PullRequest::from(pr))
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("pull_request", org, repo, number);
+        let path = format!("/repos/{}/{}/pulls/{number}", seg(org), seg(repo));
+        let pr: WirePullRequest = self.request_json(org, &call, &Req::get(path), &[200]).await?;
+        Ok(PullRequest::from(pr))
     }
 
     /// The paths the pull request changes (`GET /repos/{org}/{repo}/pulls/{number}/files`, every
     /// page). GitHub lists at most 3,000 files, so a larger PR yields only its first 3,000 paths
     /// ([`PullRequest::changed_files`] tells the true count). A renamed file is listed under its
     /// new path.
+    #[tracing::instrument(level = "debug", name = "github.pull_request_files", skip(self))]
     pub async fn pull_request_files(&self, org: &str, repo: &str, number: u64) -> Result<Vec<String>, GitHubError> {
-        let span = tracing::debug_span!("github.pull_request_files", org, repo, number);
-        async {
-            let call = Call::issue("pull_request_files", org, repo, number);
-            let path = format!(
-                "/repos/{}/{}/pulls/{number}/files?per_page={PER_PAGE}",
-                seg(org),
-                seg(repo)
-            );
-            let files: Vec<WireFile> = self.list_all(org, &call, path).await?;
-            debug!(files = files.len(), "listed");
-            Ok(files.into_iter().map(|f| f.filename).collect())
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("pull_request_files", org, repo, number);
+        let path = format!(
+            "/repos/{}/{}/pulls/{number}/files?per_page={PER_PAGE}",
+            seg(org),
+            seg(repo)
+        );
+        let files: Vec<WireFile> = self.list_all(org, &call, path).await?;
+        debug!(files = files.len(), "listed");
+        Ok(files.into_iter().map(|f| f.filename).collect())
     }
 
     /// The state (`success`, `failure`, `error`, `pending`) of each status context on `sha`
     /// (`GET /repos/{org}/{repo}/commits/{sha}/status`, GitHub's combined status: the latest
     /// status per context). One page of 100 contexts is read; more than that on one commit is
     /// not expected of a Prow installation.
+    #[tracing::instrument(level = "debug", name = "github.commit_statuses", skip(self))]
     pub async fn commit_statuses(
         &self,
         org: &str,
@@ -434,22 +402,15 @@ impl GitHubClient {
             context: String,
             state: String,
         }
-        let span = tracing::debug_span!("github.commit_statuses", org, repo, sha);
-        async {
-            let call = Call::commit("commit_statuses", org, repo, sha);
-            let path = format!(
-                "/repos/{}/{}/commits/{}/status?per_page=100",
-                seg(org),
-                seg(repo),
-                seg(sha)
-            );
-            let reply = self.send(org, &call, &Req::get(path)).await?;
-            let reply = require_status(&call, reply, &[200])?;
-            let combined: Combined = decode(&call, &reply)?;
-            Ok(combined.statuses.into_iter().map(|e| (e.context, e.state)).collect())
-        }
-        .instrument(span)
-        .await
+        let call = Call::commit("commit_statuses", org, repo, sha);
+        let path = format!(
+            "/repos/{}/{}/commits/{}/status?per_page=100",
+            seg(org),
+            seg(repo),
+            seg(sha)
+        );
+        let combined: Combined = self.request_json(org, &call, &Req::get(path), &[200]).await?;
+        Ok(combined.statuses.into_iter().map(|e| (e.context, e.state)).collect())
     }
 
     // ---------------------------------------------------------------- comments
@@ -457,6 +418,7 @@ impl GitHubClient {
     /// Comments on `org/repo#number` with `body`
     /// (`POST /repos/{org}/{repo}/issues/{number}/comments`), returning the new comment. It is
     /// not retried after a 5xx or a lost connection (it may have been posted); the caller decides.
+    #[tracing::instrument(level = "debug", name = "github.create_comment", skip(self, body))]
     pub async fn create_comment(
         &self,
         org: &str,
@@ -464,74 +426,49 @@ impl GitHubClient {
         number: u64,
         body: &str,
     ) -> Result<IssueComment, GitHubError> {
-        let span = tracing::debug_span!("github.create_comment", org, repo, number);
-        async {
-            let call = Call::issue("create_comment", org, repo, number);
-            let path = format!("/repos/{}/{}/issues/{number}/comments", seg(org), seg(repo));
-            let payload = json!({ "body": body });
-            let req = Req::with_body(Method::POST, path, &payload, Idempotency::NonIdempotent);
-            let reply = self.send(org, &call, &req).await?;
-            let reply = require_status(&call, reply, &[200, 201])?;
-            let comment: WireComment = decode(&call, &reply)?;
-            debug!(id = comment.id, "created");
-            Ok(IssueComment::from(comment))
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("create_comment", org, repo, number);
+        let path = format!("/repos/{}/{}/issues/{number}/comments", seg(org), seg(repo));
+        let payload = json!({ "body": body });
+        let req = Req::with_body(Method::POST, path, &payload, Idempotency::NonIdempotent);
+        let comment: WireComment = self.request_json(org, &call, &req, &[200, 201]).await?;
+        debug!(id = comment.id, "created");
+        Ok(IssueComment::from(comment))
     }
 
     /// Every comment on `org/repo#number`, oldest first
     /// (`GET /repos/{org}/{repo}/issues/{number}/comments`, every page, up to 10,000).
+    #[tracing::instrument(level = "debug", name = "github.list_comments", skip(self))]
     pub async fn list_comments(&self, org: &str, repo: &str, number: u64) -> Result<Vec<IssueComment>, GitHubError> {
-        let span = tracing::debug_span!("github.list_comments", org, repo, number);
-        async {
-            let call = Call::issue("list_comments", org, repo, number);
-            let path = format!(
-                "/repos/{}/{}/issues/{number}/comments?per_page={PER_PAGE}",
-                seg(org),
-                seg(repo)
-            );
-            let comments: Vec<WireComment> = self.list_all(org, &call, path).await?;
-            debug!(comments = comments.len(), "listed");
-            Ok(comments.into_iter().map(IssueComment::from).collect())
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("list_comments", org, repo, number);
+        let path = format!(
+            "/repos/{}/{}/issues/{number}/comments?per_page={PER_PAGE}",
+            seg(org),
+            seg(repo)
+        );
+        let comments: Vec<WireComment> = self.list_all(org, &call, path).await?;
+        debug!(comments = comments.len(), "listed");
+        Ok(comments.into_iter().map(IssueComment::from).collect())
     }
 
     /// Replaces the body of comment `id` in `org/repo`
     /// (`PATCH /repos/{org}/{repo}/issues/comments/{id}`).
+    #[tracing::instrument(level = "debug", name = "github.edit_comment", skip(self, body))]
     pub async fn edit_comment(&self, org: &str, repo: &str, id: u64, body: &str) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.edit_comment", org, repo, id);
-        async {
-            let call = Call::comment("edit_comment", org, repo, id);
-            let path = format!("/repos/{}/{}/issues/comments/{id}", seg(org), seg(repo));
-            let payload = json!({ "body": body });
-            let req = Req::with_body(Method::PATCH, path, &payload, Idempotency::Idempotent);
-            let reply = self.send(org, &call, &req).await?;
-            require_status(&call, reply, &[200])?;
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        let call = Call::comment("edit_comment", org, repo, id);
+        let path = format!("/repos/{}/{}/issues/comments/{id}", seg(org), seg(repo));
+        let payload = json!({ "body": body });
+        let req = Req::with_body(Method::PATCH, path, &payload, Idempotency::Idempotent);
+        self.request(org, &call, &req, &[200]).await?;
+        Ok(())
     }
 
     /// Deletes comment `id` in `org/repo` (`DELETE /repos/{org}/{repo}/issues/comments/{id}`). A
     /// 404 (already deleted) is success.
+    #[tracing::instrument(level = "debug", name = "github.delete_comment", skip(self))]
     pub async fn delete_comment(&self, org: &str, repo: &str, id: u64) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.delete_comment", org, repo, id);
-        async {
-            let call = Call::comment("delete_comment", org, repo, id);
-            let path = format!("/repos/{}/{}/issues/comments/{id}", seg(org), seg(repo));
-            let reply = self.send(org, &call, &Req::delete(path)).await?;
-            let reply = require_status(&call, reply, &[200, 204, 404])?;
-            if reply.status == StatusCode::NOT_FOUND {
-                debug!("already absent");
-            }
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        let call = Call::comment("delete_comment", org, repo, id);
+        let path = format!("/repos/{}/{}/issues/comments/{id}", seg(org), seg(repo));
+        self.delete_if_present(org, &call, path, &[200, 204]).await
     }
 
     // ---------------------------------------------------------------- labels
@@ -539,61 +476,43 @@ impl GitHubClient {
     /// The names of the labels on `org/repo#number`
     /// (`GET /repos/{org}/{repo}/issues/{number}/labels`, every page), as upstream's
     /// `GetIssueLabels`: read before labels are written, so a write is never repeated.
+    #[tracing::instrument(level = "debug", name = "github.issue_labels", skip(self))]
     pub async fn issue_labels(&self, org: &str, repo: &str, number: u64) -> Result<Vec<String>, GitHubError> {
-        let span = tracing::debug_span!("github.issue_labels", org, repo, number);
-        async {
-            let call = Call::issue("issue_labels", org, repo, number);
-            let path = format!(
-                "/repos/{}/{}/issues/{number}/labels?per_page={PER_PAGE}",
-                seg(org),
-                seg(repo)
-            );
-            let labels: Vec<WireLabel> = self.list_all(org, &call, path).await?;
-            Ok(labels.into_iter().map(|l| l.name).collect())
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("issue_labels", org, repo, number);
+        let path = format!(
+            "/repos/{}/{}/issues/{number}/labels?per_page={PER_PAGE}",
+            seg(org),
+            seg(repo)
+        );
+        let labels: Vec<WireLabel> = self.list_all(org, &call, path).await?;
+        Ok(labels.into_iter().map(|l| l.name).collect())
     }
 
     /// Adds `label` to `org/repo#number` (`POST /repos/{org}/{repo}/issues/{number}/labels`);
     /// adding a label already there changes nothing. GitHub creates a label the repository lacks.
+    #[tracing::instrument(level = "debug", name = "github.add_label", skip(self))]
     pub async fn add_label(&self, org: &str, repo: &str, number: u64, label: &str) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.add_label", org, repo, number, label);
-        async {
-            let call = Call::issue("add_label", org, repo, number).with("label", label);
-            let path = format!("/repos/{}/{}/issues/{number}/labels", seg(org), seg(repo));
-            let payload = json!({ "labels": [label] });
-            let req = Req::with_body(Method::POST, path, &payload, Idempotency::Idempotent);
-            let reply = self.send(org, &call, &req).await?;
-            require_status(&call, reply, &[200, 201])?;
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("add_label", org, repo, number).with("label", label);
+        let path = format!("/repos/{}/{}/issues/{number}/labels", seg(org), seg(repo));
+        let payload = json!({ "labels": [label] });
+        let req = Req::with_body(Method::POST, path, &payload, Idempotency::Idempotent);
+        self.request(org, &call, &req, &[200, 201]).await?;
+        Ok(())
     }
 
     /// Removes `label` from `org/repo#number`
     /// (`DELETE /repos/{org}/{repo}/issues/{number}/labels/{label}`). A 404 (the label is not
     /// there) is success.
+    #[tracing::instrument(level = "debug", name = "github.remove_label", skip(self))]
     pub async fn remove_label(&self, org: &str, repo: &str, number: u64, label: &str) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.remove_label", org, repo, number, label);
-        async {
-            let call = Call::issue("remove_label", org, repo, number).with("label", label);
-            let path = format!(
-                "/repos/{}/{}/issues/{number}/labels/{}",
-                seg(org),
-                seg(repo),
-                seg(label)
-            );
-            let reply = self.send(org, &call, &Req::delete(path)).await?;
-            let reply = require_status(&call, reply, &[200, 204, 404])?;
-            if reply.status == StatusCode::NOT_FOUND {
-                debug!("already absent");
-            }
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        let call = Call::issue("remove_label", org, repo, number).with("label", label);
+        let path = format!(
+            "/repos/{}/{}/issues/{number}/labels/{}",
+            seg(org),
+            seg(repo),
+            seg(label)
+        );
+        self.delete_if_present(org, &call, path, &[200, 204]).await
     }
 
     // ---------------------------------------------------------------- statuses
@@ -602,6 +521,7 @@ impl GitHubClient {
     /// `description` is cut to GitHub's 140 characters; an empty or absent `target_url` is left
     /// out. Setting the same status again is harmless, so this call is retried like a read.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", name = "github.create_status", skip(self, state, description, target_url), fields(state = state.as_str()))]
     pub async fn create_status(
         &self,
         org: &str,
@@ -612,25 +532,19 @@ impl GitHubClient {
         description: &str,
         target_url: Option<&str>,
     ) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.create_status", org, repo, sha, context, state = state.as_str());
-        async {
-            let call = Call::commit("create_status", org, repo, sha).with("context", context);
-            let path = format!("/repos/{}/{}/statuses/{}", seg(org), seg(repo), seg(sha));
-            let mut payload = json!({
-                "state": state.as_str(),
-                "context": context,
-                "description": truncate_chars(description, STATUS_DESCRIPTION_MAX_CHARS),
-            });
-            if let Some(url) = target_url.filter(|u| !u.is_empty()) {
-                payload["target_url"] = Value::String(url.to_string());
-            }
-            let req = Req::with_body(Method::POST, path, &payload, Idempotency::Idempotent);
-            let reply = self.send(org, &call, &req).await?;
-            require_status(&call, reply, &[200, 201])?;
-            Ok(())
+        let call = Call::commit("create_status", org, repo, sha).with("context", context);
+        let path = format!("/repos/{}/{}/statuses/{}", seg(org), seg(repo), seg(sha));
+        let mut payload = json!({
+            "state": state.as_str(),
+            "context": context,
+            "description": truncate_chars(description, STATUS_DESCRIPTION_MAX_CHARS),
+        });
+        if let Some(url) = target_url.filter(|u| !u.is_empty()) {
+            payload["target_url"] = Value::String(url.to_string());
         }
-        .instrument(span)
-        .await
+        let req = Req::with_body(Method::POST, path, &payload, Idempotency::Idempotent);
+        self.request(org, &call, &req, &[200, 201]).await?;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -708,29 +622,76 @@ impl GitHubClient {
         }
     }
 
-    /// Every item of a paginated list, following `Link: rel="next"` (at most [`MAX_PAGES`]).
+    /// Sends `req` about `org` and returns GitHub's answer if its status is one of `accepted`,
+    /// else the call's [`GitHubError::Status`]. Every endpoint goes through it.
+    async fn request(&self, org: &str, call: &Call, req: &Req<'_>, accepted: &[u16]) -> Result<Reply, GitHubError> {
+        let reply = self.send(org, call, req).await?;
+        require_status(call, reply, accepted)
+    }
+
+    /// [`Self::request`], the answer's JSON body read as `T`.
+    async fn request_json<T: DeserializeOwned>(
+        &self,
+        org: &str,
+        call: &Call,
+        req: &Req<'_>,
+        accepted: &[u16],
+    ) -> Result<T, GitHubError> {
+        let reply = self.send(org, call, req).await?;
+        accept_json(call, reply, accepted)
+    }
+
+    /// `DELETE path` about `org`: `accepted`, or 404 (already absent), is success.
+    async fn delete_if_present(
+        &self,
+        org: &str,
+        call: &Call,
+        path: String,
+        accepted: &[u16],
+    ) -> Result<(), GitHubError> {
+        let reply = self.send(org, call, &Req::delete(path)).await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            debug!("already absent");
+            return Ok(());
+        }
+        require_status(call, reply, accepted)?;
+        Ok(())
+    }
+
+    /// Every item of a paginated list of `T`, following `Link: rel="next"` (at most
+    /// [`MAX_PAGES`]).
     async fn list_all<T: DeserializeOwned>(
         &self,
         org: &str,
         call: &Call,
         first: String,
     ) -> Result<Vec<T>, GitHubError> {
-        let mut items = Vec::new();
+        self.list_pages(org, call, first, |page: Vec<T>| page).await
+    }
+
+    /// Every item of a paginated answer, each page read as `P` and its items taken by `items`,
+    /// following `Link: rel="next"` (at most [`MAX_PAGES`]).
+    async fn list_pages<P: DeserializeOwned, T>(
+        &self,
+        org: &str,
+        call: &Call,
+        first: String,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> Result<Vec<T>, GitHubError> {
+        let mut all = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
         while let Some(path) = next.take() {
             if pages == MAX_PAGES {
-                warn!(%call, pages, items = items.len(), "stopping after the page limit");
+                warn!(%call, pages, items = all.len(), "stopping after the page limit");
                 break;
             }
             pages += 1;
-            let reply = self.send(org, call, &Req::get(path)).await?;
-            let reply = require_status(call, reply, &[200])?;
-            let mut page: Vec<T> = decode(call, &reply)?;
-            items.append(&mut page);
+            let reply = self.request(org, call, &Req::get(path), &[200]).await?;
+            all.extend(items(decode(call, &reply)?));
             next = next_page(&reply.headers);
         }
-        Ok(items)
+        Ok(all)
     }
 }
 
@@ -779,6 +740,12 @@ fn status_error(call: Call, reply: &Reply) -> GitHubError {
         message: github_message(&reply.body),
         retry_after,
     }
+}
+
+/// `reply`'s JSON body read as `T`, if its status is one of `accepted`.
+fn accept_json<T: DeserializeOwned>(call: &Call, reply: Reply, accepted: &[u16]) -> Result<T, GitHubError> {
+    let reply = require_status(call, reply, accepted)?;
+    decode(call, &reply)
 }
 
 fn decode<T: DeserializeOwned>(call: &Call, reply: &Reply) -> Result<T, GitHubError> {
@@ -842,6 +809,28 @@ mod tests {
         );
         assert_eq!(github_message(&[b'x'; 500]).len(), 200);
         assert_eq!(github_message(b""), "");
+    }
+
+    fn reply(status: u16, body: &'static str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn accept_json_reads_an_accepted_answer_and_names_the_call_otherwise() {
+        let call = Call::repo("repo_labels", "acme", "widgets");
+        let body: Value = accept_json(&call, reply(200, r#"{"id": 7}"#), &[200]).unwrap();
+        assert_eq!(body["id"], 7);
+        let refused = accept_json::<Value>(&call, reply(404, r#"{"message":"Not Found"}"#), &[200]);
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "GitHub repo_labels (acme/widgets): HTTP 404: Not Found"
+        );
+        let garbled = accept_json::<Value>(&call, reply(200, "<html>"), &[200]).unwrap_err();
+        assert!(matches!(garbled, GitHubError::Decode { status: 200, .. }), "{garbled}");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   ([`RetryPolicy`]); after that the error goes back to the caller, which must keep the work and
 //!   try again later.
 //! - Org-membership and collaborator answers are cached briefly ([`TtlCache`]).
+//! - A pass over many repositories or orgs ([`throttled_pass`]) stops asking once GitHub rate
+//!   limits, leaving the rest for later.
 //! - No secret is ever logged, shown by `Debug`, or put in an error message.
 
 mod auth;
@@ -19,6 +21,7 @@ mod client;
 mod error;
 mod pagination;
 mod retry;
+mod throttled;
 mod types;
 
 pub use auth::Credentials;
@@ -27,6 +30,7 @@ pub use client::{DEFAULT_BASE_URI, GitHubClient, GitHubConfig};
 pub use error::{Call, GitHubError};
 pub use pagination::{MAX_PAGES, PER_PAGE, next_page};
 pub use retry::{Idempotency, Outcome, RetryDecision, RetryPolicy, is_rate_limited, requested_wait};
+pub use throttled::throttled_pass;
 pub use types::{
     Hook, HookConfig, HookScope, HookUpdate, IssueComment, PullRequest, PullRequestState, RepoLabel, Repository,
     STATUS_DESCRIPTION_MAX_CHARS, StatusState, path_segment, truncate_chars,

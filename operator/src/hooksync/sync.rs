@@ -2,15 +2,13 @@
 //! plan, and (unless it is a dry run) create or update. One target's failure is its own: the
 //! others go on.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tracing::{Instrument, info};
 
 use super::desired::{DesiredError, Target};
 use super::plan::{CONTENT_TYPE, Drift, HookAction, Known, ObservedHook, Plan, WantedHook, plan};
-use crate::github::{GitHubClient, GitHubError, Hook, HookConfig, HookScope, HookUpdate};
+use crate::github::{GitHubClient, GitHubError, Hook, HookConfig, HookScope, HookUpdate, throttled_pass};
 use crate::labelsync::Mode;
 
 /// How many targets are worked on at once.
@@ -79,28 +77,19 @@ pub struct TargetSync {
 /// GitHub rate limits one target beyond the client's wait budget, the targets not started yet
 /// are not visited ([`HookSyncError::Throttled`], for the next pass).
 pub async fn sync_targets(client: &GitHubClient, work: &[TargetWork], mode: Mode) -> Vec<TargetSync> {
-    let throttled: Mutex<Option<Duration>> = Mutex::new(None);
-    let throttle = &throttled;
-    futures::stream::iter(work)
-        .map(|work| async move {
-            let wait = *throttle.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(wait) = wait {
-                return TargetSync {
-                    target: work.target.clone(),
-                    plan: None,
-                    applied: false,
-                    error: Some(HookSyncError::Throttled { wait }),
-                };
-            }
-            let result = sync_target(client, work, mode).await;
-            if let Some(wait) = result.error.as_ref().and_then(HookSyncError::retry_after) {
-                throttle.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(wait);
-            }
-            result
-        })
-        .buffered(CONCURRENT_TARGETS)
-        .collect()
-        .await
+    throttled_pass(
+        work,
+        CONCURRENT_TARGETS,
+        |work| sync_target(client, work, mode),
+        |result| result.error.as_ref().and_then(HookSyncError::retry_after),
+        |work, wait| TargetSync {
+            target: work.target.clone(),
+            plan: None,
+            applied: false,
+            error: Some(HookSyncError::Throttled { wait }),
+        },
+    )
+    .await
 }
 
 /// Syncs one target: one list call, then at most one write.

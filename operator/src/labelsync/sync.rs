@@ -2,16 +2,15 @@
 //! it is a dry run) apply the actions in order. One repository's failure is its own: the others
 //! go on (upstream's `label_sync` gives up on the whole org instead).
 
-use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use regex::Regex;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 use std::time::Duration;
 use tracing::{Instrument, info};
 
 use super::merged::Merged;
 use super::plan::{Action, ObservedLabel, PlanError, plan};
-use crate::github::{GitHubClient, GitHubError, RepoLabel};
+use crate::github::{GitHubClient, GitHubError, RepoLabel, throttled_pass};
 
 /// How many repositories are worked on at once.
 pub const CONCURRENT_REPOS: usize = 8;
@@ -112,28 +111,19 @@ pub async fn sync_repos(
     now: Timestamp,
     mode: Mode,
 ) -> Vec<RepoSync> {
-    let throttled: Mutex<Option<Duration>> = Mutex::new(None);
-    let throttle = &throttled;
-    futures::stream::iter(repos)
-        .map(|repo| async move {
-            let wait = *throttle.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(wait) = wait {
-                return RepoSync {
-                    repo: format!("{org}/{repo}"),
-                    planned: Vec::new(),
-                    applied: 0,
-                    error: Some(SyncError::Throttled { wait }),
-                };
-            }
-            let result = sync_repo(client, merged, org, repo, now, mode).await;
-            if let Some(wait) = result.error.as_ref().and_then(SyncError::retry_after) {
-                throttle.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(wait);
-            }
-            result
-        })
-        .buffered(CONCURRENT_REPOS)
-        .collect()
-        .await
+    throttled_pass(
+        repos,
+        CONCURRENT_REPOS,
+        |repo| sync_repo(client, merged, org, repo, now, mode),
+        |result| result.error.as_ref().and_then(SyncError::retry_after),
+        |repo, wait| RepoSync {
+            repo: format!("{org}/{repo}"),
+            planned: Vec::new(),
+            applied: 0,
+            error: Some(SyncError::Throttled { wait }),
+        },
+    )
+    .await
 }
 
 /// Syncs one repository: one list call, then the plan's writes (none when nothing differs).

@@ -7,7 +7,9 @@ use prow_operator::import::{self, ImportOptions, Imported};
 use prow_operator::input::{Inputs, Source, Sourced};
 
 pub mod configs;
+pub mod github;
 pub mod oracle;
+pub mod plugins;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -4,9 +4,9 @@
 
 use hyper::http::Method;
 use serde_json::{Value, json};
-use tracing::{Instrument, debug};
+use tracing::debug;
 
-use super::{GitHubClient, Req, decode, require_status};
+use super::{GitHubClient, Req};
 use crate::github::error::{Call, GitHubError};
 use crate::github::pagination::PER_PAGE;
 use crate::github::retry::Idempotency;
@@ -48,68 +48,53 @@ fn config_json(config: &HookConfig) -> Value {
 
 impl GitHubClient {
     /// The webhooks of a repository or org (`GET …/hooks`, every page).
+    #[tracing::instrument(level = "debug", name = "github.hooks", skip_all, fields(target = %scope))]
     pub async fn hooks(&self, scope: HookScope<'_>) -> Result<Vec<Hook>, GitHubError> {
-        let span = tracing::debug_span!("github.hooks", target = %scope);
-        async {
-            let call = scope.call("list_hooks");
-            let path = format!("{}?per_page={PER_PAGE}", scope.hooks_path());
-            let hooks: Vec<WireHook> = self.list_all(scope.org(), &call, path).await?;
-            debug!(hooks = hooks.len(), "listed");
-            Ok(hooks.into_iter().map(Hook::from).collect())
-        }
-        .instrument(span)
-        .await
+        let call = scope.call("list_hooks");
+        let path = format!("{}?per_page={PER_PAGE}", scope.hooks_path());
+        let hooks: Vec<WireHook> = self.list_all(scope.org(), &call, path).await?;
+        debug!(hooks = hooks.len(), "listed");
+        Ok(hooks.into_iter().map(Hook::from).collect())
     }
 
     /// Creates an active `web` webhook (`POST …/hooks`, 201) and returns its id. Not repeated
     /// after a 5xx (a second create would add a second webhook); the next pass lists again.
+    #[tracing::instrument(level = "debug", name = "github.create_hook", skip_all, fields(target = %scope, url = %config.url))]
     pub async fn create_hook(
         &self,
         scope: HookScope<'_>,
         config: &HookConfig,
         events: &[String],
     ) -> Result<u64, GitHubError> {
-        let span = tracing::debug_span!("github.create_hook", target = %scope, url = %config.url);
-        async {
-            let call = scope.call("create_hook");
-            let payload = json!({
-                "name": "web",
-                "active": true,
-                "events": events,
-                "config": config_json(config),
-            });
-            let req = Req::with_body(Method::POST, scope.hooks_path(), &payload, Idempotency::NonIdempotent);
-            let reply = self.send(scope.org(), &call, &req).await?;
-            let reply = require_status(&call, reply, &[201])?;
-            let created: WireHook = decode(&call, &reply)?;
-            Ok(created.id)
-        }
-        .instrument(span)
-        .await
+        let call = scope.call("create_hook");
+        let payload = json!({
+            "name": "web",
+            "active": true,
+            "events": events,
+            "config": config_json(config),
+        });
+        let req = Req::with_body(Method::POST, scope.hooks_path(), &payload, Idempotency::NonIdempotent);
+        let created: WireHook = self.request_json(scope.org(), &call, &req, &[201]).await?;
+        Ok(created.id)
     }
 
     /// Changes webhook `id` (`PATCH …/hooks/{id}`, 200): only the parts `update` sets are sent.
+    #[tracing::instrument(level = "debug", name = "github.update_hook", skip(self, scope, update), fields(target = %scope))]
     pub async fn update_hook(&self, scope: HookScope<'_>, id: u64, update: &HookUpdate) -> Result<(), GitHubError> {
-        let span = tracing::debug_span!("github.update_hook", target = %scope, id);
-        async {
-            let call = scope.call("update_hook").with("hook", &id.to_string());
-            let path = format!("{}/{id}", scope.hooks_path());
-            let mut payload = json!({});
-            if let Some(config) = &update.config {
-                payload["config"] = config_json(config);
-            }
-            if let Some(events) = &update.events {
-                payload["events"] = json!(events);
-            }
-            if let Some(active) = update.active {
-                payload["active"] = json!(active);
-            }
-            let req = Req::with_body(Method::PATCH, path, &payload, Idempotency::Idempotent);
-            let reply = self.send(scope.org(), &call, &req).await?;
-            require_status(&call, reply, &[200])?;
-            Ok(())
+        let call = scope.call("update_hook").with("hook", &id.to_string());
+        let path = format!("{}/{id}", scope.hooks_path());
+        let mut payload = json!({});
+        if let Some(config) = &update.config {
+            payload["config"] = config_json(config);
         }
-        .instrument(span)
-        .await
+        if let Some(events) = &update.events {
+            payload["events"] = json!(events);
+        }
+        if let Some(active) = update.active {
+            payload["active"] = json!(active);
+        }
+        let req = Req::with_body(Method::PATCH, path, &payload, Idempotency::Idempotent);
+        self.request(scope.org(), &call, &req, &[200]).await?;
+        Ok(())
     }
 }
