@@ -319,11 +319,13 @@ async fn jobs_run_on_the_cluster_they_name_and_one_that_goes_away_holds_only_its
         return;
     };
     let world = installed_in(world).await;
+    let mut west_kubeconfig = String::new();
     for (name, build) in [("east", &east), ("west", &west)] {
         let kubeconfig = shipped_kubeconfig(&world, build).await;
         world
             .apply_value(kubeconfig_secret(&format!("{name}-kubeconfig"), &kubeconfig))
             .await;
+        west_kubeconfig = kubeconfig;
     }
     let instances: Api<prow_api::instance::ProwInstance> = Api::namespaced(world.client.clone(), "prow");
     let clusters = json!({"spec": {"buildClusters": [
@@ -416,4 +418,23 @@ async fn jobs_run_on_the_cluster_they_name_and_one_that_goes_away_holds_only_its
     names.sort();
     assert_eq!(names, ["on-west", "on-west-later"]);
     cluster_in_state(&world, "west", "Reachable").await;
+
+    // Credentials west refuses hold its jobs; the rotated Secret runs them, without a restart.
+    let token_at = west_kubeconfig.find("token: ").expect("a token") + "token: ".len();
+    let refused = format!("{}refused}}}}]\n", &west_kubeconfig[..token_at]);
+    world.apply_value(kubeconfig_secret("west-kubeconfig", &refused)).await;
+    cluster_in_state(&world, "west", "Unreachable").await;
+    world.apply_value(job_on("on-west-rotated", "west")).await;
+    described(
+        &world,
+        "on-west-rotated",
+        "triggered",
+        "Waiting for build cluster \"west\", which is Unreachable: …",
+    )
+    .await;
+    world
+        .apply_value(kubeconfig_secret("west-kubeconfig", &west_kubeconfig))
+        .await;
+    described(&world, "on-west-rotated", "pending", "Job triggered.").await;
+    pod_in(&world, &west_admin, "on-west-rotated").await;
 }
