@@ -142,16 +142,18 @@ async fn managed_webhooks_are_created_per_repository_and_follow_a_rotated_token(
     );
     let serialized = serde_json::to_string(&statuses).unwrap_or_default();
     assert!(!serialized.contains("not-a-real-secret"), "{serialized}");
-    let events = world.list("events.k8s.io/v1", "Event", "prow", "").await;
-    let reasons: Vec<&str> = events
-        .iter()
-        .filter(|e| e["regarding"]["kind"] == "ProwInstance")
-        .filter_map(|e| e["reason"].as_str())
-        .collect();
-    assert!(
-        reasons.contains(&"WebhooksSynced") && reasons.contains(&"WebhookSyncFailed"),
-        "{reasons:?}"
-    );
+    // The Events follow the status write.
+    world
+        .eventually("the WebhooksSynced and WebhookSyncFailed Events", || async {
+            let events = world.list("events.k8s.io/v1", "Event", "prow", "").await;
+            let reasons: Vec<&str> = events
+                .iter()
+                .filter(|e| e["regarding"]["kind"] == "ProwInstance")
+                .filter_map(|e| e["reason"].as_str())
+                .collect();
+            (reasons.contains(&"WebhooksSynced") && reasons.contains(&"WebhookSyncFailed")).then_some(())
+        })
+        .await;
 
     // Rotation: the Secret lists a newer token next to the old one; the webhook gets the newest,
     // in one PATCH, and api, readable now, gets its webhook on the next resync.
@@ -175,12 +177,13 @@ async fn managed_webhooks_are_created_per_repository_and_follow_a_rotated_token(
             },
         )
         .await;
-    let statuses = webhook_statuses(&world).await;
-    assert_eq!(
-        state_of(&statuses, "example-org/api").as_deref(),
-        Some("Present"),
-        "{statuses:?}"
-    );
+    // The status follows the writes.
+    world
+        .eventually("status.webhooks: api Present", || async {
+            let statuses = webhook_statuses(&world).await;
+            (state_of(&statuses, "example-org/api").as_deref() == Some("Present")).then_some(())
+        })
+        .await;
 }
 
 #[tokio::test]
