@@ -284,7 +284,7 @@ pub enum CliError {
     Mkpod(#[from] mkpod::MkpodError),
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
-    Trigger(#[from] trigger_cli::TriggerError),
+    Trigger(#[from] trigger_cli::TriggerCliError),
     /// `labels diff` or `webhooks diff` could not start.
     #[error(transparent)]
     GitHubDiff(#[from] crate::github_diff::GitHubDiffError),
@@ -417,7 +417,7 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 source,
             })?;
             let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                CliError::Trigger(trigger_cli::TriggerError::Payload {
+                CliError::Trigger(trigger_cli::TriggerCliError::Payload {
                     event: event_type.clone(),
                     message: e.to_string(),
                 })

@@ -22,7 +22,7 @@ pub struct Outcome {
 
 /// Why an event could not be evaluated.
 #[derive(Debug, thiserror::Error)]
-pub enum TriggerError {
+pub enum TriggerCliError {
     /// The payload does not parse as the event type.
     #[error("the payload is not a valid {event} event: {message}")]
     Payload {
@@ -49,8 +49,8 @@ pub fn evaluate(
     changed_files: &[String],
     trusted: bool,
     namespace: &str,
-) -> Result<Outcome, TriggerError> {
-    let invalid = |e: serde_json::Error| TriggerError::Payload {
+) -> Result<Outcome, TriggerCliError> {
+    let invalid = |e: serde_json::Error| TriggerCliError::Payload {
         event: event_type.to_string(),
         message: e.to_string(),
     };
@@ -109,7 +109,7 @@ pub fn evaluate(
                 .collect();
             outcome.explanations = decision.explanations;
         }
-        other => return Err(TriggerError::Unsupported(other.to_string())),
+        other => return Err(TriggerCliError::Unsupported(other.to_string())),
     }
     Ok(outcome)
 }

@@ -91,7 +91,7 @@ pub struct Written {
 
 /// One object to apply.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Step {
+pub struct ApplyStep {
     /// The object.
     pub desired: Desired,
     /// Whether to force conflicts: only for objects the instance already owns.
@@ -102,7 +102,7 @@ pub struct Step {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// Objects to apply, in apply order.
-    pub apply: Vec<Step>,
+    pub apply: Vec<ApplyStep>,
     /// Objects already as rendered.
     pub unchanged: usize,
     /// Objects the instance rendered before and no longer does.
@@ -119,7 +119,7 @@ pub fn plan(desired: Vec<Desired>, live: &[Live], written: &HashMap<Key, Written
     let mut plan = Plan::default();
     for mut object in desired {
         let Some(current) = live_by_key.get(&object.key) else {
-            plan.apply.push(Step {
+            plan.apply.push(ApplyStep {
                 desired: object,
                 force: false,
             });
@@ -139,7 +139,7 @@ pub fn plan(desired: Vec<Desired>, live: &[Live], written: &HashMap<Key, Written
         {
             spec.remove("replicas");
         }
-        plan.apply.push(Step {
+        plan.apply.push(ApplyStep {
             desired: object,
             force: true,
         });
@@ -238,7 +238,7 @@ impl Applier {
     }
 
     /// Server-side applies one object as [`MANAGER`]; returns what the server wrote.
-    pub async fn apply(&self, step: &Step) -> Result<DynamicObject, kube::Error> {
+    pub async fn apply(&self, step: &ApplyStep) -> Result<DynamicObject, kube::Error> {
         let (kind, namespace, name) = &step.desired.key;
         let resource = self.resource(kind).ok_or_else(|| unknown_kind(kind))?;
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, resource);

@@ -66,7 +66,7 @@ pub async fn reconcile(job: Arc<ProwJob>, jobs: Arc<Jobs>) -> Result<Action, Job
     let site = jobs.site(&instance, &settings, &job);
     let pod = site.as_ref().ok().and_then(|site| site.pod(&job.name_any()));
     let now = jobs.clock.now();
-    let step = Step {
+    let step = JobStep {
         jobs: &jobs,
         job: &job,
         settings: &settings,
@@ -145,14 +145,14 @@ fn with_build_id(mut job: ProwJob, build_id: &str) -> ProwJob {
 }
 
 /// One reconcile of one job.
-struct Step<'a> {
+struct JobStep<'a> {
     jobs: &'a Jobs,
     job: &'a ProwJob,
     settings: &'a InstanceSettings,
     now: Timestamp,
 }
 
-impl Step<'_> {
+impl JobStep<'_> {
     fn state(&self) -> ProwJobState {
         self.job.status.as_ref().map_or(ProwJobState::Triggered, |s| s.state)
     }
