@@ -47,25 +47,35 @@ pub fn alias_of(job: &ProwJob) -> &str {
         .unwrap_or(DEFAULT_CLUSTER)
 }
 
-/// Where `alias`'s pod goes, given the aliases the instance declares (`None` while its
-/// kubeconfig Secrets have not been read) and the health of each declared cluster. `default` is
-/// the operator's own cluster unless a build cluster of that name is declared; an instance that
-/// declares no build clusters at all (`has_build_clusters` false) runs everything at home.
-pub fn place(
-    alias: &str,
-    has_build_clusters: bool,
-    declared: Option<&BTreeSet<String>>,
-    health: impl Fn(&str) -> ClusterHealth,
-) -> Placement {
-    if !has_build_clusters {
-        return match alias {
-            DEFAULT_CLUSTER => Placement::Own,
-            _ => Placement::Unknown(unknown(alias, &BTreeSet::new())),
-        };
-    }
-    let Some(declared) = declared else {
-        // The instance's build clusters are read at its next reconcile: moments away.
-        return Placement::Hold(None);
+/// What is known of the clusters an instance declares.
+#[derive(Clone, Copy, Debug)]
+pub enum Declared<'a> {
+    /// It declares no build clusters at all.
+    Nothing,
+    /// Its kubeconfig Secrets have not been read yet; whether one of them may declare `default`
+    /// (a Secret of kubeconfig files, or a `spec.buildClusters` entry of that name).
+    Unread {
+        /// Whether `default` may turn out to be a build cluster.
+        may_declare_default: bool,
+    },
+    /// The aliases it declares.
+    Read(&'a BTreeSet<String>),
+}
+
+/// Where `alias`'s pod goes, given what the instance declares and the health of each declared
+/// cluster. `default` is the operator's own cluster unless a build cluster of that name is
+/// declared.
+pub fn place(alias: &str, declared: Declared<'_>, health: impl Fn(&str) -> ClusterHealth) -> Placement {
+    let declared = match declared {
+        Declared::Nothing => &BTreeSet::new(),
+        Declared::Unread { may_declare_default } => {
+            return match alias {
+                DEFAULT_CLUSTER if !may_declare_default => Placement::Own,
+                // Read at the instance's next reconcile: moments away.
+                _ => Placement::Hold(None),
+            };
+        }
+        Declared::Read(declared) => declared,
     };
     if !declared.contains(alias) {
         return match alias {
@@ -118,9 +128,9 @@ mod tests {
     #[test]
     fn an_instance_without_build_clusters_runs_default_at_home_and_nothing_else() {
         let never = |_: &str| -> ClusterHealth { unreachable!("no cluster is declared") };
-        assert_eq!(place("default", false, None, never), Placement::Own);
+        assert_eq!(place("default", Declared::Nothing, never), Placement::Own);
         assert_eq!(
-            place("gpu", false, None, never),
+            place("gpu", Declared::Nothing, never),
             Placement::Unknown(
                 r#"Terminal error: unknown cluster alias "gpu". The instance's clusters are "default"."#.into()
             )
@@ -135,10 +145,10 @@ mod tests {
             _ => ClusterHealth::Unusable("is Unreachable: connection refused".into()),
         };
         assert_eq!(
-            place("build", true, Some(&set), health),
+            place("build", Declared::Read(&set), health),
             Placement::Build("build".into())
         );
-        let held = place("gke_p_z_c", true, Some(&set), health);
+        let held = place("gke_p_z_c", Declared::Read(&set), health);
         assert_eq!(
             held,
             Placement::Hold(Some(
@@ -151,12 +161,12 @@ mod tests {
         assert!(is_held(Some(&description)));
         assert!(!is_held(Some("Job triggered.")));
         assert_eq!(
-            place("build", true, Some(&set), |_| ClusterHealth::Connecting),
+            place("build", Declared::Read(&set), |_| ClusterHealth::Connecting),
             Placement::Hold(None)
         );
-        assert_eq!(place("default", true, Some(&set), health), Placement::Own);
+        assert_eq!(place("default", Declared::Read(&set), health), Placement::Own);
         assert_eq!(
-            place("elsewhere", true, Some(&set), health),
+            place("elsewhere", Declared::Read(&set), health),
             Placement::Unknown(
                 r#"Terminal error: unknown cluster alias "elsewhere". The instance's clusters are "build", "default", "gke_p_z_c"."#.into()
             )
@@ -167,24 +177,26 @@ mod tests {
     fn a_build_cluster_named_default_takes_the_place_of_the_operators_own() {
         let set = declared(&["default"]);
         assert_eq!(
-            place("default", true, Some(&set), |_| ClusterHealth::Usable),
+            place("default", Declared::Read(&set), |_| ClusterHealth::Usable),
             Placement::Build("default".into())
         );
     }
 
     #[test]
-    fn until_the_instance_is_read_its_jobs_wait_without_a_word() {
-        assert_eq!(
-            place("default", true, None, |_| ClusterHealth::Usable),
-            Placement::Hold(None)
-        );
+    fn until_the_instance_is_read_its_build_clusters_jobs_wait_without_a_word() {
+        let usable = |_: &str| ClusterHealth::Usable;
+        let unread = |may_declare_default| Declared::Unread { may_declare_default };
+        assert_eq!(place("build", unread(false), usable), Placement::Hold(None));
+        // `default` runs at home at once, unless a Secret of kubeconfig files may name it.
+        assert_eq!(place("default", unread(false), usable), Placement::Own);
+        assert_eq!(place("default", unread(true), usable), Placement::Hold(None));
     }
 
     proptest! {
         #[test]
         fn only_an_undeclared_alias_ends_a_job(alias in "[a-z_]{1,12}", names in proptest::collection::btree_set("[a-z_]{1,12}", 0..4), usable in any::<bool>()) {
             let health = |_: &str| if usable { ClusterHealth::Usable } else { ClusterHealth::Unusable("is Unreachable: x".into()) };
-            let placed = place(&alias, true, Some(&names), health);
+            let placed = place(&alias, Declared::Read(&names), health);
             let is_unknown = matches!(placed, Placement::Unknown(_));
             prop_assert_eq!(is_unknown, !names.contains(&alias) && alias != DEFAULT_CLUSTER);
             if names.contains(&alias) {

@@ -19,6 +19,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Api, Client, ResourceExt};
+use prow_api::job::DEFAULT_CLUSTER;
 use prow_api::{ProwInstance, ProwJob};
 use tracing::{info, warn};
 
@@ -29,7 +30,7 @@ use crate::controller::{Context, api_error, triggers};
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::job_pod::JobPod;
 use crate::engine::labels::CREATED_BY_PROW;
-use crate::engine::placement::{self, ClusterHealth, Placement};
+use crate::engine::placement::{self, ClusterHealth, Declared, Placement};
 
 /// The longest wait between two attempts to watch a failing cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -154,13 +155,16 @@ impl Jobs {
             true => self.ctx.build_clusters.of_instance(&key),
             false => None,
         };
+        let declared = match (has_build_clusters, &clusters) {
+            (false, _) => Declared::Nothing,
+            (true, Some(clusters)) => Declared::Read(&clusters.declared),
+            (true, None) => Declared::Unread {
+                may_declare_default: !spec.build_cluster_secrets.is_empty()
+                    || spec.build_clusters.iter().any(|c| c.name == DEFAULT_CLUSTER),
+            },
+        };
         let health = |alias: &str| self.clusters.health(&key, alias, clusters.as_ref());
-        match placement::place(
-            alias,
-            has_build_clusters,
-            clusters.as_ref().map(|c| &c.declared),
-            health,
-        ) {
+        match placement::place(alias, declared, health) {
             Placement::Own => Ok(self.own_site(settings)),
             Placement::Build(alias) => {
                 let key = ClusterKey { instance: key, alias };
