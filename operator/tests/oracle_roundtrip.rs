@@ -54,25 +54,10 @@ impl Files {
     }
 }
 
-/// Imports and renders `configuration` for the upstream version its images name, else (when our
-/// render refuses that, as for a plugin that version no longer has) for the oracle's; writes what
-/// the ConfigMaps carry under `dir`. Says for which version it rendered.
-fn import_and_render(configuration: &Configuration, dir: &Path) -> Result<(Files, &'static str), String> {
-    match render_for(configuration, None, dir) {
-        Ok(files) => Ok((files, "the version its images name")),
-        Err(own) => render_for(configuration, Some(ORACLE_VERSION), dir)
-            .map(|files| {
-                (
-                    files,
-                    "the oracle's version (for the version its images name, our render refuses it)",
-                )
-            })
-            .map_err(|oracle| format!("{own}; for {ORACLE_VERSION}: {oracle}")),
-    }
-}
-
-fn render_for(configuration: &Configuration, version: Option<&str>, dir: &Path) -> Result<Files, String> {
-    let imported = configuration.import(version)?;
+/// Imports (for the upstream version the configuration's images name, as `prow-operator import`
+/// does) and renders `configuration`, writing what the ConfigMaps carry under `dir`.
+fn import_and_render(configuration: &Configuration, dir: &Path) -> Result<Files, String> {
+    let imported = configuration.import(None)?;
     let inputs = support::inputs(&imported);
     let instance = inputs.instances.first().ok_or("the import made no ProwInstance")?;
     let selected = pipeline::select(&inputs, instance);
@@ -280,12 +265,7 @@ fn compare(bin: &Path, configuration: &Configuration, scratch: &Path) -> Compari
     let dir = scratch.join(&configuration.name);
     let mut original = Files::original(configuration);
     let mut rendered = match import_and_render(configuration, &dir) {
-        Ok((rendered, version)) => {
-            comparison
-                .checkconfig
-                .push(format!("imported and rendered for {version}"));
-            rendered
-        }
+        Ok(rendered) => rendered,
         Err(error) => {
             comparison.checkconfig.push(format!("import then render: {error}"));
             comparison.refused = true;
