@@ -11,7 +11,8 @@
 //! - upstream's `config.Load` (`config-dump`, built beside the oracle) reads both, and every job it
 //!   reads from the original (names, branches, triggers, `run_if_changed`, decoration, pod specs
 //!   with presets applied: the whole job as upstream holds it) must be the same job read from the
-//!   render; likewise the rest of config.yaml (`prow_config`), compared as one more item.
+//!   render; likewise the rest of config.yaml (`prow_config`) and plugins.yaml as upstream's plugin
+//!   agent loads it, each compared as one more item.
 //!
 //! A table per configuration shows the jobs, the agreements and the disagreements by class (field
 //! path); any disagreement fails the test. Skipped, with a loud warning, when the oracle is not
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prow_operator::pipeline;
+use prow_operator::render::plugins_yaml::OPERATOR_PLUGIN;
 use prow_operator::render::{OperatorWebhook, Rendered, object::Object};
 use serde_json::Value;
 use support::configs::{self, Configuration};
@@ -203,6 +205,7 @@ fn dump(bin: &Path, files: &Files) -> Result<Value, String> {
     let output = Command::new(bin.join("config-dump"))
         .arg(format!("--config-path={}", files.config.display()))
         .arg(format!("--job-config-path={}", files.jobs.display()))
+        .arg(format!("--plugin-config={}", files.plugins.display()))
         .output()
         .map_err(|e| format!("cannot run config-dump: {e}"))?;
     if !output.status.success() {
@@ -212,7 +215,8 @@ fn dump(bin: &Path, files: &Files) -> Result<Value, String> {
 }
 
 /// The jobs of a dump, each by a key that names it (`presubmit org/repo name`; a name met again in
-/// the same place gets `#2`), in a stable order, and the rest of config.yaml as `config.yaml`.
+/// the same place gets `#2`), in a stable order, the rest of config.yaml as `config.yaml`, and
+/// plugins.yaml as `plugins.yaml`.
 fn items(dump: &Value) -> BTreeMap<String, Value> {
     let mut found: Vec<(String, Value)> = Vec::new();
     for (kind, field) in [("presubmit", "presubmits"), ("postsubmit", "postsubmits")] {
@@ -246,6 +250,24 @@ fn items(dump: &Value) -> BTreeMap<String, Value> {
         "config.yaml".into(),
         oracle::normalise(dump["prow_config"].clone(), &[]),
     );
+    if !dump["plugins"].is_null() {
+        items.insert("plugins.yaml".into(), oracle::normalise(dump["plugins"].clone(), &[]));
+    }
+    items
+}
+
+/// The render's items without the operator's own registration in plugins.yaml's
+/// `external_plugins` (hook forwarding the native trigger's events to the operator: a deliberate
+/// difference, in the README's list).
+fn without_operator_registration(mut items: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    if let Some(plugins) = items.get_mut("plugins.yaml") {
+        if let Some(scopes) = plugins.get_mut("external_plugins").and_then(Value::as_object_mut) {
+            for registered in scopes.values_mut().filter_map(Value::as_object_mut) {
+                registered.remove(OPERATOR_PLUGIN);
+            }
+        }
+        *plugins = oracle::normalise(plugins.take(), &[]);
+    }
     items
 }
 
@@ -312,7 +334,7 @@ fn compare(bin: &Path, configuration: &Configuration, scratch: &Path) -> Compari
         }
     }
     let (theirs, ours) = match (dump(bin, &original), dump(bin, &rendered)) {
-        (Ok(theirs), Ok(ours)) => (items(&theirs), items(&ours)),
+        (Ok(theirs), Ok(ours)) => (items(&theirs), without_operator_registration(items(&ours))),
         (Err(error), _) => {
             comparison
                 .checkconfig
@@ -391,6 +413,7 @@ fn a_job_upstream_reads_differently_is_a_disagreement_naming_the_field() {
         };
         std::fs::create_dir_all(&files.jobs).expect("scratch dir");
         std::fs::write(&files.config, "prowjob_namespace: prow\npod_namespace: test-pods\n").expect("config.yaml");
+        std::fs::write(&files.plugins, "plugins:\n  org: [trigger]\n").expect("plugins.yaml");
         let jobs = format!(
             "presets:\n- labels: {{preset-x: \"true\"}}\n  env: [{{name: FROM_PRESET, value: yes}}]\n\
              presubmits:\n  org/repo:\n  - name: pull-unit\n    branches: {branches}\n    \
