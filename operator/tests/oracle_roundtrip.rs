@@ -442,3 +442,31 @@ fn a_job_upstream_reads_differently_is_a_disagreement_naming_the_field() {
     assert_eq!((tally.agreements, tally.disagreements()), (1, 1));
     assert!(tally.classes.contains_key("branches"), "{:?}", tally.classes.keys());
 }
+
+/// The matching of refusals: the same jobs in another order, files by role, or fewer of them is
+/// the original's refusal; a job more, or another refusal, is new.
+#[test]
+fn a_refusal_of_the_render_is_the_originals_whatever_the_order_and_file_names() {
+    let files = Files {
+        config: PathBuf::from("/o/prow/config.yaml"),
+        plugins: PathBuf::from("/o/prow/plugins.yaml"),
+        jobs: PathBuf::from("/o/jobs"),
+    };
+    let original = "warning: the following jobs use the kubernetes provider but do not use the pod utilities: [a b c]";
+    assert!(is_among(
+        "warning: the following jobs use the kubernetes provider but do not use the pod utilities: [c a]",
+        original
+    ));
+    assert!(!is_among(
+        "warning: the following jobs use the kubernetes provider but do not use the pod utilities: [a d]",
+        original
+    ));
+    assert!(!is_among("warning: name of Presubmit job \"a\" too long", original));
+    assert_eq!(
+        by_role(
+            "error unmarshalling /o/jobs/sig-node/dra.yaml: unknown field \"auxiliary\" in /o/prow/config.yaml",
+            &files
+        ),
+        "error unmarshalling <job file>: unknown field \"auxiliary\" in <config.yaml>"
+    );
+}
