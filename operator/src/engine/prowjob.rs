@@ -255,7 +255,23 @@ fn as_upstream_reads(pod: &mut Value) {
             ignored::remove(&mut read, segments);
         }
         without_nulls(&mut read);
+        with_zero_divisors(&mut read);
         *pod = read;
+    }
+}
+
+/// Gives every `resourceFieldRef` without a `divisor` the `"0"` Go writes for it: the divisor is a
+/// Quantity held by value, whose zero value `omitempty` does not leave out.
+fn with_zero_divisors(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(reference)) = map.get_mut("resourceFieldRef") {
+                reference.entry("divisor").or_insert_with(|| Value::String("0".into()));
+            }
+            map.values_mut().for_each(with_zero_divisors);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_zero_divisors),
+        _ => {}
     }
 }
 
@@ -432,6 +448,23 @@ mod tests {
         assert_eq!(
             pj.spec.pod_spec.unwrap().raw(),
             json!({"containers": [{"name": "", "image": "golang", "env": [{"name": "A"}]}]})
+        );
+    }
+
+    /// Found on kubernetes' pull-container-object-storage-interface-e2e by the mkpj oracle: an env
+    /// var from a `resourceFieldRef` without a divisor; upstream's ProwJob holds `divisor: "0"`.
+    #[test]
+    fn a_resource_field_ref_gets_the_zero_divisor_go_writes() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "env": [{"name": "GOMAXPROCS",
+                "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}]}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        assert_eq!(
+            pj.spec.pod_spec.unwrap().raw()["containers"][0]["env"][0]["valueFrom"],
+            json!({"resourceFieldRef": {"resource": "limits.cpu", "divisor": "0"}})
         );
     }
 
