@@ -48,17 +48,19 @@ cluster-up:
 cluster-down:
 	$(CARGO) run -q -p cluster -- down
 
-## oracle-binaries: build upstream Prow's checkconfig, mkpj, mkpod and hook from the Go module
-## proxy into target/oracle/bin (about 3 minutes cold; reused while the pins in
+## oracle-binaries: build upstream Prow's checkconfig, mkpj, mkpod and hook (and config-dump, upstream's
+## config.Load printed as JSON) from the Go module proxy into target/oracle/bin (about 3 minutes cold; reused while the pins in
 ## tests/oracle/go.mod are unchanged).
 oracle-binaries:
 	tests/oracle/build.sh
 
-## oracle: the differential tests against upstream Prow (check vs checkconfig, mkpj and mkpod), on
-## ../shared/corpus and on the configurations tests/oracle/configs.sh extracted (when present),
+## oracle: the differential tests against upstream Prow (check vs checkconfig, import then render vs
+## the original as upstream reads them, mkpj and mkpod), on ../shared/corpus and on the
+## configurations tests/oracle/configs.sh extracted (when present; ORACLE_CONFIGS=a,b for some),
 ## every job name (make test compares a sample); prints a table per configuration.
 oracle: oracle-binaries
 	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_check -- --nocapture
+	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_roundtrip -- --nocapture
 	ORACLE_REQUIRED=1 ORACLE_SAMPLE=$${ORACLE_SAMPLE:-all} $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
 
 ## oracle-configs: extract the configurations of tests/oracle/configs.tsv beyond the corpus from

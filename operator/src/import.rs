@@ -338,10 +338,13 @@ fn read_job_file(file: &UpstreamFile) -> Result<(JobSet, Vec<String>), ImportErr
     Ok((jobs, warnings))
 }
 
-/// The newest upstream Prow image tag (`…/k8s-infra-prow/images/NAME:vYYYYMMDD-commit`, or the
-/// older `gcr.io/k8s-prow/NAME:…`) named in the files, else [`DEFAULT_VERSION`].
+/// The newest upstream Prow image tag named in the files (`…/k8s-infra-prow/images/NAME:vYYYYMMDD-commit`,
+/// the older `gcr.io/k8s-prow/NAME:…`, or a pod utility's image from any registry, as those who
+/// mirror upstream's images name them: `…/clonerefs:vYYYYMMDD-commit`), else [`DEFAULT_VERSION`].
 fn version_in_use(files: &UpstreamFiles) -> String {
-    let regex = regex::Regex::new(r"(?:k8s-infra-prow/images|k8s-prow)/[a-z0-9-]+:(v[0-9]{8}-[0-9a-f]+)");
+    let regex = regex::Regex::new(
+        r"(?:(?:k8s-infra-prow/images|k8s-prow)/[a-z0-9-]+|/(?:clonerefs|initupload|entrypoint|sidecar)):(v[0-9]{8}-[0-9a-f]+)",
+    );
     let Ok(regex) = regex else {
         return DEFAULT_VERSION.to_string();
     };
@@ -656,6 +659,12 @@ mod tests {
              initupload: gcr.io/k8s-prow/initupload:v20240415-7013691e3\n",
         );
         assert_eq!(version_in_use(&files), "v20260729-7f8580d8d");
+        // GoogleCloudPlatform/oss-test-infra runs upstream's images from a mirror of its own.
+        files.config.text =
+            "plank:\n  default_decoration_config_entries:\n  - config:\n      utility_images:\n        \
+             clonerefs: us-central1-docker.pkg.dev/gob-prow/prow-images/clonerefs:v20260706-bc2f39d87\n"
+                .to_string();
+        assert_eq!(version_in_use(&files), "v20260706-bc2f39d87");
         files.config.text = "plank: {}\n".to_string();
         assert_eq!(version_in_use(&files), DEFAULT_VERSION);
     }

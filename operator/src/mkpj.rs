@@ -164,16 +164,23 @@ fn build(
     }
 }
 
-/// `org` and `repo` of a repository key: `org/repo`, or for Gerrit `https://host/repo`, whose org
-/// is the host's URL (upstream's `SplitRepoName`).
+/// `org` and `repo` of a repository key: `org/repo`, or for Gerrit `https://host/path/to/repo`,
+/// whose org is the host's URL and whose repository is the whole path (upstream's
+/// `SplitRepoName`).
 fn split_repo(full_name: &str) -> (&str, &str) {
-    let gerrit = full_name.starts_with("https://") || full_name.starts_with("http://");
-    let split = if gerrit {
-        full_name.rsplit_once('/')
+    let scheme = ["https://", "http://"]
+        .into_iter()
+        .find(|scheme| full_name.starts_with(scheme))
+        .map_or(0, str::len);
+    let full_name = if scheme > 0 {
+        full_name.trim_end_matches('/')
     } else {
-        full_name.split_once('/')
+        full_name
     };
-    split.unwrap_or((full_name, ""))
+    match full_name[scheme..].split_once('/') {
+        Some((host, path)) => (&full_name[..scheme + host.len()], path),
+        None => (full_name, ""),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -248,15 +255,25 @@ mod tests {
         assert!(make(&inputs(), "nope", &args, "prow").is_err());
     }
 
+    /// Found on GoogleCloudPlatform/oss-test-infra by the mkpj oracle: the org of
+    /// `https://linux-review.googlesource.com/linux/kernel/git/torvalds/linux` is the host, and the
+    /// repository the whole path, as upstream's `SplitRepoName` has it (we took `torvalds`'s URL
+    /// as the org and `linux` as the repository).
     #[test]
-    fn gerrit_repositories_split_at_the_last_slash_as_upstream_does() {
+    fn gerrit_repositories_split_after_the_host_as_upstream_does() {
         assert_eq!(split_repo("org/repo"), ("org", "repo"));
         assert_eq!(split_repo("org/repo/sub"), ("org", "repo/sub"));
         assert_eq!(
             split_repo("http://fakegerritserver/gerrit-test-infra-0"),
             ("http://fakegerritserver", "gerrit-test-infra-0")
         );
-        assert_eq!(split_repo("https://host.example/a/b"), ("https://host.example/a", "b"));
+        assert_eq!(
+            split_repo("https://linux-review.googlesource.com/linux/kernel/git/torvalds/linux/"),
+            (
+                "https://linux-review.googlesource.com",
+                "linux/kernel/git/torvalds/linux"
+            )
+        );
     }
 
     #[test]

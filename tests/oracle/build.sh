@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds upstream Prow as the oracle of the differential tests (`make oracle`): checkconfig, mkpj,
-# mkpod and hook from sigs.k8s.io/prow at this module's pin, from the Go module proxy. No
-# containers, no upstream source in this repository: go.mod and go.sum are all that is committed.
+# mkpod and hook from sigs.k8s.io/prow at this module's pin, from the Go module proxy, and
+# config-dump (cmd/config-dump: upstream's config.Load, its result printed as JSON). No
+# containers, no upstream source in this repository: go.mod, go.sum and config-dump are all that is
+# committed.
 #
 # The pin: the proxy serves one version of sigs.k8s.io/prow (the repository has no tags), and that
 # version pins golang.org/x/tools v0.9.3, which no longer compiles on current Go; requiring
@@ -23,8 +25,8 @@ if ! command -v go >/dev/null 2>&1; then
   exit 3
 fi
 
-stamp="$( (cat "$here/go.mod" "$here/go.sum"; go env GOVERSION) | sha256sum | cut -d' ' -f1)"
-binaries=(checkconfig mkpj mkpod hook)
+stamp="$( (cat "$here/go.mod" "$here/go.sum" "$here"/cmd/*/*.go; go env GOVERSION) | sha256sum | cut -d' ' -f1)"
+binaries=(checkconfig mkpj mkpod hook config-dump)
 
 complete=1
 for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
@@ -43,10 +45,14 @@ start=$SECONDS
 (
   cd "$here"
   for b in "${binaries[@]}"; do
-    go build "${flags[@]}" -o "$out/$b" "sigs.k8s.io/prow/cmd/$b"
+    if [[ -d "cmd/$b" ]]; then
+      go build "${flags[@]}" -o "$out/$b" "./cmd/$b"
+    else
+      go build "${flags[@]}" -o "$out/$b" "sigs.k8s.io/prow/cmd/$b"
+    fi
   done
 )
-echo "build.sh: upstream checkconfig, mkpj, mkpod and hook built in $((SECONDS - start)) s" >&2
+echo "build.sh: upstream checkconfig, mkpj, mkpod, hook and config-dump built in $((SECONDS - start)) s" >&2
 
 echo "$stamp" > "$out/stamp"
 echo "$out"

@@ -41,7 +41,11 @@ fn extend(object: &mut serde_json::Map<String, Value>, key: &str, values: impl I
     if values.is_empty() {
         return;
     }
-    let list = object.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    let list = object.entry(key).or_insert(Value::Null);
+    if list.is_null() {
+        // `env:` with nothing under it: Go reads an empty list and appends the preset's.
+        *list = Value::Array(Vec::new());
+    }
     if let Some(list) = list.as_array_mut() {
         list.extend(values);
     }
@@ -51,6 +55,25 @@ fn extend(object: &mut serde_json::Map<String, Value>, key: &str, values: impl I
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found on kubernetes' post-test-infra-test-all by the mkpj oracle: its container's `env:`
+    /// has nothing under it, and the preset's variables were not added (upstream adds them).
+    #[test]
+    fn a_list_without_a_value_takes_the_presets_items() {
+        let presets: Vec<Preset> = serde_json::from_value(json!([
+            {"labels": {"preset-creds": "true"}, "env": [{"name": "CREDS", "value": "/etc/creds"}],
+             "volumes": [{"name": "creds", "emptyDir": {}}]}
+        ]))
+        .unwrap();
+        let labels = BTreeMap::from([("preset-creds".to_string(), "true".to_string())]);
+        let mut pod = json!({"containers": [{"image": "golang", "env": null}], "volumes": null});
+        apply(&presets, Some(&labels), &mut pod);
+        assert_eq!(
+            pod,
+            json!({"containers": [{"image": "golang", "env": [{"name": "CREDS", "value": "/etc/creds"}]}],
+                   "volumes": [{"name": "creds", "emptyDir": {}}]})
+        );
+    }
 
     #[test]
     fn merges_selected_presets_only() {

@@ -240,8 +240,9 @@ pub fn uuid_name(parts: &[&str]) -> String {
 /// Rewrites the pod as upstream reads it into its PodSpec: scalars in string fields as their text
 /// (`0` is "0", `true` is "true"; see [`prow_api::yaml::coerce`]), in the job's own values and in
 /// its presets' alike, and keys the PodSpec has no field for left out (a container's misplaced
-/// `limits`), so the ProwJob holds what upstream's holds and its CRD accepts. A pod that does not
-/// read as a PodSpec is left as it is: `check` reports it.
+/// `limits`) and keys without a value (`resources:` with nothing under it: Go reads the empty
+/// value and writes none), so the ProwJob holds what upstream's holds and its CRD accepts. A pod
+/// that does not read as a PodSpec is left as it is: `check` reports it.
 fn as_upstream_reads(pod: &mut Value) {
     let mut read = pod.clone();
     let mut dropped = Vec::new();
@@ -253,7 +254,36 @@ fn as_upstream_reads(pod: &mut Value) {
         for segments in &dropped {
             ignored::remove(&mut read, segments);
         }
+        without_nulls(&mut read);
+        with_zero_divisors(&mut read);
         *pod = read;
+    }
+}
+
+/// Gives every `resourceFieldRef` without a `divisor` the `"0"` Go writes for it: the divisor is a
+/// Quantity held by value, whose zero value `omitempty` does not leave out.
+fn with_zero_divisors(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(reference)) = map.get_mut("resourceFieldRef") {
+                reference.entry("divisor").or_insert_with(|| Value::String("0".into()));
+            }
+            map.values_mut().for_each(with_zero_divisors);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_zero_divisors),
+        _ => {}
+    }
+}
+
+/// Removes the members whose value is `null`, at any depth.
+fn without_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, member| !member.is_null());
+            map.values_mut().for_each(without_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_nulls),
+        _ => {}
     }
 }
 
@@ -400,6 +430,41 @@ mod tests {
         assert_eq!(
             container,
             &json!({"name": "", "image": "golang", "securityContext": {"privileged": true}})
+        );
+    }
+
+    /// Found on ppc64le-cloud's configuration by the mkpj oracle's CRD check: a `resources:` with
+    /// nothing under it (the keys below it misindented) was kept as `null`, which upstream's CRD
+    /// refuses; Go reads it as the empty value and writes none.
+    #[test]
+    fn a_key_without_a_value_is_left_out_as_go_reads_it() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "resources": null, "env": [{"name": "A", "value": null}]}],
+                     "nodeSelector": null}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        assert_eq!(
+            pj.spec.pod_spec.unwrap().raw(),
+            json!({"containers": [{"name": "", "image": "golang", "env": [{"name": "A"}]}]})
+        );
+    }
+
+    /// Found on kubernetes' pull-container-object-storage-interface-e2e by the mkpj oracle: an env
+    /// var from a `resourceFieldRef` without a divisor; upstream's ProwJob holds `divisor: "0"`.
+    #[test]
+    fn a_resource_field_ref_gets_the_zero_divisor_go_writes() {
+        let job: Presubmit = serde_json::from_value(json!({
+            "name": "pull-unit",
+            "spec": {"containers": [{"image": "golang", "env": [{"name": "GOMAXPROCS",
+                "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}]}]}
+        }))
+        .unwrap();
+        let pj = presubmit(&job, refs(), &creation());
+        assert_eq!(
+            pj.spec.pod_spec.unwrap().raw()["containers"][0]["env"][0]["valueFrom"],
+            json!({"resourceFieldRef": {"resource": "limits.cpu", "divisor": "0"}})
         );
     }
 

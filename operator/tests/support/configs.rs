@@ -54,8 +54,14 @@ impl Configuration {
 }
 
 /// The configurations of the manifest whose files are here: the corpus ones always (a missing
-/// one panics), the extracted ones when `tests/oracle/configs.sh` has run.
+/// one panics), the extracted ones when `tests/oracle/configs.sh` has run; only those named in
+/// `ORACLE_CONFIGS` (comma-separated) when it is set.
 pub fn configurations() -> Vec<Configuration> {
+    let only = std::env::var("ORACLE_CONFIGS").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|only| only.split(',').any(|n| n.trim() == name))
+    };
     let manifest = super::workspace().join("tests/oracle/configs.tsv");
     let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
     let corpus = super::corpus();
@@ -66,6 +72,9 @@ pub fn configurations() -> Vec<Configuration> {
         let [name, repository, _commit, config, plugins, labels, jobs, flags] = columns[..] else {
             panic!("{}: not 8 tab-separated columns: {line}", manifest.display());
         };
+        if !wanted(name) {
+            continue;
+        }
         let root = if corpus.join(name).is_dir() {
             corpus.join(name)
         } else if extracted.join(name).is_dir() {

@@ -199,6 +199,10 @@ pub const DOCUMENTED: &[Documented] = &[
         reason: "securityContext.appArmorProfile (Kubernetes 1.30) is newer than the 2024 oracle's API types, which drop it",
     },
     Documented {
+        matches: |class| class.ends_with("refs[].auxiliary"),
+        reason: "refs' auxiliary (a repository that only provides files) is newer than the 2024 oracle, which drops it",
+    },
+    Documented {
         matches: |class| class.ends_with(".env.SRC_BASE") || class.ends_with(".env.SRC_HOST"),
         reason: "upstream added SRC_BASE and SRC_HOST to decorated containers in 2026-02, after the 2024 oracle",
     },
