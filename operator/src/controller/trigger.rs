@@ -423,19 +423,16 @@ async fn on_pull_request(
         let trust = trust_for(&github, &jobs.trigger_for(org, repo), (org, repo), &pr.user.login)
             .await
             .map_err(github_error)?;
-        let decision = trigger::on_pull_request(event, presubmits, &trust, None);
-        // The changed files are fetched only when a job to decide on needs them.
-        let files = if decision.run.is_empty() && decision.explanations.iter().all(|e| e.job.is_empty()) {
-            None
-        } else {
+        // The event alone (no jobs) says whether the jobs are considered; the changed files are
+        // fetched only then, and only when a job needs them. The jobs are judged once.
+        let files = if trigger::on_pull_request(event, &[], &trust, None).jobs_considered {
             changed_files_if_needed(&github, presubmits, org, repo, number)
                 .await
                 .map_err(github_error)?
+        } else {
+            None
         };
-        let decision = match files {
-            Some(files) => trigger::on_pull_request(event, presubmits, &trust, Some(&files)),
-            None => decision,
-        };
+        let decision = trigger::on_pull_request(event, presubmits, &trust, files.as_deref());
         let template = creation_template(&instance, &jobs, delivery);
         if decision.abort_unfinished {
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
