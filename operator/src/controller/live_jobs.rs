@@ -11,11 +11,12 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec};
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
+use prow_api::embedded::Embedded;
 use prow_api::job::{Postsubmit, Preset, Presubmit};
 use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{JobConfig, ProwInstance};
@@ -25,6 +26,7 @@ use super::instance::job_configs_in_effect;
 use super::last_good;
 use super::{Context, selected_by};
 use crate::engine::job_defaults::JobDefaults;
+use crate::engine::prowjob;
 use crate::engine::trigger;
 use crate::pipeline::{ConfigKind, JobSettings};
 use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
@@ -36,6 +38,33 @@ pub struct RepoJobs {
     pub presubmits: Vec<Presubmit>,
     /// Postsubmits.
     pub postsubmits: Vec<Postsubmit>,
+    /// The pod of each presubmit as its ProwJobs carry it, worked out on first use: it is the
+    /// same for every ProwJob of these jobs, and working it out costs more than the rest of the
+    /// ProwJob.
+    presubmit_pods: Vec<OnceLock<Option<Embedded<PodSpec>>>>,
+}
+
+impl RepoJobs {
+    /// The presubmits and postsubmits of one repository.
+    pub fn new(presubmits: Vec<Presubmit>, postsubmits: Vec<Postsubmit>) -> Self {
+        let presubmit_pods = presubmits.iter().map(|_| OnceLock::new()).collect();
+        Self {
+            presubmits,
+            postsubmits,
+            presubmit_pods,
+        }
+    }
+
+    /// The pod of `job` with `presets` ([`prowjob::job_pod`]), remembered when `job` is one of
+    /// these presubmits (the presets of one [`LiveJobs`] never change).
+    pub fn presubmit_pod(&self, job: &Presubmit, presets: &[Preset]) -> Option<Embedded<PodSpec>> {
+        match self.presubmits.iter().position(|known| std::ptr::eq(known, job)) {
+            Some(index) => self.presubmit_pods[index]
+                .get_or_init(|| prowjob::job_pod(&job.base, presets))
+                .clone(),
+            None => prowjob::job_pod(&job.base, presets),
+        }
+    }
 }
 
 /// An instance's jobs and settings in effect.
@@ -88,10 +117,7 @@ impl LiveJobs {
             return known.clone();
         }
         let (presubmits, postsubmits) = trigger::repo_jobs(self.configs.iter().map(|c| &c.spec.jobs), full_name);
-        let jobs = Arc::new(RepoJobs {
-            presubmits,
-            postsubmits,
-        });
+        let jobs = Arc::new(RepoJobs::new(presubmits, postsubmits));
         repos.insert(full_name.to_string(), jobs.clone());
         jobs
     }
@@ -274,5 +300,50 @@ mod tests {
         assert_eq!(first.presubmits.len(), 1);
         assert!(Arc::ptr_eq(&first, &jobs.repo("acme/app")));
         assert!(jobs.repo("acme/other").presubmits.is_empty());
+    }
+
+    /// The remembered pod of a presubmit is the one its ProwJob gets without it: presets
+    /// merged, as upstream reads it, containers named.
+    #[test]
+    fn a_remembered_pod_makes_the_same_prowjob() {
+        let config: JobConfig = serde_json::from_value(json!({
+            "apiVersion": "prow.dev/v1alpha1", "kind": "JobConfig",
+            "metadata": {"name": "jobs", "namespace": "prow"},
+            "spec": {
+                "presets": [{"labels": {"preset-cache": "true"}, "env": [{"name": "CACHE", "value": "on"}]}],
+                "presubmits": {"acme/app": [{"name": "unit", "always_run": true, "labels": {"preset-cache": "true"},
+                    "spec": {"containers": [{"image": "alpine", "env": [{"name": "N", "value": 1}],
+                        "resources": {"requests": {"memory": "1024Mi"}}}]}}]}}
+        }))
+        .unwrap();
+        let jobs = LiveJobs::new(vec![Arc::new(config)], JobSettings::default(), Vec::new());
+        let repo = jobs.repo("acme/app");
+        let job = &repo.presubmits[0];
+        let creation = prowjob::Creation {
+            name: "p1".into(),
+            namespace: "prow".into(),
+            start_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+            extra_labels: BTreeMap::new(),
+            decorate_all_jobs: false,
+            generate_name: false,
+            presets: jobs.presets.clone(),
+            defaults: jobs.defaults.clone(),
+            from_event: true,
+        };
+        let refs = prow_api::job::Refs {
+            org: "acme".into(),
+            repo: "app".into(),
+            ..Default::default()
+        };
+        let direct = serde_json::to_value(prowjob::presubmit(job, refs.clone(), &creation)).unwrap();
+        for _ in 0..2 {
+            let pod = repo.presubmit_pod(job, &creation.presets);
+            let remembered = prowjob::presubmit_with_pod(job, refs.clone(), &creation, pod);
+            assert_eq!(serde_json::to_value(remembered).unwrap(), direct);
+        }
+        let pod = &direct["spec"]["pod_spec"];
+        assert_eq!(pod["containers"][0]["env"][1], json!({"name": "CACHE", "value": "on"}));
+        assert_eq!(pod["containers"][0]["env"][0]["value"], json!("1"));
+        assert_eq!(pod["containers"][0]["name"], json!(""));
     }
 }

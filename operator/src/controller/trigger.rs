@@ -24,7 +24,7 @@ use tracing::{info, warn};
 
 use super::Context;
 use super::github_clients::CredentialsError;
-use super::live_jobs::LiveJobs;
+use super::live_jobs::{LiveJobs, RepoJobs};
 use crate::engine::commands::{self, Comment};
 use crate::engine::events::{
     Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
@@ -284,13 +284,13 @@ async fn changed_files_if_needed(
     Ok(Some(github.pull_request_files(org, repo, number).await?))
 }
 
-/// Creates a presubmit ProwJob of each of `jobs` for the pull request's head. The head SHA is part
-/// of the name: a new push starts new ProwJobs.
+/// Creates a presubmit ProwJob of each of `jobs` (presubmits of `repo_jobs`) for the pull
+/// request's head. The head SHA is part of the name: a new push starts new ProwJobs.
 async fn start_presubmits(
     ctx: &Context,
     template: &Creation,
     pr: &PullRequest,
-    jobs: &[&Presubmit],
+    (repo_jobs, jobs): (&RepoJobs, &[&Presubmit]),
     instance: &str,
     delivery: &str,
 ) -> Result<Vec<String>, TriggerError> {
@@ -302,7 +302,8 @@ async fn start_presubmits(
             name: prowjob::uuid_name(&[delivery, instance, &pr.head.sha, &job.base.name]),
             ..template.clone()
         };
-        let prowjob = prowjob::presubmit(job, refs.clone(), &creation);
+        let pod = repo_jobs.presubmit_pod(job, &template.presets);
+        let prowjob = prowjob::presubmit_with_pod(job, refs.clone(), &creation, pod);
         let name = create(&api, &prowjob, &job.base.name, delivery).await?;
         if let Some(jobs) = ctx.leading_jobs() {
             jobs.note_created(&prowjob);
@@ -413,7 +414,8 @@ async fn on_pull_request(
             continue;
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let presubmits = &jobs.repo(&name.full_name()).presubmits;
+        let repo_jobs = jobs.repo(&name.full_name());
+        let presubmits = &repo_jobs.presubmits;
         if presubmits.is_empty() {
             continue;
         }
@@ -421,19 +423,16 @@ async fn on_pull_request(
         let trust = trust_for(&github, &jobs.trigger_for(org, repo), (org, repo), &pr.user.login)
             .await
             .map_err(github_error)?;
-        let decision = trigger::on_pull_request(event, presubmits, &trust, None);
-        // The changed files are fetched only when a job to decide on needs them.
-        let files = if decision.run.is_empty() && decision.explanations.iter().all(|e| e.job.is_empty()) {
-            None
-        } else {
+        // The event alone (no jobs) says whether the jobs are considered; the changed files are
+        // fetched only then, and only when a job needs them. The jobs are judged once.
+        let files = if trigger::on_pull_request(event, &[], &trust, None).jobs_considered {
             changed_files_if_needed(&github, presubmits, org, repo, number)
                 .await
                 .map_err(github_error)?
+        } else {
+            None
         };
-        let decision = match files {
-            Some(files) => trigger::on_pull_request(event, presubmits, &trust, Some(&files)),
-            None => decision,
-        };
+        let decision = trigger::on_pull_request(event, presubmits, &trust, files.as_deref());
         let template = creation_template(&instance, &jobs, delivery);
         if decision.abort_unfinished {
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
@@ -441,9 +440,17 @@ async fn on_pull_request(
                 .aborted
                 .extend(abort_unfinished(ctx, &api, org, repo, pr.number, delivery).await?);
         }
-        handled
-            .created
-            .extend(start_presubmits(ctx, &template, pr, &decision.run, &instance.name_any(), delivery).await?);
+        handled.created.extend(
+            start_presubmits(
+                ctx,
+                &template,
+                pr,
+                (&repo_jobs, &decision.run),
+                &instance.name_any(),
+                delivery,
+            )
+            .await?,
+        );
         let target = (org.as_str(), repo.as_str(), number);
         let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
         relabel(&github, target, labels, None, &mut handled)
@@ -503,7 +510,8 @@ async fn on_comment(
             continue;
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let presubmits = &jobs.repo(&name.full_name()).presubmits;
+        let repo_jobs = jobs.repo(&name.full_name());
+        let presubmits = &repo_jobs.presubmits;
         let github = github_for(&instance, ctx, delivery).await?;
         let settings = jobs.trigger_for(org, repo);
         let bot = github.bot_login().await.map_err(github_error)?;
@@ -544,9 +552,17 @@ async fn on_comment(
                 .extra_labels
                 .insert(labels::RETEST.to_string(), "true".to_string());
         }
-        handled
-            .created
-            .extend(start_presubmits(ctx, &template, &pr, &decision.run, &instance.name_any(), delivery).await?);
+        handled.created.extend(
+            start_presubmits(
+                ctx,
+                &template,
+                &pr,
+                (&repo_jobs, &decision.run),
+                &instance.name_any(),
+                delivery,
+            )
+            .await?,
+        );
         let target = (org.as_str(), repo.as_str(), number);
         let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
         relabel(&github, target, labels, Some(read.labels.as_slice()), &mut handled)

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use prow_api::embedded::Embedded;
 use prow_api::job::{JobBase, Periodic, Postsubmit, Preset, Presubmit, Refs, ReporterConfig};
@@ -50,7 +51,13 @@ impl Creation {
 
 /// The ProwJob of a presubmit, for the pull request in `refs`.
 pub fn presubmit(job: &Presubmit, refs: Refs, creation: &Creation) -> ProwJob {
-    let mut spec = base_spec(&job.base, ProwJobType::Presubmit, Some(refs), creation);
+    presubmit_with_pod(job, refs, creation, job_pod(&job.base, &creation.presets))
+}
+
+/// [`presubmit`] with the job's `pod` already worked out by [`job_pod`] (with `creation`'s
+/// presets), for a caller that makes many ProwJobs of the same jobs.
+pub fn presubmit_with_pod(job: &Presubmit, refs: Refs, creation: &Creation, pod: Option<Embedded<PodSpec>>) -> ProwJob {
+    let mut spec = base_spec(&job.base, ProwJobType::Presubmit, Some(refs), creation, pod);
     spec.report = Some(!job.skip_report.unwrap_or(false));
     spec.context = Some(job.context().to_string());
     spec.rerun_command = Some(
@@ -72,7 +79,8 @@ pub fn presubmit(job: &Presubmit, refs: Refs, creation: &Creation) -> ProwJob {
 
 /// The ProwJob of a postsubmit, for the push in `refs`.
 pub fn postsubmit(job: &Postsubmit, refs: Refs, creation: &Creation) -> ProwJob {
-    let mut spec = base_spec(&job.base, ProwJobType::Postsubmit, Some(refs), creation);
+    let pod = job_pod(&job.base, &creation.presets);
+    let mut spec = base_spec(&job.base, ProwJobType::Postsubmit, Some(refs), creation, pod);
     spec.report = Some(!job.skip_report.unwrap_or(false));
     spec.context = Some(
         job.context
@@ -86,7 +94,8 @@ pub fn postsubmit(job: &Postsubmit, refs: Refs, creation: &Creation) -> ProwJob 
 
 /// The ProwJob of a periodic.
 pub fn periodic(job: &Periodic, creation: &Creation) -> ProwJob {
-    let mut spec = base_spec(&job.base, ProwJobType::Periodic, None, creation);
+    let pod = job_pod(&job.base, &creation.presets);
+    let mut spec = base_spec(&job.base, ProwJobType::Periodic, None, creation, pod);
     spec.report = Some(true);
     assemble(spec, &job.base, creation)
 }
@@ -96,7 +105,27 @@ pub fn periodic(job: &Periodic, creation: &Creation) -> ProwJob {
 /// decorated job (matched on its repository, its first extra refs' for periodics, and its
 /// cluster), `blobless_fetch` on its refs, and its ProwJob defaults. The job's clone settings go
 /// into the primary refs.
-fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation: &Creation) -> ProwJobSpec {
+/// The job's pod as its ProwJobs carry it: its `spec` with the `presets` that select it merged in,
+/// as upstream reads it, every container named and quantities canonical. It depends only on the
+/// job and the presets, so it is the same for every ProwJob of one configuration.
+pub fn job_pod(job: &JobBase, presets: &[Preset]) -> Option<Embedded<PodSpec>> {
+    job.spec.as_ref().map(|spec| {
+        let mut pod = spec.raw();
+        presets::apply(presets, job.labels.as_ref(), &mut pod);
+        as_upstream_reads(&mut pod);
+        with_container_names(&mut pod);
+        quantity::canonical_pod_spec(&mut pod);
+        Embedded::from_raw(pod)
+    })
+}
+
+fn base_spec(
+    job: &JobBase,
+    job_type: ProwJobType,
+    refs: Option<Refs>,
+    creation: &Creation,
+    pod_spec: Option<Embedded<PodSpec>>,
+) -> ProwJobSpec {
     let refs = refs.map(|mut refs| {
         refs.path_alias = job.path_alias.clone().or(refs.path_alias);
         refs.clone_uri = job.clone_uri.clone().or(refs.clone_uri);
@@ -118,14 +147,7 @@ fn base_spec(job: &JobBase, job_type: ProwJobType, refs: Option<Refs>, creation:
         rerun_command: None,
         max_concurrency: job.max_concurrency,
         error_on_eviction: job.error_on_eviction,
-        pod_spec: job.spec.as_ref().map(|spec| {
-            let mut pod = spec.raw();
-            presets::apply(&creation.presets, job.labels.as_ref(), &mut pod);
-            as_upstream_reads(&mut pod);
-            with_container_names(&mut pod);
-            quantity::canonical_pod_spec(&mut pod);
-            Embedded::from_raw(pod)
-        }),
+        pod_spec,
         jenkins_spec: None,
         pipeline_run_spec: job.pipeline_run_spec.clone(),
         tekton_pipeline_run_spec: job.tekton_pipeline_run_spec.clone(),

@@ -40,6 +40,9 @@ pub struct PullRequestDecision<'a> {
     pub replies: Vec<String>,
     /// Why, job by job, and for the event as a whole.
     pub explanations: Vec<Explanation>,
+    /// The event got as far as the jobs: each was judged by its branch and changed files (so
+    /// the changed files matter when a job filters on them).
+    pub jobs_considered: bool,
 }
 
 /// Who the trigger trusts for this pull request.
@@ -237,6 +240,7 @@ pub fn on_pull_request<'a>(
         );
         return decision;
     }
+    decision.jobs_considered = true;
     for job in presubmits {
         let verdict = automatic(job, &pr.base.git_ref, changed_files);
         record(
@@ -714,6 +718,30 @@ mod tests {
             "a draft opened by a trusted author is told why"
         );
         assert!(on_pull_request(&event("closed", "main"), &jobs, &trusted(), None).abort_unfinished);
+    }
+
+    /// The event alone, with no jobs, says whether the jobs would be judged: what the trigger
+    /// asks before it fetches the changed files, so it judges the jobs once.
+    #[test]
+    fn the_event_alone_says_whether_jobs_are_considered() {
+        let considered =
+            |event: &PullRequestEvent, trust: &Trust| on_pull_request(event, &[], trust, None).jobs_considered;
+        assert!(considered(&event("synchronize", "main"), &trusted()));
+        assert!(considered(&event("opened", "main"), &trusted()));
+        assert!(!considered(&event("closed", "main"), &trusted()));
+        let untrusted = Trust {
+            author_trusted: false,
+            ..trusted()
+        };
+        assert!(!considered(&event("synchronize", "main"), &untrusted));
+        let mut draft = event("opened", "main");
+        draft.pull_request.draft = true;
+        assert!(!considered(&draft, &trusted()));
+        // With jobs, the same answer, and the jobs judged.
+        let jobs = presubmits();
+        let decision = on_pull_request(&event("synchronize", "main"), &jobs, &trusted(), Some(&[]));
+        assert!(decision.jobs_considered);
+        assert_eq!(decision.explanations.len(), jobs.len());
     }
 
     #[test]
