@@ -251,9 +251,29 @@ pub fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
     values
 }
 
+/// The operator process of a bench; killed when dropped, so a bench that fails midway leaves no
+/// operator running (it would hold its ports and Lease for the next run).
+pub struct Operator(Option<Child>);
+
+impl Operator {
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts the release operator against `kubeconfig`, logging JSON to `log`, with `extra` flags.
-pub fn spawn_operator(kubeconfig: &Path, log: &Path, hostname: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_prow-operator"))
+pub fn spawn_operator(kubeconfig: &Path, log: &Path, hostname: &str, extra: &[&str]) -> Operator {
+    let child = Command::new(env!("CARGO_BIN_EXE_prow-operator"))
         .args(["run", "--kubeconfig"])
         .arg(kubeconfig)
         .args([
@@ -276,11 +296,13 @@ pub fn spawn_operator(kubeconfig: &Path, log: &Path, hostname: &str, extra: &[&s
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(log).expect("log file")))
         .spawn()
-        .expect("start prow-operator")
+        .expect("start prow-operator");
+    Operator(Some(child))
 }
 
 /// SIGTERM, then waits (up to 20 s) for the exit status.
-pub fn stop(mut child: Child) -> Option<std::process::ExitStatus> {
+pub fn stop(mut operator: Operator) -> Option<std::process::ExitStatus> {
+    let mut child = operator.0.take()?;
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
