@@ -100,11 +100,6 @@ pub fn periodic(job: &Periodic, creation: &Creation) -> ProwJob {
     assemble(spec, &job.base, creation)
 }
 
-/// The spec fields every job type shares, with the instance's defaults resolved in as upstream
-/// resolves them when it loads its configuration: the pod namespace, the decoration settings of a
-/// decorated job (matched on its repository, its first extra refs' for periodics, and its
-/// cluster), `blobless_fetch` on its refs, and its ProwJob defaults. The job's clone settings go
-/// into the primary refs.
 /// The job's pod as its ProwJobs carry it: its `spec` with the `presets` that select it merged in,
 /// as upstream reads it, every container named and quantities canonical. It depends only on the
 /// job and the presets, so it is the same for every ProwJob of one configuration.
@@ -119,6 +114,11 @@ pub fn job_pod(job: &JobBase, presets: &[Preset]) -> Option<Embedded<PodSpec>> {
     })
 }
 
+/// The spec fields every job type shares, with the instance's defaults resolved in as upstream
+/// resolves them when it loads its configuration: the pod namespace, the decoration settings of a
+/// decorated job (matched on its repository, its first extra refs' for periodics, and its
+/// cluster), `blobless_fetch` on its refs, and its ProwJob defaults. The job's clone settings go
+/// into the primary refs.
 fn base_spec(
     job: &JobBase,
     job_type: ProwJobType,
