@@ -36,6 +36,7 @@ use prow_operator::render::{OperatorWebhook, Rendered, object::Object};
 use serde_json::Value;
 use support::configs::{self, Configuration};
 use support::oracle::{self, ORACLE_VERSION, Tally};
+use support::plugins::write_without_plugins;
 
 /// Where one configuration's files are: the original's or the render's (canonical paths: upstream
 /// names files by their cleaned paths).
@@ -181,25 +182,6 @@ fn unknown_plugins(refusals: &BTreeSet<String>) -> Vec<String> {
         .collect()
 }
 
-/// `plugins` (a plugins.yaml) without the plugins named, written (as JSON) to `out`.
-fn without_plugins(plugins: &Path, names: &[String], out: &Path) {
-    let text = std::fs::read_to_string(plugins).unwrap_or_else(|e| panic!("{}: {e}", plugins.display()));
-    let (mut value, _) = prow_api::yaml::load_single(&text).unwrap_or_else(|e| panic!("{}: {e}", plugins.display()));
-    if let Some(map) = value.get_mut("plugins").and_then(Value::as_object_mut) {
-        for entry in map.values_mut() {
-            let list = match entry {
-                Value::Array(list) => Some(list),
-                Value::Object(o) => o.get_mut("plugins").and_then(Value::as_array_mut),
-                _ => None,
-            };
-            if let Some(list) = list {
-                list.retain(|p| !p.as_str().is_some_and(|p| names.iter().any(|x| x == p)));
-            }
-        }
-    }
-    std::fs::write(out, value.to_string()).expect("scratch plugins.yaml");
-}
-
 /// What upstream's `config.Load` reads from `files`, or why it cannot.
 fn dump(bin: &Path, files: &Files) -> Result<Value, String> {
     let output = Command::new(bin.join("config-dump"))
@@ -308,9 +290,9 @@ fn compare(bin: &Path, configuration: &Configuration, scratch: &Path) -> Compari
                 newer.join(", ")
             ));
             original.plugins = dir.join("original-plugins.yaml");
-            without_plugins(&Files::original(configuration).plugins, &newer, &original.plugins);
+            write_without_plugins(&Files::original(configuration).plugins, &newer, &original.plugins);
             let cut = dir.join("rendered-plugins.yaml");
-            without_plugins(&dir.join("plugins.yaml"), &newer, &cut);
+            write_without_plugins(&dir.join("plugins.yaml"), &newer, &cut);
             rendered.plugins = cut;
             theirs = checkconfig(bin, &original, flags);
         }
