@@ -297,16 +297,7 @@ pub fn read(kind: Kind, payload: &Value) -> Result<Parsed, ShapeError> {
         return Err(ShapeError::Missing { event, field: "" });
     }
     object(payload, event, "/repository")?;
-    let full_name = string(payload, event, "/repository/full_name")?;
-    let repo = RepoName::parse(full_name).ok_or(ShapeError::BadName {
-        field: "/repository/full_name",
-    })?;
-    agrees(
-        payload,
-        event,
-        &repo,
-        ["/repository/full_name", "/repository/owner", "/repository/name"],
-    )?;
+    let repo = repository(payload, event)?;
     let html_url = payload
         .pointer("/repository/html_url")
         .and_then(Value::as_str)
@@ -389,6 +380,22 @@ pub struct HookNotice {
     pub deleted: bool,
 }
 
+/// The repository `payload` is about: `repository.full_name`, with which its owner and name must
+/// agree.
+fn repository(payload: &Value, event: &'static str) -> Result<RepoName, ShapeError> {
+    let full_name = string(payload, event, "/repository/full_name")?;
+    let repo = RepoName::parse(full_name).ok_or(ShapeError::BadName {
+        field: "/repository/full_name",
+    })?;
+    agrees(
+        payload,
+        event,
+        &repo,
+        ["/repository/full_name", "/repository/owner", "/repository/name"],
+    )?;
+    Ok(repo)
+}
+
 /// Reads a `ping` or `meta` payload: `hook.type` says where the webhook lives, `Repository`
 /// (then `repository` names it, agreeing with itself as in [`read`]) or `Organization` (then
 /// `organization.login`).
@@ -407,19 +414,7 @@ pub fn read_hook_notice(kind: Kind, payload: &Value) -> Result<HookNotice, Shape
             }
             HookSource::Org(login.to_string())
         }
-        "Repository" => {
-            let full_name = string(payload, event, "/repository/full_name")?;
-            let repo = RepoName::parse(full_name).ok_or(ShapeError::BadName {
-                field: "/repository/full_name",
-            })?;
-            agrees(
-                payload,
-                event,
-                &repo,
-                ["/repository/full_name", "/repository/owner", "/repository/name"],
-            )?;
-            HookSource::Repo(repo)
-        }
+        "Repository" => HookSource::Repo(repository(payload, event)?),
         _ => return Err(ShapeError::BadName { field: "/hook/type" }),
     };
     let deleted = kind == Kind::Meta && payload.pointer("/action").and_then(Value::as_str) == Some("deleted");
