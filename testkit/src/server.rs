@@ -1,5 +1,6 @@
 //! HTTP: routing, verbs, discovery and watch streams.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ use crate::faults::{self, Fault, FaultAction};
 use crate::patch::{field_set, json_patch, merge_patch, remove_fields, subtract_fields};
 use crate::resources::{ResourceDef, version_priority};
 use crate::selector::Selectors;
-use crate::store::{EventType, Op, Store, Target, WriteOpts, present};
+use crate::store::{EventType, Op, Store, Target, WriteOpts, is_presented, present};
 use crate::util::parse_query;
 
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -701,8 +702,13 @@ fn start_watch(ctx: &Ctx<'_>, def: ResourceDef, t: &ResPath<'_>) -> Response<Bod
 }
 
 fn line(typ: &str, object: &Value) -> Bytes {
-    let mut v = serde_json::to_vec(&json!({"type": typ, "object": object})).unwrap_or_default();
-    v.push(b'\n');
+    // Written out rather than built as a `Value`, which would copy the object first.
+    let mut v = Vec::with_capacity(4096);
+    v.extend_from_slice(b"{\"type\":");
+    let _ = serde_json::to_writer(&mut v, typ);
+    v.extend_from_slice(b",\"object\":");
+    let _ = serde_json::to_writer(&mut v, object);
+    v.extend_from_slice(b"}\n");
     Bytes::from(v)
 }
 
@@ -765,15 +771,15 @@ async fn watch_loop(
         Start::From(n, l, i) => (n, l, i),
         Start::Fail(b) => return tx.send(b).await,
     };
-    let shape = |obj: &Value| {
-        if spec.metadata_only {
-            partial_metadata(obj)
+    fn shape<'a>(metadata_only: bool, obj: &'a Value) -> Cow<'a, Value> {
+        if metadata_only {
+            Cow::Owned(partial_metadata(obj))
         } else {
-            obj.clone()
+            Cow::Borrowed(obj)
         }
-    };
+    }
     for obj in &initial {
-        tx.send(line("ADDED", &shape(obj))).await?;
+        tx.send(line("ADDED", &shape(spec.metadata_only, obj))).await?;
     }
     if spec.send_initial == Some(true) && spec.bookmarks {
         tx.send(bookmark(def, last, true)).await?;
@@ -811,7 +817,13 @@ async fn watch_loop(
                 (EventType::Deleted, _, true) => EventType::Deleted,
                 _ => continue,
             };
-            tx.send(line(typ.as_str(), &shape(&present(def, &ev.object)))).await?;
+            let presented = if is_presented(def, &ev.object) {
+                Cow::Borrowed(&*ev.object)
+            } else {
+                Cow::Owned(present(def, &ev.object))
+            };
+            tx.send(line(typ.as_str(), &shape(spec.metadata_only, &presented)))
+                .await?;
         }
         let deadline = spec.deadline;
         tokio::select! {

@@ -38,9 +38,9 @@ pub(crate) struct Event {
     pub group: String,
     pub plural: String,
     pub namespace: String,
-    pub object: Value,
+    pub object: Arc<Value>,
     /// The object before a modification (to turn selector transitions into ADDED/DELETED).
-    pub prev: Option<Value>,
+    pub prev: Option<Arc<Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,7 +94,8 @@ pub(crate) struct WriteOpts<'a> {
 
 pub(crate) struct Store {
     resources: Vec<ResourceDef>,
-    objects: BTreeMap<Key, Value>,
+    /// Shared with the events of `history` that hold the same version.
+    objects: BTreeMap<Key, Arc<Value>>,
     rv: u64,
     history: VecDeque<Arc<Event>>,
     /// Every event with a resourceVersion above this is still in `history`.
@@ -115,24 +116,21 @@ fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     obj["metadata"].as_object_mut().expect("metadata is an object")
 }
 
-/// The object without metadata and status: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
-    let mut o = obj.clone();
-    if let Some(m) = o.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-        m.remove("apiVersion");
-        m.remove("kind");
-    }
-    o
+/// Whether two objects are equal leaving out the top-level `skip` keys: without metadata and
+/// status, what `generation` tracks. Compares in place, without copying either object.
+fn equal_but(a: &Value, b: &Value, skip: &[&str]) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let kept = |(k, _): &(&String, &Value)| !skip.contains(&k.as_str());
+    a.iter().filter(kept).count() == b.iter().filter(kept).count()
+        && a.iter().filter(kept).all(|(k, v)| b.get(k) == Some(v))
 }
 
-fn without_managed_fields(obj: &Value) -> Value {
-    let mut o = obj.clone();
-    if let Some(m) = o["metadata"].as_object_mut() {
-        m.remove("managedFields");
-    }
-    o
+/// Whether two objects say the same: equal but for `metadata.managedFields`, compared in place.
+fn same_but_managed_fields(a: &Value, b: &Value) -> bool {
+    const SKIP: &[&str] = &["metadata"];
+    equal_but(a, b, SKIP) && equal_but(&a["metadata"], &b["metadata"], &["managedFields"])
 }
 
 fn has_finalizers(obj: &Value) -> bool {
@@ -141,10 +139,26 @@ fn has_finalizers(obj: &Value) -> bool {
 
 /// `present` sets apiVersion and kind to the version a client asked for.
 pub(crate) fn present(def: &ResourceDef, obj: &Value) -> Value {
-    let mut o = obj.clone();
-    o["apiVersion"] = json!(def.api_version());
-    o["kind"] = json!(def.kind);
-    o
+    presented(def, obj.clone())
+}
+
+/// [`present`], in place.
+pub(crate) fn presented(def: &ResourceDef, mut obj: Value) -> Value {
+    if !is_presented(def, &obj) {
+        obj["apiVersion"] = json!(def.api_version());
+        obj["kind"] = json!(def.kind);
+    }
+    obj
+}
+
+/// Whether `obj` already shows `def`'s apiVersion and kind (so [`present`] would copy it for
+/// nothing).
+pub(crate) fn is_presented(def: &ResourceDef, obj: &Value) -> bool {
+    obj["kind"].as_str() == Some(def.kind.as_str())
+        && obj["apiVersion"].as_str().is_some_and(|v| {
+            let (group, version) = v.split_once('/').unwrap_or(("", v));
+            group == def.group && version == def.version
+        })
 }
 
 impl Store {
@@ -248,13 +262,14 @@ impl Store {
         self.objects
             .iter()
             .filter(|(k, _)| k.group == group && k.plural == plural)
-            .map(|(_, o)| o.clone())
+            .map(|(_, o)| Value::clone(o))
             .collect()
     }
 
-    fn commit(&mut self, key: Key, typ: EventType, mut obj: Value, prev: Option<Value>) -> Value {
+    fn commit(&mut self, key: Key, typ: EventType, mut obj: Value, prev: Option<Arc<Value>>) -> Arc<Value> {
         self.rv += 1;
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
+        let obj = Arc::new(obj);
         if typ == EventType::Deleted {
             self.objects.remove(&key);
         } else {
@@ -466,7 +481,7 @@ impl Store {
         if let Some(manager) = opts.field_manager {
             Self::upsert_managed(def, &mut obj, manager, opts, Target::Main);
         }
-        let obj = present(def, &obj);
+        let obj = presented(def, obj);
         if opts.dry_run {
             return Ok(obj);
         }
@@ -474,7 +489,7 @@ impl Store {
         if def.is_crd_kind() {
             self.register_crd(&obj);
         }
-        Ok(present(def, &obj))
+        Ok(Value::clone(&obj))
     }
 
     /// Replaces, patches or applies an object (or its status). `mutate` turns the current
@@ -521,7 +536,7 @@ impl Store {
         }
         let mut new = match target {
             Target::Status => {
-                let mut n = cur.clone();
+                let mut n = Value::clone(&cur);
                 match cand.get("status") {
                     Some(s) if !s.is_null() => n["status"] = s.clone(),
                     _ => {
@@ -564,16 +579,17 @@ impl Store {
         };
         let mut new = {
             Self::server_defaults(def, &mut new, false);
-            present(def, &new)
+            presented(def, new)
         };
-        if target == Target::Main && spec_part(&new) != spec_part(&cur) {
+        const NOT_SPEC: &[&str] = &["metadata", "status", "apiVersion", "kind"];
+        if target == Target::Main && !equal_but(&new, &cur, NOT_SPEC) {
             let generation = cur["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             meta_mut(&mut new).insert("generation".into(), json!(generation));
         }
         let needs_entry = opts
             .field_manager
             .is_some_and(|m| !Self::has_managed_entry(&cur, m, opts.op, target));
-        if !needs_entry && without_managed_fields(&new) == without_managed_fields(&present(def, &cur)) {
+        if !needs_entry && same_but_managed_fields(&new, &present(def, &cur)) {
             // A no-op write: no new resourceVersion, no event.
             return Ok((present(def, &cur), false));
         }
@@ -652,7 +668,7 @@ impl Store {
             if meta_str(&cur, "deletionTimestamp").is_some() {
                 return Ok(present(def, &cur));
             }
-            let mut n = cur.clone();
+            let mut n = Value::clone(&cur);
             let generation = cur["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             let meta = meta_mut(&mut n);
             meta.insert("deletionTimestamp".into(), json!(now()));
@@ -661,13 +677,13 @@ impl Store {
             let obj = self.commit(key, EventType::Modified, n, Some(cur));
             return Ok(present(def, &obj));
         }
-        let obj = self.remove_object(def, key, cur.clone(), Some(cur));
+        let obj = self.remove_object(def, key, Value::clone(&cur), Some(cur));
         Ok(present(def, &obj))
     }
 
     /// Deletes an object for good, then what depends on it: a CRD's objects, a
     /// namespace's contents, and objects whose owners are all gone.
-    fn remove_object(&mut self, def: &ResourceDef, key: Key, obj: Value, prev: Option<Value>) -> Value {
+    fn remove_object(&mut self, def: &ResourceDef, key: Key, obj: Value, prev: Option<Arc<Value>>) -> Arc<Value> {
         let obj = self.commit(key.clone(), EventType::Deleted, obj, prev);
         if def.is_crd_kind() {
             let defs = ResourceDef::from_crd_object(&obj);
@@ -683,7 +699,7 @@ impl Store {
                     .collect();
                 for k in doomed {
                     if let Some(o) = self.objects.get(&k).cloned() {
-                        self.commit(k, EventType::Deleted, o.clone(), Some(o));
+                        self.commit(k, EventType::Deleted, Value::clone(&o), Some(o));
                     }
                 }
             }
@@ -697,7 +713,7 @@ impl Store {
                 .collect();
             for k in doomed {
                 if let Some(o) = self.objects.get(&k).cloned() {
-                    self.commit(k, EventType::Deleted, o.clone(), Some(o));
+                    self.commit(k, EventType::Deleted, Value::clone(&o), Some(o));
                 }
             }
         }
@@ -732,11 +748,11 @@ impl Store {
                     continue;
                 };
                 if has_finalizers(&o) {
-                    let mut n = o.clone();
+                    let mut n = Value::clone(&o);
                     meta_mut(&mut n).insert("deletionTimestamp".into(), json!(now()));
                     self.commit(k, EventType::Modified, n, Some(o));
                 } else {
-                    self.commit(k, EventType::Deleted, o.clone(), Some(o));
+                    self.commit(k, EventType::Deleted, Value::clone(&o), Some(o));
                 }
             }
         }
