@@ -6,6 +6,7 @@
 //! restart while a JobConfig is broken drops none of its jobs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -28,6 +29,8 @@ pub struct Accepted {
 #[derive(Debug, Default)]
 pub struct LastGood {
     accepted: Mutex<HashMap<String, Arc<Accepted>>>,
+    /// Counts the changes of `accepted`, so a reader can tell cheaply that nothing changed.
+    revision: AtomicU64,
 }
 
 impl LastGood {
@@ -44,6 +47,7 @@ impl LastGood {
         let files = job_config::files(&[config.as_ref()], job_config::MAX_DATA_BYTES)?;
         let entry = Arc::new(Accepted { config, files });
         self.lock().insert(uid, entry.clone());
+        self.revision.fetch_add(1, Ordering::AcqRel);
         Ok(entry)
     }
 
@@ -55,6 +59,12 @@ impl LastGood {
     /// Forgets a deleted JobConfig.
     pub fn forget(&self, uid: &str) {
         self.lock().remove(uid);
+        self.revision.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A number that changes whenever an entry is accepted or forgotten.
+    pub fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Accepted>>> {

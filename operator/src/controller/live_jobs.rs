@@ -11,6 +11,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec};
@@ -139,18 +140,52 @@ impl LiveJobs {
 /// The [`LiveJobs`] of each instance, keyed by what they were worked out from.
 #[derive(Debug, Default)]
 pub struct Memo {
-    by_instance: Mutex<HashMap<String, (u64, Arc<LiveJobs>)>>,
+    by_instance: Mutex<HashMap<String, Remembered>>,
+    /// Counts the events of the watches [`fingerprint`] reads (instances, JobConfigs,
+    /// PluginConfigs, namespaces): while it and the last good versions stand still, the
+    /// remembered jobs are current without fingerprinting anything.
+    caches_revision: AtomicU64,
+}
+
+/// One instance's jobs, with what they were worked out from.
+#[derive(Debug)]
+struct Remembered {
+    /// The [`fingerprint`] of the inputs.
+    key: u64,
+    /// The counters and the instance's generation when `key` was last found current.
+    seen: Seen,
+    jobs: Arc<LiveJobs>,
+}
+
+/// What changes whenever an input of [`fingerprint`] may have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    caches: u64,
+    last_good: u64,
+    instance_generation: Option<i64>,
 }
 
 impl Memo {
     /// The jobs `instance` has in effect now.
     pub async fn get(&self, instance: &ProwInstance, ctx: &Context) -> Arc<LiveJobs> {
         let uid = instance.uid().unwrap_or_default();
-        let (key, job_configs, plugin_configs) = fingerprint(instance, ctx);
-        if let Some((known, jobs)) = self.lock().get(&uid)
-            && *known == key
+        // Read before the caches are: a change after this makes the next call look again.
+        let seen = Seen {
+            caches: self.caches_revision.load(Ordering::Acquire),
+            last_good: ctx.last_good.revision(),
+            instance_generation: instance.metadata.generation,
+        };
+        if let Some(known) = self.lock().get(&uid)
+            && known.seen == seen
         {
-            return jobs.clone();
+            return known.jobs.clone();
+        }
+        let (key, job_configs, plugin_configs) = fingerprint(instance, ctx);
+        if let Some(known) = self.lock().get_mut(&uid)
+            && known.key == key
+        {
+            known.seen = seen;
+            return known.jobs.clone();
         }
         recover_last_good(instance, &job_configs, ctx).await;
         let (configs, settings) = job_configs_in_effect(instance, ctx);
@@ -166,8 +201,19 @@ impl Memo {
         let jobs = Arc::new(LiveJobs::new(configs, settings, triggers).with_defaults(defaults));
         // The key is taken again: recovering may have changed what is known.
         let (key, _, _) = fingerprint(instance, ctx);
-        self.lock().insert(uid, (key, jobs.clone()));
+        let remembered = Remembered {
+            key,
+            seen,
+            jobs: jobs.clone(),
+        };
+        self.lock().insert(uid, remembered);
         jobs
+    }
+
+    /// Notes an event of a watch whose cache [`fingerprint`] reads; called after the cache took
+    /// it in.
+    pub fn caches_changed(&self) {
+        self.caches_revision.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Forgets a deleted instance.
@@ -175,7 +221,7 @@ impl Memo {
         self.lock().remove(uid);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<LiveJobs>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Remembered>> {
         self.by_instance.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -140,6 +140,7 @@ impl Caches {
         let instance_changes = ctx.clone();
         let mut tasks = vec![
             drive(instance_stream, move |_| {
+                instance_changes.live_jobs.caches_changed();
                 instance_changes.secrets_changed.notify_one();
                 instance_changes.instances_changed.notify_one();
                 instance_changes.label_sets_changed.notify_one();
@@ -166,6 +167,7 @@ impl Caches {
                 .modify(strip_managed_fields)
                 .reflect(namespaces_writer);
             tasks.push(drive(stream, move |event| {
+                ctx.live_jobs.caches_changed();
                 triggers::on_namespace_event(event, &mut changes, &ctx)
             }));
         }
@@ -328,6 +330,7 @@ where
         .modify(strip_managed_fields)
         .reflect(writer);
     drive(stream, move |event| {
+        ctx.live_jobs.caches_changed();
         triggers::on_config_event(kind, event, &mut changes, &ctx);
         if kind == ConfigKind::LabelSet {
             ctx.label_sets_changed.notify_one();
