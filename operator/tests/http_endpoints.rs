@@ -123,7 +123,7 @@ async fn the_webhook_response_table() {
     let handled = events();
     assert_eq!(handled.len(), 1);
     assert_eq!(
-        (handled[0].event.as_str(), handled[0].delivery.as_str()),
+        (handled[0].kind.label(), handled[0].delivery.as_str()),
         ("pull_request", "d1")
     );
     // A redelivery is acknowledged, not acted on again.

@@ -20,7 +20,7 @@ use prow_api::job::Presubmit;
 use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::Context;
 use super::github_clients::CredentialsError;
@@ -36,7 +36,7 @@ use crate::github::{GitHubClient, GitHubError};
 use crate::http::{Event, NotHandled};
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
-use crate::webhook::payload::{self, Kind, RepoName, Typed};
+use crate::webhook::payload::{RepoName, Typed};
 
 /// The label upstream puts on ProwJobs with the delivery that started them.
 const EVENT_GUID_LABEL: &str = "event-GUID";
@@ -44,16 +44,6 @@ const EVENT_GUID_LABEL: &str = "event-GUID";
 /// Why an event could not be handled (it is retried).
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
-    /// The payload does not parse as its event type.
-    #[error("delivery {delivery}: the payload is not a valid {event} event: {message}")]
-    Payload {
-        /// `X-GitHub-Delivery`.
-        delivery: String,
-        /// `X-GitHub-Event`.
-        event: String,
-        /// Why.
-        message: String,
-    },
     /// The instance's GitHub credentials are unusable.
     #[error("delivery {delivery}: GitHub credentials of ProwInstance {instance}: {source}")]
     Credentials {
@@ -122,7 +112,7 @@ impl crate::http::Consumer for Consumer {
             match handle(&event, &ctx).await {
                 Ok(handled) => {
                     info!(
-                        event = %event.event,
+                        event = event.kind.label(),
                         delivery = %event.delivery,
                         created = handled.created.len(),
                         aborted = handled.aborted.len(),
@@ -132,11 +122,8 @@ impl crate::http::Consumer for Consumer {
                     Ok(())
                 }
                 Err(error) => {
-                    warn!(event = %event.event, delivery = %event.delivery, %error, "webhook not handled");
-                    Err(match error {
-                        TriggerError::Payload { .. } => NotHandled::Invalid(error.to_string()),
-                        _ => NotHandled::Unavailable(error.to_string()),
-                    })
+                    warn!(event = event.kind.label(), delivery = %event.delivery, %error, "webhook not handled");
+                    Err(NotHandled::Unavailable(error.to_string()))
                 }
             }
         })
@@ -152,22 +139,13 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
         && (github.repos.is_empty() || github.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
 }
 
-/// Handles one accepted event. The payload is read by [`payload::read`], the same reading that
+/// Handles one accepted event. Its payload was read by [`crate::webhook::payload::read`], the same reading that
 /// chose the tokens that verified its signature: the one repository it names is the one every
 /// instance is selected by and every decision, GitHub call and ProwJob uses.
-#[tracing::instrument(skip_all, fields(event = %event.event, delivery = %event.delivery))]
+#[tracing::instrument(skip_all, fields(event = event.kind.label(), delivery = %event.delivery))]
 pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
-    let kind = Kind::of(&event.event);
-    if !kind.handled() {
-        return Ok(Handled::default());
-    }
-    let parsed = payload::read(kind, &event.payload).map_err(|e| TriggerError::Payload {
-        delivery: event.delivery.clone(),
-        event: kind.label().to_string(),
-        message: e.to_string(),
-    })?;
-    let repo = &parsed.repo;
-    match &parsed.event {
+    let repo = &event.parsed.repo;
+    match &event.parsed.event {
         Typed::Push(push) => on_push(push, repo, &event.delivery, ctx).await,
         Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, ctx).await,
         Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, ctx).await,
@@ -378,7 +356,7 @@ async fn create(api: &Api<ProwJob>, prowjob: &ProwJob, job: &str, delivery: &str
         write_unread(api, request).await
     };
     match sent.await {
-        Ok(_) => info!(prowjob = %name, %job, "created"),
+        Ok(_) => debug!(prowjob = %name, %job, "created"),
         Err(kube::Error::Api(status)) if status.code == 409 => {
             info!(prowjob = %name, %job, "already created by an earlier attempt")
         }
@@ -633,7 +611,7 @@ async fn abort_unfinished(
             Err(kube::Error::Api(status)) if status.code == 404 => continue,
             Err(source) => return Err(failed(source)),
         }
-        info!(prowjob = %name, "aborted");
+        debug!(prowjob = %name, "aborted");
         aborted.push(format!("{namespace}/{name}"));
     }
     Ok(aborted)

@@ -34,19 +34,33 @@ use tracing::{Instrument, debug, warn};
 
 use self::metrics::Metrics;
 use crate::webhook::deliveries::Deliveries;
-use crate::webhook::payload::{HookNotice, HookSource, Kind};
+use crate::webhook::payload::{self, HookNotice, HookSource, Kind, Parsed, ShapeError};
 use crate::webhook::signature::Tokens;
 use crate::webhook::{Headers, MAX_BODY_BYTES, Verdict, judge, valid_delivery};
 
-/// A webhook the trigger acts on.
+/// A webhook the trigger acts on: signed, and read as its event type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// `X-GitHub-Event`.
-    pub event: String,
+    pub kind: Kind,
     /// `X-GitHub-Delivery`.
     pub delivery: String,
-    /// The payload.
-    pub payload: serde_json::Value,
+    /// The payload, read once by [`payload::read`] (the reading that chose the tokens that
+    /// verified its signature): its one repository and its typed form.
+    pub parsed: Parsed,
+}
+
+impl Event {
+    /// Reads `payload` as an event of type `event`, as `POST /hook` does once the signature is
+    /// checked.
+    pub fn read(event: &str, delivery: &str, payload: &serde_json::Value) -> Result<Event, ShapeError> {
+        let kind = Kind::of(event);
+        Ok(Event {
+            kind,
+            delivery: delivery.to_string(),
+            parsed: payload::read(kind, payload)?,
+        })
+    }
 }
 
 /// Acts on accepted webhook events: the trigger, in the operator.
@@ -465,13 +479,7 @@ impl Hook {
         };
         let verdict = self.judge(headers, body).await;
         observe(state, &verdict);
-        let Verdict::Accept {
-            kind,
-            delivery,
-            payload,
-            ..
-        } = verdict
-        else {
+        let Verdict::Accept { kind, delivery, parsed } = verdict else {
             return respond(state, kind, &verdict);
         };
         let Some(consumer) = state.consumer.get().cloned() else {
@@ -495,11 +503,7 @@ impl Hook {
             }
             Admission::Go(sender) => sender,
         };
-        let accepted = Event {
-            event: kind.label().to_string(),
-            delivery,
-            payload,
-        };
+        let accepted = Event { kind, delivery, parsed };
         // Acting on it runs to its end even when the client goes away, so a delivery is never
         // left half done by a dropped connection; the body budget stays held until then.
         let task_state = state.clone();
@@ -685,8 +689,8 @@ fn observe(state: &State, verdict: &Verdict) {
         return;
     };
     match verdict {
-        Verdict::Accept { repo, .. } => observer.delivered(&HookNotice {
-            source: HookSource::Repo(repo.clone()),
+        Verdict::Accept { parsed, .. } => observer.delivered(&HookNotice {
+            source: HookSource::Repo(parsed.repo.clone()),
             deleted: false,
         }),
         Verdict::Noted(notice) => observer.delivered(notice),

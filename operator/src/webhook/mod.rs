@@ -5,7 +5,7 @@ pub mod deliveries;
 pub mod payload;
 pub mod signature;
 
-use self::payload::{HookNotice, Kind, RepoName, ShapeError};
+use self::payload::{HookNotice, Kind, Parsed, ShapeError};
 use self::signature::Tokens;
 
 /// The largest body accepted: 25 MiB, GitHub's own cap on webhook payloads.
@@ -33,10 +33,8 @@ pub enum Verdict {
         kind: Kind,
         /// `X-GitHub-Delivery`.
         delivery: String,
-        /// The parsed body.
-        payload: serde_json::Value,
-        /// The repository it is about.
-        repo: RepoName,
+        /// The body, read as its event type: the repository it is about and its typed form.
+        parsed: Parsed,
     },
     /// A `ping` or `meta` delivery about a webhook of a target its signing token serves:
     /// acknowledged and noted (it counts for `lastDelivery`; a deletion makes the managed-webhook
@@ -141,20 +139,19 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens) -> Verdict {
     if !kind.handled() {
         return Verdict::Ignore;
     }
-    let repo = match payload::read(kind, &payload) {
-        Ok(parsed) => parsed.repo,
+    let parsed = match payload::read(kind, &payload) {
+        Ok(parsed) => parsed,
         Err(error) => return Verdict::Invalid(error),
     };
     // The token must be one in force for that repository: each instance's tokens sign only its
     // own org's events.
-    if !tokens.verify(signature, body, Some(&repo.full_name())) {
+    if !tokens.verify(signature, body, Some(&parsed.repo.full_name())) {
         return Verdict::Unauthorized;
     }
     Verdict::Accept {
         kind,
         delivery: delivery.to_string(),
-        payload,
-        repo,
+        parsed,
     }
 }
 
@@ -162,6 +159,7 @@ pub fn judge(headers: Headers<'_>, body: &[u8], tokens: &Tokens) -> Verdict {
 mod tests {
     use serde_json::{Value, json};
 
+    use super::payload::RepoName;
     use super::signature::sign;
     use super::*;
 
