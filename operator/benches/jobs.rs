@@ -170,7 +170,7 @@ fn prowjob(index: usize, jobs: &[Presubmit], builds: usize) -> ProwJob {
         extra_labels: BTreeMap::new(),
         decorate_all_jobs: false,
         generate_name: false,
-        presets: Vec::new(),
+        presets: Arc::default(),
         defaults: Default::default(),
         from_event: true,
     };

@@ -298,7 +298,7 @@ impl World {
             extra_labels: BTreeMap::new(),
             decorate_all_jobs: false,
             generate_name: false,
-            presets: Vec::new(),
+            presets: Default::default(),
             defaults: Default::default(),
             from_event: true,
         };

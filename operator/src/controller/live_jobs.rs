@@ -76,7 +76,7 @@ pub struct LiveJobs {
     /// The settings jobs are created with (`decorate_all_jobs`, queues).
     pub settings: JobSettings,
     /// The presets of every JobConfig in effect.
-    pub presets: Vec<Preset>,
+    pub presets: Arc<[Preset]>,
     /// `triggers[]` of the selected PluginConfigs, in name order.
     pub triggers: Vec<TriggerConfig>,
     /// The instance's defaults, resolved into every ProwJob made of these jobs.

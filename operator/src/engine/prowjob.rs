@@ -31,8 +31,9 @@ pub struct Creation {
     pub decorate_all_jobs: bool,
     /// `name` is a prefix for the API server to complete (`generateName`).
     pub generate_name: bool,
-    /// Every preset of the instance; those that select the job are merged into its pod.
-    pub presets: Vec<Preset>,
+    /// Every preset of the instance; those that select the job are merged into its pod. Shared:
+    /// the trigger makes a `Creation` per ProwJob.
+    pub presets: Arc<[Preset]>,
     /// The instance's defaults resolved into every ProwJob (namespace, decoration, tenant).
     pub defaults: Arc<JobDefaults>,
     /// Made for a GitHub event by the trigger (not by hand, as `mkpj` makes them): presubmits
@@ -324,7 +325,7 @@ mod tests {
             extra_labels: BTreeMap::from([(labels::EVENT_GUID.to_string(), "guid-1".to_string())]),
             decorate_all_jobs: false,
             generate_name: false,
-            presets: Vec::new(),
+            presets: Arc::default(),
             defaults: Arc::new(JobDefaults::default()),
             from_event: true,
         }
@@ -429,7 +430,9 @@ mod tests {
         .unwrap();
         let mut creation = creation();
         creation.presets =
-            serde_json::from_value(json!([{"env": [{"name": "GINKGO_NO_COLOR", "value": true}]}])).unwrap();
+            serde_json::from_value::<Vec<Preset>>(json!([{"env": [{"name": "GINKGO_NO_COLOR", "value": true}]}]))
+                .unwrap()
+                .into();
         let pj = presubmit(&job, refs(), &creation);
         let env = &pj.spec.pod_spec.unwrap().raw()["containers"][0]["env"];
         assert_eq!(env[0]["value"], "0");

@@ -298,7 +298,14 @@ fn automatic(job: &Presubmit, branch: &str, changed_files: Option<&[String]>) ->
 /// Whether a job runs on `branch`: `skip_branches` wins, then `branches`; both are joined with
 /// `|` and matched **unanchored**, as upstream, so `main` also matches `maintenance`.
 pub fn branch_matches(brancher: &Brancher, branch: &str) -> Result<String, String> {
-    let joined = |list: &Option<Vec<String>>| list.as_ref().filter(|l| !l.is_empty()).map(|l| l.join("|"));
+    // Most lists hold one pattern: that one is used as it is.
+    fn joined(list: &Option<Vec<String>>) -> Option<std::borrow::Cow<'_, str>> {
+        match list.as_deref() {
+            None | Some([]) => None,
+            Some([one]) => Some(std::borrow::Cow::Borrowed(one.as_str())),
+            Some(many) => Some(std::borrow::Cow::Owned(many.join("|"))),
+        }
+    }
     if let Some(skip) = joined(&brancher.skip_branches)
         && patterns::compile(&skip).is_ok_and(|regex| regex.is_match(branch))
     {
