@@ -11,6 +11,7 @@ WORKDIR /src
 # Cargo.toml, COPY it here too.
 COPY Cargo.toml Cargo.lock ./
 COPY api ./api
+COPY core ./core
 # api embeds the CRDs it validates against.
 COPY crds ./crds
 COPY operator ./operator
