@@ -11,6 +11,9 @@ WORKDIR /src
 # Cargo.toml, COPY it here too.
 COPY Cargo.toml Cargo.lock ./
 COPY api ./api
+COPY core ./core
+# api embeds the CRDs it validates against.
+COPY crds ./crds
 COPY operator ./operator
 COPY testkit ./testkit
 # operator/Cargo.toml names the end-to-end scenarios as one of its test targets.

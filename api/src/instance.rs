@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::KubeSchema;
 use crate::job::JobCounts;
+use crate::kind::{KindDef, PrinterColumn, object};
 use crate::status::{Condition, ObjectReference};
 
 /// The registry of upstream Prow's images.
@@ -17,57 +19,82 @@ pub const DEFAULT_IMAGE_REGISTRY: &str = "us-docker.pkg.dev/k8s-infra-prow/image
 /// The namespace of job pods when none is given, as in upstream's starter manifest.
 pub const DEFAULT_POD_NAMESPACE: &str = "test-pods";
 
+#[doc = "ProwInstance is one Prow installation: its version and components, GitHub connection, storage, public URL, reporting, and the JobConfigs, PluginConfigs and LabelSets that belong to it."]
+// The fields have no doc comments: the CRD's schema takes the descriptions of `spec` and
+// `status` from their types.
+#[allow(missing_docs)]
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+pub struct ProwInstance {
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    pub spec: ProwInstanceSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ProwInstanceStatus>,
+}
+
+impl ProwInstance {
+    /// The kind in the API: `operator.prow.dev/v1alpha1` `ProwInstance`.
+    pub const KIND: KindDef = KindDef {
+        group: "operator.prow.dev",
+        version: "v1alpha1",
+        api_version: "operator.prow.dev/v1alpha1",
+        kind: "ProwInstance",
+        plural: "prowinstances",
+        crd_name: "prowinstances.operator.prow.dev",
+        short_names: &["pi"],
+        categories: &["prow"],
+        annotations: &[],
+        printer_columns: &[
+            PrinterColumn {
+                name: "Ready",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].status",
+                description: Some("Whether the installation is reconciled and available."),
+            },
+            PrinterColumn {
+                name: "Status",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].message",
+                description: Some("The Ready condition's message."),
+            },
+            PrinterColumn {
+                name: "Clusters",
+                type_: "string",
+                json_path: ".status.buildClustersReachable",
+                description: Some("Reachable build clusters out of all."),
+            },
+            PrinterColumn {
+                name: "Version",
+                type_: "string",
+                json_path: ".spec.version",
+                description: Some("The upstream Prow image tag."),
+            },
+            PrinterColumn {
+                name: "Age",
+                type_: "date",
+                json_path: ".metadata.creationTimestamp",
+                description: None,
+            },
+        ],
+    };
+}
+
+object!(ProwInstance, ProwInstanceSpec);
+
 /// One Prow installation in the namespace it lives in: its version and components, GitHub
 /// connection, storage, public URL, reporting, and which JobConfigs, PluginConfigs and LabelSets
 /// belong to it.
-// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq)]
-#[kube(
-    group = "operator.prow.dev",
-    version = "v1alpha1",
-    kind = "ProwInstance",
-    namespaced,
-    status = "ProwInstanceStatus",
-    shortname = "pi",
-    category = "prow",
-    doc = "ProwInstance is one Prow installation: its version and components, GitHub connection, storage, public URL, reporting, and the JobConfigs, PluginConfigs and LabelSets that belong to it.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the installation is reconciled and available."
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
-        description = "The Ready condition's message."
-    ),
-    printcolumn(
-        name = "Clusters",
-        type_ = "string",
-        json_path = ".status.buildClustersReachable",
-        description = "Reachable build clusters out of all."
-    ),
-    printcolumn(
-        name = "Version",
-        type_ = "string",
-        json_path = ".spec.version",
-        description = "The upstream Prow image tag."
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
-)]
+#[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new(
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new(
     "!(self.components.horologium.enabled && self.native.schedule)"
-).message("native schedule and horologium cannot both run: set native.schedule: false or disable horologium"))]
-#[x_kube(validation = kube::core::Rule::new(
+).message("native schedule and horologium cannot both run: set native.schedule: false or disable horologium")))]
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new(
     "!(self.components.prowControllerManager.enabled && self.native.execute)"
-).message("native execute and prow-controller-manager cannot both run: set native.execute: false or disable prowControllerManager"))]
-#[x_kube(validation = kube::core::Rule::new(
+).message("native execute and prow-controller-manager cannot both run: set native.execute: false or disable prowControllerManager")))]
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new(
     "!(self.components.sinker.enabled && self.native.clean)"
-).message("native clean and sinker cannot both run: set native.clean: false or disable sinker"))]
+).message("native clean and sinker cannot both run: set native.clean: false or disable sinker")))]
 pub struct ProwInstanceSpec {
     /// The upstream image tag of every component, such as `v20240802-66b115076`.
     #[schemars(extend("minLength" = 1))]
@@ -243,8 +270,8 @@ fn default_github_api() -> String {
 /// GitHub credentials: a GitHub App (preferred), or a personal access token.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.app) != has(self.token)")
-    .message("set exactly one of app or token"))]
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new("has(self.app) != has(self.token)")
+    .message("set exactly one of app or token")))]
 pub struct GitHubAuth {
     /// Authenticate as a GitHub App.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,8 +284,8 @@ pub struct GitHubAuth {
 /// A GitHub App: its id and private key.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.appId) != has(self.appIdSecretRef)")
-    .message("set exactly one of appId or appIdSecretRef"))]
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new("has(self.appId) != has(self.appIdSecretRef)")
+    .message("set exactly one of appId or appIdSecretRef")))]
 pub struct GitHubAppAuth {
     /// The App's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,8 +320,8 @@ pub struct NamespacesSpec {
 /// Artifact storage: an S3-compatible or a GCS bucket.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.s3) != has(self.gcs)")
-    .message("set exactly one of s3 or gcs"))]
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new("has(self.s3) != has(self.gcs)")
+    .message("set exactly one of s3 or gcs")))]
 pub struct StorageSpec {
     /// An S3-compatible bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]

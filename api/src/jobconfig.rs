@@ -1,58 +1,84 @@
 //! JobConfig: presubmits, postsubmits, periodics and presets, with upstream Prow's field names.
 
-use kube::CustomResource;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobCounts, JobSet};
+use crate::kind::{KindDef, PrinterColumn, object};
 use crate::status::{Condition, Finding};
+
+#[doc = "JobConfig holds Prow jobs in upstream Prow's own format: presubmits and postsubmits keyed by org/repo, periodics, and presets. A JobConfig with errors is left out on its own; its last accepted version stays in effect."]
+// The fields have no doc comments: the CRD's schema takes the descriptions of `spec` and
+// `status` from their types.
+#[allow(missing_docs)]
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+pub struct JobConfig {
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    pub spec: JobConfigSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<JobConfigStatus>,
+}
+
+impl JobConfig {
+    /// The kind in the API: `operator.prow.dev/v1alpha1` `JobConfig`.
+    pub const KIND: KindDef = KindDef {
+        group: "operator.prow.dev",
+        version: "v1alpha1",
+        api_version: "operator.prow.dev/v1alpha1",
+        kind: "JobConfig",
+        plural: "jobconfigs",
+        crd_name: "jobconfigs.operator.prow.dev",
+        short_names: &["jc"],
+        categories: &["prow"],
+        annotations: &[],
+        printer_columns: &[
+            PrinterColumn {
+                name: "Ready",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].status",
+                description: Some("Whether the jobs are accepted and in effect."),
+            },
+            PrinterColumn {
+                name: "Status",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].message",
+                description: Some("The Ready condition's message."),
+            },
+            PrinterColumn {
+                name: "Presubmits",
+                type_: "integer",
+                json_path: ".status.jobs.presubmits",
+                description: Some("Accepted presubmits."),
+            },
+            PrinterColumn {
+                name: "Postsubmits",
+                type_: "integer",
+                json_path: ".status.jobs.postsubmits",
+                description: Some("Accepted postsubmits."),
+            },
+            PrinterColumn {
+                name: "Periodics",
+                type_: "integer",
+                json_path: ".status.jobs.periodics",
+                description: Some("Accepted periodics."),
+            },
+            PrinterColumn {
+                name: "Age",
+                type_: "date",
+                json_path: ".metadata.creationTimestamp",
+                description: None,
+            },
+        ],
+    };
+}
+
+object!(JobConfig, JobConfigSpec);
 
 /// Jobs in upstream Prow's own format: `presubmits` and `postsubmits` keyed by `org/repo`,
 /// `periodics`, and `presets`. An existing job-config file pastes in unchanged.
-// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-#[kube(
-    group = "operator.prow.dev",
-    version = "v1alpha1",
-    kind = "JobConfig",
-    namespaced,
-    status = "JobConfigStatus",
-    shortname = "jc",
-    category = "prow",
-    doc = "JobConfig holds Prow jobs in upstream Prow's own format: presubmits and postsubmits keyed by org/repo, periodics, and presets. A JobConfig with errors is left out on its own; its last accepted version stays in effect.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the jobs are accepted and in effect."
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
-        description = "The Ready condition's message."
-    ),
-    printcolumn(
-        name = "Presubmits",
-        type_ = "integer",
-        json_path = ".status.jobs.presubmits",
-        description = "Accepted presubmits."
-    ),
-    printcolumn(
-        name = "Postsubmits",
-        type_ = "integer",
-        json_path = ".status.jobs.postsubmits",
-        description = "Accepted postsubmits."
-    ),
-    printcolumn(
-        name = "Periodics",
-        type_ = "integer",
-        json_path = ".status.jobs.periodics",
-        description = "Accepted periodics."
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct JobConfigSpec {
     /// The jobs and presets.
     #[serde(flatten)]

@@ -2,52 +2,78 @@
 
 use std::collections::BTreeMap;
 
-use kube::CustomResource;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::kind::{KindDef, PrinterColumn, object};
 use crate::status::{Condition, Finding};
+
+#[doc = "LabelSet holds GitHub labels in label_sync's labels.yaml format: default labels for every repository, plus per-repository ones."]
+// The fields have no doc comments: the CRD's schema takes the descriptions of `spec` and
+// `status` from their types.
+#[allow(missing_docs)]
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+pub struct LabelSet {
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    pub spec: LabelSetSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<LabelSetStatus>,
+}
+
+impl LabelSet {
+    /// The kind in the API: `operator.prow.dev/v1alpha1` `LabelSet`.
+    pub const KIND: KindDef = KindDef {
+        group: "operator.prow.dev",
+        version: "v1alpha1",
+        api_version: "operator.prow.dev/v1alpha1",
+        kind: "LabelSet",
+        plural: "labelsets",
+        crd_name: "labelsets.operator.prow.dev",
+        short_names: &["lbs"],
+        categories: &["prow"],
+        annotations: &[],
+        printer_columns: &[
+            PrinterColumn {
+                name: "Ready",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].status",
+                description: Some("Whether the labels are accepted and in effect."),
+            },
+            PrinterColumn {
+                name: "Status",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].message",
+                description: Some("The Ready condition's message."),
+            },
+            PrinterColumn {
+                name: "Labels",
+                type_: "integer",
+                json_path: ".status.labels",
+                description: Some("Labels defined."),
+            },
+            PrinterColumn {
+                name: "Synced",
+                type_: "string",
+                json_path: ".status.repositoriesSynced",
+                description: Some("Repositories whose labels match, out of those the LabelSet applies to."),
+            },
+            PrinterColumn {
+                name: "Age",
+                type_: "date",
+                json_path: ".metadata.creationTimestamp",
+                description: None,
+            },
+        ],
+    };
+}
+
+object!(LabelSet, LabelSetSpec);
 
 /// GitHub labels in label_sync's `labels.yaml` format: `default` labels for every repository,
 /// plus per-repository ones.
-// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-#[kube(
-    group = "operator.prow.dev",
-    version = "v1alpha1",
-    kind = "LabelSet",
-    namespaced,
-    status = "LabelSetStatus",
-    shortname = "lbs",
-    category = "prow",
-    doc = "LabelSet holds GitHub labels in label_sync's labels.yaml format: default labels for every repository, plus per-repository ones.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the labels are accepted and in effect."
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
-        description = "The Ready condition's message."
-    ),
-    printcolumn(
-        name = "Labels",
-        type_ = "integer",
-        json_path = ".status.labels",
-        description = "Labels defined."
-    ),
-    printcolumn(
-        name = "Synced",
-        type_ = "string",
-        json_path = ".status.repositoriesSynced",
-        description = "Repositories whose labels match, out of those the LabelSet applies to."
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct LabelSetSpec {
     /// Labels for every repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,41 +2,67 @@
 
 use std::collections::BTreeMap;
 
-use kube::CustomResource;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::kind::{KindDef, PrinterColumn, object};
 use crate::status::{Condition, Finding};
+
+#[doc = "PluginConfig holds upstream Prow's plugins.yaml content: plugins per org and org/repo, external_plugins, triggers and the per-plugin sections. The selected PluginConfigs are merged."]
+// The fields have no doc comments: the CRD's schema takes the descriptions of `spec` and
+// `status` from their types.
+#[allow(missing_docs)]
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+pub struct PluginConfig {
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    pub spec: PluginConfigSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<PluginConfigStatus>,
+}
+
+impl PluginConfig {
+    /// The kind in the API: `operator.prow.dev/v1alpha1` `PluginConfig`.
+    pub const KIND: KindDef = KindDef {
+        group: "operator.prow.dev",
+        version: "v1alpha1",
+        api_version: "operator.prow.dev/v1alpha1",
+        kind: "PluginConfig",
+        plural: "pluginconfigs",
+        crd_name: "pluginconfigs.operator.prow.dev",
+        short_names: &["plc"],
+        categories: &["prow"],
+        annotations: &[],
+        printer_columns: &[
+            PrinterColumn {
+                name: "Ready",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].status",
+                description: Some("Whether the plugin configuration is accepted and in effect."),
+            },
+            PrinterColumn {
+                name: "Status",
+                type_: "string",
+                json_path: ".status.conditions[?(@.type==\"Ready\")].message",
+                description: Some("The Ready condition's message."),
+            },
+            PrinterColumn {
+                name: "Age",
+                type_: "date",
+                json_path: ".metadata.creationTimestamp",
+                description: None,
+            },
+        ],
+    };
+}
+
+object!(PluginConfig, PluginConfigSpec);
 
 /// The content of upstream's `plugins.yaml`: which plugins run where, external plugins,
 /// `triggers`, and each plugin's own section, with upstream's names.
-// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
-#[kube(
-    group = "operator.prow.dev",
-    version = "v1alpha1",
-    kind = "PluginConfig",
-    namespaced,
-    status = "PluginConfigStatus",
-    shortname = "plc",
-    category = "prow",
-    doc = "PluginConfig holds upstream Prow's plugins.yaml content: plugins per org and org/repo, external_plugins, triggers and the per-plugin sections. The selected PluginConfigs are merged.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the plugin configuration is accepted and in effect."
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
-        description = "The Ready condition's message."
-    ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct PluginConfigSpec {
     /// Plugins by `org` or `org/repo`. A repository gets its org's plugins plus its own; an

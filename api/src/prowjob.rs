@@ -11,84 +11,107 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::embedded::{Embedded, TektonPipelineRunSpec};
 use crate::job::{DecorationConfig, JenkinsSpec, ProwJobDefaults, Refs, ReporterConfig, RerunAuthConfig};
+use crate::kind::{KindDef, PrinterColumn, object};
+
+#[doc = "ProwJob contains the spec as well as runtime metadata."]
+// The fields have no doc comments: the CRD's schema takes the descriptions of `spec` and
+// `status` from their types.
+#[allow(missing_docs)]
+#[derive(Deserialize, JsonSchema, Clone, Debug)]
+pub struct ProwJob {
+    #[schemars(skip)]
+    pub metadata: ObjectMeta,
+    pub spec: ProwJobSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ProwJobStatus>,
+}
+
+impl ProwJob {
+    /// The kind in the API: `prow.k8s.io/v1` `ProwJob`.
+    pub const KIND: KindDef = KindDef {
+        group: "prow.k8s.io",
+        version: "v1",
+        api_version: "prow.k8s.io/v1",
+        kind: "ProwJob",
+        plural: "prowjobs",
+        crd_name: "prowjobs.prow.k8s.io",
+        short_names: &["pj"],
+        categories: &["prow"],
+        annotations: &[(
+            "api-approved.kubernetes.io",
+            "https://github.com/kubernetes/test-infra/pull/8669",
+        )],
+        printer_columns: &[
+            PrinterColumn {
+                name: "Job",
+                type_: "string",
+                json_path: ".spec.job",
+                description: Some("The name of the job being run"),
+            },
+            PrinterColumn {
+                name: "BuildId",
+                type_: "string",
+                json_path: ".status.build_id",
+                description: Some("The ID of the job being run."),
+            },
+            PrinterColumn {
+                name: "Type",
+                type_: "string",
+                json_path: ".spec.type",
+                description: Some("The type of job being run."),
+            },
+            PrinterColumn {
+                name: "Org",
+                type_: "string",
+                json_path: ".spec.refs.org",
+                description: Some("The org for which the job is running."),
+            },
+            PrinterColumn {
+                name: "Repo",
+                type_: "string",
+                json_path: ".spec.refs.repo",
+                description: Some("The repo for which the job is running."),
+            },
+            PrinterColumn {
+                name: "Pulls",
+                type_: "string",
+                json_path: ".spec.refs.pulls[*].number",
+                description: Some("The pulls for which the job is running."),
+            },
+            PrinterColumn {
+                name: "StartTime",
+                type_: "date",
+                json_path: ".status.startTime",
+                description: Some("When the job started running."),
+            },
+            PrinterColumn {
+                name: "CompletionTime",
+                type_: "date",
+                json_path: ".status.completionTime",
+                description: Some("When the job finished running."),
+            },
+            PrinterColumn {
+                name: "State",
+                type_: "string",
+                json_path: ".status.state",
+                description: Some("The state of the job."),
+            },
+        ],
+    };
+}
+
+object!(ProwJob, ProwJobSpec);
 
 /// ProwJobSpec configures the details of the prow job: the job, its type, the refs it runs
 /// against and how it runs.
-// Each `printcolumn(...)` has its own `type_`; clippy reads them as one repeated attribute.
-#[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
-#[kube(
-    group = "prow.k8s.io",
-    version = "v1",
-    kind = "ProwJob",
-    namespaced,
-    status = "ProwJobStatus",
-    shortname = "pj",
-    category = "prow",
-    annotation("api-approved.kubernetes.io", "https://github.com/kubernetes/test-infra/pull/8669"),
-    doc = "ProwJob contains the spec as well as runtime metadata.",
-    printcolumn(
-        name = "Job",
-        type_ = "string",
-        json_path = ".spec.job",
-        description = "The name of the job being run"
-    ),
-    printcolumn(
-        name = "BuildId",
-        type_ = "string",
-        json_path = ".status.build_id",
-        description = "The ID of the job being run."
-    ),
-    printcolumn(
-        name = "Type",
-        type_ = "string",
-        json_path = ".spec.type",
-        description = "The type of job being run."
-    ),
-    printcolumn(
-        name = "Org",
-        type_ = "string",
-        json_path = ".spec.refs.org",
-        description = "The org for which the job is running."
-    ),
-    printcolumn(
-        name = "Repo",
-        type_ = "string",
-        json_path = ".spec.refs.repo",
-        description = "The repo for which the job is running."
-    ),
-    printcolumn(
-        name = "Pulls",
-        type_ = "string",
-        json_path = ".spec.refs.pulls[*].number",
-        description = "The pulls for which the job is running."
-    ),
-    printcolumn(
-        name = "StartTime",
-        type_ = "date",
-        json_path = ".status.startTime",
-        description = "When the job started running."
-    ),
-    printcolumn(
-        name = "CompletionTime",
-        type_ = "date",
-        json_path = ".status.completionTime",
-        description = "When the job finished running."
-    ),
-    printcolumn(
-        name = "State",
-        type_ = "string",
-        json_path = ".status.state",
-        description = "The state of the job."
-    )
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 pub struct ProwJobSpec {
     /// How the job is triggered: presubmit, postsubmit, periodic or batch.
     #[serde(rename = "type")]

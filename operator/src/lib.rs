@@ -1,33 +1,28 @@
 //! prow-operator: renders, checks and reconciles Prow installations, and runs the job lifecycle.
+//!
+//! The pure core (checks, rendering, pods, the job engine) is the `prow-core` crate; its modules
+//! are re-exported here under their old paths. This crate holds what talks to the world: the CLI,
+//! the controllers, GitHub, the HTTP endpoints and webhooks.
 
-pub mod check;
 pub mod cli;
-pub mod cluster_aliases;
 pub mod controller;
 pub mod crds;
-pub mod cron;
-pub mod duration;
-pub mod engine;
 pub mod github;
 pub mod github_diff;
 pub mod hooksync;
 pub mod http;
-pub mod ignored;
-pub mod import;
-pub mod input;
 pub mod labels_cli;
 pub mod labelsync;
 pub mod lease;
 pub mod logging;
 pub mod mkpj;
 pub mod mkpod;
-pub mod parallel;
-pub mod patterns;
-pub mod pipeline;
-pub mod podspec;
-pub mod render;
 pub mod run;
-pub mod select;
 pub mod trigger_cli;
 pub mod webhook;
 pub mod webhooks_cli;
+
+pub use prow_core::{
+    check, cluster_aliases, cron, duration, engine, ignored, import, input, parallel, patterns, pipeline, podspec,
+    render, select,
+};

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::KubeSchema;
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::refs::UnknownFields;
@@ -13,9 +13,9 @@ use crate::embedded::Embedded;
 /// How a decorated job's pod is built: the utility images, artifact upload, timeouts and cloning
 /// credentials. Merged field by field over `plank.default_decoration_config_entries`.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
-#[x_kube(validation = kube::core::Rule::new(
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new(
     "!(has(self.ssh_key_secrets) && size(self.ssh_key_secrets) > 0 && has(self.oauth_token_secret))"
-).message("ssh_key_secrets and oauth_token_secret cannot be combined: clone with one kind of credential"))]
+).message("ssh_key_secrets and oauth_token_secret cannot be combined: clone with one kind of credential")))]
 pub struct DecorationConfig {
     /// How long the test may run before it is interrupted (a Go duration; entrypoint's default
     /// is 2h).

@@ -13,6 +13,7 @@ mod preset;
 mod presubmit;
 mod refs;
 mod reporting;
+#[cfg(feature = "resource")]
 mod rules;
 
 pub use base::{Brancher, ChangeMatcher, DEFAULT_AGENT, DEFAULT_CLUSTER, JobBase};

@@ -1,20 +1,21 @@
 //! Periodics: jobs that run on a schedule.
 
-use kube::KubeSchema;
+use crate::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::base::JobBase;
 use super::refs::UnknownFields;
+#[cfg(feature = "resource")]
 use super::rules;
 
 /// A job that runs on a schedule, with upstream Prow's field names. Exactly one of `cron`,
 /// `interval` and `minimum_interval` is set.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
-#[x_kube(
+#[cfg_attr(feature = "resource", x_kube(
     validation = rules::job_name(),
     validation = rules::max_concurrency(),
     validation = rules::exactly_one_schedule()
-)]
+))]
 pub struct Periodic {
     /// The fields every job has.
     #[serde(flatten)]

@@ -1,21 +1,22 @@
 //! Postsubmits: jobs that run after a push (a merge) to a branch or tag.
 
-use kube::KubeSchema;
+use crate::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::base::{Brancher, ChangeMatcher, JobBase};
 use super::refs::UnknownFields;
 use super::reporting::JenkinsSpec;
+#[cfg(feature = "resource")]
 use super::rules;
 
 /// A job that runs on pushes, with upstream Prow's field names.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
-#[x_kube(
+#[cfg_attr(feature = "resource", x_kube(
     validation = rules::job_name(),
     validation = rules::max_concurrency(),
     validation = rules::change_matchers_exclusive(),
     validation = rules::always_run_excludes_change_matchers()
-)]
+))]
 pub struct Postsubmit {
     /// The fields every job has.
     #[serde(flatten)]

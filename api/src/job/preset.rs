@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::KubeSchema;
 use k8s_openapi::api::core::v1::{EnvVar, Toleration, Volume, VolumeMount};
-use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::refs::UnknownFields;

@@ -1,22 +1,23 @@
 //! Presubmits: jobs that run on pull requests.
 
-use kube::KubeSchema;
+use crate::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::base::{Brancher, ChangeMatcher, JobBase};
 use super::refs::UnknownFields;
 use super::reporting::JenkinsSpec;
+#[cfg(feature = "resource")]
 use super::rules;
 
 /// A job that runs on pull requests, with upstream Prow's field names.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
-#[x_kube(
+#[cfg_attr(feature = "resource", x_kube(
     validation = rules::job_name(),
     validation = rules::max_concurrency(),
     validation = rules::change_matchers_exclusive(),
     validation = rules::always_run_excludes_change_matchers(),
     validation = rules::trigger_with_rerun_command()
-)]
+))]
 pub struct Presubmit {
     /// The fields every job has.
     #[serde(flatten)]

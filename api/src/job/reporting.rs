@@ -1,6 +1,6 @@
 //! Per-job reporting, rerun and default settings.
 
-use kube::KubeSchema;
+use crate::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use super::refs::UnknownFields;
@@ -43,9 +43,9 @@ pub struct SlackReporterConfig {
 
 /// Who may rerun a job from deck.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, Default, PartialEq)]
-#[x_kube(validation = kube::core::Rule::new(
+#[cfg_attr(feature = "resource", x_kube(validation = kube::core::Rule::new(
     "!(has(self.allow_anyone) && self.allow_anyone) || ((!has(self.github_users) || size(self.github_users) == 0) && (!has(self.github_team_ids) || size(self.github_team_ids) == 0) && (!has(self.github_team_slugs) || size(self.github_team_slugs) == 0) && (!has(self.github_orgs) || size(self.github_orgs) == 0))"
-).message("allow_anyone cannot be combined with github_users, github_team_ids, github_team_slugs or github_orgs"))]
+).message("allow_anyone cannot be combined with github_users, github_team_ids, github_team_slugs or github_orgs")))]
 pub struct RerunAuthConfig {
     /// Anyone may rerun the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]

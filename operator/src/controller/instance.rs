@@ -29,7 +29,7 @@ use super::notices::{self, Notice};
 use super::readiness;
 use super::secrets;
 use super::status::{Health, Summary, conditions};
-use super::{ConfigRef, Context, ReconcileError, selected_by};
+use super::{ConfigRef, Context, ReadError, ReconcileError, selected_by};
 use super::{build_clusters, namespaces, storage_copy};
 use crate::check;
 use crate::input::{Inputs, Source, Sourced};
@@ -319,20 +319,17 @@ async fn effective_job_configs(
     live: &[apply::Live],
     owner: &Owner,
     ctx: &Context,
-) -> Result<Effective, ReconcileError> {
+) -> Result<Effective, ValidateError> {
     let mut effective = Effective {
         in_effect: Vec::new(),
         fallbacks: BTreeMap::new(),
     };
     let mut maps: Option<Vec<ConfigMap>> = None;
-    let render = |e: RenderError| ReconcileError::Render(e.to_string());
     for entry in judged {
         let object = &entry.config;
         let uid = object.metadata.uid.clone().unwrap_or_default();
         if !entry.rejected() {
-            effective
-                .in_effect
-                .push(ctx.last_good.accept(object.clone()).map_err(render)?);
+            effective.in_effect.push(ctx.last_good.accept(object.clone())?);
             continue;
         }
         let good = match ctx.last_good.get(&uid) {
@@ -347,7 +344,7 @@ async fn effective_job_configs(
                         let mut good = JobConfig::clone(object);
                         good.spec.jobs = jobs;
                         good.metadata.generation = object.status.as_ref().and_then(|s| s.accepted_generation);
-                        Some(ctx.last_good.accept(Arc::new(good)).map_err(render)?)
+                        Some(ctx.last_good.accept(Arc::new(good))?)
                     }
                     None => None,
                 }
@@ -367,7 +364,7 @@ async fn effective_job_configs(
     Ok(effective)
 }
 
-async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> Result<Vec<ConfigMap>, ReconcileError> {
+async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> Result<Vec<ConfigMap>, ReadError> {
     let prefix = owner.name("job-config-");
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &owner.namespace);
     let mut maps = Vec::new();
@@ -379,7 +376,7 @@ async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> 
             && let Some(map) = api
                 .get_opt(name)
                 .await
-                .map_err(|source| ReconcileError::read("the job-config ConfigMaps", source))?
+                .map_err(|source| ReadError::new("the job-config ConfigMaps", source))?
         {
             maps.push(map);
         }
@@ -387,57 +384,116 @@ async fn job_config_maps(live: &[apply::Live], owner: &Owner, ctx: &Context) -> 
     Ok(maps)
 }
 
-/// Reconciles a live instance; returns when to look again and whether it stalled.
+/// Reconciles a live instance: read, validate, build, apply, status. Returns when to look again
+/// and whether it stalled.
 async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Action, Option<Stall>), ReconcileError> {
     ensure_finalizer(instance, ctx).await?;
-    let owner = Owner::of(instance);
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-
-    // Read.
-    let (inputs, job_configs) = snapshot(instance, ctx);
-    let Some(sourced_instance) = inputs.instances.first() else {
+    let Some((read, mut deployments)) = read(instance, ctx).await? else {
         return Ok((Action::await_change(), None));
     };
-    let selected = pipeline::select(&inputs, sourced_instance);
+    let validated = validate(instance, &read, ctx).await?;
+    let mut applied = Applied::nothing(instance);
+    if validated.instance_errors().is_empty() {
+        let problems = create_namespaces(instance, &read.owner, &read.namespaces, ctx).await;
+        let built = build(instance, &read, &validated, &deployments, ctx)?;
+        applied = apply(instance, built, problems, &read, &mut deployments, ctx).await;
+    }
+    let summary = status(instance, &read, &validated, &applied, &deployments, &now, ctx).await?;
+    record_selection(instance, &validated, ctx);
+    if applied.problems.iter().any(|p| p.transient) {
+        return Err(ApplyError::of(&applied.problems).into());
+    }
+    // Build clusters are probed again at least every minute.
+    let resync = if read.clusters.is_empty() {
+        RESYNC
+    } else {
+        build_clusters::PROBE_EVERY
+    };
+    Ok((Action::requeue(resync), Stall::of(&summary)))
+}
+
+/// The JobConfigs in effect could not be worked out (the validate step).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// After a restart, the rendered job-config ConfigMaps (what was in effect) could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// An accepted JobConfig's files could not be rendered.
+    #[error("rendering: {0}")]
+    Render(#[from] RenderError),
+}
+
+/// The instance's objects could not be built (the build step).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Rendering failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// An object could not be made the body of an apply.
+    #[error(transparent)]
+    Body(#[from] serde_json::Error),
+}
+
+/// Some objects could not be applied or pruned, and a retry may help (the apply step).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ApplyError {
+    /// What failed, one sentence per object.
+    pub message: String,
+}
+
+impl ApplyError {
+    fn of(problems: &[Problem]) -> Self {
+        let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        Self {
+            message: listed(&failed),
+        }
+    }
+}
+
+/// What the reconcile reads: the objects the instance selects, its Secrets, the objects it owns
+/// and its build clusters. The live Deployments come beside it: the apply step updates them.
+struct Read {
+    owner: Owner,
+    /// The instance, as the pipeline reads it.
+    sourced: Sourced<ProwInstance>,
+    /// What it may select (`select` picks).
+    inputs: Inputs,
+    job_configs: Vec<Arc<JobConfig>>,
+    secret_uses: Vec<secrets::SecretUse>,
+    observed: secrets::Observed,
+    namespaces: Namespaces,
+    storage_copy: storage_copy::StorageCopy,
+    live: Vec<apply::Live>,
+    kubeconfigs: build_clusters::Kubeconfigs,
+    clusters: Vec<crate::cluster_aliases::Resolved>,
+    cluster_problems: Vec<String>,
+}
+
+/// The read step: `None` when the instance is not in the cache.
+async fn read(instance: &ProwInstance, ctx: &Context) -> Result<Option<(Read, Vec<Deployment>)>, ReadError> {
+    let owner = Owner::of(instance);
+    let (mut inputs, job_configs) = snapshot(instance, ctx);
+    let Some(sourced) = inputs.instances.pop() else {
+        return Ok(None);
+    };
     let secret_uses = secrets::references(&instance.spec);
     let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
     let instance_secrets = secrets::read(&secrets_api, &instance.spec)
         .await
-        .map_err(|source| ReconcileError::read("the instance's Secrets", source))?;
+        .map_err(|source| ReadError::new("the instance's Secrets", source))?;
     let observed = secrets::observe(&instance_secrets);
     let namespaces = Namespaces::of(&owner, &instance.spec);
     let storage_reference = storage_copy::source(&instance.spec);
     let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference, &instance_secrets).await?;
-    let (live, mut deployments) = ctx
+    let (live, deployments) = ctx
         .applier
         .live(&owner.name, &owner.namespace)
         .await
-        .map_err(|source| ReconcileError::read("the instance's objects", source))?;
-
+        .map_err(|source| ReadError::new("the instance's objects", source))?;
     let (kubeconfigs, clusters, cluster_problems) = build_clusters::resolve(&instance.spec, &instance_secrets);
     ctx.build_clusters.declare(instance_key(instance), &clusters);
-
-    // Validate.
-    let (instance_report, mut settings) = pipeline::validate_instance(sourced_instance);
-    settings.clusters = Some(clusters.iter().map(|c| c.alias.clone()).collect());
-    let judged = judge_job_configs(&job_configs, &settings, ctx);
-    let mut reports = pipeline::check_plugin_configs(
-        &selected.plugin_configs,
-        instance.spec.native.trigger,
-        Some(&instance.spec.version),
-    );
-    reports.extend(pipeline::check_label_sets(&selected.label_sets));
-    let effective = effective_job_configs(&judged, &live, &owner, ctx).await?;
-
-    let mut problems = Vec::new();
-    let mut applied = 0;
-    let mut config_hash = instance.status.as_ref().and_then(|s| s.config_hash.clone());
-    let instance_errors: Vec<&Finding> = instance_report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .collect();
-    let mut jobs = None;
     let storage_copy = storage_copy::decide(
         &owner,
         &namespaces.pod,
@@ -445,109 +501,234 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         storage.source.as_ref(),
         storage.current.as_ref(),
     );
-    if instance_errors.is_empty() {
-        problems.extend(create_namespaces(instance, &owner, &namespaces, ctx).await);
-        // Build.
-        let mut in_effect: Vec<&Accepted> = effective.in_effect.iter().map(Arc::as_ref).collect();
-        in_effect.sort_by_key(|a| describe(&a.config.metadata));
-        jobs = Some(in_effect.iter().fold(JobCounts::default(), |sum, a| {
-            let c = a.config.spec.jobs.counts();
-            JobCounts {
-                presubmits: sum.presubmits + c.presubmits,
-                postsubmits: sum.postsubmits + c.postsubmits,
-                periodics: sum.periodics + c.periodics,
-            }
-        }));
-        let job_config_refs: Vec<&JobConfig> = in_effect.iter().map(|a| a.config.as_ref()).collect();
-        let files: Vec<(String, String)> = in_effect.iter().flat_map(|a| a.files.iter().cloned()).collect();
-        let plugin_configs = pipeline::accepted(&selected.plugin_configs, &reports);
-        let label_sets = pipeline::accepted(&selected.label_sets, &reports);
-        let rendered = render::render(&RenderInput {
-            instance,
-            job_configs: &job_config_refs,
-            plugin_configs: &plugin_configs,
-            label_sets: &label_sets,
-            secrets: secrets::for_render(&secret_uses, &observed, &deployments),
-            operator_webhook: ctx.webhook.clone(),
-            job_config_files: Some(files),
-        })
-        .map_err(|e| ReconcileError::Render(e.to_string()))?;
-        config_hash = Some(rendered.config_hash.clone());
+    let read = Read {
+        owner,
+        sourced,
+        inputs,
+        job_configs,
+        secret_uses,
+        observed,
+        namespaces,
+        storage_copy,
+        live,
+        kubeconfigs,
+        clusters,
+        cluster_problems,
+    };
+    Ok(Some((read, deployments)))
+}
 
-        // Apply.
-        let storage_secret = match &storage_copy {
-            storage_copy::StorageCopy::Keep(secret) => Some(Object::Secret(Secret::clone(secret))),
-            storage_copy::StorageCopy::None | storage_copy::StorageCopy::Missing(_) => None,
-        };
-        let kubeconfigs_secret =
-            build_clusters::kubeconfig_secret(&owner, &instance.spec, &clusters, &kubeconfigs).map(Object::Secret);
-        let desired = rendered
-            .objects
+/// What the checks found: in the instance, each selected object, and which JobConfigs are in
+/// effect.
+struct Validated<'a> {
+    selected: pipeline::Selected<'a>,
+    instance_report: Report,
+    judged: Vec<Judged>,
+    reports: Vec<Report>,
+    effective: Effective,
+}
+
+impl Validated<'_> {
+    /// The errors in the instance itself: with any, nothing is built or applied.
+    fn instance_errors(&self) -> Vec<&Finding> {
+        self.instance_report
+            .findings
             .iter()
-            .chain(storage_secret.as_ref())
-            .chain(kubeconfigs_secret.as_ref())
-            .map(|object| with_owner(Desired::of(object), instance, &owner))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ReconcileError::Render(e.to_string()))?;
-        drop(rendered);
-        let plan = {
-            let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
-            apply::plan(desired, &live, &written)
-        };
-        let outcome = carry_out(&plan, &live, ctx).await;
-        applied = outcome.changed.len();
-        problems.extend(outcome.problems);
-        for deployment in outcome.deployments {
-            deployments.retain(|d| d.metadata.name != deployment.metadata.name);
-            deployments.push(deployment);
+            .filter(|f| f.severity == Severity::Error)
+            .collect()
+    }
+}
+
+/// The validate step.
+async fn validate<'a>(instance: &ProwInstance, read: &'a Read, ctx: &Context) -> Result<Validated<'a>, ValidateError> {
+    let selected = pipeline::select(&read.inputs, &read.sourced);
+    let (instance_report, mut settings) = pipeline::validate_instance(&read.sourced);
+    settings.clusters = Some(read.clusters.iter().map(|c| c.alias.clone()).collect());
+    let judged = judge_job_configs(&read.job_configs, &settings, ctx);
+    let mut reports = pipeline::check_plugin_configs(
+        &selected.plugin_configs,
+        instance.spec.native.trigger,
+        Some(&instance.spec.version),
+    );
+    reports.extend(pipeline::check_label_sets(&selected.label_sets));
+    let effective = effective_job_configs(&judged, &read.live, &read.owner, ctx).await?;
+    Ok(Validated {
+        selected,
+        instance_report,
+        judged,
+        reports,
+        effective,
+    })
+}
+
+/// What the build step makes: every object the instance should have, and its configuration's
+/// hash and job counts.
+struct Built {
+    desired: Vec<Desired>,
+    config_hash: String,
+    jobs: JobCounts,
+}
+
+/// The build step.
+fn build(
+    instance: &ProwInstance,
+    read: &Read,
+    validated: &Validated<'_>,
+    deployments: &[Deployment],
+    ctx: &Context,
+) -> Result<Built, BuildError> {
+    let mut in_effect: Vec<&Accepted> = validated.effective.in_effect.iter().map(Arc::as_ref).collect();
+    in_effect.sort_by_key(|a| describe(&a.config.metadata));
+    let jobs = in_effect.iter().fold(JobCounts::default(), |sum, a| {
+        let c = a.config.spec.jobs.counts();
+        JobCounts {
+            presubmits: sum.presubmits + c.presubmits,
+            postsubmits: sum.postsubmits + c.postsubmits,
+            periodics: sum.periodics + c.periodics,
         }
-        info!(
-            changed = applied,
-            pruned = outcome.pruned.len(),
-            unchanged = plan.unchanged + outcome.unchanged,
-            "applied"
-        );
-        if let Some(notice) = applied_notice(&outcome.changed, &outcome.pruned) {
-            ctx.publish(&instance.object_ref(&()), &notice).await;
+    });
+    let job_config_refs: Vec<&JobConfig> = in_effect.iter().map(|a| a.config.as_ref()).collect();
+    let files: Vec<(String, String)> = in_effect.iter().flat_map(|a| a.files.iter().cloned()).collect();
+    let plugin_configs = pipeline::accepted(&validated.selected.plugin_configs, &validated.reports);
+    let label_sets = pipeline::accepted(&validated.selected.label_sets, &validated.reports);
+    let rendered = render::render(&RenderInput {
+        instance,
+        job_configs: &job_config_refs,
+        plugin_configs: &plugin_configs,
+        label_sets: &label_sets,
+        secrets: secrets::for_render(&read.secret_uses, &read.observed, deployments),
+        operator_webhook: ctx.webhook.clone(),
+        job_config_files: Some(files),
+    })?;
+    let storage_secret = match &read.storage_copy {
+        storage_copy::StorageCopy::Keep(secret) => Some(Object::Secret(Secret::clone(secret))),
+        storage_copy::StorageCopy::None | storage_copy::StorageCopy::Missing(_) => None,
+    };
+    let kubeconfigs_secret =
+        build_clusters::kubeconfig_secret(&read.owner, &instance.spec, &read.clusters, &read.kubeconfigs)
+            .map(Object::Secret);
+    let desired = rendered
+        .objects
+        .iter()
+        .chain(storage_secret.as_ref())
+        .chain(kubeconfigs_secret.as_ref())
+        .map(|object| with_owner(Desired::of(object), instance, &read.owner))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Built {
+        desired,
+        config_hash: rendered.config_hash,
+        jobs,
+    })
+}
+
+/// What the apply step did; with nothing applied, the configuration hash stays the last one.
+struct Applied {
+    problems: Vec<Problem>,
+    changed: usize,
+    config_hash: Option<String>,
+    jobs: Option<JobCounts>,
+}
+
+impl Applied {
+    fn nothing(instance: &ProwInstance) -> Self {
+        Self {
+            problems: Vec::new(),
+            changed: 0,
+            config_hash: instance.status.as_ref().and_then(|s| s.config_hash.clone()),
+            jobs: None,
         }
     }
+}
 
-    // Build clusters: probed when their credentials change and every minute.
-    let used = crate::cluster_aliases::used_aliases(effective.in_effect.iter().map(|a| &a.config.spec.jobs));
+/// The apply step: applies what `built` holds beside `problems` (the namespaces that could not
+/// be created), and brings `deployments` up to date with what it wrote.
+async fn apply(
+    instance: &ProwInstance,
+    built: Built,
+    mut problems: Vec<Problem>,
+    read: &Read,
+    deployments: &mut Vec<Deployment>,
+    ctx: &Context,
+) -> Applied {
+    let plan = {
+        let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
+        apply::plan(built.desired, &read.live, &written)
+    };
+    let outcome = carry_out(&plan, &read.live, ctx).await;
+    problems.extend(outcome.problems);
+    for deployment in outcome.deployments {
+        deployments.retain(|d| d.metadata.name != deployment.metadata.name);
+        deployments.push(deployment);
+    }
+    info!(
+        changed = outcome.changed.len(),
+        pruned = outcome.pruned.len(),
+        unchanged = plan.unchanged + outcome.unchanged,
+        "applied"
+    );
+    if let Some(notice) = applied_notice(&outcome.changed, &outcome.pruned) {
+        ctx.publish(&instance.object_ref(&()), &notice).await;
+    }
+    Applied {
+        problems,
+        changed: outcome.changed.len(),
+        config_hash: Some(built.config_hash),
+        jobs: Some(built.jobs),
+    }
+}
+
+/// The status step: probes the build clusters (when their credentials change and every minute),
+/// writes the instance's status and every selected object's, and publishes what changed.
+async fn status(
+    instance: &ProwInstance,
+    read: &Read,
+    validated: &Validated<'_>,
+    applied: &Applied,
+    deployments: &[Deployment],
+    now: &Time,
+    ctx: &Context,
+) -> Result<Summary, ReconcileError> {
+    let used = crate::cluster_aliases::used_aliases(validated.effective.in_effect.iter().map(|a| &a.config.spec.jobs));
     let cluster_statuses = ctx
         .build_clusters
-        .refresh(instance_key(instance), &namespaces.pod, &clusters, &kubeconfigs, &used)
+        .refresh(
+            instance_key(instance),
+            &read.namespaces.pod,
+            &read.clusters,
+            &read.kubeconfigs,
+            &used,
+        )
         .await;
-    drop(kubeconfigs);
-
-    // Status.
-    let readiness = readiness::components(&owner, &instance.spec, &deployments);
-    let mut secret_problems = secrets::problems(&owner.namespace, &secret_uses, &observed);
-    if let storage_copy::StorageCopy::Missing(message) = storage_copy {
-        secret_problems.push(message);
+    let owner = &read.owner;
+    let readiness = readiness::components(owner, &instance.spec, deployments);
+    let mut secret_problems = secrets::problems(&owner.namespace, &read.secret_uses, &read.observed);
+    if let storage_copy::StorageCopy::Missing(message) = &read.storage_copy {
+        secret_problems.push(message.clone());
     }
+    let judged = &validated.judged;
+    let reports = &validated.reports;
     let rejected = judged.iter().filter(|j| j.rejected()).count() + reports.iter().filter(|r| r.has_errors()).count();
-    let selected_objects = selected_refs(&selected, &judged);
+    let selected_objects = selected_refs(&validated.selected, judged);
     let summary = summarise(
-        &instance_errors,
-        &problems,
+        &validated.instance_errors(),
+        &applied.problems,
         &Unusable {
             secrets: &secret_problems,
-            kubeconfigs: &cluster_problems,
+            kubeconfigs: &read.cluster_problems,
             clusters: &build_clusters::unavailable(&cluster_statuses),
         },
         &readiness,
-        applied,
+        applied.changed,
         &selected_objects,
         rejected,
     );
     let previous = instance.status.clone().unwrap_or_default();
     let status = ProwInstanceStatus {
         observed_generation: instance.metadata.generation,
-        conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, &now),
+        conditions: conditions(&previous.conditions, &summary, instance.metadata.generation, now),
         components: readiness.into_iter().map(|r| r.status).collect(),
-        jobs: jobs.or(previous.jobs),
-        config_hash,
+        jobs: applied.jobs.or(previous.jobs),
+        config_hash: applied.config_hash.clone(),
         selected: Some(selected_objects),
         functions: crate::render::components::functions(&instance.spec),
         build_clusters_reachable: build_clusters::reachable_count(&cluster_statuses),
@@ -570,40 +751,44 @@ async fn reconcile_live(instance: &ProwInstance, ctx: &Context) -> Result<(Actio
         };
         patch_status::<ProwInstance>(ctx, &owner.namespace, &owner.name, &written).await?;
     }
-    write_config_statuses(instance, &selected, &judged, &reports, &effective, ctx, &now).await?;
+    write_config_statuses(
+        instance,
+        &validated.selected,
+        judged,
+        reports,
+        &validated.effective,
+        ctx,
+        now,
+    )
+    .await?;
+    Ok(summary)
+}
 
+/// Records which objects the instance selects now, so that those it let go are looked at again.
+fn record_selection(instance: &ProwInstance, validated: &Validated<'_>, ctx: &Context) {
     let mut now_selected = BTreeSet::new();
     now_selected.extend(
-        judged
+        validated
+            .judged
             .iter()
             .map(|j| ConfigRef::of(ConfigKind::JobConfig, &j.config.metadata)),
     );
     now_selected.extend(
-        selected
+        validated
+            .selected
             .plugin_configs
             .iter()
             .map(|c| ConfigRef::of(ConfigKind::PluginConfig, &c.object.metadata)),
     );
     now_selected.extend(
-        selected
+        validated
+            .selected
             .label_sets
             .iter()
             .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.object.metadata)),
     );
     let dropped = ctx.selections.record(instance_key(instance), now_selected);
     ctx.leadership.recheck(dropped);
-
-    if problems.iter().any(|p| p.transient) {
-        let failed: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-        return Err(ReconcileError::Apply(listed(&failed)));
-    }
-    // Build clusters are probed again at least every minute.
-    let resync = if clusters.is_empty() {
-        RESYNC
-    } else {
-        build_clusters::PROBE_EVERY
-    };
-    Ok((Action::requeue(resync), Stall::of(&summary)))
 }
 
 /// The storage Secret as the instance's namespace holds it (taken from `instance_secrets`, the
@@ -620,7 +805,7 @@ async fn read_storage_secrets(
     pod_namespace: &str,
     reference: Option<&prow_api::instance::SecretKeyRef>,
     instance_secrets: &BTreeMap<String, Option<Secret>>,
-) -> Result<StorageSecrets, ReconcileError> {
+) -> Result<StorageSecrets, ReadError> {
     let Some(reference) = reference.filter(|_| pod_namespace != owner.namespace) else {
         return Ok(StorageSecrets {
             source: None,
@@ -632,7 +817,7 @@ async fn read_storage_secrets(
         let name = reference.name.clone();
         async move { api.get_opt(&name).await }
     };
-    let failed = |source| ReconcileError::read("the storage Secret and its copy", source);
+    let failed = |source| ReadError::new("the storage Secret and its copy", source);
     let source = match instance_secrets.get(&reference.name) {
         Some(source) => source.clone(),
         None => read(&owner.namespace).await.map_err(failed)?,
@@ -1157,6 +1342,17 @@ mod tests {
             summary.message,
             "waiting for build cluster \"gpu\" is Unreachable: its API server did not answer"
         );
+    }
+
+    #[test]
+    fn a_failed_build_keeps_its_cause_and_says_rendering() {
+        let cause = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let expected = format!("rendering: {cause}");
+        let error = ReconcileError::from(BuildError::from(cause));
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(metric_labels(Err(&error)), ("error", Some("RenderFailed")));
+        let source = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<BuildError>());
+        assert!(matches!(source, Some(BuildError::Body(_))), "{source:?}");
     }
 
     #[test]

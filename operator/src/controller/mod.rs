@@ -51,18 +51,41 @@ use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
 
-/// Why a reconcile failed; it is retried with backoff.
+/// Reading from the API failed.
+#[derive(Debug, thiserror::Error)]
+#[error("reading {what}: {}", api_error::cause(.source))]
+pub struct ReadError {
+    /// What was being read.
+    pub what: String,
+    /// The API error.
+    pub source: kube::Error,
+}
+
+impl ReadError {
+    fn new(what: &str, source: kube::Error) -> Self {
+        Self {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+/// Why a reconcile failed, by the step that failed; it is retried with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    /// Reading from the API failed.
-    #[error("reading {what}: {}", api_error::cause(.source))]
-    Read {
-        /// What was being read.
-        what: String,
-        /// The API error.
-        source: kube::Error,
-    },
-    /// Writing to the API failed.
+    /// Read: reading the instance's inputs or objects failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// Validate: the JobConfigs in effect could not be worked out.
+    #[error(transparent)]
+    Validate(#[from] instance::ValidateError),
+    /// Build: the instance's objects could not be built.
+    #[error("rendering: {0}")]
+    Build(#[from] instance::BuildError),
+    /// Apply: some objects could not be applied (the status says which).
+    #[error(transparent)]
+    Apply(#[from] instance::ApplyError),
+    /// Status (or the finalizer): writing to the API failed.
     #[error("writing {what}: {}", api_error::cause(.source))]
     Write {
         /// What was being written.
@@ -70,7 +93,7 @@ pub enum ReconcileError {
         /// The API error.
         source: kube::Error,
     },
-    /// Deleting an object no longer rendered failed.
+    /// Clean-up: deleting an object no longer rendered failed.
     #[error("pruning {kind} {namespace}/{name}: {}", api_error::cause(.source))]
     Prune {
         /// Its kind.
@@ -82,20 +105,11 @@ pub enum ReconcileError {
         /// The API error.
         source: kube::Error,
     },
-    /// Some objects could not be applied (the status says which).
-    #[error("{0}")]
-    Apply(String),
-    /// Rendering failed.
-    #[error("rendering: {0}")]
-    Render(String),
 }
 
 impl ReconcileError {
     fn read(what: &str, source: kube::Error) -> Self {
-        Self::Read {
-            what: what.to_string(),
-            source,
-        }
+        Self::Read(ReadError::new(what, source))
     }
 
     fn write(what: &str, source: kube::Error) -> Self {
@@ -117,11 +131,11 @@ impl ReconcileError {
     /// A short CamelCase name of the failure, for metrics.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::Read { .. } => "ReadFailed",
+            Self::Read(_) | Self::Validate(instance::ValidateError::Read(_)) => "ReadFailed",
+            Self::Validate(instance::ValidateError::Render(_)) | Self::Build(_) => "RenderFailed",
+            Self::Apply(_) => "ApplyFailed",
             Self::Write { .. } => "WriteFailed",
             Self::Prune { .. } => "PruneFailed",
-            Self::Apply(_) => "ApplyFailed",
-            Self::Render(_) => "RenderFailed",
         }
     }
 }

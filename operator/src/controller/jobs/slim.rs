@@ -1,56 +1,12 @@
 //! The job caches keep only what the loops read of ProwJobs and pods, so 10,000 of each fit in
-//! little memory: the Pod cache holds [`JobPod`]s, read straight from the watch.
+//! little memory: the Pod cache holds [`JobPod`](crate::engine::job_pod::JobPod)s, read straight
+//! from the watch.
 
-use std::borrow::Cow;
-
-use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::Resource;
 use prow_api::ProwJob;
 use prow_api::job::DecorationConfig;
-use serde::{Deserialize, Deserializer};
 
-use crate::engine::job_pod::JobPod;
 use crate::engine::labels::IS_OPTIONAL;
 use crate::engine::schedule::RERUN_LABEL;
-
-impl Resource for JobPod {
-    type DynamicType = ();
-    type Scope = NamespaceResourceScope;
-
-    fn kind(dt: &()) -> Cow<'_, str> {
-        Pod::kind(dt)
-    }
-
-    fn group(dt: &()) -> Cow<'_, str> {
-        Pod::group(dt)
-    }
-
-    fn version(dt: &()) -> Cow<'_, str> {
-        Pod::version(dt)
-    }
-
-    fn plural(dt: &()) -> Cow<'_, str> {
-        Pod::plural(dt)
-    }
-
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl<'de> Deserialize<'de> for JobPod {
-    /// Reads a Pod and keeps what the loops read of it, so a watch of job pods holds one whole
-    /// Pod at a time, not a list page of them.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Pod::deserialize(deserializer).map(JobPod::from)
-    }
-}
 
 /// Keeps what the loops read of a ProwJob, whatever its state: of its metadata only the labels
 /// the reporter and the scheduler read stay (`is-optional`, Gerrit's, `re-run`), of its

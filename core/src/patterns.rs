@@ -15,7 +15,7 @@ use regex::Regex;
 /// `LazyLock` that the unit tests of its module force, so a pattern that does not compile fails
 /// the tests, never a running operator.
 #[allow(clippy::expect_used, reason = "a literal pattern, compiled by the tests")]
-pub(crate) fn literal(pattern: &'static str) -> Regex {
+pub fn literal(pattern: &'static str) -> Regex {
     Regex::new(pattern).expect("a literal pattern compiles")
 }
 

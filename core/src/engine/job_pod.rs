@@ -5,6 +5,7 @@
 
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use serde::{Deserialize, Deserializer};
 
 use super::clean::PROWJOB_ID;
 use super::execute::BUILD_ID_LABEL;
@@ -30,6 +31,37 @@ impl JobPod {
     /// `status.phase`, `Pending` when unset.
     pub fn phase(&self) -> &str {
         self.phase.as_deref().unwrap_or("Pending")
+    }
+}
+
+/// To the API a job pod is a Pod: the Pod cache watches pods and keeps them as `JobPod`s (kube's
+/// `Resource` follows from these two traits).
+impl k8s_openapi::Resource for JobPod {
+    const API_VERSION: &'static str = Pod::API_VERSION;
+    const GROUP: &'static str = Pod::GROUP;
+    const KIND: &'static str = Pod::KIND;
+    const VERSION: &'static str = Pod::VERSION;
+    const URL_PATH_SEGMENT: &'static str = Pod::URL_PATH_SEGMENT;
+    type Scope = <Pod as k8s_openapi::Resource>::Scope;
+}
+
+impl k8s_openapi::Metadata for JobPod {
+    type Ty = ObjectMeta;
+
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl<'de> Deserialize<'de> for JobPod {
+    /// Reads a Pod and keeps what the loops read of it, so a watch of job pods holds one whole
+    /// Pod at a time, not a list page of them.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Pod::deserialize(deserializer).map(JobPod::from)
     }
 }
 
