@@ -433,19 +433,9 @@ fn push<T: DeserializeOwned>(
 /// schemaless fields, such as the `config` overlay or a PluginConfig's plugins, as Go maps). So
 /// the offline tools read a file as the operator reads the object applied from it, and `render`
 /// prints exactly what the operator applies.
+/// (In place: each mapping's entries are sorted where they are, nothing is rebuilt.)
 pub fn sort_keys(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (key, mut item) in entries {
-                sort_keys(&mut item);
-                map.insert(key, item);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
+    value.sort_all_objects();
 }
 
 fn yaml_message(error: &YamlError) -> String {

@@ -178,6 +178,8 @@ pub struct JobSettings {
     /// The instance's build-cluster aliases; `None` while some are in Secrets not read yet
     /// (`spec.buildClusterSecrets`).
     pub clusters: Option<BTreeSet<String>>,
+    /// The upstream version the instance deploys (`spec.version`).
+    pub version: String,
 }
 
 impl JobSettings {
@@ -193,6 +195,7 @@ impl JobSettings {
                 .build_cluster_secrets
                 .is_empty()
                 .then(|| spec.build_clusters.iter().map(|c| c.name.clone()).collect()),
+            version: spec.version.clone(),
         }
     }
 
@@ -205,6 +208,7 @@ impl JobSettings {
                 .clusters
                 .as_ref()
                 .map_or(KnownClusters::Unknown, KnownClusters::Instance),
+            version: (!self.version.is_empty()).then_some(self.version.as_str()),
         }
     }
 }
@@ -285,6 +289,7 @@ pub fn check_all(inputs: &Inputs) -> Vec<Report> {
             decorate_all_jobs: false,
             job_queues: &no_queues,
             clusters: KnownClusters::NoInstance,
+            version: Some(crate::import::DEFAULT_VERSION),
         },
     ));
     let orphans: Vec<_> = inputs

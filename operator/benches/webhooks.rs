@@ -23,6 +23,8 @@
 )]
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/events.rs"]
+mod events;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
@@ -34,13 +36,10 @@ use prow_operator::webhook::signature::sign;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 const CONFIGS: usize = 100;
 const JOBS_PER_CONFIG: usize = 40;
-const PULLS_PER_REPO: usize = 5;
 const CONNECTIONS: usize = 32;
 const HMAC: &[u8] = b"not-a-real-secret";
 /// GitHub's largest body, which each attacker declares and sends.
@@ -53,52 +52,6 @@ fn count(variable: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A `synchronize` of pull request `number` of `org/repo-<repo>` by a member, with head `sha`.
-fn synchronize(repo: usize, number: usize, sha: &str) -> Value {
-    let repository = json!({
-        "id": 1000 + repo, "name": format!("repo-{repo}"), "full_name": format!("org/repo-{repo}"),
-        "private": false, "owner": {"login": "org", "id": 1, "type": "Organization"},
-        "html_url": format!("https://github.com/org/repo-{repo}"),
-        "description": "A repository of the benchmark", "fork": false, "default_branch": "main"
-    });
-    json!({
-        "action": "synchronize",
-        "number": number,
-        "before": "0000000000000000000000000000000000000001",
-        "after": sha,
-        "pull_request": {
-            "id": 5000 + number, "number": number, "state": "open", "locked": false, "draft": false,
-            "title": "Tighten the retry loop of the uploader",
-            "body": "This change makes the uploader retry with backoff.\n\n```release-note\nNONE\n```",
-            "html_url": format!("https://github.com/org/repo-{repo}/pull/{number}"),
-            "user": {"login": "alice", "id": 7, "type": "User", "html_url": "https://github.com/alice"},
-            "labels": [{"name": "lgtm"}, {"name": "approved"}, {"name": "size/M"}],
-            "mergeable": true,
-            "head": {"ref": "retry", "sha": sha, "repo": repository.clone(), "user": {"login": "alice"}},
-            "base": {"ref": "main", "sha": "9049f1265b7d61be4a8904a9a27120d2064dab3b", "repo": repository.clone()},
-            "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-24T10:00:00Z",
-            "commits": 3, "additions": 120, "deletions": 30, "changed_files": 4
-        },
-        "repository": repository,
-        "organization": {"login": "org", "id": 1},
-        "sender": {"login": "alice", "id": 7, "type": "User"}
-    })
-}
-
-/// A push of `sha` to a branch no postsubmit runs on.
-fn push_elsewhere(repo: usize, sha: &str) -> Value {
-    json!({
-        "ref": "refs/heads/feature-x",
-        "before": "0000000000000000000000000000000000000001",
-        "after": sha,
-        "deleted": false,
-        "commits": [{"id": sha, "added": [], "removed": [], "modified": ["pkg/1/main.go"]}],
-        "repository": {"name": format!("repo-{repo}"), "full_name": format!("org/repo-{repo}"),
-                       "owner": {"login": "org"}, "html_url": format!("https://github.com/org/repo-{repo}")},
-        "sender": {"login": "alice"}
-    })
 }
 
 /// A signed `POST /hook` request of `event` as bytes on the wire: built before the clock starts,
@@ -268,33 +221,6 @@ async fn settle(pid: u32) -> Duration {
     started.elapsed()
 }
 
-async fn fake_github() -> MockServer {
-    // Recording every request (two an event) would cost the bench's CPU and memory for nothing.
-    let github = MockServer::builder().disable_request_recording().start().await;
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "prow-bot", "id": 1})))
-        .mount(&github)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/orgs/org/members/alice"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&github)
-        .await;
-    // Each pull request touches one package, so one run_if_changed job of its repository runs.
-    for number in 1..=PULLS_PER_REPO {
-        Mock::given(method("GET"))
-            .and(path_regex(format!(r"^/repos/org/repo-\d+/pulls/{number}/files$")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-                {"filename": format!("pkg/{}/upload.go", number * 3 % JOBS_PER_CONFIG), "status": "modified"},
-                {"filename": "docs/uploader.md", "status": "modified"}
-            ])))
-            .mount(&github)
-            .await;
-    }
-    github
-}
-
 #[tokio::main]
 async fn main() {
     for backend in cluster::backends() {
@@ -315,7 +241,7 @@ async fn run(backend: &str) {
     let backend = cluster::Backend::start(backend, testkit::Options::default(), ::cluster::JobPods::Held).await;
     let kubeconfig = backend.operator_kubeconfig(&dir);
     let client = backend.client().await;
-    let github = fake_github().await;
+    let github = events::fake_github(JOBS_PER_CONFIG).await;
 
     cluster::install_base(&client).await;
     cluster::apply(
@@ -372,7 +298,7 @@ async fn run(backend: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     loop {
-        let body = serde_json::to_vec(&push_elsewhere(0, "warmup")).expect("JSON");
+        let body = serde_json::to_vec(&events::push_elsewhere(0, "warmup")).expect("JSON");
         let request = signed("push", &format!("warmup-{}", started.elapsed().as_nanos()), &body);
         let status = Connection::open(&address).await.deliver(&request).await;
         if status == 200 {
@@ -402,9 +328,9 @@ async fn run(backend: &str) {
     let before = cluster::list(&client, "prow.k8s.io/v1", "ProwJob", "prow").await.len();
     let requests = prepare(events, |index| {
         let repo = index % CONFIGS;
-        let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
+        let number = 1 + (index / CONFIGS) % events::PULLS_PER_REPO;
         let sha = format!("{index:040x}");
-        let body = serde_json::to_vec(&synchronize(repo, number, &sha)).expect("JSON");
+        let body = serde_json::to_vec(&events::synchronize(repo, number, &sha)).expect("JSON");
         ("pull_request", format!("sync-{index}"), body)
     });
     let cpu_before = (cluster::cpu_seconds(Some(pid)), cluster::cpu_seconds(None));
@@ -428,7 +354,7 @@ async fn run(backend: &str) {
         let offset = sent;
         let requests = prepare(batch, |index| {
             let n = offset + index;
-            let body = serde_json::to_vec(&push_elsewhere(n % CONFIGS, &format!("{n:040x}"))).expect("JSON");
+            let body = serde_json::to_vec(&events::push_elsewhere(n % CONFIGS, &format!("{n:040x}"))).expect("JSON");
             ("push", format!("delivery-{n}"), body)
         });
         drive(&address, requests).await;
@@ -465,9 +391,9 @@ async fn run(backend: &str) {
         let attacked_events = (events / 4).max(1);
         let requests = prepare(attacked_events, |index| {
             let repo = index % CONFIGS;
-            let number = 1 + (index / CONFIGS) % PULLS_PER_REPO;
+            let number = 1 + (index / CONFIGS) % events::PULLS_PER_REPO;
             let sha = format!("{:040x}", index + 1_000_000_000);
-            let body = serde_json::to_vec(&synchronize(repo, number, &sha)).expect("JSON");
+            let body = serde_json::to_vec(&events::synchronize(repo, number, &sha)).expect("JSON");
             ("pull_request", format!("attacked-{index}"), body)
         });
         let (wall, latencies) = drive(&address, requests).await;

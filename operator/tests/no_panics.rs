@@ -71,6 +71,7 @@ fn run_pipeline(text: &str) {
             decorate_all_jobs: true,
             job_queues: &queues,
             clusters: prow_operator::check::KnownClusters::NoInstance,
+            version: Some("v20240619-cfb8754e0"),
         },
     );
     let plugins: Vec<_> = inputs.plugin_configs.iter().collect();

@@ -271,8 +271,20 @@ fn compare(bin: &Path, configuration: &Configuration, scratch: &Path) -> Compari
     let mut rendered = match import_and_render(configuration, &dir) {
         Ok(rendered) => rendered,
         Err(error) => {
-            comparison.checkconfig.push(format!("import then render: {error}"));
-            comparison.refused = true;
+            // A configuration upstream refuses too (a rule of the deployed version, such as init
+            // containers before 2025-09) cannot be read back; that both refuse is the agreement.
+            let theirs = checkconfig(bin, &original, &[]);
+            let fatal: Vec<&String> = theirs.iter().filter(|r| r.starts_with("fatal")).collect();
+            if error.starts_with("render refuses") && !fatal.is_empty() {
+                comparison.checkconfig.push(format!(
+                    "import then render: {}; upstream refuses the original too: {}",
+                    error.chars().take(300).collect::<String>(),
+                    fatal[0].chars().take(300).collect::<String>()
+                ));
+            } else {
+                comparison.checkconfig.push(format!("import then render: {error}"));
+                comparison.refused = true;
+            }
             return comparison;
         }
     };

@@ -6,7 +6,12 @@
 # Usage: tests/oracle/configs.sh [MIRRORS]   (default: /work/.mirror)
 #
 # Only config.yaml, plugins.yaml, labels.yaml and the job-config tree's .yaml/.yml files are taken,
-# byte for byte (`git cat-file blob`). A mirror may hold a file's name without its content (its
+# byte for byte (`git cat-file blob`). A path of config.yaml, plugins.yaml or labels.yaml written
+# `owner/name@commit:path` is taken from that repository (a job tree checked against another
+# repository's Prow configuration), into <name>/path. A job-config directory written `flat:dir` is
+# flattened as such projects' checkconfig jobs do (upstream refuses two job files of one basename):
+# each file below dir becomes dir/<its path below dir, '/' replaced by '-'>, kustomization.yaml
+# left out. A mirror may hold a file's name without its content (its
 # largest blobs): such files are listed in <name>/MISSING and skipped, and the comparison runs on
 # the rest. A configuration whose mirror or commit is absent is skipped with a message.
 set -euo pipefail
@@ -31,16 +36,37 @@ grep -v '^#' "$here/configs.tsv" | while IFS=$'\t' read -r name repo commit conf
   rm -rf "$dest"
   mkdir -p "$dest"
   : > "$dest/MISSING"
-  paths=("$config" "$plugins")
-  [[ "$labels" != "-" ]] && paths+=("$labels")
-  mapfile -t job_files < <(git -C "$git_dir" ls-tree -r --name-only "$commit" -- "$jobs/" | grep -E '\.ya?ml$')
+  # Each entry: <git dir>\t<commit>\t<path in the repository>\t<path under dest>.
+  entries=()
+  for path in "$config" "$plugins" "$labels"; do
+    [[ "$path" == "-" ]] && continue
+    if [[ "$path" == *@*:* ]]; then
+      other="${path%%@*}"
+      rest="${path#*@}"
+      entries+=("$mirrors/${other/\//+}/repo"$'\t'"${rest%%:*}"$'\t'"${rest#*:}"$'\t'"${rest#*:}")
+    else
+      entries+=("$git_dir"$'\t'"$commit"$'\t'"$path"$'\t'"$path")
+    fi
+  done
+  tree="${jobs#flat:}"
+  mapfile -t job_files < <(git -C "$git_dir" ls-tree -r --name-only "$commit" -- "$tree/" | grep -E '\.ya?ml$')
+  for path in "${job_files[@]}"; do
+    if [[ "$jobs" == flat:* ]]; then
+      [[ "$(basename "$path")" == kustomization.yaml ]] && continue
+      below="${path#"$tree"/}"
+      entries+=("$git_dir"$'\t'"$commit"$'\t'"$path"$'\t'"$tree/${below//\//-}")
+    else
+      entries+=("$git_dir"$'\t'"$commit"$'\t'"$path"$'\t'"$path")
+    fi
+  done
   taken=0
-  for path in "${paths[@]}" "${job_files[@]}"; do
-    mkdir -p "$dest/$(dirname "$path")"
-    if git -C "$git_dir" cat-file blob "$commit:$path" > "$dest/$path" 2>/dev/null; then
+  for entry in "${entries[@]}"; do
+    IFS=$'\t' read -r from at path local <<< "$entry"
+    mkdir -p "$dest/$(dirname "$local")"
+    if git -C "$from" cat-file blob "$at:$path" > "$dest/$local" 2>/dev/null; then
       taken=$((taken + 1))
     else
-      rm -f "$dest/$path"
+      rm -f "$dest/$local"
       echo "$path" >> "$dest/MISSING"
     fi
   done

@@ -47,11 +47,22 @@ pub(super) fn documents(text: &str) -> Result<Vec<Composed>, YamlError> {
     Ok(documents)
 }
 
+/// One step of the path to the node being composed.
+enum Segment {
+    /// An item of a sequence.
+    Index(usize),
+    /// The value of a mapping key (held here while the value is composed, then moved into the
+    /// mapping: no copy of the key).
+    Key(String),
+    /// A merge key's value.
+    Merge,
+}
+
 struct Composer<'input> {
     parser: Parser<'input, StrInput<'input>>,
     /// Anchored values with their sizes (number of values inside, for the alias limit).
     anchors: HashMap<usize, (Value, usize)>,
-    path: Vec<String>,
+    path: Vec<Segment>,
     warnings: Vec<(String, String)>,
     alias_copies: usize,
 }
@@ -111,11 +122,16 @@ impl<'input> Composer<'input> {
 
     fn path_text(&self) -> String {
         let mut text = String::new();
-        for part in &self.path {
-            if !part.starts_with('[') && !text.is_empty() {
-                text.push('.');
+        for segment in &self.path {
+            match segment {
+                Segment::Index(index) => text.push_str(&format!("[{index}]")),
+                Segment::Key(_) | Segment::Merge => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    text.push_str(key_or_merge(segment));
+                }
             }
-            text.push_str(part);
         }
         text
     }
@@ -213,7 +229,7 @@ impl<'input> Composer<'input> {
             if matches!(event, Event::SequenceEnd) {
                 return Ok((Value::Array(items), size));
             }
-            self.path.push(format!("[{}]", items.len()));
+            self.path.push(Segment::Index(items.len()));
             let (item, item_size) = self.node(event, span)?;
             self.path.pop();
             size += item_size;
@@ -223,7 +239,8 @@ impl<'input> Composer<'input> {
 
     fn mapping(&mut self) -> Result<(Value, usize), YamlError> {
         let mut entries = Map::new();
-        let mut written = HashSet::new();
+        // Keys only a merge key set so far: writing one of them is no repetition.
+        let mut merged_only = HashSet::new();
         let mut size = 1;
         loop {
             let (event, span) = self.next_required()?;
@@ -233,21 +250,23 @@ impl<'input> Composer<'input> {
             let merge = matches!(&event, Event::Scalar(text, ScalarStyle::Plain, _, None) if text == "<<")
                 || matches!(&event, Event::Scalar(text, _, _, Some(tag)) if text == "<<" && core_suffix(tag) == Some("merge"));
             if merge {
-                self.path.push("<<".to_string());
+                self.path.push(Segment::Merge);
                 let (event, value_span) = self.next_required()?;
                 let (sources, merged_size) = self.node(event, value_span)?;
                 self.path.pop();
                 size += merged_size;
-                merge_into(&mut entries, sources).map_err(|message| at(&span, message))?;
+                merge_into(&mut entries, sources, &mut merged_only).map_err(|message| at(&span, message))?;
                 continue;
             }
             let key = self.key(event, &span)?;
-            self.path.push(key.clone());
+            self.path.push(Segment::Key(key));
             let (event, value_span) = self.next_required()?;
             let (value, value_size) = self.node(event, value_span)?;
-            self.path.pop();
+            let Some(Segment::Key(key)) = self.path.pop() else {
+                return Err(at(&span, "the composer lost its path"));
+            };
             size += value_size;
-            if !written.insert(key.clone()) {
+            if entries.contains_key(&key) && !merged_only.remove(&key) {
                 self.warn(format!(
                     "key {key:?} is set more than once; the last value is used, as upstream Prow does"
                 ));
@@ -269,11 +288,32 @@ fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Re
     })
 }
 
-/// Applies a merge key's value to the mapping being built.
-fn merge_into(entries: &mut Map<String, Value>, sources: Value) -> Result<(), String> {
+/// The text of a key or merge segment of a path.
+fn key_or_merge(segment: &Segment) -> &str {
+    match segment {
+        Segment::Key(key) => key,
+        Segment::Index(_) | Segment::Merge => "<<",
+    }
+}
+
+/// Applies a merge key's value to the mapping being built; the keys it adds that were not set
+/// before join `merged_only`.
+fn merge_into(
+    entries: &mut Map<String, Value>,
+    sources: Value,
+    merged_only: &mut HashSet<String>,
+) -> Result<(), String> {
     const WANT_MAP: &str = "a merge key (<<) needs a mapping or a list of mappings";
+    let mut merge = |source: Map<String, Value>| {
+        for (key, value) in source {
+            if !entries.contains_key(&key) {
+                merged_only.insert(key.clone());
+            }
+            entries.insert(key, value);
+        }
+    };
     match sources {
-        Value::Object(source) => entries.extend(source),
+        Value::Object(source) => merge(source),
         Value::Array(sources) => {
             if !sources.iter().all(Value::is_object) {
                 return Err(WANT_MAP.to_string());
@@ -281,7 +321,7 @@ fn merge_into(entries: &mut Map<String, Value>, sources: Value) -> Result<(), St
             // Earlier sources win: apply them last.
             for source in sources.into_iter().rev() {
                 if let Value::Object(source) = source {
-                    entries.extend(source);
+                    merge(source);
                 }
             }
         }

@@ -116,10 +116,34 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, YamlError> {
     serde_saphyr::to_string(value).map_err(|e| YamlError::Write(e.to_string()))
 }
 
+/// The length in bytes of what [`to_string`] writes for `value`, counted without building the
+/// text.
+pub fn written_len<T: Serialize>(value: &T) -> Result<usize, YamlError> {
+    let mut counter = ByteCounter(0);
+    serde_saphyr::to_fmt_writer(&mut counter, value).map_err(|e| YamlError::Write(e.to_string()))?;
+    Ok(counter.0)
+}
+
+/// A [`fmt::Write`] that only counts the bytes written to it.
+struct ByteCounter(usize);
+
+impl fmt::Write for ByteCounter {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0 += text.len();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn written_len_is_the_length_of_the_written_text() {
+        let value = json!({"a": "yes", "b": [1, 2.5, null], "c": {"d": "multi\nline", "e": "0555"}, "é": "ü"});
+        assert_eq!(written_len(&value).unwrap(), to_string(&value).unwrap().len());
+    }
 
     #[test]
     fn resolves_anchors_and_merge_keys() {

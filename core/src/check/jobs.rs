@@ -409,6 +409,8 @@ fn check_base(
             job_type,
             decorated,
             decoration: base.decoration_config.as_ref(),
+            version: ctx.version,
+            job: &base.name,
         };
         pod_spec::check(&spec.raw(), &field(path, "spec"), &pod, findings);
     }
@@ -731,6 +733,7 @@ mod tests {
             decorate_all_jobs,
             job_queues: &queues,
             clusters,
+            version: None,
         };
         let mut findings = Findings::default();
         check(&set(value), &ctx, "spec", &mut findings);

@@ -48,6 +48,9 @@ pub struct JobContext<'a> {
     pub job_queues: &'a BTreeSet<String>,
     /// The build clusters a job's `cluster` may name.
     pub clusters: KnownClusters<'a>,
+    /// The upstream version the instance deploys (`spec.version`), whose job rules apply; the
+    /// newest rules when `None`.
+    pub version: Option<&'a str>,
 }
 
 /// What is known of the build clusters jobs may run on.
@@ -146,6 +149,8 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 pub mod rule {
     /// A plugin that exists in another upstream version than the deployed one.
     pub const PLUGIN_VERSION: &str = "plugin-version";
+    /// A job field the deployed upstream version refuses and another accepts.
+    pub const FIELD_VERSION: &str = "field-version";
     /// A key upstream Prow does not accept (checkconfig's name).
     pub const UNKNOWN_FIELDS: &str = "unknown-fields";
     /// A kubernetes-agent job without the pod utilities (checkconfig's name).

@@ -10,10 +10,16 @@ use prow_api::ProwJobType;
 use prow_api::job::DecorationConfig;
 
 use super::jobs::JobType;
+use super::plugin_versions::date_of;
 use super::{Findings, rule, strict};
 use crate::podspec::validate::{self, PodRules};
 
 pub(crate) use crate::podspec::validate::{DECORATION_VOLUMES, clone_secret_names};
+
+/// The date of the first upstream version that accepts init containers in a job's pod spec, as
+/// sidecars only ("feat(config): support sidecar container", kubernetes-sigs/prow e249a8bcc);
+/// earlier versions refuse them all.
+const SIDECAR_INIT_CONTAINERS: u32 = 20_250_902;
 
 /// What the pod rules need to know about the job.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +30,10 @@ pub(crate) struct PodContext<'a> {
     pub decorated: bool,
     /// The job's own decoration settings.
     pub decoration: Option<&'a DecorationConfig>,
+    /// The upstream version the instance deploys; the newest rules when `None`.
+    pub version: Option<&'a str>,
+    /// The job's name, for messages that must name it.
+    pub job: &'a str,
 }
 
 /// Reads and checks a job's `spec`; returns the typed PodSpec when it reads.
@@ -49,6 +59,21 @@ pub(crate) fn check(raw: &Value, path: &str, ctx: &PodContext<'_>, findings: &mu
     for problem in validate::pod_spec(&spec, &rules, path) {
         findings.error(problem.path(), problem.rule(), problem.message());
     }
+    if let Some(version) = ctx.version
+        && !spec.init_containers.as_ref().is_none_or(Vec::is_empty)
+        && date_of(version).is_some_and(|date| date < SIDECAR_INIT_CONTAINERS)
+    {
+        findings.error(
+            format!("{path}.initContainers"),
+            rule::FIELD_VERSION,
+            format!(
+                "job {}: upstream {version} refuses every init container in a job's pod spec; versions \
+                 from {SIDECAR_INIT_CONTAINERS} on accept sidecars (restartPolicy: Always): set spec.version to one \
+                 of them or remove initContainers",
+                ctx.job
+            ),
+        );
+    }
     Some(spec)
 }
 
@@ -59,11 +84,17 @@ mod tests {
     use super::*;
 
     fn run(raw: Value, job_type: JobType, decorated: bool) -> Vec<(String, String)> {
+        run_for(raw, job_type, decorated, None)
+    }
+
+    fn run_for(raw: Value, job_type: JobType, decorated: bool, version: Option<&str>) -> Vec<(String, String)> {
         let mut findings = Findings::default();
         let ctx = PodContext {
             job_type,
             decorated,
             decoration: None,
+            version,
+            job: "pull-test",
         };
         check(&raw, "spec.presubmits[\"o/r\"][0].spec", &ctx, &mut findings);
         findings
@@ -101,6 +132,26 @@ mod tests {
             "initContainers": [{"name": "proxy", "image": "p", "restartPolicy": "Always"}, {"name": "setup", "image": "s"}]
         });
         assert_eq!(paths(raw, JobType::Periodic, true), ["@.initContainers[1]"]);
+    }
+
+    #[test]
+    fn versions_before_sidecars_refuse_every_init_container() {
+        let raw = json!({
+            "containers": [{"image": "x", "command": ["a"]}],
+            "initContainers": [{"name": "proxy", "image": "p", "restartPolicy": "Always"}]
+        });
+        assert!(paths(raw.clone(), JobType::Periodic, true).is_empty());
+        assert!(run_for(raw.clone(), JobType::Periodic, true, Some("v20250902-e249a8bcc")).is_empty());
+        let refused = run_for(raw, JobType::Periodic, true, Some("v20240619-cfb8754e0"));
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, "@.initContainers");
+        assert!(
+            refused[0].1.contains("pull-test")
+                && refused[0].1.contains("v20240619-cfb8754e0")
+                && refused[0].1.contains("20250902"),
+            "{}",
+            refused[0].1
+        );
     }
 
     #[test]
@@ -191,6 +242,8 @@ mod tests {
             job_type: JobType::Periodic,
             decorated: true,
             decoration: Some(&decoration),
+            version: None,
+            job: "periodic-test",
         };
         check(&raw, "spec", &ctx, &mut findings);
         let paths: Vec<String> = findings.into_vec().into_iter().map(|f| f.path).collect();

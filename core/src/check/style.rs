@@ -76,6 +76,7 @@ mod tests {
             decorate_all_jobs,
             job_queues: &queues,
             clusters: crate::check::KnownClusters::Unknown,
+            version: None,
         };
         let mut findings = Findings::default();
         check(&jobs, &ctx, "spec", &mut findings);

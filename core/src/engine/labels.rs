@@ -39,8 +39,11 @@ pub fn metadata(
     let mut labels = BTreeMap::from([
         (CREATED_BY_PROW.to_string(), "true".to_string()),
         (TYPE.to_string(), spec.job_type.as_str().to_string()),
-        (JOB.to_string(), spec.job.clone()),
-        (CONTEXT.to_string(), spec.context.clone().unwrap_or_default()),
+        (JOB.to_string(), truncate_label_value(&spec.job)),
+        (
+            CONTEXT.to_string(),
+            truncate_label_value(spec.context.as_deref().unwrap_or_default()),
+        ),
     ]);
     let refs = match spec.job_type {
         ProwJobType::Periodic => spec.extra_refs.as_ref().and_then(|r| r.first()),
@@ -96,19 +99,25 @@ pub fn is_valid_label_value(value: &str) -> bool {
     }
 }
 
-/// Upstream's label sanitising: a value over 63 characters is cut to 63 and stripped of trailing
-/// `.`, `_` and `-`; a value still invalid is replaced by its last path element
-/// (`release/1.0` → `1.0`); a value invalid even then is dropped (`None`).
-pub fn sanitize_label_value(value: &str) -> Option<String> {
-    if is_valid_label_value(value) {
-        return Some(value.to_string());
+/// Upstream's cut of the job and context labels (only those): a value over 63 characters is cut
+/// to 63 and stripped of trailing `.`, `_` and `-`; [`sanitize_label_value`] then applies to what
+/// is left.
+pub fn truncate_label_value(value: &str) -> String {
+    if value.len() <= 63 {
+        return value.to_string();
     }
     let mut cut: String = value.chars().take(63).collect();
     while cut.ends_with(['.', '_', '-']) {
         cut.pop();
     }
-    if is_valid_label_value(&cut) {
-        return Some(cut);
+    cut
+}
+
+/// Upstream's label validation: an invalid value is replaced by its last path element
+/// (`release/1.0` → `1.0`); a value invalid even then is dropped (`None`).
+pub fn sanitize_label_value(value: &str) -> Option<String> {
+    if is_valid_label_value(value) {
+        return Some(value.to_string());
     }
     let base = value.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
     is_valid_label_value(base).then(|| base.to_string())
@@ -124,9 +133,31 @@ mod tests {
         assert_eq!(sanitize_label_value("main").as_deref(), Some("main"));
         assert_eq!(sanitize_label_value("release/1.0").as_deref(), Some("1.0"));
         let long = format!("{}-x", "a".repeat(62));
-        assert_eq!(sanitize_label_value(&long).as_deref(), Some("a".repeat(62).as_str()));
+        assert_eq!(truncate_label_value(&long), "a".repeat(62));
+        assert_eq!(sanitize_label_value(&long), None);
         assert_eq!(sanitize_label_value("feature/bad value"), None);
         assert_eq!(sanitize_label_value("").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_long_job_name_is_cut_before_its_last_path_element_is_taken() {
+        let job = "pingcap/ticdc/pull_cdc_mysql_integration_heavy_next_gen_legacy_safepoint";
+        let spec: ProwJobSpec =
+            serde_json::from_value(serde_json::json!({"type": "periodic", "job": job})).expect("a ProwJob spec");
+        let (labels, annotations) = metadata(&spec, &BTreeMap::new(), None, None);
+        // Upstream: cut to 63 and trimmed ("…next_gen_legacy"), still invalid ('/'), so its base.
+        assert_eq!(labels[JOB], "pull_cdc_mysql_integration_heavy_next_gen_legacy");
+        assert_eq!(annotations[JOB], job);
+    }
+
+    #[test]
+    fn only_the_job_and_context_labels_are_cut() {
+        let long = "a".repeat(70);
+        let spec: ProwJobSpec =
+            serde_json::from_value(serde_json::json!({"type": "periodic", "job": "j"})).expect("a ProwJob spec");
+        let extra = BTreeMap::from([("extra".to_string(), long)]);
+        let (labels, _) = metadata(&spec, &extra, None, None);
+        assert!(!labels.contains_key("extra"), "{labels:?}");
     }
 
     proptest! {

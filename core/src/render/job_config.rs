@@ -75,6 +75,11 @@ fn to_yaml(jobs: &JobSet) -> Result<String, RenderError> {
     yaml::to_string(jobs).map_err(RenderError::Yaml)
 }
 
+/// The bytes [`to_yaml`] writes for `jobs`, counted without building the text.
+fn yaml_len(jobs: &JobSet) -> Result<usize, RenderError> {
+    yaml::written_len(jobs).map_err(RenderError::Yaml)
+}
+
 /// One job, placed in a part of the split file.
 enum Job<'a> {
     Presubmit(&'a str, usize, &'a prow_api::job::Presubmit),
@@ -111,9 +116,9 @@ fn split(jobs: &JobSet, max_bytes: usize) -> Result<Vec<String>, RenderError> {
         presets: jobs.presets.clone(),
         ..JobSet::default()
     };
-    let mut size = to_yaml(&part)?.len();
+    let mut size = yaml_len(&part)?;
     for job in every_job(jobs) {
-        let bytes = to_yaml(&alone(&job))?.len();
+        let bytes = yaml_len(&alone(&job))?;
         if size + bytes > max_bytes && size > 0 {
             parts.push(to_yaml(&part)?);
             part = JobSet::default();
@@ -171,7 +176,7 @@ pub struct Oversized {
 /// each job, and the presets, whose part on its own is larger. Empty (after one rendering) when
 /// the whole file fits.
 pub fn oversized(jobs: &JobSet, max_bytes: usize) -> Result<Vec<Oversized>, RenderError> {
-    if to_yaml(jobs)?.len() <= max_bytes {
+    if yaml_len(jobs)? <= max_bytes {
         return Ok(Vec::new());
     }
     let mut found = Vec::new();
@@ -179,7 +184,7 @@ pub fn oversized(jobs: &JobSet, max_bytes: usize) -> Result<Vec<Oversized>, Rend
         presets: jobs.presets.clone(),
         ..JobSet::default()
     };
-    let bytes = to_yaml(&presets)?.len();
+    let bytes = yaml_len(&presets)?;
     if bytes > max_bytes {
         found.push(Oversized {
             place: Place::Presets,
@@ -187,7 +192,7 @@ pub fn oversized(jobs: &JobSet, max_bytes: usize) -> Result<Vec<Oversized>, Rend
         });
     }
     for job in every_job(jobs) {
-        let bytes = to_yaml(&alone(&job))?.len();
+        let bytes = yaml_len(&alone(&job))?;
         if bytes > max_bytes {
             let place = match job {
                 Job::Presubmit(repo, index, job) => Place::Presubmit {

@@ -87,6 +87,18 @@ impl Backend {
         }
     }
 
+    /// An admin's kubeconfig, on the real control plane.
+    #[allow(
+        dead_code,
+        reason = "each bench includes this module; only bench-upstream-hook needs it"
+    )]
+    pub fn admin_kubeconfig(&self) -> Option<PathBuf> {
+        match self {
+            Backend::Testkit(_) => None,
+            Backend::Real(real) => Some(real.admin_kubeconfig()),
+        }
+    }
+
     /// testkit, when it is the cluster (for its audit log and its played controllers).
     pub fn testkit(&self) -> Option<&testkit::Testkit> {
         match self {
@@ -256,6 +268,15 @@ pub fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
 pub struct Operator(Option<Child>);
 
 impl Operator {
+    /// Another process, killed when dropped as the operator is.
+    #[allow(
+        dead_code,
+        reason = "each bench includes this module; only bench-upstream-hook runs another process"
+    )]
+    pub fn from_child(child: Child) -> Operator {
+        Operator(Some(child))
+    }
+
     /// Its process id.
     pub fn id(&self) -> u32 {
         self.0.as_ref().map_or(0, Child::id)

@@ -53,6 +53,16 @@ impl Configuration {
     }
 }
 
+/// Where `tests/oracle/configs.sh` puts a path of the manifest: a file from another repository
+/// (`owner/name@commit:path`) and a flattened job tree (`flat:dir`) at their plain path.
+fn extracted_path(column: &str) -> String {
+    let path = column.strip_prefix("flat:").unwrap_or(column);
+    match path.split_once('@') {
+        Some((_, rest)) => rest.split_once(':').map_or(rest, |(_, path)| path).to_string(),
+        None => path.to_string(),
+    }
+}
+
 /// The configurations of the manifest whose files are here: the corpus ones always (a missing
 /// one panics), the extracted ones when `tests/oracle/configs.sh` has run; only those named in
 /// `ORACLE_CONFIGS` (comma-separated) when it is set.
@@ -86,10 +96,10 @@ pub fn configurations() -> Vec<Configuration> {
             name: name.to_string(),
             repository: repository.to_string(),
             root,
-            config: config.to_string(),
-            plugins: plugins.to_string(),
-            labels: (labels != "-").then(|| labels.to_string()),
-            jobs: jobs.to_string(),
+            config: extracted_path(config),
+            plugins: extracted_path(plugins),
+            labels: (labels != "-").then(|| extracted_path(labels)),
+            jobs: extracted_path(jobs),
             checkconfig_flags: flags
                 .split_whitespace()
                 .filter(|f| *f != "-")
