@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -105,6 +105,9 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     /// Whether the operator is ready (`/readyz`).
     pub ready: AtomicBool,
+    /// Webhook requests answered so far, whatever the answer: what tells `run` that memory was
+    /// freed since it last gave freed memory back to the system.
+    pub answered: AtomicU64,
     /// The deliveries being acted on now, each with the answer its copies wait for. Bounded by
     /// the requests in flight (and those by the connection cap); an entry leaves when its
     /// delivery is answered.
@@ -122,6 +125,7 @@ impl State {
             observer: std::sync::OnceLock::new(),
             metrics,
             ready: AtomicBool::new(false),
+            answered: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
         }
     }
@@ -441,9 +445,12 @@ impl Hook {
             delivery: delivery.as_deref(),
             signature: signature.as_deref(),
         };
-        self.answer_inner(request.into_body(), headers, kind)
+        let response = self
+            .answer_inner(request.into_body(), headers, kind)
             .instrument(span)
-            .await
+            .await;
+        self.state.answered.fetch_add(1, Ordering::Relaxed);
+        response
     }
 
     async fn answer_inner<B>(&self, body: B, headers: Headers<'_>, kind: Kind) -> Response<Full<Bytes>>
