@@ -28,29 +28,23 @@
 mod cluster;
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/hook_client.rs"]
+mod hook_client;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
+use hook_client::{Connection, HMAC, drive, prepare, signed};
 use kube::api::ListParams;
-use prow_operator::webhook::signature::sign;
 use serde_json::{Value, json};
-use sha1::Sha1;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 const CONFIGS: usize = 100;
 const JOBS_PER_CONFIG: usize = 40;
-const CONNECTIONS: usize = 32;
-/// The value of the sample `hmac-token` Secret (`tests/e2e/sample-secrets.yaml`).
-const HMAC: &[u8] = b"not-a-real-secret";
 
 fn count(variable: &str, default: usize) -> usize {
     std::env::var(variable)
@@ -117,83 +111,6 @@ fn expected_prowjobs(total: usize) -> usize {
         });
     }
     expected
-}
-
-/// One keep-alive connection to a `/hook`.
-struct Connection {
-    stream: BufReader<TcpStream>,
-}
-
-impl Connection {
-    async fn open(address: &str) -> Connection {
-        let stream = TcpStream::connect(address).await.expect("connect to /hook");
-        stream.set_nodelay(true).expect("nodelay");
-        Connection {
-            stream: BufReader::new(stream),
-        }
-    }
-
-    /// Posts `body` signed both ways (upstream's pin reads `X-Hub-Signature`, SHA-1; we read
-    /// `X-Hub-Signature-256`); returns the status code.
-    async fn deliver(&mut self, event: &str, delivery: &str, body: &[u8]) -> u16 {
-        let mut sha1 = <Hmac<Sha1> as KeyInit>::new_from_slice(HMAC).expect("HMAC key");
-        sha1.update(body);
-        let head = format!(
-            "POST /hook HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature: sha1={}\r\nX-Hub-Signature-256: {}\r\nContent-Length: {}\r\n\r\n",
-            hex::encode(sha1.finalize().into_bytes()),
-            sign(HMAC, body),
-            body.len()
-        );
-        let stream = self.stream.get_mut();
-        stream.write_all(head.as_bytes()).await.expect("write");
-        stream.write_all(body).await.expect("write");
-        let (mut status, mut length, mut line) = (0, 0, String::new());
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await.expect("read");
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            if let Some(code) = trimmed.strip_prefix("HTTP/1.1 ") {
-                status = code.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
-            } else if let Some((name, value)) = trimmed.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.expect("read body");
-        status
-    }
-}
-
-/// Sends events `0..total` over [`CONNECTIONS`] connections; panics on any answer but 200.
-async fn drive(address: &str, total: usize) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (next, address) = (next.clone(), address.to_string());
-            tokio::spawn(async move {
-                let mut connection = Connection::open(&address).await;
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= total {
-                        return;
-                    }
-                    let (_, _, body) = event(index);
-                    let status = connection
-                        .deliver("pull_request", &format!("sync-{index}"), &body)
-                        .await;
-                    assert_eq!(status, 200, "event {index}");
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.expect("worker");
-    }
 }
 
 /// How many ProwJobs the API server lists in `prow`.
@@ -358,10 +275,8 @@ async fn wait_ready(address: &str, pid: u32, log: &Path) {
         let body = serde_json::to_vec(&events::push_elsewhere(0, "warmup")).expect("JSON");
         if let Ok(stream) = TcpStream::connect(address).await {
             drop(stream);
-            let status = Connection::open(address)
-                .await
-                .deliver("push", &format!("warmup-{}", started.elapsed().as_nanos()), &body)
-                .await;
+            let request = signed("push", &format!("warmup-{}", started.elapsed().as_nanos()), &body);
+            let status = Connection::open(address).await.deliver(&request).await;
             if status == 200 {
                 return;
             }
@@ -422,8 +337,9 @@ async fn measure(side: Side, hook: &Path, total: usize, expected: usize) -> Meas
     let pid = receiver.id();
     let before = listed(&client).await;
 
+    let requests = prepare(total, |index| ("pull_request", format!("sync-{index}"), event(index).2));
     let started = Instant::now();
-    drive(&address, total).await;
+    drive(&address, requests).await;
     let until_answered = started.elapsed();
     let deadline = Duration::from_secs(count("UPSTREAM_HOOK_DEADLINE_SECONDS", 1800) as u64);
     let mut prowjobs = listed(&client).await - before;

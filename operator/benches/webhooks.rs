@@ -25,6 +25,8 @@
 mod cluster;
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/hook_client.rs"]
+mod hook_client;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
@@ -32,16 +34,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use prow_operator::webhook::signature::sign;
+use hook_client::{CONNECTIONS, Connection, drive, prepare, signed};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const OPERATOR: &str = "operator.prow.dev/v1alpha1";
 const CONFIGS: usize = 100;
 const JOBS_PER_CONFIG: usize = 40;
-const CONNECTIONS: usize = 32;
-const HMAC: &[u8] = b"not-a-real-secret";
 /// GitHub's largest body, which each attacker declares and sends.
 const ATTACK_BODY: usize = 25 * 1024 * 1024;
 /// The Deployment's memory limit (`config/manager/deployment.yaml`).
@@ -52,101 +52,6 @@ fn count(variable: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A signed `POST /hook` request of `event` as bytes on the wire: built before the clock starts,
-/// since making and signing the payload is GitHub's work, not the operator's.
-fn signed(event: &str, delivery: &str, body: &[u8]) -> Vec<u8> {
-    let signature = sign(HMAC, body);
-    let mut request = format!(
-        "POST /hook HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    request
-}
-
-/// `total` signed requests made by `event` (the event type, the delivery and the body of each).
-fn prepare(total: usize, event: impl Fn(usize) -> (&'static str, String, Vec<u8>)) -> Vec<Vec<u8>> {
-    (0..total)
-        .map(|index| {
-            let (kind, delivery, body) = event(index);
-            signed(kind, &delivery, &body)
-        })
-        .collect()
-}
-
-/// One keep-alive connection to `/hook`.
-struct Connection {
-    stream: BufReader<TcpStream>,
-}
-
-impl Connection {
-    async fn open(address: &str) -> Connection {
-        let stream = TcpStream::connect(address).await.expect("connect to /hook");
-        stream.set_nodelay(true).expect("nodelay");
-        Connection {
-            stream: BufReader::new(stream),
-        }
-    }
-
-    /// Sends one [`signed`] request; returns the status code.
-    async fn deliver(&mut self, request: &[u8]) -> u16 {
-        self.stream.get_mut().write_all(request).await.expect("write");
-        let mut status = 0;
-        let mut length = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await.expect("read");
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            if let Some(code) = trimmed.strip_prefix("HTTP/1.1 ") {
-                status = code.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
-            } else if let Some((name, value)) = trimmed.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.expect("read body");
-        status
-    }
-}
-
-/// Sends `requests` ([`prepare`]) over [`CONNECTIONS`] connections; returns the wall time and
-/// each event's latency in ms. Panics on any answer but 200.
-async fn drive(address: &str, requests: Vec<Vec<u8>>) -> (Duration, Vec<f64>) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let requests = Arc::new(requests);
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (next, requests, address) = (next.clone(), requests.clone(), address.to_string());
-        workers.push(tokio::spawn(async move {
-            let mut connection = Connection::open(&address).await;
-            let mut latencies = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(request) = requests.get(index) else {
-                    return latencies;
-                };
-                let sent = Instant::now();
-                let status = connection.deliver(request).await;
-                latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-                assert_eq!(status, 200, "request {index}");
-            }
-        }));
-    }
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    (started.elapsed(), latencies)
 }
 
 /// What the attackers got: bodies read and refused `401`, requests refused `503` before their

@@ -3,7 +3,7 @@
 //! trigger settings of the PluginConfigs it selects.
 //!
 //! Working that out checks every selected JobConfig, so it is done once per change, not once per
-//! webhook: [`Memo::get`] keys the answer on the generations of what the instance selects and
+//! webhook: [`LiveJobsByInstance::get`] keys the answer on the generations of what the instance selects and
 //! hands out the same `Arc` until one of them changes. Every replica can answer, leading or not;
 //! a follower that never saw a rejected JobConfig's last good version recovers it from the
 //! job-config ConfigMaps, as the leader does after a restart.
@@ -139,7 +139,7 @@ impl LiveJobs {
 
 /// The [`LiveJobs`] of each instance, keyed by what they were worked out from.
 #[derive(Debug, Default)]
-pub struct Memo {
+pub struct LiveJobsByInstance {
     by_instance: Mutex<HashMap<String, Remembered>>,
     /// Counts the events of the watches [`fingerprint`] reads (instances, JobConfigs,
     /// PluginConfigs, namespaces): while it and the last good versions stand still, the
@@ -165,7 +165,7 @@ struct Seen {
     instance_generation: Option<i64>,
 }
 
-impl Memo {
+impl LiveJobsByInstance {
     /// The jobs `instance` has in effect now.
     pub async fn get(&self, instance: &ProwInstance, ctx: &Context) -> Arc<LiveJobs> {
         let uid = instance.uid().unwrap_or_default();

@@ -343,7 +343,7 @@ pub struct Context {
     /// The last accepted version of each JobConfig.
     pub last_good: LastGood,
     /// What each instance has in effect for the trigger and the job loops.
-    pub live_jobs: live_jobs::Memo,
+    pub live_jobs: live_jobs::LiveJobsByInstance,
     /// The findings of each JobConfig on its own.
     pub checked: checked::Checked,
     /// A GitHub client per instance.

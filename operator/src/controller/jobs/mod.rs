@@ -172,7 +172,7 @@ pub struct Jobs {
     pub pods: Store<JobPod>,
     /// The time.
     pub clock: Arc<dyn Clock>,
-    settings: settings::Memo,
+    settings: settings::SettingsByInstance,
     build_ids: BuildIds,
     /// The triggered and pending presubmits by run, for finding duplicates.
     runs: Arc<Mutex<runs::RunIndex>>,
@@ -307,7 +307,7 @@ impl Jobs {
             prowjobs,
             pods,
             clock,
-            settings: settings::Memo::default(),
+            settings: settings::SettingsByInstance::default(),
             build_ids: BuildIds::default(),
             runs,
             created_pods,

@@ -139,11 +139,11 @@ type Generational = (Option<i64>, Arc<InstanceSettings>);
 
 /// The settings of each instance, by uid, kept until its generation changes.
 #[derive(Debug, Default)]
-pub struct Memo {
+pub struct SettingsByInstance {
     by_uid: Mutex<HashMap<String, Generational>>,
 }
 
-impl Memo {
+impl SettingsByInstance {
     /// The settings of `instance`.
     pub fn get(&self, instance: &ProwInstance) -> Arc<InstanceSettings> {
         let uid = instance.uid().unwrap_or_default();
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn settings_are_kept_per_generation() {
-        let memo = Memo::default();
+        let memo = SettingsByInstance::default();
         let mut first = instance(json!({"config": {"horologium": {"tick_interval": "5s"}}}));
         let a = memo.get(&first);
         assert!(Arc::ptr_eq(&a, &memo.get(&first)));
