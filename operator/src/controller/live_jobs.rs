@@ -3,8 +3,9 @@
 //! trigger settings of the PluginConfigs it selects.
 //!
 //! Working that out checks every selected JobConfig, so it is done once per change, not once per
-//! webhook: [`LiveJobsByInstance::get`] keys the answer on the generations of what the instance selects and
-//! hands out the same `Arc` until one of them changes. Every replica can answer, leading or not;
+//! webhook: [`LiveJobsByInstance::get`] keys the answer on the generations of what the instance
+//! selects and hands out the same `Arc` until one of them changes (and while no watch event
+//! arrived, it does not even look). Every replica can answer, leading or not;
 //! a follower that never saw a rejected JobConfig's last good version recovers it from the
 //! job-config ConfigMaps, as the leader does after a restart.
 

@@ -139,9 +139,9 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
         && (github.repos.is_empty() || github.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
 }
 
-/// Handles one accepted event. Its payload was read by [`crate::webhook::payload::read`], the same reading that
-/// chose the tokens that verified its signature: the one repository it names is the one every
-/// instance is selected by and every decision, GitHub call and ProwJob uses.
+/// Handles one accepted event. Its payload was read by [`crate::webhook::payload::read`], the
+/// same reading that chose the tokens that verified its signature: the one repository it names
+/// is the one every instance is selected by and every decision, GitHub call and ProwJob uses.
 #[tracing::instrument(skip_all, fields(event = event.kind.label(), delivery = %event.delivery))]
 pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
     let repo = &event.parsed.repo;
