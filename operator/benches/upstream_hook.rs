@@ -32,6 +32,8 @@ mod events;
 mod hook_client;
 #[path = "support/synthetic.rs"]
 mod synthetic;
+#[path = "support/webhook_setup.rs"]
+mod webhook_setup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,17 +43,7 @@ use hook_client::{Connection, HMAC, drive, prepare, signed};
 use kube::api::ListParams;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
-
-const OPERATOR: &str = "operator.prow.dev/v1alpha1";
-const CONFIGS: usize = 100;
-const JOBS_PER_CONFIG: usize = 40;
-
-fn count(variable: &str, default: usize) -> usize {
-    std::env::var(variable)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use webhook_setup::{CONFIGS, JOBS_PER_CONFIG, OPERATOR, count, instance, job_configs};
 
 /// Which webhook receiver is measured.
 #[derive(Clone, Copy, PartialEq)]
@@ -119,36 +111,6 @@ async fn listed(client: &kube::Client) -> usize {
         .list_metadata(&ListParams::default())
         .await
         .map_or(0, |l| l.items.len())
-}
-
-/// The benchmark's ProwInstance: the sample's, on the fake GitHub's org with token auth, the
-/// trigger native (ours) or left to upstream's hook; nothing else native.
-fn instance(github: &str, native_trigger: bool) -> Value {
-    let mut instance = prow_api::yaml::load_documents(
-        &std::fs::read_to_string(cluster::repo().join("config/samples/prowinstance.yaml")).expect("sample"),
-    )
-    .expect("YAML")
-    .values
-    .remove(0);
-    instance["spec"]["github"] = json!({
-        "org": "org",
-        "auth": {"token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
-        "hmacSecretRef": {"name": "hmac-token", "key": "hmac"},
-        "apiUrl": github,
-    });
-    instance["spec"]["native"] =
-        json!({"trigger": native_trigger, "schedule": false, "execute": false, "report": false, "clean": false});
-    instance
-}
-
-fn job_configs() -> Vec<Value> {
-    (0..CONFIGS)
-        .map(|repo| {
-            json!({"apiVersion": OPERATOR, "kind": "JobConfig",
-                   "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
-                   "spec": synthetic::job_set(repo, JOBS_PER_CONFIG)})
-        })
-        .collect()
 }
 
 /// Upstream's files for the same custom resources, as `prow-operator render` writes them into
@@ -300,17 +262,7 @@ async fn measure(side: Side, hook: &Path, total: usize, expected: usize) -> Meas
     let backend = cluster::Backend::start("real", testkit::Options::default(), ::cluster::JobPods::Held).await;
     let client = backend.client().await;
     let github = events::fake_github(JOBS_PER_CONFIG).await;
-    cluster::install_base(&client).await;
-    cluster::apply(
-        &client,
-        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "github-api-token", "namespace": "prow"},
-                "stringData": {"token": "bench-token"}}),
-    )
-    .await;
-    cluster::apply(&client, &instance(&github.uri(), side == Side::Ours)).await;
-    for config in job_configs() {
-        cluster::apply(&client, &config).await;
-    }
+    webhook_setup::install(&client, &github.uri(), side == Side::Ours).await;
 
     let (receiver, address, log) = match side {
         Side::Upstream => {

@@ -29,30 +29,23 @@ mod events;
 mod hook_client;
 #[path = "support/synthetic.rs"]
 mod synthetic;
+#[path = "support/webhook_setup.rs"]
+mod webhook_setup;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hook_client::{CONNECTIONS, Connection, drive, prepare, signed};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use webhook_setup::{CONFIGS, JOBS_PER_CONFIG, count};
 
-const OPERATOR: &str = "operator.prow.dev/v1alpha1";
-const CONFIGS: usize = 100;
-const JOBS_PER_CONFIG: usize = 40;
 /// GitHub's largest body, which each attacker declares and sends.
 const ATTACK_BODY: usize = 25 * 1024 * 1024;
 /// The Deployment's memory limit (`config/manager/deployment.yaml`).
 const MEMORY_LIMIT_MIB: f64 = 256.0;
-
-fn count(variable: &str, default: usize) -> usize {
-    std::env::var(variable)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What the attackers got: bodies read and refused `401`, requests refused `503` before their
 /// body was read, and other answers or broken connections.
@@ -148,39 +141,7 @@ async fn run(backend: &str) {
     let client = backend.client().await;
     let github = events::fake_github(JOBS_PER_CONFIG).await;
 
-    cluster::install_base(&client).await;
-    cluster::apply(
-        &client,
-        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "github-api-token", "namespace": "prow"},
-                "stringData": {"token": "bench-token"}}),
-    )
-    .await;
-    let mut instance = prow_api::yaml::load_documents(
-        &std::fs::read_to_string(cluster::repo().join("config/samples/prowinstance.yaml")).expect("sample"),
-    )
-    .expect("YAML")
-    .values
-    .remove(0);
-    // The benchmark's org; token auth against the fake GitHub; only the trigger runs natively
-    // (the other loops would compete for the two cores with what is measured).
-    instance["spec"]["github"] = json!({
-        "org": "org",
-        "auth": {"token": {"secretRef": {"name": "github-api-token", "key": "token"}}},
-        "hmacSecretRef": {"name": "hmac-token", "key": "hmac"},
-        "apiUrl": github.uri(),
-    });
-    instance["spec"]["native"] =
-        json!({"trigger": true, "schedule": false, "execute": false, "report": false, "clean": false});
-    cluster::apply(&client, &instance).await;
-    for repo in 0..CONFIGS {
-        cluster::apply(
-            &client,
-            &json!({"apiVersion": OPERATOR, "kind": "JobConfig",
-                    "metadata": {"name": format!("jc-{repo:02}"), "namespace": "prow"},
-                    "spec": synthetic::job_set(repo, JOBS_PER_CONFIG)}),
-        )
-        .await;
-    }
+    webhook_setup::install(&client, &github.uri(), true).await;
     let deployments = backend
         .testkit()
         .map(|_| testkit::play_deployment_controller(client.clone(), "prow"));
