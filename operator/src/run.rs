@@ -189,24 +189,6 @@ fn return_large_buffers_to_the_system() {
     }
 }
 
-/// How often memory freed by webhooks goes back to the system while they arrive.
-const TRIM_EVERY: Duration = Duration::from_secs(5);
-
-/// Hands the memory webhooks freed back to the system every [`TRIM_EVERY`] while they are
-/// answered: a burst of deliveries leaves freed pages across glibc's arenas that it would keep,
-/// and the Deployment's memory limit counts them.
-async fn release_freed_memory_after_webhooks(state: Arc<State>) {
-    let mut seen = 0;
-    loop {
-        tokio::time::sleep(TRIM_EVERY).await;
-        let now = state.answered.load(Ordering::Relaxed);
-        if now != seen {
-            seen = now;
-            crate::controller::release_freed_memory();
-        }
-    }
-}
-
 async fn run_async(options: RunOptions) -> Result<(), RunError> {
     let client = client(options.kubeconfig.as_ref()).await?;
     let metrics = Arc::new(Metrics::default());
@@ -258,7 +240,10 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     // Every replica acts on webhooks (the Service spreads them); the HMAC tokens follow the
     // instances and their Secrets.
     tokio::spawn(refresh_tokens(caches.ctx.clone(), state.clone()));
-    tokio::spawn(release_freed_memory_after_webhooks(state.clone()));
+    // A burst of deliveries leaves freed pages across glibc's arenas that it would keep, and the
+    // Deployment's memory limit counts them.
+    let answered = state.clone();
+    tokio::spawn(async move { crate::controller::release_freed_memory_while_busy(&answered.answered).await });
     let _ = state.consumer.set(Arc::new(trigger::Consumer(caches.ctx.clone())));
     // Every replica notes the signed deliveries it receives for the leader's webhook loop.
     let activity = Arc::new(ActivityRecorder::new(caches.ctx.clone()));

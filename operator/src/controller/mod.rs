@@ -34,6 +34,7 @@ pub mod webhook_activity;
 pub mod webhooks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -186,6 +187,23 @@ pub(crate) fn release_freed_memory() {
     // memory in use and is safe to call from any thread at any time.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// How often freed memory goes back to the system while work happens.
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hands freed memory back to the system every [`TRIM_EVERY`] while `activity` (a count of the
+/// work done: reconciles, webhooks answered) moves; it never returns.
+pub(crate) async fn release_freed_memory_while_busy(activity: &AtomicU64) {
+    let mut seen = 0;
+    loop {
+        tokio::time::sleep(TRIM_EVERY).await;
+        let now = activity.load(Ordering::Relaxed);
+        if now != seen {
+            seen = now;
+            release_freed_memory();
+        }
     }
 }
 

@@ -378,7 +378,13 @@ impl Jobs {
             clean::run(self.clone(), shutdown.clone()),
             self.clone().wake_on_instance_changes(shutdown.clone()),
             self.clone().follow_build_clusters(shutdown.clone()),
-            release_freed_memory_while_busy(activity, shutdown),
+            async {
+                // The loops' reconciles count as activity.
+                tokio::select! {
+                    () = shutdown => {}
+                    () = super::release_freed_memory_while_busy(&activity) => {}
+                }
+            },
         );
         info!("job loops stopped");
     }
@@ -540,29 +546,6 @@ fn owners_of(ctx: &Context, pod: &JobPod) -> Vec<ObjectRef<ProwJob>> {
             (namespaces.pod == namespace).then(|| ObjectRef::new(name).within(&namespaces.prowjob))
         })
         .collect()
-}
-
-/// How often freed memory goes back to the system while the loops are busy.
-const TRIM_EVERY: Duration = Duration::from_secs(5);
-
-/// Hands the memory the loops freed back to the system every [`TRIM_EVERY`] while reconciles
-/// happen (see [`super::release_freed_memory`]).
-async fn release_freed_memory_while_busy<F>(activity: Arc<AtomicU64>, shutdown: Shared<F>)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let mut seen = 0;
-    loop {
-        tokio::select! {
-            _ = shutdown.clone() => return,
-            _ = tokio::time::sleep(TRIM_EVERY) => {}
-        }
-        let now = activity.load(Ordering::Relaxed);
-        if now != seen {
-            seen = now;
-            super::release_freed_memory();
-        }
-    }
 }
 
 /// A change of a ProwJob's status, made only if its state is still `from` (a JSON patch that
