@@ -57,11 +57,11 @@ oracle-binaries:
 ## oracle: the differential tests against upstream Prow (check vs checkconfig, import then render vs
 ## the original as upstream reads them, mkpj and mkpod), on ../shared/corpus and on the
 ## configurations tests/oracle/configs.sh extracted (when present; ORACLE_CONFIGS=a,b for some),
-## every job name (make test compares a sample); prints a table per configuration.
+## every job; prints a table per configuration.
 oracle: oracle-binaries
 	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_check -- --nocapture
 	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_roundtrip -- --nocapture
-	ORACLE_REQUIRED=1 ORACLE_SAMPLE=$${ORACLE_SAMPLE:-all} $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
+	ORACLE_REQUIRED=1 $(CARGO) test -p prow-operator --test oracle_mkpj -- --nocapture
 
 ## oracle-configs: extract the configurations of tests/oracle/configs.tsv beyond the corpus from
 ## local mirrors of their repositories (MIRRORS, default /work/.mirror) into tests/oracle/configs.

@@ -1,14 +1,20 @@
 //! `mkpj` and `mkpod` against upstream Prow's own, built by `tests/oracle/build.sh` (`make
-//! oracle`), on every configuration of `tests/oracle/configs.tsv` that is here (the four of
-//! `../shared/corpus` always; the extracted ones when `tests/oracle/configs.sh` has run).
+//! oracle`), for every job of every configuration of `tests/oracle/configs.tsv` that is here (the
+//! four of `../shared/corpus` always; the extracted ones when `tests/oracle/configs.sh` has run).
 //!
-//! For every job of each configuration, upstream's `mkpj` (given config.yaml and the job-config
-//! tree, and every ref on the command line so that it asks GitHub nothing) and ours (given the
-//! imported custom resources, with the same refs) make a ProwJob. The two are compared after
-//! normalisation (generated names, times and Go's zero values set aside), and ours is validated
-//! against upstream's ProwJob CRD. Then, for every job with a pod, upstream's `mkpod` and ours make
-//! the Pod of upstream's ProwJob, and of ours. A table per configuration shows the jobs, the
-//! agreements and the disagreements by class (field path); any disagreement fails the test.
+//! Upstream's side is `mkpj-all` (`tests/oracle/cmd/mkpj-all`): upstream's own library, driven
+//! as its `mkpj` and `mkpod` drive it, with the configuration loaded once, so that every job is
+//! compared (the binaries read the whole configuration for each job, 0.2 to 1 s). That it answers
+//! as the binaries do is checked here too, on a few jobs of each configuration.
+//!
+//! For every job (each presubmit and postsubmit of each repository, each periodic), upstream
+//! makes the ProwJob `mkpj` writes for the refs below, and ours is made by our `mkpj` with the
+//! same refs (of the jobs of that name, the one of the same type and repository). The two are
+//! compared after normalisation (generated names, times and Go's zero values set aside), and ours
+//! is validated against upstream's ProwJob CRD. Then, for every job with a pod, upstream's
+//! `mkpod` and ours make the Pod of upstream's ProwJob, and of ours. A table per configuration
+//! shows the jobs, the agreements and the disagreements by class (field path); any disagreement
+//! outside the documented list fails the test.
 //!
 //! Skipped, with a loud warning, when the oracle is not built; failed then when
 //! `ORACLE_REQUIRED=1`.
@@ -21,10 +27,10 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::process::{Command, Stdio};
 
 use prow_api::ProwJob;
 use prow_operator::input::Inputs;
@@ -41,8 +47,9 @@ const PULL_SHA: &str = "fedcba9876543210fedcba9876543210fedcba98";
 const AUTHOR: &str = "alice";
 const BUILD_ID: &str = "1000";
 const RUN_NAME: &str = "oracle-run";
-/// Job names compared per configuration by default (see [`sample_size`]).
-const DEFAULT_SAMPLE: usize = 60;
+/// Jobs per configuration on which `mkpj-all` is compared with upstream's `mkpj` and `mkpod`
+/// binaries themselves.
+const BINARY_CHECKS: usize = 3;
 
 /// What is never compared in Pods: what upstream's `mkpod` leaves out and the executor writes,
 /// as upstream's plank does (its namespace, `created-by-prow` and the version label), and the
@@ -65,16 +72,114 @@ const PROWJOB_IGNORED: &[&[&str]] = &[
     &["status", "startTime"],
 ];
 
-fn upstream_mkpj(bin: &Path, config: &Path, jobs: &Path, name: &str) -> Result<Value, String> {
+/// The refs on every command line, upstream's and ours.
+fn refs_flags() -> Vec<String> {
+    [
+        ("--base-ref", BASE_REF),
+        ("--base-sha", BASE_SHA),
+        ("--pull-number", &PULL.to_string()),
+        ("--pull-sha", PULL_SHA),
+        ("--pull-author", AUTHOR),
+    ]
+    .iter()
+    .flat_map(|(flag, value)| [flag.to_string(), value.to_string()])
+    .collect()
+}
+
+/// One job as upstream makes it: its ProwJob and, when it has one, its Pod.
+struct UpstreamJob {
+    kind: String,
+    repo: String,
+    name: String,
+    prowjob: Value,
+    pod: Option<Result<Value, String>>,
+}
+
+/// A Pod line of `mkpj-all`: the Pod, or why there is none.
+fn pod_of_line(line: &Value) -> Option<Result<Value, String>> {
+    match (&line["pod"], &line["pod_error"]) {
+        (Value::Object(_), _) => Some(Ok(line["pod"].clone())),
+        (_, Value::String(error)) => Some(Err(error.clone())),
+        _ => None,
+    }
+}
+
+/// Runs `mkpj-all` with `args`, `stdin` fed to it; its lines, or its last words on failure.
+fn mkpj_all(bin: &Path, args: &[String], stdin: &[u8]) -> Result<Vec<Value>, String> {
+    let mut child = Command::new(bin.join("mkpj-all"))
+        .args(args)
+        .args(["--build-id", BUILD_ID, "--run-name", RUN_NAME])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run mkpj-all: {e}"))?;
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || input.write_all(&stdin));
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    feeder.join().expect("feeder").map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("mkpj-all wrote no JSON: {e}")))
+        .collect()
+}
+
+/// Every job of the configuration as upstream makes it.
+fn upstream_jobs(bin: &Path, config: &Path, jobs: &Path) -> Result<Vec<UpstreamJob>, String> {
+    let mut args = vec![
+        "--config-path".to_string(),
+        config.display().to_string(),
+        "--job-config-path".to_string(),
+        jobs.display().to_string(),
+    ];
+    args.extend(refs_flags());
+    Ok(mkpj_all(bin, &args, &[])?
+        .into_iter()
+        .map(|line| UpstreamJob {
+            kind: line["type"].as_str().unwrap_or_default().to_string(),
+            repo: line["repo"].as_str().unwrap_or_default().to_string(),
+            name: line["name"].as_str().unwrap_or_default().to_string(),
+            pod: pod_of_line(&line),
+            prowjob: line["prowjob"].clone(),
+        })
+        .collect())
+}
+
+/// The Pods upstream's `mkpod` makes of `prowjobs`, in order.
+fn upstream_pods(bin: &Path, prowjobs: &[Value]) -> Result<Vec<Result<Value, String>>, String> {
+    let mut input = Vec::new();
+    for prowjob in prowjobs {
+        serde_json::to_writer(&mut input, prowjob).map_err(|e| e.to_string())?;
+        input.push(b'\n');
+    }
+    let lines = mkpj_all(bin, &["--pods-of".into(), "-".into()], &input)?;
+    if lines.len() != prowjobs.len() {
+        return Err(format!(
+            "mkpj-all made {} Pods of {} ProwJobs",
+            lines.len(),
+            prowjobs.len()
+        ));
+    }
+    Ok(lines
+        .iter()
+        .map(|l| pod_of_line(l).unwrap_or_else(|| Err("mkpj-all wrote neither a Pod nor why".into())))
+        .collect())
+}
+
+/// Upstream's `mkpj` binary for the job `name` (the check of `mkpj-all`).
+fn upstream_mkpj_binary(bin: &Path, config: &Path, jobs: &Path, name: &str) -> Result<Value, String> {
     let unreachable = "http://127.0.0.1:9";
     let output = Command::new(bin.join("mkpj"))
         .arg("--config-path")
         .arg(config)
         .arg("--job-config-path")
         .arg(jobs)
-        .args(["--job", name, "--base-ref", BASE_REF, "--base-sha", BASE_SHA])
-        .args(["--pull-number", &PULL.to_string(), "--pull-sha", PULL_SHA])
-        .args(["--pull-author", AUTHOR])
+        .args(["--job", name])
+        .args(refs_flags())
         .args(["--github-endpoint", unreachable])
         .args(["--github-graphql-endpoint", &format!("{unreachable}/graphql")])
         .output()
@@ -83,14 +188,14 @@ fn upstream_mkpj(bin: &Path, config: &Path, jobs: &Path, name: &str) -> Result<V
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(stderr.lines().last().unwrap_or_default().to_string());
     }
-    let text = String::from_utf8_lossy(&output.stdout);
-    prow_api::yaml::load_single(&text)
+    prow_api::yaml::load_single(&String::from_utf8_lossy(&output.stdout))
         .map(|(value, _)| value)
         .map_err(|e| format!("upstream mkpj wrote no YAML: {e}"))
 }
 
-fn upstream_mkpod(bin: &Path, prowjob: &Value, scratch: &Path) -> Result<Value, String> {
-    std::fs::write(scratch, prowjob.to_string()).map_err(|e| e.to_string())?;
+/// Upstream's `mkpod` binary for `prowjob` (the check of `mkpj-all`).
+fn upstream_mkpod_binary(bin: &Path, prowjob: &Value, scratch: &Path) -> Result<Value, String> {
+    std::fs::write(scratch, as_run(prowjob).to_string()).map_err(|e| e.to_string())?;
     let output = Command::new(bin.join("mkpod"))
         .arg("--prow-job")
         .arg(scratch)
@@ -107,7 +212,7 @@ fn upstream_mkpod(bin: &Path, prowjob: &Value, scratch: &Path) -> Result<Value, 
 }
 
 fn our_mkpod(inputs: &Inputs, prowjob: &Value) -> Result<Value, String> {
-    let job: ProwJob = serde_json::from_value(prowjob.clone()).map_err(|e| format!("not a ProwJob: {e}"))?;
+    let job: ProwJob = serde_json::from_value(as_run(prowjob)).map_err(|e| format!("not a ProwJob: {e}"))?;
     let options = MkpodOptions {
         build_id: Some(BUILD_ID.into()),
         local_output: None,
@@ -116,7 +221,7 @@ fn our_mkpod(inputs: &Inputs, prowjob: &Value) -> Result<Value, String> {
     serde_json::to_value(&made.pod).map_err(|e| e.to_string())
 }
 
-/// Names the run as the executor would before making its pod, on both sides alike.
+/// Names the run as the executor would before making its pod.
 fn as_run(prowjob: &Value) -> Value {
     let mut run = prowjob.clone();
     run["metadata"]["name"] = Value::String(RUN_NAME.into());
@@ -126,16 +231,10 @@ fn as_run(prowjob: &Value) -> Value {
     run
 }
 
-/// Whether upstream's ProwJob has a pod to make (kubernetes agent, a pod spec).
-fn has_pod(prowjob: &Value) -> bool {
-    prowjob["spec"]["agent"] == "kubernetes" && prowjob["spec"]["pod_spec"].is_object()
-}
-
-/// Our ProwJob of `name`: `mkpj` itself for a name no other job has. Upstream's `mkpj` takes the
-/// first job of that name it meets (in Go's random map order across repositories), so for a
-/// name several jobs share, ours is made for each (as `mkpj --base-ref` would pick it) and the
-/// one closest to upstream's is compared.
-fn our_mkpj(inputs: &Inputs, name: &str, theirs: &Value) -> Result<(Value, usize), String> {
+/// Our ProwJob of upstream's `job`: of the jobs of its name our `mkpj` finds, those of its type
+/// and repository (a name may repeat within a repository, for other branches), the closest to
+/// upstream's. Also how many there were to choose from.
+fn our_mkpj(inputs: &Inputs, job: &UpstreamJob) -> Result<(Value, usize), String> {
     let args = RefsArgs {
         base_ref: Some(BASE_REF.into()),
         base_sha: Some(BASE_SHA.into()),
@@ -143,62 +242,48 @@ fn our_mkpj(inputs: &Inputs, name: &str, theirs: &Value) -> Result<(Value, usize
         pull_sha: Some(PULL_SHA.into()),
         author: Some(AUTHOR.into()),
     };
-    let candidates = mkpj::make_each(inputs, name, &args, "prow").map_err(|e| e.to_string())?;
-    let count = candidates.len();
-    let theirs = oracle::normalise(theirs.clone(), PROWJOB_IGNORED);
-    candidates
+    let same_place = |pj: &Value| {
+        let refs = &pj["spec"]["refs"];
+        let repo = format!(
+            "{}/{}",
+            refs["org"].as_str().unwrap_or_default(),
+            refs["repo"].as_str().unwrap_or_default()
+        );
+        pj["spec"]["type"] == job.kind.as_str() && (job.kind == "periodic" || repo == job.repo)
+    };
+    let candidates: Vec<Value> = mkpj::make_each(inputs, &job.name, &args, "prow")
+        .map_err(|e| e.to_string())?
         .into_iter()
         .map(|pj| serde_json::to_value(&pj).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
+        .filter(same_place)
+        .collect();
+    let count = candidates.len();
+    let theirs = oracle::normalise(job.prowjob.clone(), PROWJOB_IGNORED);
+    candidates
+        .into_iter()
         .min_by_key(|ours| oracle::differences(&theirs, &oracle::normalise(ours.clone(), PROWJOB_IGNORED)).len())
         .map(|ours| (ours, count))
-        .ok_or_else(|| format!("no job named {name:?}"))
-}
-
-/// How many job names of each configuration are compared: `ORACLE_SAMPLE` (a number, or `all`),
-/// else [`DEFAULT_SAMPLE`]. Upstream's `mkpj` reads the whole configuration for each job (0.2 to
-/// 1 s on the corpus), so CI compares a sample, spread evenly over the names in order.
-fn sample_size() -> Option<usize> {
-    match std::env::var("ORACLE_SAMPLE").as_deref() {
-        Ok("all") => None,
-        Ok(number) => Some(
-            number
-                .parse()
-                .unwrap_or_else(|_| panic!("ORACLE_SAMPLE={number}: a number or `all`")),
-        ),
-        Err(_) => Some(DEFAULT_SAMPLE),
-    }
-}
-
-/// `names`, or `size` of them spread evenly (the same ones every run).
-fn sample(names: Vec<String>, size: Option<usize>) -> Vec<String> {
-    match size {
-        Some(size) if size < names.len() => (0..size).map(|i| names[i * names.len() / size].clone()).collect(),
-        _ => names,
-    }
+        .ok_or_else(|| format!("no {} job named {:?} in {:?}", job.kind, job.name, job.repo))
 }
 
 /// The jobs upstream's (2024) configuration loader refuses for a rule of its version that newer
 /// versions dropped: init containers, which upstream accepts as sidecars since 2025-09 (ours
 /// refuses them too when checking for such a version: `field-version`).
-fn refused_by_the_oracle_version(bin: &Path, instance: &Configuration) -> BTreeSet<String> {
-    let root = &instance.root;
-    let Err(error) = upstream_mkpj(bin, &root.join(&instance.config), &root.join(&instance.jobs), "-") else {
-        return BTreeSet::new();
-    };
+fn refused_by_the_oracle_version(load_error: &str) -> BTreeSet<String> {
     let refusal = regex::Regex::new(
         r"invalid (?:presubmit|postsubmit|periodic) job ([^:,\]]+): pod spec may not use init containers",
     )
     .expect("regex");
     refusal
-        .captures_iter(&error)
+        .captures_iter(load_error)
         .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
         .collect()
 }
 
 /// A scratch copy of the job-config tree without the jobs named in `left_out` (the files that
-/// hold none of them copied as they are), for upstream's `mkpj` to read the rest.
+/// hold none of them copied as they are), for upstream to read the rest.
 fn job_tree_without(jobs: &Path, left_out: &BTreeSet<String>, scratch: &Path) -> PathBuf {
     let out = scratch.join("jobs");
     let mut pending = vec![jobs.to_path_buf()];
@@ -234,113 +319,170 @@ fn job_tree_without(jobs: &Path, left_out: &BTreeSet<String>, scratch: &Path) ->
     out
 }
 
-/// Every job name of the configuration, once.
-fn job_names(inputs: &Inputs) -> Vec<String> {
-    let mut names = std::collections::BTreeSet::new();
-    for config in &inputs.job_configs {
-        let jobs = &config.object.spec.jobs;
-        names.extend(jobs.presubmits.values().flatten().map(|j| j.base.name.clone()));
-        names.extend(jobs.postsubmits.values().flatten().map(|j| j.base.name.clone()));
-        names.extend(jobs.periodics.iter().map(|j| j.base.name.clone()));
-    }
-    names.into_iter().collect()
-}
-
-/// The files upstream's `mkpj` reads: config.yaml and the job-config tree.
-struct UpstreamFiles {
-    config: PathBuf,
-    jobs: PathBuf,
-}
-
 /// The tallies of one configuration.
 struct Tallies {
-    /// Names several jobs share.
+    /// Jobs whose name several jobs of one type and repository share.
     shared_names: usize,
     mkpj: Tally,
     crd: Tally,
     pod_of_theirs: Tally,
     pod_of_ours: Tally,
+    binaries: Tally,
 }
 
-fn compare_job(
-    bin: &Path,
-    upstream: &UpstreamFiles,
-    inputs: &Inputs,
-    name: &str,
-    scratch: &Path,
-    schema: &Value,
-    tallies: &Mutex<Tallies>,
-) {
-    let theirs = match upstream_mkpj(bin, &upstream.config, &upstream.jobs, name) {
-        Ok(theirs) => theirs,
-        Err(error) => {
-            let mut t = tallies.lock().expect("tallies");
-            t.mkpj.record(name, &[("(upstream mkpj failed)".into(), error)]);
-            return;
-        }
-    };
-    let ours = our_mkpj(inputs, name, &theirs);
-    let mut t = tallies.lock().expect("tallies");
-    let ours = match ours {
-        Ok((ours, candidates)) => {
-            t.shared_names += usize::from(candidates > 1);
-            ours
-        }
-        Err(error) => {
-            t.mkpj.record(name, &[("(our mkpj failed)".into(), error)]);
-            return;
-        }
-    };
-    let differences = oracle::differences(
-        &oracle::normalise(theirs.clone(), PROWJOB_IGNORED),
-        &oracle::normalise(ours.clone(), PROWJOB_IGNORED),
-    );
-    t.mkpj.record(name, &differences);
-    let violations: Vec<(String, String)> = oracle::schema_violations(schema, &ours)
-        .into_iter()
-        .map(|v| {
-            let (path, what) = v.split_once(": ").unwrap_or((&v, ""));
-            (path.to_string(), what.to_string())
-        })
-        .collect();
-    t.crd.record(name, &violations);
-    drop(t);
-    if !has_pod(&theirs) {
-        return;
+/// Both answers compared, normalised.
+fn compare(theirs: &Value, ours: &Value, ignored: &[&[&str]]) -> Vec<(String, String)> {
+    oracle::differences(
+        &oracle::normalise(theirs.clone(), ignored),
+        &oracle::normalise(ours.clone(), ignored),
+    )
+}
+
+/// A comparison of two Pods that may not have been made.
+fn compare_pods(theirs: Result<Value, String>, ours: Result<Value, String>) -> Vec<(String, String)> {
+    match (theirs, ours) {
+        (Ok(a), Ok(b)) => compare(&a, &b, POD_IGNORED),
+        (Err(e), _) => vec![("(upstream mkpod failed)".into(), e)],
+        (_, Err(e)) => vec![("(our mkpod failed)".into(), e)],
     }
-    for (prowjob, side) in [(&theirs, "theirs"), (&ours, "ours")] {
-        let run = as_run(prowjob);
-        let upstream_pod = upstream_mkpod(bin, &run, scratch);
-        let our_pod = our_mkpod(inputs, &run);
-        let differences = match (upstream_pod, our_pod) {
-            (Ok(a), Ok(b)) => {
-                oracle::differences(&oracle::normalise(a, POD_IGNORED), &oracle::normalise(b, POD_IGNORED))
+}
+
+/// Compares every job of one configuration; `None` when upstream cannot read it at all.
+fn compare_configuration(
+    bin: &Path,
+    instance: &Configuration,
+    inputs: &Inputs,
+    schema: &Value,
+    scratch: &Path,
+    report: &mut String,
+) -> Tallies {
+    let config = instance.root.join(&instance.config);
+    let mut jobs = instance.root.join(&instance.jobs);
+    let mut refused = BTreeSet::new();
+    let upstream = match upstream_jobs(bin, &config, &jobs) {
+        Ok(all) => Ok(all),
+        Err(error) => {
+            refused = refused_by_the_oracle_version(&error);
+            if refused.is_empty() {
+                Err(error)
+            } else {
+                jobs = job_tree_without(&jobs, &refused, &scratch.join(&instance.name));
+                upstream_jobs(bin, &config, &jobs)
             }
-            (Err(e), _) => vec![("(upstream mkpod failed)".into(), e)],
-            (_, Err(e)) => vec![("(our mkpod failed)".into(), e)],
+        }
+    };
+    let mut t = Tallies {
+        shared_names: 0,
+        mkpj: Tally::new(&instance.name),
+        crd: Tally::new(&instance.name),
+        pod_of_theirs: Tally::new(&instance.name),
+        pod_of_ours: Tally::new(&instance.name),
+        binaries: Tally::new(&instance.name),
+    };
+    let upstream = match upstream {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            t.mkpj.record(
+                "(every job)",
+                &[("(upstream cannot read the configuration)".into(), error)],
+            );
+            return t;
+        }
+    };
+    report.push_str(&format!("{}: {} jobs compared\n", instance.name, upstream.len()));
+    if !refused.is_empty() {
+        report.push_str(&format!(
+            "  ({} jobs left out: the oracle's version refuses their init containers, as our check for that version does)\n",
+            refused.len()
+        ));
+    }
+    // Ours of upstream's ProwJob, and our ProwJobs for upstream's mkpod.
+    let mut ours_with_pods: Vec<(usize, Value)> = Vec::new();
+    for (index, job) in upstream.iter().enumerate() {
+        let ours = match our_mkpj(inputs, job) {
+            Ok((ours, candidates)) => {
+                t.shared_names += usize::from(candidates > 1);
+                ours
+            }
+            Err(error) => {
+                t.mkpj.record(&job.name, &[("(our mkpj failed)".into(), error)]);
+                continue;
+            }
         };
-        let mut t = tallies.lock().expect("tallies");
-        let tally = if side == "theirs" {
-            &mut t.pod_of_theirs
-        } else {
-            &mut t.pod_of_ours
+        t.mkpj.record(&job.name, &compare(&job.prowjob, &ours, PROWJOB_IGNORED));
+        let violations: Vec<(String, String)> = oracle::schema_violations(schema, &ours)
+            .into_iter()
+            .map(|v| {
+                let (path, what) = v.split_once(": ").unwrap_or((&v, ""));
+                (path.to_string(), what.to_string())
+            })
+            .collect();
+        t.crd.record(&job.name, &violations);
+        if let Some(theirs) = &job.pod {
+            t.pod_of_theirs.record(
+                &job.name,
+                &compare_pods(theirs.clone(), our_mkpod(inputs, &job.prowjob)),
+            );
+            ours_with_pods.push((index, ours));
+        }
+    }
+    let prowjobs: Vec<Value> = ours_with_pods.iter().map(|(_, pj)| pj.clone()).collect();
+    match upstream_pods(bin, &prowjobs) {
+        Ok(pods) => {
+            for ((index, ours), theirs) in ours_with_pods.iter().zip(pods) {
+                t.pod_of_ours
+                    .record(&upstream[*index].name, &compare_pods(theirs, our_mkpod(inputs, ours)));
+            }
+        }
+        Err(error) => t
+            .pod_of_ours
+            .record("(every job)", &[("(upstream mkpod failed)".into(), error)]),
+    }
+    check_against_the_binaries(bin, &config, &jobs, &upstream, scratch, &mut t.binaries);
+    t
+}
+
+/// `mkpj-all` against upstream's `mkpj` and `mkpod` binaries on [`BINARY_CHECKS`] jobs whose
+/// name no other job has (spread over the configuration): the same ProwJob, the same Pod.
+fn check_against_the_binaries(
+    bin: &Path,
+    config: &Path,
+    jobs: &Path,
+    upstream: &[UpstreamJob],
+    scratch: &Path,
+    tally: &mut Tally,
+) {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for job in upstream {
+        *counts.entry(&job.name).or_default() += 1;
+    }
+    let unique: Vec<&UpstreamJob> = upstream.iter().filter(|j| counts[j.name.as_str()] == 1).collect();
+    let picked = (0..BINARY_CHECKS.min(unique.len())).map(|i| unique[i * unique.len() / BINARY_CHECKS]);
+    for job in picked {
+        let mut differences = match upstream_mkpj_binary(bin, config, jobs, &job.name) {
+            Ok(theirs) => compare(&theirs, &job.prowjob, PROWJOB_IGNORED),
+            Err(error) => vec![("(upstream mkpj failed)".into(), error)],
         };
-        tally.record(name, &differences);
+        if let Some(pod) = &job.pod {
+            let binary = upstream_mkpod_binary(bin, &job.prowjob, &scratch.join("prowjob.json"));
+            differences.extend(compare_pods(binary, pod.clone()));
+        }
+        tally.record(&job.name, &differences);
     }
 }
 
 #[test]
-fn mkpj_and_mkpod_agree_with_upstream_on_the_corpus() {
-    let Some(bin) = oracle::binaries(&["mkpj", "mkpod"]) else {
+fn mkpj_and_mkpod_agree_with_upstream_for_every_job() {
+    let Some(bin) = oracle::binaries(&["mkpj", "mkpod", "mkpj-all"]) else {
         return;
     };
     let schema = oracle::upstream_prowjob_schema();
-    let scratch_dir = std::env::temp_dir().join(format!("prow-operator-oracle-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch_dir).expect("scratch dir");
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let scratch = std::env::temp_dir().join(format!("prow-operator-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
     let started = std::time::Instant::now();
     let mut report = String::new();
     let mut failed = false;
+    let mut total = 0;
     for instance in &configs::configurations() {
         let imported = match instance.import(None) {
             Ok(imported) => imported,
@@ -351,63 +493,10 @@ fn mkpj_and_mkpod_agree_with_upstream_on_the_corpus() {
             }
         };
         let inputs = support::inputs(&imported);
-        let refused = refused_by_the_oracle_version(&bin, instance);
-        let jobs = if refused.is_empty() {
-            instance.root.join(&instance.jobs)
-        } else {
-            job_tree_without(
-                &instance.root.join(&instance.jobs),
-                &refused,
-                &scratch_dir.join(&instance.name),
-            )
-        };
-        let upstream = UpstreamFiles {
-            config: instance.root.join(&instance.config),
-            jobs,
-        };
-        let all: Vec<String> = job_names(&inputs)
-            .into_iter()
-            .filter(|n| !refused.contains(n))
-            .collect();
-        let total = all.len();
-        let names = sample(all, sample_size());
+        let t = compare_configuration(&bin, instance, &inputs, &schema, &scratch, &mut report);
+        total += t.mkpj.jobs;
         report.push_str(&format!(
-            "{}: {} of {total} job names compared\n",
-            instance.name,
-            names.len()
-        ));
-        if !refused.is_empty() {
-            report.push_str(&format!(
-                "  ({} jobs left out: the oracle's version refuses their init containers, as our check for that version does)\n",
-                refused.len()
-            ));
-        }
-        let tallies = Mutex::new(Tallies {
-            shared_names: 0,
-            mkpj: Tally::new(&instance.name),
-            crd: Tally::new(&instance.name),
-            pod_of_theirs: Tally::new(&instance.name),
-            pod_of_ours: Tally::new(&instance.name),
-        });
-        let next = Mutex::new(names.iter());
-        std::thread::scope(|scope| {
-            for worker in 0..workers {
-                let scratch: PathBuf = scratch_dir.join(format!("prowjob-{worker}.json"));
-                let (next, tallies, inputs, bin, schema, upstream) =
-                    (&next, &tallies, &inputs, &bin, &schema, &upstream);
-                scope.spawn(move || {
-                    loop {
-                        let Some(name) = next.lock().expect("queue").next() else {
-                            break;
-                        };
-                        compare_job(bin, upstream, inputs, name, &scratch, schema, tallies);
-                    }
-                });
-            }
-        });
-        let t = tallies.into_inner().expect("tallies");
-        report.push_str(&format!(
-            "  ({} of them shared by several jobs: upstream's mkpj takes one, ours is the closest of them)\n",
+            "  ({} of them share their name with another job of their type and repository: ours is the closest of those)\n",
             t.shared_names
         ));
         for (what, tally) in [
@@ -415,15 +504,16 @@ fn mkpj_and_mkpod_agree_with_upstream_on_the_corpus() {
             ("our ProwJob vs upstream's CRD", &t.crd),
             ("mkpod vs upstream mkpod, of upstream's ProwJob", &t.pod_of_theirs),
             ("mkpod vs upstream mkpod, of our ProwJob", &t.pod_of_ours),
+            ("mkpj-all vs upstream's mkpj and mkpod binaries", &t.binaries),
         ] {
             report.push_str(&tally.table(what));
             failed |= tally.disagreements() > 0;
         }
         report.push('\n');
     }
-    std::fs::remove_dir_all(&scratch_dir).ok();
+    std::fs::remove_dir_all(&scratch).ok();
     eprintln!(
-        "{report}compared in {:.1} s with {workers} workers",
+        "{report}{total} jobs compared in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     assert!(!failed, "upstream Prow disagrees (table above):\n{report}");

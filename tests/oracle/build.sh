@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds upstream Prow as the oracle of the differential tests (`make oracle`): checkconfig, mkpj,
 # mkpod and hook from sigs.k8s.io/prow at this module's pin, from the Go module proxy, and
-# config-dump (cmd/config-dump: upstream's config.Load, its result printed as JSON). No
-# containers, no upstream source in this repository: go.mod, go.sum and config-dump are all that is
-# committed.
+# two small drivers of upstream's library: config-dump (cmd/config-dump: upstream's config.Load,
+# its result printed as JSON) and mkpj-all (cmd/mkpj-all: what mkpj and mkpod make, for every job,
+# the configuration loaded once). No containers, no upstream source in this repository: go.mod,
+# go.sum and the two drivers are all that is committed.
 #
 # The pin: the proxy serves one version of sigs.k8s.io/prow (the repository has no tags), and that
 # version pins golang.org/x/tools v0.9.3, which no longer compiles on current Go; requiring
@@ -26,7 +27,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 stamp="$( (cat "$here/go.mod" "$here/go.sum" "$here"/cmd/*/*.go; go env GOVERSION) | sha256sum | cut -d' ' -f1)"
-binaries=(checkconfig mkpj mkpod hook config-dump)
+binaries=(checkconfig mkpj mkpod hook config-dump mkpj-all)
 
 complete=1
 for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
@@ -52,7 +53,7 @@ start=$SECONDS
     fi
   done
 )
-echo "build.sh: upstream checkconfig, mkpj, mkpod, hook and config-dump built in $((SECONDS - start)) s" >&2
+echo "build.sh: upstream checkconfig, mkpj, mkpod, hook, config-dump and mkpj-all built in $((SECONDS - start)) s" >&2
 
 echo "$stamp" > "$out/stamp"
 echo "$out"
