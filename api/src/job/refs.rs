@@ -48,8 +48,8 @@ pub struct Refs {
     /// Skips cloning git submodules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_submodules: Option<bool>,
-    /// The git clone depth; 0 clones the full history.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The git clone depth; 0 (or none) clones the full history.
+    #[serde(default, skip_serializing_if = "is_full_clone")]
     pub clone_depth: Option<i64>,
     /// Skips fetching `FETCH_HEAD`, for repositories that are too large.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,4 +97,29 @@ pub struct Pull {
     #[serde(flatten)]
     #[schemars(skip)]
     pub unknown: UnknownFields,
+}
+
+/// Whether a clone depth asks for the full history: none, or 0, which upstream's Refs (an `int`
+/// with `omitempty`) leaves out when it writes a ProwJob, as this does.
+fn is_full_clone(depth: &Option<i64>) -> bool {
+    depth.is_none_or(|d| d == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_clone_depth_is_left_out_as_upstream_leaves_it_out() {
+        let full = Refs {
+            clone_depth: Some(0),
+            ..Refs::default()
+        };
+        assert!(serde_json::to_value(&full).unwrap().get("clone_depth").is_none());
+        let shallow = Refs {
+            clone_depth: Some(1),
+            ..Refs::default()
+        };
+        assert_eq!(serde_json::to_value(&shallow).unwrap()["clone_depth"], 1);
+    }
 }
