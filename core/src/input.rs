@@ -19,8 +19,8 @@ use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::engine::job_defaults::JobDefaults;
 use crate::engine::prowjob::Creation;
+use crate::instance_config::InstanceConfig;
 
 /// Where an object came from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,34 +225,26 @@ fn collect_kustomization(kustomization: &Path, files: &mut Vec<PathBuf>) -> Resu
 impl Inputs {
     /// What a ProwJob made from these inputs without applying anything (`trigger`, `mkpj`)
     /// needs: `generateName`d, dated now, with every JobConfig's presets and the first
-    /// instance's `decorate_all_jobs` and job defaults (none when it has none, or when its
-    /// configuration is invalid, which `check` reports).
+    /// instance's `decorate_all_jobs` and job defaults (upstream's defaults when it has none, or
+    /// when its configuration does not resolve, which `check` reports).
     pub fn preview_creation(&self, namespace: &str) -> Creation {
-        let decorate_all_jobs = self
+        let config = self
             .instances
             .first()
-            .and_then(|i| i.object.spec.config.as_ref())
-            .and_then(|c| c.get("decorate_all_jobs"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+            .and_then(|i| InstanceConfig::resolve(&i.object).ok());
         Creation {
             name: String::new(),
             namespace: namespace.to_string(),
             start_time: Time(k8s_openapi::jiff::Timestamp::now()),
             extra_labels: BTreeMap::new(),
-            decorate_all_jobs,
+            decorate_all_jobs: config.as_ref().is_some_and(|c| c.decorate_all_jobs),
             generate_name: true,
             presets: self
                 .job_configs
                 .iter()
                 .flat_map(|c| c.object.spec.jobs.presets.iter().cloned())
                 .collect(),
-            defaults: Arc::new(
-                self.instances
-                    .first()
-                    .and_then(|i| JobDefaults::for_instance(&i.object).ok())
-                    .unwrap_or_default(),
-            ),
+            defaults: Arc::new(config.map(|c| c.job_defaults).unwrap_or_default()),
             from_event: false,
         }
     }

@@ -7,6 +7,8 @@
 //! - Inputs: [`input`] (reading files and objects), [`import`] (upstream files into our kinds),
 //!   [`select`] (which objects belong to an instance), [`pipeline`] (input to checked, rendered
 //!   output, as `check` and `render` run it).
+//! - [`instance_config`]: an instance's config.yaml resolved once, read by render, the pod
+//!   builder, the job loops and the trigger.
 //! - [`check`]: every finding about a configuration, with its field path.
 //! - [`render`]: upstream Prow's files and the Kubernetes manifests of an installation.
 //! - [`podspec`]: a ProwJob's pod, decorated as upstream's plank builds it.
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod ignored;
 pub mod import;
 pub mod input;
+pub mod instance_config;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;

@@ -4,19 +4,18 @@
 //! instance still renders with every other object. Only an instance with errors renders nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::fmt;
 
 use prow_api::instance::ProwInstanceSpec;
 use prow_api::status::{Finding, Severity};
-use prow_api::upstream::config::ProwConfig;
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
 
 use crate::check::{self, JobContext, KnownClusters};
 use crate::input::{Inputs, Source, Sourced};
-use crate::render::config_yaml::{self, Namespaces};
-use crate::render::meta::Owner;
+use crate::instance_config::{ConfigError, InstanceConfig};
 use crate::render::{self, OperatorWebhook, RenderError, RenderInput, Rendered};
 use crate::select::Selection;
 
@@ -168,8 +167,9 @@ fn report<T>(kind: &str, sourced: &Sourced<T>, meta: &ObjectMeta) -> Report {
     }
 }
 
-/// What config.yaml says that JobConfigs are checked against: decoration and queues.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// What JobConfigs are checked against: the instance's resolved configuration (decoration,
+/// queues) and its build clusters and version.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct JobSettings {
     /// `decorate_all_jobs`.
     pub decorate_all_jobs: bool,
@@ -180,13 +180,18 @@ pub struct JobSettings {
     pub clusters: Option<BTreeSet<String>>,
     /// The upstream version the instance deploys (`spec.version`).
     pub version: String,
+    /// The instance's configuration; `None` when it does not resolve (the instance's report says
+    /// why): jobs are then checked with upstream's defaults and without its decoration defaults.
+    pub config: Option<Arc<InstanceConfig>>,
 }
 
 impl JobSettings {
-    fn of(config: Option<&ProwConfig>, spec: &ProwInstanceSpec) -> Self {
+    /// The settings of an instance with `spec` whose configuration resolved to `config`.
+    pub fn of(config: Option<Arc<InstanceConfig>>, spec: &ProwInstanceSpec) -> Self {
+        let prow = config.as_ref().map(|c| &c.prow);
         Self {
-            decorate_all_jobs: config.and_then(|c| c.decorate_all_jobs).unwrap_or(false),
-            job_queues: config
+            decorate_all_jobs: config.as_ref().is_some_and(|c| c.decorate_all_jobs),
+            job_queues: prow
                 .and_then(|c| c.plank.as_ref())
                 .and_then(|p| p.job_queue_capacities.as_ref())
                 .map(|q| q.keys().cloned().collect())
@@ -196,6 +201,7 @@ impl JobSettings {
                 .is_empty()
                 .then(|| spec.build_clusters.iter().map(|c| c.name.clone()).collect()),
             version: spec.version.clone(),
+            config,
         }
     }
 
@@ -213,57 +219,154 @@ impl JobSettings {
     }
 }
 
-/// Validates an instance on its own; returns its report and what its JobConfigs are checked
-/// against.
-pub fn validate_instance(sourced: &Sourced<ProwInstance>) -> (Report, JobSettings) {
-    let instance = &sourced.object;
-    let mut instance_report = report("ProwInstance", sourced, &instance.metadata);
-    instance_report.findings = check::check_instance(&instance.spec);
-    let owner = Owner::of(instance);
-    let config = match config_yaml::build(&instance.spec, &Namespaces::of(&owner, &instance.spec)) {
-        Ok(config) => serde_json::from_value::<ProwConfig>(config)
-            .map_err(|e| {
-                instance_report
-                    .findings
-                    .push(error("spec.config", format!("not a valid config.yaml: {e}")))
-            })
-            .ok(),
-        Err(RenderError::Overlay { path, message }) => {
-            instance_report.findings.push(error(&path, message));
-            None
-        }
-        Err(other) => {
-            instance_report.findings.push(error("spec.config", other.to_string()));
+/// The findings of one JobConfig on its own, checked against `settings`: its jobs, their rendered
+/// size and, with the instance's decoration defaults merged in, what the pod builder would refuse
+/// in its decorated jobs.
+pub fn check_job_config(config: &JobConfig, settings: &JobSettings) -> Vec<Finding> {
+    let jobs = &config.spec.jobs;
+    let mut findings = check::check_jobs(jobs, &settings.context(), "spec");
+    findings.extend(check::check_job_sizes(jobs, "spec"));
+    if let Some(config) = &settings.config {
+        findings.extend(check::check_decoration(jobs, &config.pods, "spec"));
+    }
+    findings
+}
+
+/// The findings of an instance on its own (its spec, and its configuration's error when it does
+/// not resolve) and what its JobConfigs are checked against.
+fn check_instance(instance: &ProwInstance) -> (Vec<Finding>, JobSettings) {
+    let mut findings = check::check_instance(&instance.spec);
+    let config = match InstanceConfig::resolve(instance) {
+        Ok(config) => Some(Arc::new(config)),
+        Err(error) => {
+            findings.push(error.finding());
             None
         }
     };
-    (instance_report, JobSettings::of(config.as_ref(), &instance.spec))
+    (findings, JobSettings::of(config, &instance.spec))
 }
 
-/// Validates an instance and what it selected. The reports come in order: the instance, then its
-/// JobConfigs, PluginConfigs and LabelSets.
-pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
-    let (instance_report, settings) = validate_instance(selected.instance);
-    let mut reports = vec![instance_report];
-    reports.extend(check_job_configs(&selected.job_configs, &settings.context()));
-    let mut plugin_reports = check_plugin_configs(
-        &selected.plugin_configs,
-        selected.instance.object.spec.native.trigger,
-        Some(&selected.instance.object.spec.version),
-    );
-    for (report, config) in plugin_reports.iter_mut().zip(&selected.plugin_configs) {
-        let tide = selected.instance.object.spec.config.as_ref();
-        report
-            .findings
-            .extend(check::check_tide_plugins(tide, &config.object.spec));
+/// What validating an instance and the objects it selected found, each list in the order of the
+/// objects given.
+#[derive(Debug)]
+pub struct Validation {
+    /// The instance's findings.
+    pub instance: Vec<Finding>,
+    /// What its JobConfigs were checked against.
+    pub settings: JobSettings,
+    /// Each JobConfig's findings: on its own, then against the others.
+    pub job_configs: Vec<Vec<Finding>>,
+    /// Each PluginConfig's findings.
+    pub plugin_configs: Vec<Vec<Finding>>,
+    /// Each LabelSet's findings.
+    pub label_sets: Vec<Vec<Finding>>,
+}
+
+/// A JobConfig's findings on its own ([`check_job_config`]), possibly remembered by the caller.
+pub type JobConfigFindings<'a> = &'a (dyn Fn(&JobConfig, &JobSettings) -> Arc<Vec<Finding>> + Sync);
+
+/// Validates an instance and the objects it selected: the one validation of `check`, `render` and
+/// the live reconcile. `clusters` are the instance's build-cluster aliases when the caller knows
+/// them (the live operator reads its Secrets), else they come from its spec;
+/// `job_config_findings` gives a JobConfig's findings on its own.
+pub fn validate_objects(
+    instance: &ProwInstance,
+    clusters: Option<BTreeSet<String>>,
+    job_configs: &[&JobConfig],
+    plugin_configs: &[&PluginConfig],
+    label_sets: &[&LabelSet],
+    job_config_findings: JobConfigFindings<'_>,
+) -> Validation {
+    let (instance_findings, mut settings) = check_instance(instance);
+    if clusters.is_some() {
+        settings.clusters = clusters;
     }
-    reports.extend(plugin_reports);
-    reports.extend(check_label_sets(&selected.label_sets));
+    let mut job_findings: Vec<Vec<Finding>> = crate::parallel::map(job_configs, |config| {
+        job_config_findings(config, &settings).as_ref().clone()
+    });
+    let sets: Vec<_> = job_configs.iter().map(|c| &c.spec.jobs).collect();
+    for (index, finding) in check::check_across(&sets) {
+        if let Some(findings) = job_findings.get_mut(index) {
+            findings.push(finding);
+        }
+    }
+    let spec = &instance.spec;
+    let plugin_findings = plugin_configs
+        .iter()
+        .map(|config| {
+            let mut findings = check::check_plugins(&config.spec, spec.native.trigger, Some(&spec.version));
+            findings.extend(check::check_tide_plugins(spec.config.as_ref(), &config.spec));
+            findings
+        })
+        .collect();
+    Validation {
+        instance: instance_findings,
+        settings,
+        job_configs: job_findings,
+        plugin_configs: plugin_findings,
+        label_sets: label_sets.iter().map(|set| check::check_labels(&set.spec)).collect(),
+    }
+}
+
+/// The reports of `objects` of `kind` whose findings are `findings`, in the same order.
+pub fn reports<T>(
+    kind: &str,
+    objects: &[&Sourced<T>],
+    findings: Vec<Vec<Finding>>,
+    meta: impl Fn(&T) -> &ObjectMeta,
+) -> Vec<Report> {
+    objects
+        .iter()
+        .zip(findings)
+        .map(|(object, findings)| Report {
+            findings,
+            ..report(kind, object, meta(&object.object))
+        })
+        .collect()
+}
+
+/// Validates an instance and what it selected ([`validate_objects`]). The reports come in order:
+/// the instance, then its JobConfigs, PluginConfigs and LabelSets.
+pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
+    let instance = selected.instance;
+    let job_configs: Vec<&JobConfig> = selected.job_configs.iter().map(|c| &c.object).collect();
+    let plugin_configs: Vec<&PluginConfig> = selected.plugin_configs.iter().map(|c| &c.object).collect();
+    let label_sets: Vec<&LabelSet> = selected.label_sets.iter().map(|c| &c.object).collect();
+    let validation = validate_objects(
+        &instance.object,
+        None,
+        &job_configs,
+        &plugin_configs,
+        &label_sets,
+        &|config, settings| Arc::new(check_job_config(config, settings)),
+    );
+    let mut reports = vec![Report {
+        findings: validation.instance,
+        ..report("ProwInstance", instance, &instance.object.metadata)
+    }];
+    reports.extend(self::reports(
+        "JobConfig",
+        &selected.job_configs,
+        validation.job_configs,
+        |c| &c.metadata,
+    ));
+    reports.extend(self::reports(
+        "PluginConfig",
+        &selected.plugin_configs,
+        validation.plugin_configs,
+        |c| &c.metadata,
+    ));
+    reports.extend(self::reports(
+        "LabelSet",
+        &selected.label_sets,
+        validation.label_sets,
+        |c| &c.metadata,
+    ));
     reports
 }
 
-/// What `check` reports on `inputs`: each instance with what it selected (decoration included),
-/// then the objects no instance selected, each on its own with upstream's defaults.
+/// What `check` reports on `inputs`: each instance with what it selected, then the objects no
+/// instance selected, each on its own with upstream's defaults.
 pub fn check_all(inputs: &Inputs) -> Vec<Report> {
     let mut reports: Vec<Report> = Vec::new();
     let mut seen: BTreeSet<&Source> = BTreeSet::new();
@@ -272,9 +375,7 @@ pub fn check_all(inputs: &Inputs) -> Vec<Report> {
         seen.extend(selected.job_configs.iter().map(|c| &c.source));
         seen.extend(selected.plugin_configs.iter().map(|c| &c.source));
         seen.extend(selected.label_sets.iter().map(|c| &c.source));
-        let mut selected_reports = validate(&selected);
-        add_decoration_findings(instance, &selected, &mut selected_reports);
-        reports.extend(selected_reports);
+        reports.extend(validate(&selected));
     }
     // Objects no instance selected are checked on their own, with upstream's defaults.
     let orphans: Vec<_> = inputs
@@ -306,36 +407,6 @@ pub fn check_all(inputs: &Inputs) -> Vec<Report> {
     reports.extend(check_label_sets(&orphans));
 
     reports
-}
-
-/// Adds what the pod builder would refuse in the decorated jobs of the instance's JobConfigs, with
-/// the instance's decoration defaults merged in, to their reports. An instance whose settings
-/// cannot build pods has that reported on the instance.
-fn add_decoration_findings(
-    instance: &Sourced<prow_api::ProwInstance>,
-    selected: &Selected<'_>,
-    reports: &mut [Report],
-) {
-    let pod_inputs = match crate::podspec::PodInputs::for_instance(&instance.object) {
-        Ok(pod_inputs) => pod_inputs,
-        Err(error) => {
-            if let Some(report) = reports.iter_mut().find(|r| r.source == instance.source) {
-                report.findings.push(Finding {
-                    severity: Severity::Error,
-                    path: error.path().to_string(),
-                    message: error.message(),
-                    rule: Some(error.rule().to_string()),
-                });
-            }
-            return;
-        }
-    };
-    for config in &selected.job_configs {
-        let findings = crate::check::check_decoration(&config.object.spec.jobs, &pod_inputs, "spec");
-        if let Some(report) = reports.iter_mut().find(|r| r.source == config.source) {
-            report.findings.extend(findings);
-        }
-    }
 }
 
 /// Checks JobConfigs on their own and against each other.
@@ -384,21 +455,15 @@ pub fn check_label_sets(sets: &[&Sourced<LabelSet>]) -> Vec<Report> {
         .collect()
 }
 
-fn error(path: &str, message: String) -> Finding {
-    Finding {
-        severity: Severity::Error,
-        path: path.to_string(),
-        message,
-        rule: None,
-    }
-}
-
 /// Why an instance rendered nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The instance itself has errors; its reports say which.
     #[error("ProwInstance {0} has errors, so nothing was rendered for it")]
     InvalidInstance(String),
+    /// The instance's configuration does not resolve (validation reports this first).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// Rendering failed.
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -422,11 +487,13 @@ pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebh
             describe("", &instance.metadata).trim().to_string(),
         ));
     }
+    let config = InstanceConfig::resolve(instance)?;
     let job_configs = accepted(&selected.job_configs, reports);
     let plugin_configs = accepted(&selected.plugin_configs, reports);
     let label_sets = accepted(&selected.label_sets, reports);
     Ok(render::render(&RenderInput {
         instance,
+        config: &config.yaml,
         job_configs: &job_configs,
         plugin_configs: &plugin_configs,
         label_sets: &label_sets,
@@ -434,4 +501,54 @@ pub fn build(selected: &Selected<'_>, reports: &[Report], webhook: &OperatorWebh
         operator_webhook: webhook.clone(),
         job_config_files: None,
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// What `check` reports on one ProwInstance whose `spec.config` is `config`.
+    fn instance_findings(config: Value) -> Vec<(String, Option<String>)> {
+        let instance: ProwInstance = serde_json::from_value(json!({
+            "apiVersion": "operator.prow.dev/v1alpha1", "kind": "ProwInstance",
+            "metadata": {"name": "prow", "namespace": "ci"},
+            "spec": {
+                "version": "v1", "config": config,
+                "github": {"org": "o", "auth": {"token": {"secretRef": {"name": "t", "key": "k"}}}, "hmacSecretRef": {"name": "h", "key": "hmac"}}
+            }
+        }))
+        .unwrap();
+        let mut inputs = Inputs::default();
+        inputs.instances.push(Sourced {
+            source: Source::File {
+                file: PathBuf::from("prow.yaml"),
+                document: 0,
+            },
+            object: instance,
+        });
+        check_all(&inputs)
+            .into_iter()
+            .flat_map(|report| report.findings)
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.path, f.rule))
+            .collect()
+    }
+
+    #[test]
+    fn a_configuration_that_does_not_resolve_is_one_error_naming_its_field() {
+        assert_eq!(
+            instance_findings(json!({"pod_namespace": "elsewhere"})),
+            [("spec.config.pod_namespace".to_string(), None)],
+            "once, not again for the pod builder"
+        );
+        assert_eq!(
+            instance_findings(json!({"prowjob_default_entries": [{"config": {"tenant_id": 7}}]})),
+            [("spec.config.prowjob_default_entries".to_string(), None)],
+            "as upstream's config.Load refuses it"
+        );
+    }
 }

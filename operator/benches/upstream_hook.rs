@@ -151,8 +151,9 @@ fn render_for_upstream(github: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) 
     // Our executor derives the decoration defaults (utility images, storage) from the instance;
     // upstream reads them from config.yaml, and hook refuses decorated jobs without them.
     let instance: prow_api::ProwInstance = serde_json::from_value(instance(github, false)).expect("a ProwInstance");
-    let defaults = prow_operator::podspec::PodInputs::for_instance(&instance)
-        .expect("the instance's pod inputs")
+    let defaults = prow_operator::instance_config::InstanceConfig::resolve(&instance)
+        .expect("the instance's configuration")
+        .pods
         .decoration_defaults;
     let (mut upstream_config, _) =
         prow_api::yaml::load_single(&std::fs::read_to_string(&config).expect("config.yaml")).expect("config.yaml");

@@ -9,7 +9,8 @@ use prow_api::{ProwJob, ProwJobStatus};
 
 use crate::engine::execute::BuildIds;
 use crate::input::Inputs;
-use crate::podspec::{self, PodError, PodInputs};
+use crate::instance_config::InstanceConfig;
+use crate::podspec::{self, PodError};
 
 /// Why no Pod could be made.
 #[derive(Debug, thiserror::Error)]
@@ -82,10 +83,12 @@ pub fn read_prowjob(path: &Path) -> Result<ProwJob, MkpodError> {
 /// `generateName` and build id; one without a status is `triggered`.
 pub fn make(inputs: &Inputs, job: &ProwJob, options: &MkpodOptions) -> Result<Made, MkpodError> {
     let instance = inputs.instances.first().ok_or(MkpodError::NoInstance)?;
-    let mut pod_inputs = PodInputs::for_instance(&instance.object).map_err(|source| MkpodError::Pod {
-        prowjob: instance.source.to_string(),
-        source,
-    })?;
+    let mut pod_inputs = InstanceConfig::resolve(&instance.object)
+        .map_err(|error| MkpodError::Pod {
+            prowjob: instance.source.to_string(),
+            source: error.into_pod_error(),
+        })?
+        .pods;
     pod_inputs.local_output_dir = options.local_output.clone();
     let mut job = job.clone();
     let status = job.status.get_or_insert(ProwJobStatus::triggered(None));

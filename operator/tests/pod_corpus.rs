@@ -22,9 +22,9 @@ use std::process::Command;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use prow_api::job::{JobBase, Pull, Refs};
 use prow_api::{ProwJob, ProwJobStatus};
-use prow_operator::engine::job_defaults::JobDefaults;
 use prow_operator::engine::prowjob::{self, Creation};
-use prow_operator::podspec::{PodInputs, prowjob_to_pod};
+use prow_operator::instance_config::InstanceConfig;
+use prow_operator::podspec::prowjob_to_pod;
 
 fn decorated(base: &JobBase, decorate_all_jobs: bool) -> bool {
     base.agent() == prow_api::job::DEFAULT_AGENT && base.decorate.unwrap_or(decorate_all_jobs)
@@ -72,7 +72,8 @@ fn every_decorated_corpus_job_becomes_a_valid_pod() {
     let mut total = 0;
     for instance in &support::CORPUS {
         let imported = instance.import();
-        let inputs = PodInputs::for_instance(&imported.instance).unwrap_or_else(|e| panic!("{}: {e}", instance.name));
+        let config = InstanceConfig::resolve(&imported.instance).unwrap_or_else(|e| panic!("{}: {e}", instance.name));
+        let inputs = &config.pods;
         let creation = Creation {
             name: String::new(),
             namespace: "prow".into(),
@@ -85,9 +86,7 @@ fn every_decorated_corpus_job_becomes_a_valid_pod() {
                 .iter()
                 .flat_map(|c| c.spec.jobs.presets.iter().cloned())
                 .collect(),
-            defaults: std::sync::Arc::new(
-                JobDefaults::for_instance(&imported.instance).unwrap_or_else(|e| panic!("{}: {e}", instance.name)),
-            ),
+            defaults: std::sync::Arc::new(config.job_defaults.clone()),
             from_event: true,
         };
         let mut jobs = Vec::new();
@@ -114,8 +113,8 @@ fn every_decorated_corpus_job_becomes_a_valid_pod() {
         let mut text = String::new();
         for (index, job) in jobs.into_iter().enumerate() {
             let job = run(job, total + index);
-            let pod = prowjob_to_pod(&job, &inputs)
-                .unwrap_or_else(|e| panic!("{}: job {}: {e}", instance.name, job.spec.job));
+            let pod =
+                prowjob_to_pod(&job, inputs).unwrap_or_else(|e| panic!("{}: job {}: {e}", instance.name, job.spec.job));
             let spec = pod.spec.as_ref().expect("pod spec");
             let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
             assert!(names.contains(&"sidecar"), "{}: {names:?}", job.spec.job);

@@ -4,16 +4,13 @@
 //! and utility images) and the ProwJob defaults (`prowjob_default_entries`, `tenant_id`). deck,
 //! spyglass and crier read artifact locations and tenants from the ProwJob, not from the config.
 
-use prow_api::ProwInstance;
 use prow_api::job::{DecorationConfig, ProwJobDefaults, UtilityResources};
 use prow_api::upstream::config::{DefaultDecorationConfigEntry, ProwConfig};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
-use crate::podspec::{self, PodError, PodInputs};
-use crate::render::config_yaml::{self, Namespaces};
-use crate::render::meta::Owner;
+use crate::podspec::{self, PodInputs};
 
 /// The tenant of jobs no `prowjob_default_entries` entry gives one (upstream's `GlobalDefaultID`).
 pub const DEFAULT_TENANT_ID: &str = "GlobalDefaultID";
@@ -47,29 +44,21 @@ pub struct JobDefaults {
 }
 
 impl JobDefaults {
-    /// The defaults of `instance`: its config.yaml as the operator renders it, and its storage,
-    /// registry and version.
-    pub fn for_instance(instance: &ProwInstance) -> Result<Self, PodError> {
-        let pods = PodInputs::for_instance(instance)?;
-        let namespaces = Namespaces::of(&Owner::of(instance), &instance.spec);
-        let config = config_yaml::build(&instance.spec, &namespaces)
-            .ok()
-            .and_then(|c| serde_json::from_value::<ProwConfig>(c).ok())
-            .unwrap_or_default();
+    /// The defaults given by a config.yaml read as `config`, whose pods have `pods`. Only
+    /// [`crate::instance_config::InstanceConfig::resolve`] calls this; everyone else reads its
+    /// `job_defaults`. The error says why `prowjob_default_entries` does not read.
+    pub(crate) fn resolve(pods: &PodInputs, config: &ProwConfig) -> Result<Self, String> {
         let prowjob = config
             .other
             .get("prowjob_default_entries")
             .cloned()
             .map(serde_json::from_value::<Vec<ProwJobDefaultEntry>>)
             .transpose()
-            .map_err(|error| PodError::Config {
-                path: "spec.config.prowjob_default_entries".into(),
-                message: error.to_string(),
-            })?
+            .map_err(|error| error.to_string())?
             .unwrap_or_default();
         Ok(Self {
-            pod_namespace: pods.pod_namespace,
-            decoration: pods.decoration_defaults,
+            pod_namespace: pods.pod_namespace.clone(),
+            decoration: pods.decoration_defaults.clone(),
             prowjob,
         })
     }

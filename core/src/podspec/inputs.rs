@@ -9,8 +9,6 @@ use prow_api::job::{DecorationConfig, GcsConfiguration, UtilityImages};
 use prow_api::upstream::config::{DefaultDecorationConfigEntry, Plank, ProwConfig};
 
 use super::PodError;
-use crate::render::config_yaml::{self, Namespaces};
-use crate::render::meta::Owner;
 
 /// The key of the credentials file the pod utilities read from the mounted Secret.
 pub const CREDENTIALS_KEY: &str = "service-account.json";
@@ -18,7 +16,7 @@ pub const CREDENTIALS_KEY: &str = "service-account.json";
 pub const PLANK_VERSION_LABEL: &str = "prow.k8s.io/plank-version";
 
 /// What building a ProwJob's pod needs besides the ProwJob, resolved from a ProwInstance and its
-/// config.yaml. [`PodInputs::default`] has none of the instance's settings: the ProwJob's own
+/// config.yaml (the `pods` of [`crate::instance_config::InstanceConfig`]). [`PodInputs::default`] has none of the instance's settings: the ProwJob's own
 /// `decoration_config` is then used as it is, as upstream's `ProwJobToPod` does.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PodInputs {
@@ -43,20 +41,17 @@ pub struct PodInputs {
 }
 
 impl PodInputs {
-    /// The inputs of `instance`: its `spec.config` overlay rendered into config.yaml as the
-    /// operator renders it, its `spec.storage`, `imageRegistry` and `version`.
-    pub fn for_instance(instance: &ProwInstance) -> Result<PodInputs, PodError> {
-        let spec = &instance.spec;
-        let namespaces = Namespaces::of(&Owner::of(instance), spec);
-        let rendered = config_yaml::build(spec, &namespaces).map_err(|error| PodError::Config {
-            path: "spec.config".into(),
-            message: error.to_string(),
-        })?;
-        let config: ProwConfig = serde_json::from_value(rendered).map_err(|error| PodError::Config {
-            path: "spec.config".into(),
-            message: format!("not a valid config.yaml: {error}"),
-        })?;
-        let plank = config.plank.unwrap_or_default();
+    /// The inputs of `instance` whose config.yaml reads as `config`: its `spec.storage`,
+    /// `imageRegistry` and `version`, then plank's settings. Only
+    /// [`crate::instance_config::InstanceConfig::resolve`] calls this; everyone else reads its
+    /// `pods`.
+    pub(crate) fn resolve(
+        instance: &ProwInstance,
+        config: &ProwConfig,
+        pod_namespace: &str,
+        decorate_all_jobs: bool,
+    ) -> Result<PodInputs, PodError> {
+        let plank = config.plank.clone().unwrap_or_default();
         let mut decoration_defaults = vec![DefaultDecorationConfigEntry {
             repo: Some("*".into()),
             cluster: Some("*".into()),
@@ -70,8 +65,8 @@ impl PodInputs {
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
         Ok(PodInputs {
-            pod_namespace: Some(namespaces.pod),
-            decorate_all_jobs: config.decorate_all_jobs.unwrap_or(false),
+            pod_namespace: Some(pod_namespace.to_string()),
+            decorate_all_jobs,
             decoration_defaults,
             job_url_template: plank.job_url_template.filter(|t| !t.is_empty()),
             job_url_prefix_config: plank.job_url_prefix_config.unwrap_or_default(),

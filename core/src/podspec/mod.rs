@@ -147,6 +147,12 @@ mod tests {
 
     use super::*;
 
+    fn pods_of(instance: &prow_api::ProwInstance) -> Result<PodInputs, PodError> {
+        crate::instance_config::InstanceConfig::resolve(instance)
+            .map(|config| config.pods)
+            .map_err(crate::instance_config::ConfigError::into_pod_error)
+    }
+
     fn instance(extra: Value) -> prow_api::ProwInstance {
         let mut value = json!({
             "apiVersion": "operator.prow.dev/v1alpha1", "kind": "ProwInstance",
@@ -201,7 +207,7 @@ mod tests {
 
     #[test]
     fn the_instance_fills_images_storage_and_namespace() {
-        let inputs = PodInputs::for_instance(&instance(json!({}))).expect("inputs");
+        let inputs = pods_of(&instance(json!({}))).expect("inputs");
         let pod = prowjob_to_pod(&job(container(), Some(json!({}))), &inputs).expect("pod");
         assert_eq!(pod.metadata.namespace.as_deref(), Some("test-pods"));
         let spec = pod.spec.expect("spec");
@@ -238,7 +244,7 @@ mod tests {
         let overlay = json!({"config": {"plank": {"default_decoration_config_entries": [
             {"repo": "*", "config": {"utility_images": {"sidecar": "mine/sidecar:1"}, "grace_period": "1m"}}
         ]}}});
-        let inputs = PodInputs::for_instance(&instance(overlay)).expect("inputs");
+        let inputs = pods_of(&instance(overlay)).expect("inputs");
         let own = json!({"grace_period": "8s"});
         let resolved = resolved_decoration(&job(container(), Some(own)), &inputs).expect("decorated");
         let images = resolved.utility_images.expect("images");
@@ -254,17 +260,17 @@ mod tests {
     fn bad_instances_are_refused_with_their_field() {
         let key =
             json!({"storage": {"gcs": {"bucket": "b", "credentialsSecretRef": {"name": "g", "key": "key.json"}}}});
-        let error = PodInputs::for_instance(&instance(key)).expect_err("wrong key");
+        let error = pods_of(&instance(key)).expect_err("wrong key");
         assert_eq!(error.path(), "spec.storage.gcs.credentialsSecretRef.key");
         let both = json!({"config": {"plank": {"default_decoration_configs": {"*": {}},
             "default_decoration_config_entries": [{"config": {}}]}}});
-        let error = PodInputs::for_instance(&instance(both)).expect_err("both forms");
+        let error = pods_of(&instance(both)).expect_err("both forms");
         assert_eq!(error.path(), "spec.config.plank");
     }
 
     #[test]
     fn bad_jobs_are_refused_with_a_typed_error() {
-        let inputs = PodInputs::for_instance(&instance(json!({}))).expect("inputs");
+        let inputs = pods_of(&instance(json!({}))).expect("inputs");
         let no_command = job(json!({"containers": [{"image": "alpine"}]}), Some(json!({})));
         let error = prowjob_to_pod(&no_command, &inputs).expect_err("no command");
         assert!(matches!(error, PodError::NoCommand { .. }), "{error}");
@@ -299,7 +305,7 @@ mod tests {
             }
         );
 
-        let no_storage = PodInputs::for_instance(&instance(json!({"storage": null}))).expect("inputs");
+        let no_storage = pods_of(&instance(json!({"storage": null}))).expect("inputs");
         let error = prowjob_to_pod(&job(container(), Some(json!({}))), &no_storage).expect_err("no storage");
         assert!(matches!(error, PodError::NoStorage { .. }), "{error}");
         let no_bucket = json!({"gcs_configuration": {"bucket": "", "path_strategy": "explicit"}});

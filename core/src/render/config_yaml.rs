@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use prow_api::ProwInstanceSpec;
 use prow_api::instance::DEFAULT_POD_NAMESPACE;
 use prow_api::upstream::config::JOB_KEYS;
+use prow_api::{ProwInstance, ProwInstanceSpec};
 use serde_json::{Map, Value, json};
 
 use super::RenderError;
@@ -36,6 +36,24 @@ impl Namespaces {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_POD_NAMESPACE.to_string()),
         }
+    }
+}
+
+/// An instance's `config.yaml`, as the operator writes it, and the namespaces it names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigYaml {
+    /// Where ProwJobs and their pods live.
+    pub namespaces: Namespaces,
+    /// `config.yaml` as a JSON value ([`build`]).
+    pub value: Value,
+}
+
+impl ConfigYaml {
+    /// The `config.yaml` of `instance`.
+    pub fn of(instance: &ProwInstance) -> Result<Self, RenderError> {
+        let namespaces = Namespaces::of(&Owner::of(instance), &instance.spec);
+        let value = build(&instance.spec, &namespaces)?;
+        Ok(Self { namespaces, value })
     }
 }
 

@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 
 pub use self::components::Secrets;
 use self::components::{ComponentContext, Mounts, render_components};
-use self::config_yaml::Namespaces;
 use self::meta::Owner;
 use self::object::Object;
 
@@ -77,6 +76,8 @@ impl OperatorWebhook {
 pub struct RenderInput<'a> {
     /// The installation.
     pub instance: &'a ProwInstance,
+    /// Its config.yaml, resolved ([`crate::instance_config::InstanceConfig::yaml`]).
+    pub config: &'a config_yaml::ConfigYaml,
     /// The selected JobConfigs whose jobs are in effect, in order.
     pub job_configs: &'a [&'a JobConfig],
     /// The selected PluginConfigs, in order.
@@ -117,9 +118,8 @@ impl Rendered {
 pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
     let owner = Owner::of(input.instance);
     let spec = &input.instance.spec;
-    let namespaces = Namespaces::of(&owner, spec);
-
-    let config = config_yaml::build(spec, &namespaces)?;
+    let namespaces = &input.config.namespaces;
+    let config = &input.config.value;
     let plugins = plugins_yaml::build(spec, input.plugin_configs, &input.operator_webhook.hook_url())?;
     let labels = labels_yaml::build(input.label_sets);
     let job_files = match &input.job_config_files {
@@ -128,7 +128,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Rendered, RenderError> {
     };
 
     let mut config_maps = vec![
-        config_map(&owner, "config", "config.yaml", yaml::to_string(&config)?),
+        config_map(&owner, "config", "config.yaml", yaml::to_string(config)?),
         config_map(&owner, "plugins", "plugins.yaml", yaml::to_string(&plugins)?),
         config_map(&owner, "labels", "labels.yaml", yaml::to_string(&labels)?),
     ];

@@ -1,4 +1,4 @@
-//! The findings of each JobConfig on its own (its jobs and their rendered size), worked out
+//! The findings of each JobConfig on its own ([`pipeline::check_job_config`]), worked out
 //! once per generation and settings: a reconcile re-checks only what changed (checks across
 //! JobConfigs still run every time).
 
@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use prow_api::JobConfig;
 use prow_api::status::Finding;
 
-use crate::check;
-use crate::pipeline::JobSettings;
+use crate::pipeline::{self, JobSettings};
 
 /// What was found, and for which version and settings.
 #[derive(Debug)]
@@ -37,9 +36,7 @@ impl Checked {
         {
             return entry.findings.clone();
         }
-        let mut findings = check::check_jobs(&config.spec.jobs, &settings.context(), "spec");
-        findings.extend(check::check_job_sizes(&config.spec.jobs, "spec"));
-        let findings = Arc::new(findings);
+        let findings = Arc::new(pipeline::check_job_config(config, settings));
         self.lock().insert(
             uid,
             Entry {

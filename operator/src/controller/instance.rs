@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use super::api_error;
 use super::apply::{self, Desired, Plan};
+use super::checked::Checked;
 use super::configs::{self, InEffect, Outcome};
 use super::last_good::{self, Accepted};
 use super::notices::{self, Notice};
@@ -31,8 +32,8 @@ use super::secrets;
 use super::status::{Health, Summary, conditions};
 use super::{ConfigRef, Context, ReadError, ReconcileError, selected_by};
 use super::{build_clusters, namespaces, storage_copy};
-use crate::check;
 use crate::input::{Inputs, Source, Sourced};
+use crate::instance_config::InstanceConfig;
 use crate::pipeline::{self, ConfigKind, JobSettings, Report};
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
@@ -260,41 +261,48 @@ impl Judged {
     }
 }
 
-/// Checks the JobConfigs: each on its own (worked out once per generation and settings), then
-/// against each other.
-fn judge_job_configs(configs: &[Arc<JobConfig>], settings: &JobSettings, ctx: &Context) -> Vec<Judged> {
-    let mut judged: Vec<Judged> = configs
+/// What the live validate step finds, without the API: [`pipeline::validate_objects`], the one
+/// validation `check` runs too, with each JobConfig's own findings remembered in `checked` (once
+/// per generation and settings). `clusters` are the build-cluster aliases the operator knows.
+pub fn validate_live(
+    instance: &ProwInstance,
+    clusters: Option<BTreeSet<String>>,
+    job_configs: &[Arc<JobConfig>],
+    plugin_configs: &[&PluginConfig],
+    label_sets: &[&LabelSet],
+    checked: &Checked,
+) -> pipeline::Validation {
+    let configs: Vec<&JobConfig> = job_configs.iter().map(Arc::as_ref).collect();
+    pipeline::validate_objects(
+        instance,
+        clusters,
+        &configs,
+        plugin_configs,
+        label_sets,
+        &|config, settings| checked.findings(config, settings),
+    )
+}
+
+/// The selected JobConfigs with what validation found in each.
+fn judged(job_configs: &[Arc<JobConfig>], findings: Vec<Vec<Finding>>) -> Vec<Judged> {
+    job_configs
         .iter()
-        .map(|config| Judged {
+        .zip(findings)
+        .map(|(config, findings)| Judged {
             config: config.clone(),
-            findings: ctx.checked.findings(config, settings).as_ref().clone(),
+            findings,
         })
-        .collect();
-    let sets: Vec<_> = configs.iter().map(|c| &c.spec.jobs).collect();
-    for (index, finding) in check::check_across(&sets) {
-        if let Some(entry) = judged.get_mut(index) {
-            entry.findings.push(finding);
-        }
-    }
-    judged
+        .collect()
 }
 
 /// The JobConfigs in effect for `instance` now, for the job loops: each selected one that passes
 /// its checks, else its last accepted version when this replica knows it; and the settings its
 /// jobs are created with.
 pub fn job_configs_in_effect(instance: &ProwInstance, ctx: &Context) -> (Vec<Arc<JobConfig>>, JobSettings) {
-    let (inputs, job_configs) = snapshot(instance, ctx);
-    let settings = match inputs.instances.first() {
-        Some(sourced) => {
-            let mut settings = pipeline::validate_instance(sourced).1;
-            if let Some(declared) = ctx.build_clusters.declared(&instance_key(instance)) {
-                settings.clusters = Some(declared);
-            }
-            settings
-        }
-        None => JobSettings::default(),
-    };
-    let in_effect = judge_job_configs(&job_configs, &settings, ctx)
+    let (_, job_configs) = snapshot(instance, ctx);
+    let declared = ctx.build_clusters.declared(&instance_key(instance));
+    let validation = validate_live(instance, declared, &job_configs, &[], &[], &ctx.checked);
+    let in_effect = judged(&job_configs, validation.job_configs)
         .into_iter()
         .filter_map(|judged| {
             if !judged.rejected() {
@@ -304,7 +312,7 @@ pub fn job_configs_in_effect(instance: &ProwInstance, ctx: &Context) -> (Vec<Arc
             ctx.last_good.get(&uid).map(|good| good.config.clone())
         })
         .collect();
-    (in_effect, settings)
+    (in_effect, validation.settings)
 }
 
 /// The JobConfigs in effect: each accepted one as it is, each rejected one as it last was
@@ -427,6 +435,10 @@ pub enum ValidateError {
 /// The instance's objects could not be built (the build step).
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The instance's configuration does not resolve; validation reports why, and the build
+    /// step does not run then.
+    #[error("the instance's configuration does not resolve")]
+    Unresolved,
     /// Rendering failed.
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -522,6 +534,7 @@ async fn read(instance: &ProwInstance, ctx: &Context) -> Result<Option<(Read, Ve
 /// effect.
 struct Validated<'a> {
     selected: pipeline::Selected<'a>,
+    config: Option<Arc<InstanceConfig>>,
     instance_report: Report,
     judged: Vec<Judged>,
     reports: Vec<Report>,
@@ -542,18 +555,40 @@ impl Validated<'_> {
 /// The validate step.
 async fn validate<'a>(instance: &ProwInstance, read: &'a Read, ctx: &Context) -> Result<Validated<'a>, ValidateError> {
     let selected = pipeline::select(&read.inputs, &read.sourced);
-    let (instance_report, mut settings) = pipeline::validate_instance(&read.sourced);
-    settings.clusters = Some(read.clusters.iter().map(|c| c.alias.clone()).collect());
-    let judged = judge_job_configs(&read.job_configs, &settings, ctx);
-    let mut reports = pipeline::check_plugin_configs(
-        &selected.plugin_configs,
-        instance.spec.native.trigger,
-        Some(&instance.spec.version),
+    let plugin_configs: Vec<&PluginConfig> = selected.plugin_configs.iter().map(|c| &c.object).collect();
+    let label_sets: Vec<&LabelSet> = selected.label_sets.iter().map(|c| &c.object).collect();
+    let clusters = read.clusters.iter().map(|c| c.alias.clone()).collect();
+    let validation = validate_live(
+        instance,
+        Some(clusters),
+        &read.job_configs,
+        &plugin_configs,
+        &label_sets,
+        &ctx.checked,
     );
-    reports.extend(pipeline::check_label_sets(&selected.label_sets));
+    let instance_report = Report {
+        source: read.sourced.source.clone(),
+        object: format!("ProwInstance {}", describe(&instance.metadata)),
+        findings: validation.instance,
+    };
+    let config = validation.settings.config.clone();
+    let judged = judged(&read.job_configs, validation.job_configs);
+    let mut reports = pipeline::reports(
+        "PluginConfig",
+        &selected.plugin_configs,
+        validation.plugin_configs,
+        |c| &c.metadata,
+    );
+    reports.extend(pipeline::reports(
+        "LabelSet",
+        &selected.label_sets,
+        validation.label_sets,
+        |c| &c.metadata,
+    ));
     let effective = effective_job_configs(&judged, &read.live, &read.owner, ctx).await?;
     Ok(Validated {
         selected,
+        config,
         instance_report,
         judged,
         reports,
@@ -591,8 +626,10 @@ fn build(
     let files: Vec<(String, String)> = in_effect.iter().flat_map(|a| a.files.iter().cloned()).collect();
     let plugin_configs = pipeline::accepted(&validated.selected.plugin_configs, &validated.reports);
     let label_sets = pipeline::accepted(&validated.selected.label_sets, &validated.reports);
+    let config = validated.config.as_ref().ok_or(BuildError::Unresolved)?;
     let rendered = render::render(&RenderInput {
         instance,
+        config: &config.yaml,
         job_configs: &job_config_refs,
         plugin_configs: &plugin_configs,
         label_sets: &label_sets,

@@ -194,11 +194,14 @@ impl LiveJobsByInstance {
             .iter()
             .flat_map(|c| c.spec.triggers.iter().cloned())
             .collect();
-        let defaults = JobDefaults::for_instance(instance).unwrap_or_else(|error| {
-            // The instance's own check reports the same error on its status.
-            warn!(instance = %instance.name_any(), %error, "job defaults unavailable; ProwJobs get none");
-            JobDefaults::default()
-        });
+        let defaults = match &settings.config {
+            Some(config) => config.job_defaults.clone(),
+            None => {
+                // The instance's validation reports why on its status.
+                warn!(instance = %instance.name_any(), "the instance's configuration does not resolve; ProwJobs get upstream's defaults");
+                JobDefaults::default()
+            }
+        };
         let jobs = Arc::new(LiveJobs::new(configs, settings, triggers).with_defaults(defaults));
         // The key is taken again: recovering may have changed what is known.
         let (key, _, _) = fingerprint(instance, ctx);

@@ -14,8 +14,9 @@ use crate::engine::clean::{self, Ages};
 use crate::engine::execute::Limits;
 use crate::engine::limits::Concurrency;
 use crate::engine::{report, schedule};
+use crate::instance_config::InstanceConfig;
 use crate::podspec::{PodError, PodInputs};
-use crate::render::config_yaml::{self, Namespaces};
+use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
 
 /// A job function the operator may run in place of an upstream component.
@@ -77,17 +78,19 @@ pub struct InstanceSettings {
 }
 
 impl InstanceSettings {
-    /// The settings of `instance`: its config.yaml as the operator renders it (the `config`
-    /// overlay over the derived keys), with upstream's defaults where it says nothing. A config
-    /// that does not render or parse leaves the defaults; the instance's status reports it.
+    /// The settings of `instance`: its resolved configuration ([`InstanceConfig`]), with
+    /// upstream's defaults where it says nothing. A configuration that does not resolve leaves
+    /// upstream's defaults and pods refused with its error; the instance's status reports it.
     pub fn of(instance: &ProwInstance) -> Self {
         let owner = Owner::of(instance);
         let spec = &instance.spec;
-        let namespaces = Namespaces::of(&owner, spec);
-        let config: ProwConfig = config_yaml::build(spec, &namespaces)
-            .ok()
-            .and_then(|value| serde_json::from_value(value).ok())
-            .unwrap_or_default();
+        let resolved = InstanceConfig::resolve(instance);
+        let namespaces = match &resolved {
+            Ok(config) => config.namespaces().clone(),
+            Err(_) => Namespaces::of(&owner, spec),
+        };
+        let default = ProwConfig::default();
+        let config = resolved.as_ref().map_or(&default, |c| &c.prow);
         let plank = config.plank.as_ref();
         let duration = |text: Option<&String>, default: Duration| {
             text.and_then(|t| crate::duration::parse(t).ok())
@@ -109,7 +112,10 @@ impl InstanceSettings {
                 max_concurrency: plank.and_then(|p| p.max_concurrency).unwrap_or(0),
                 queue_capacities: plank.and_then(|p| p.job_queue_capacities.clone()).unwrap_or_default(),
             },
-            pod_inputs: PodInputs::for_instance(instance),
+            pod_inputs: resolved
+                .as_ref()
+                .map(|c| c.pods.clone())
+                .map_err(|e| e.clone().into_pod_error()),
             tick: duration(
                 config.horologium.as_ref().and_then(|h| h.tick_interval.as_ref()),
                 schedule::DEFAULT_TICK,
