@@ -526,14 +526,32 @@ impl Drop for World {
     }
 }
 
-/// The log lines where the API server refused a request of the operator for lack of RBAC (its
-/// message: `pods is forbidden: User "…" cannot create resource "pods" …`).
+/// The log lines where the API server refused a request of the operator's own ServiceAccount
+/// for lack of RBAC (its message: `pods is forbidden: User "…" cannot create resource "pods" …`).
+/// A build cluster's refusal names that cluster's user (`prow-build`, whose RBAC a build cluster
+/// may still be propagating when the operator first probes it) and is not config/rbac's lack.
 pub fn forbidden_requests(log: &str) -> Vec<String> {
+    let operator = format!("is forbidden: User \"{}\"", cluster::OPERATOR_USER);
     without_colours(log)
         .lines()
-        .filter(|line| line.contains("is forbidden: User"))
+        .filter(|line| line.replace("\\\"", "\"").contains(&operator))
         .map(str::to_string)
         .collect()
+}
+
+#[test]
+fn only_the_operators_own_refusals_are_config_rbacs_lack() {
+    let log = concat!(
+        "INFO finished state=Error description=Pod can not be created: pods is forbidden: User ",
+        "\"system:serviceaccount:prow-operator-system:prow-operator\" cannot create resource \"pods\"\n",
+        "WARN kube_runtime::watcher: watch list error with 403: Api(Status { message: \"pods is forbidden: ",
+        "User \\\"system:serviceaccount:test-pods:prow-build\\\" cannot list resource \\\"pods\\\"\" })\n",
+        "WARN kube_runtime::watcher: watch list error with 403: Api(Status { message: \"leases is forbidden: ",
+        "User \\\"system:serviceaccount:prow-operator-system:prow-operator\\\" cannot list\" })\n",
+    );
+    let forbidden = forbidden_requests(log);
+    assert_eq!(forbidden.len(), 2, "{forbidden:#?}");
+    assert!(forbidden.iter().all(|line| !line.contains("prow-build")));
 }
 
 /// The condition `type_` of an object's status, as (status, reason, message).
