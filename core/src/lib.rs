@@ -10,7 +10,8 @@
 //! - [`check`]: every finding about a configuration, with its field path.
 //! - [`render`]: upstream Prow's files and the Kubernetes manifests of an installation.
 //! - [`podspec`]: a ProwJob's pod, decorated as upstream's plank builds it.
-//! - [`engine`]: the job lifecycle's decisions (trigger, schedule, execute, report, clean).
+//! - [`trigger`]: which ProwJobs a GitHub event creates or aborts, and who is trusted.
+//! - [`engine`]: the job lifecycle's decisions (schedule, execute, report, clean) and ProwJobs.
 //! - Utilities: [`cron`], [`duration`], [`patterns`], [`ignored`], [`parallel`],
 //!   [`cluster_aliases`].
 
@@ -28,3 +29,4 @@ pub mod pipeline;
 pub mod podspec;
 pub mod render;
 pub mod select;
+pub mod trigger;

@@ -14,7 +14,7 @@ use crate::mkpj;
 use crate::mkpod;
 use crate::pipeline;
 use crate::render::OperatorWebhook;
-use crate::trigger_cli;
+use crate::trigger::preview;
 
 /// Runs Prow declaratively: renders, checks and reconciles Prow installations.
 #[derive(Debug, Parser)]
@@ -284,7 +284,7 @@ pub enum CliError {
     Mkpod(#[from] mkpod::MkpodError),
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
-    Trigger(#[from] trigger_cli::TriggerCliError),
+    Trigger(#[from] preview::TriggerCliError),
     /// `labels diff` or `webhooks diff` could not start.
     #[error(transparent)]
     GitHubDiff(#[from] crate::github_diff::GitHubDiffError),
@@ -417,12 +417,12 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 source,
             })?;
             let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                CliError::Trigger(trigger_cli::TriggerCliError::Payload {
+                CliError::Trigger(preview::TriggerCliError::Payload {
                     event: event_type.clone(),
                     message: e.to_string(),
                 })
             })?;
-            let outcome = trigger_cli::evaluate(&inputs, &event_type, &payload, &changed_files, trusted, &namespace)?;
+            let outcome = preview::evaluate(&inputs, &event_type, &payload, &changed_files, trusted, &namespace)?;
             if explain {
                 for explanation in &outcome.explanations {
                     let verdict = if explanation.selected {

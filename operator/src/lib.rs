@@ -18,7 +18,7 @@ pub mod logging;
 pub mod mkpj;
 pub mod mkpod;
 pub mod run;
-pub mod trigger_cli;
+pub mod trigger;
 pub mod webhook;
 pub mod webhooks_cli;
 

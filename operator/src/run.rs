@@ -19,11 +19,12 @@ use tracing::{info, warn};
 
 use crate::controller::manager::{self, Settings};
 use crate::controller::webhook_activity::ActivityRecorder;
-use crate::controller::{Context, hmac, trigger};
+use crate::controller::{Context, hmac};
 use crate::http::metrics::Metrics;
 use crate::http::{self as endpoints, Routes, State};
 use crate::lease::{ElectionConfig, LeaderElector};
 use crate::render::OperatorWebhook;
+use crate::trigger;
 use crate::webhook::signature::Tokens;
 
 /// How `run` is configured.

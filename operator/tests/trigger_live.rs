@@ -17,10 +17,10 @@ use kube::Api;
 use kube::api::{ListParams, PostParams};
 use prow_api::{JobConfig, ProwInstance, ProwJob};
 use prow_operator::controller::manager::{Caches, Settings};
-use prow_operator::controller::trigger;
 use prow_operator::http::Event;
 use prow_operator::http::metrics::Metrics;
 use prow_operator::render::OperatorWebhook;
+use prow_operator::trigger;
 use serde_json::{Value, json};
 
 fn documents(path: &std::path::Path) -> Vec<Value> {

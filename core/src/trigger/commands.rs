@@ -9,7 +9,7 @@ use prow_api::job::Presubmit;
 use regex::Regex;
 
 use super::events::PullRequest;
-use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match, record};
+use super::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match, record};
 use crate::patterns;
 
 static RETEST: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/retest\s*$"));

@@ -4,8 +4,11 @@
 
 use prow_api::job::{Brancher, ChangeMatcher, JobSet, Postsubmit, Presubmit};
 
-use super::events::{PullRequestEvent, PushEvent};
 use crate::patterns;
+use events::{PullRequestEvent, PushEvent};
+
+pub mod commands;
+pub mod events;
 
 /// The label that lets an untrusted author's pull request run jobs.
 pub const OK_TO_TEST: &str = "ok-to-test";
@@ -123,7 +126,7 @@ pub fn push_refs(event: &PushEvent) -> prow_api::job::Refs {
 }
 
 /// The refs of the ProwJobs a pull request starts: its base at the base SHA, with the pull.
-pub fn pull_request_refs(pr: &crate::engine::events::PullRequest) -> prow_api::job::Refs {
+pub fn pull_request_refs(pr: &events::PullRequest) -> prow_api::job::Refs {
     prow_api::job::Refs {
         org: pr.base.repo.owner.login.clone(),
         repo: pr.base.repo.name.clone(),
@@ -451,12 +454,12 @@ mod tests {
             event
                 .pull_request
                 .labels
-                .push(super::super::events::Label { name: label.into() });
+                .push(super::events::Label { name: label.into() });
             event
         };
         let labeled = |label: &str, sender: &str| {
             let mut event = with_label(event("labeled", "main"), label);
-            event.label = Some(super::super::events::Label { name: label.into() });
+            event.label = Some(super::events::Label { name: label.into() });
             event.sender.login = sender.into();
             event
         };
@@ -696,10 +699,10 @@ mod tests {
         );
         assert!(decision.replies[0].contains("https://example.com/join"));
         let mut labeled = event("labeled", "main");
-        labeled.label = Some(super::super::events::Label {
+        labeled.label = Some(super::events::Label {
             name: OK_TO_TEST.into(),
         });
-        labeled.pull_request.labels.push(super::super::events::Label {
+        labeled.pull_request.labels.push(super::events::Label {
             name: OK_TO_TEST.into(),
         });
         labeled.sender.login = "maintainer".into();

@@ -24,7 +24,7 @@ use super::label_sync;
 use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
-use super::triggers::{self, Changes};
+use super::wakeups::{self, Changes};
 use super::webhooks;
 use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
@@ -168,7 +168,7 @@ impl Caches {
                 .reflect(namespaces_writer);
             tasks.push(drive(stream, move |event| {
                 ctx.live_jobs.caches_changed();
-                triggers::on_namespace_event(event, &mut changes, &ctx)
+                wakeups::on_namespace_event(event, &mut changes, &ctx)
             }));
         }
         {
@@ -176,9 +176,9 @@ impl Caches {
             let stream =
                 watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), config.clone()).default_backoff();
             tasks.push(drive(stream, move |event| {
-                triggers::on_secret_event(event, &ctx);
+                wakeups::on_secret_event(event, &ctx);
                 // A copy of the storage Secret, changed or deleted by someone else.
-                triggers::on_owned_event(event, &ctx);
+                wakeups::on_owned_event(event, &ctx);
             }));
         }
         let owned = config.labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
@@ -186,12 +186,12 @@ impl Caches {
             let ctx = ctx.clone();
             let stream =
                 watcher(Api::<PartialObjectMeta<ConfigMap>>::all(client.clone()), owned.clone()).default_backoff();
-            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+            tasks.push(drive(stream, move |event| wakeups::on_owned_event(event, &ctx)));
         }
         {
             let ctx = ctx.clone();
             let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
-            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+            tasks.push(drive(stream, move |event| wakeups::on_owned_event(event, &ctx)));
         }
         let caches = Caches {
             ctx,
@@ -331,7 +331,7 @@ where
         .reflect(writer);
     drive(stream, move |event| {
         ctx.live_jobs.caches_changed();
-        triggers::on_config_event(kind, event, &mut changes, &ctx);
+        wakeups::on_config_event(kind, event, &mut changes, &ctx);
         if kind == ConfigKind::LabelSet {
             ctx.label_sets_changed.notify_one();
         }

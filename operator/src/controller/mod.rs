@@ -28,8 +28,7 @@ pub mod recorder;
 pub mod secrets;
 pub mod status;
 pub mod storage_copy;
-pub mod trigger;
-pub mod triggers;
+pub mod wakeups;
 pub mod webhook_activity;
 pub mod webhooks;
 

@@ -1,5 +1,8 @@
 //! The native trigger, live: accepted webhook events in, ProwJobs out, with the pure decisions of
-//! `engine::trigger`.
+//! [`prow_core::trigger`]. This module is the shell: membership and pull request lookups on
+//! GitHub, ProwJobs created and aborted, labels and replies; [`preview`] is the same decision for
+//! `prow-operator trigger`, applying nothing. `POST /hook` ([`crate::http`], [`crate::webhook`])
+//! is the front door that hands it the accepted events.
 //!
 //! It handles `push` (postsubmits), `pull_request` (presubmits: trust and changed files from
 //! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits) and
@@ -22,21 +25,23 @@ use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use super::Context;
-use super::github_clients::CredentialsError;
-use super::live_jobs::{LiveJobs, RepoJobs};
-use crate::engine::commands::{self, Comment};
-use crate::engine::events::{
-    Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
-};
+use crate::controller::Context;
+use crate::controller::github_clients::CredentialsError;
+use crate::controller::live_jobs::{LiveJobs, RepoJobs};
 use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
-use crate::engine::trigger::{self, Trust};
 use crate::github::{GitHubClient, GitHubError};
 use crate::http::{Event, NotHandled};
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
 use crate::webhook::payload::{RepoName, Typed};
+use prow_core::trigger::commands::{self, Comment};
+use prow_core::trigger::events::{
+    Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
+};
+use prow_core::trigger::{self, Trust};
+
+pub mod preview;
 
 /// The label upstream puts on ProwJobs with the delivery that started them.
 const EVENT_GUID_LABEL: &str = "event-GUID";
@@ -63,7 +68,7 @@ pub enum TriggerError {
         source: GitHubError,
     },
     /// The pull request's ProwJobs could not be listed or aborted.
-    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {}", super::api_error::cause(.source))]
+    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {}", crate::controller::api_error::cause(.source))]
     Abort {
         /// `X-GitHub-Delivery`.
         delivery: String,
@@ -73,7 +78,7 @@ pub enum TriggerError {
         source: kube::Error,
     },
     /// A ProwJob could not be created.
-    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {}", super::api_error::cause(.source))]
+    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {}", crate::controller::api_error::cause(.source))]
     Create {
         /// `X-GitHub-Delivery`.
         delivery: String,

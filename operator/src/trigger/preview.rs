@@ -4,10 +4,10 @@
 use prow_api::ProwJob;
 use prow_api::job::{Postsubmit, Presubmit};
 
-use crate::engine::events::{PullRequestEvent, PushEvent};
 use crate::engine::prowjob::{self, Creation};
-use crate::engine::trigger::{self, Explanation, Trust};
 use crate::input::Inputs;
+use prow_core::trigger::events::{PullRequestEvent, PushEvent};
+use prow_core::trigger::{self, Explanation, Trust};
 
 /// What an event would do.
 #[derive(Debug, Default)]
