@@ -20,7 +20,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use prow_api::job::Presubmit;
-use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
@@ -39,7 +38,8 @@ use prow_core::trigger::commands::{self, Comment};
 use prow_core::trigger::events::{
     Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
 };
-use prow_core::trigger::{self, Trust};
+use prow_core::trigger::trust::{self, Policy, Question, Verdict};
+use prow_core::trigger::{self, Outcome, Trust};
 
 pub mod preview;
 
@@ -172,49 +172,31 @@ async fn github_for(instance: &ProwInstance, ctx: &Context, delivery: &str) -> R
         })
 }
 
-/// Whether the trigger trusts `user` on `org/repo` under `settings` (reference §7.1): the bot, a
-/// `trusted_apps` app, an org member, a collaborator unless `only_org_members`, or a member of
-/// `trusted_org`.
-async fn is_trusted(
-    github: &GitHubClient,
-    settings: &TriggerConfig,
-    (org, repo): (&str, &str),
-    user: &str,
-    bot: &str,
-) -> Result<bool, GitHubError> {
-    if user == bot {
-        return Ok(true);
-    }
-    if let Some(app) = user.strip_suffix("[bot]")
-        && settings.trusted_apps.iter().any(|a| a == app)
-    {
-        return Ok(true);
-    }
-    if github.is_org_member(org, user).await? {
-        return Ok(true);
-    }
-    if !settings.only_org_members.unwrap_or(false) && github.is_collaborator(org, repo, user).await? {
-        return Ok(true);
-    }
-    match settings.trusted_org.as_deref() {
-        Some(other) if !other.eq_ignore_ascii_case(org) => github.is_org_member(other, user).await,
-        _ => Ok(false),
+/// Whether the trigger trusts `user` under `policy`: the membership questions
+/// [`trust::verdict`] asks, answered by GitHub one at a time, only as far as the decision needs.
+async fn is_trusted(github: &GitHubClient, policy: &Policy<'_>, user: &str) -> Result<bool, GitHubError> {
+    let mut answers = Vec::new();
+    loop {
+        let question = match trust::verdict(policy, user, &answers) {
+            Verdict::Trusted(trusted) => return Ok(trusted),
+            Verdict::Ask(question) => question,
+        };
+        let answer = match &question {
+            Question::OrgMember(org) => github.is_org_member(org, user).await?,
+            Question::Collaborator => github.is_collaborator(policy.org, policy.repo, user).await?,
+        };
+        answers.push((question, answer));
     }
 }
 
 /// The engine's view of who is trusted for a pull request by `author`.
-async fn trust_for(
-    github: &GitHubClient,
-    settings: &TriggerConfig,
-    (org, repo): (&str, &str),
-    author: &str,
-) -> Result<Trust, GitHubError> {
-    let bot = github.bot_login().await?;
+async fn trust_for(github: &GitHubClient, policy: &Policy<'_>, author: &str) -> Result<Trust, GitHubError> {
+    let settings = policy.settings;
     Ok(Trust {
-        author_trusted: is_trusted(github, settings, (org, repo), author, &bot).await?,
+        author_trusted: is_trusted(github, policy, author).await?,
         ignore_ok_to_test: settings.ignore_ok_to_test.unwrap_or(false),
-        bot,
-        org: settings.trusted_org.clone().unwrap_or_else(|| org.to_string()),
+        bot: policy.bot.to_string(),
+        org: settings.trusted_org.clone().unwrap_or_else(|| policy.org.to_string()),
         join_org_url: settings.join_org_url.clone(),
     })
 }
@@ -253,18 +235,20 @@ async fn reply(
     Ok(())
 }
 
-/// The pull request's changed files, fetched only when one of `presubmits` needs them.
-async fn changed_files_if_needed(
+/// Decides again with the pull request's changed files when the first decision, without them,
+/// asks for them: GitHub is asked for the files only when a judged job filters on them.
+async fn with_changed_files<'a>(
     github: &GitHubClient,
-    presubmits: &[Presubmit],
-    org: &str,
-    repo: &str,
-    number: u64,
-) -> Result<Option<Vec<String>>, GitHubError> {
-    if !trigger::needs_changed_files(presubmits) {
-        return Ok(None);
+    (org, repo, number): (&str, &str, u64),
+    decide: impl Fn(Option<&[String]>) -> Outcome<'a, Presubmit>,
+) -> Result<Outcome<'a, Presubmit>, GitHubError> {
+    match decide(None) {
+        Outcome::NeedsChangedFiles => {
+            let files = github.pull_request_files(org, repo, number).await?;
+            Ok(decide(Some(&files)))
+        }
+        decided => Ok(decided),
     }
-    Ok(Some(github.pull_request_files(org, repo, number).await?))
 }
 
 /// Creates a presubmit ProwJob of each of `jobs` (presubmits of `repo_jobs`) for the pull
@@ -403,21 +387,29 @@ async fn on_pull_request(
             continue;
         }
         let github = github_for(&instance, ctx, delivery).await?;
-        let trust = trust_for(&github, &jobs.trigger_for(org, repo), (org, repo), &pr.user.login)
+        let settings = jobs.trigger_for(org, repo);
+        let bot = github.bot_login().await.map_err(github_error)?;
+        let policy = Policy {
+            org,
+            repo,
+            bot: &bot,
+            settings: &settings,
+        };
+        let trust = trust_for(&github, &policy, &pr.user.login)
             .await
             .map_err(github_error)?;
-        // The event alone (no jobs) says whether the jobs are considered; the changed files are
-        // fetched only then, and only when a job needs them. The jobs are judged once.
-        let files = if trigger::on_pull_request(event, &[], &trust, None).jobs_considered {
-            changed_files_if_needed(&github, presubmits, org, repo, number)
-                .await
-                .map_err(github_error)?
-        } else {
-            None
-        };
-        let decision = trigger::on_pull_request(event, presubmits, &trust, files.as_deref());
+        let target = (org.as_str(), repo.as_str(), number);
+        let outcome = with_changed_files(&github, target, |files| {
+            trigger::on_pull_request(event, presubmits, &trust, files)
+        })
+        .await
+        .map_err(github_error)?;
+        if let Outcome::Refused { reason, .. } = &outcome {
+            debug!(instance = %instance.name_any(), %reason, "no presubmits to start");
+        }
+        let effects = outcome.effects();
         let template = creation_template(&instance, &jobs, delivery);
-        if decision.abort_unfinished {
+        if effects.abort_unfinished {
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
                 .aborted
@@ -428,18 +420,17 @@ async fn on_pull_request(
                 ctx,
                 &template,
                 pr,
-                (&repo_jobs, &decision.run),
+                (&repo_jobs, outcome.create()),
                 &instance.name_any(),
                 delivery,
             )
             .await?,
         );
-        let target = (org.as_str(), repo.as_str(), number);
-        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        let labels = (effects.add_labels.as_slice(), effects.remove_labels.as_slice());
         relabel(&github, target, labels, None, &mut handled)
             .await
             .map_err(github_error)?;
-        reply(&github, target, (delivery, &trust.bot), &decision.replies, &mut handled)
+        reply(&github, target, (delivery, &bot), &effects.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -504,17 +495,20 @@ async fn on_comment(
         }
         let read = github.pull_request(org, repo, number).await.map_err(github_error)?;
         let pr = engine_pull_request(&read, &event.repository);
-        let commenter_trusted = is_trusted(&github, &settings, (org, repo), commenter, &bot)
+        let policy = Policy {
+            org,
+            repo,
+            bot: &bot,
+            settings: &settings,
+        };
+        let commenter_trusted = is_trusted(&github, &policy, commenter)
             .await
             .map_err(github_error)?;
-        let trust = trust_for(&github, &settings, (org, repo), &pr.user.login)
+        let trust = trust_for(&github, &policy, &pr.user.login)
             .await
             .map_err(github_error)?;
         let statuses = github
             .commit_statuses(org, repo, &pr.head.sha)
-            .await
-            .map_err(github_error)?;
-        let files = changed_files_if_needed(&github, presubmits, org, repo, number)
             .await
             .map_err(github_error)?;
         let comment = Comment {
@@ -528,9 +522,18 @@ async fn on_comment(
             ignore_ok_to_test: trust.ignore_ok_to_test,
             statuses: &statuses,
         };
-        let decision = commands::on_comment(&comment, presubmits, files.as_deref());
+        let target = (org.as_str(), repo.as_str(), number);
+        let outcome = with_changed_files(&github, target, |files| {
+            commands::on_comment(&comment, presubmits, files)
+        })
+        .await
+        .map_err(github_error)?;
+        if let Outcome::Refused { reason, .. } = &outcome {
+            debug!(instance = %instance.name_any(), %reason, "no presubmits to start");
+        }
+        let effects = outcome.effects();
         let mut template = creation_template(&instance, &jobs, delivery);
-        if decision.retest {
+        if let Outcome::Act { retest: true, .. } = outcome {
             template
                 .extra_labels
                 .insert(labels::RETEST.to_string(), "true".to_string());
@@ -540,18 +543,17 @@ async fn on_comment(
                 ctx,
                 &template,
                 &pr,
-                (&repo_jobs, &decision.run),
+                (&repo_jobs, outcome.create()),
                 &instance.name_any(),
                 delivery,
             )
             .await?,
         );
-        let target = (org.as_str(), repo.as_str(), number);
-        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        let labels = (effects.add_labels.as_slice(), effects.remove_labels.as_slice());
         relabel(&github, target, labels, Some(read.labels.as_slice()), &mut handled)
             .await
             .map_err(github_error)?;
-        reply(&github, target, (delivery, &bot), &decision.replies, &mut handled)
+        reply(&github, target, (delivery, &bot), &effects.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -631,14 +633,14 @@ async fn on_push(push: &PushEvent, name: &RepoName, delivery: &str, ctx: &Contex
         }
         let jobs = ctx.live_jobs.get(&instance, ctx).await;
         let repo_jobs = jobs.repo(&name.full_name());
-        let decision = trigger::on_push(push, &repo_jobs.postsubmits);
-        if decision.run.is_empty() {
+        let outcome = trigger::on_push(push, &repo_jobs.postsubmits);
+        if outcome.create().is_empty() {
             continue;
         }
         let template = creation_template(&instance, &jobs, delivery);
         let refs = trigger::push_refs(push);
         let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
-        for job in decision.run {
+        for job in outcome.create() {
             let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &job.base.name]);
             let prowjob = prowjob::postsubmit(
                 job,
