@@ -12,6 +12,8 @@
 //! - [`podspec`]: a ProwJob's pod, decorated as upstream's plank builds it.
 //! - [`trigger`]: which ProwJobs a GitHub event creates or aborts, and who is trusted.
 //! - [`engine`]: the job lifecycle's decisions (schedule, execute, report, clean) and ProwJobs.
+//! - Shared vocabulary: [`rule`] (rule names of findings and pod errors), [`field_path`],
+//!   [`job_labels`] (the labels of ProwJobs and their pods).
 //! - Utilities: [`cron`], [`duration`], [`patterns`], [`ignored`], [`parallel`],
 //!   [`cluster_aliases`].
 
@@ -20,13 +22,16 @@ pub mod cluster_aliases;
 pub mod cron;
 pub mod duration;
 pub mod engine;
+pub mod field_path;
 pub mod ignored;
 pub mod import;
 pub mod input;
+pub mod job_labels;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;
 pub mod podspec;
 pub mod render;
+pub mod rule;
 pub mod select;
 pub mod trigger;

@@ -23,6 +23,6 @@ pub mod webhook;
 pub mod webhooks_cli;
 
 pub use prow_core::{
-    check, cluster_aliases, cron, duration, engine, ignored, import, input, parallel, patterns, pipeline, podspec,
-    render, select,
+    check, cluster_aliases, cron, duration, engine, field_path, ignored, import, input, job_labels, parallel, patterns,
+    pipeline, podspec, render, rule, select,
 };

@@ -9,7 +9,7 @@ use prow_api::upstream::config::Sinker;
 use prow_api::{ProwJob, ProwJobType};
 
 use super::job_pod::JobPod;
-use super::labels::CREATED_BY_PROW;
+use crate::job_labels::CREATED_BY_PROW;
 
 /// The label naming a pod's ProwJob.
 pub const PROWJOB_ID: &str = "prow.k8s.io/id";

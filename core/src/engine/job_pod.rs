@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::clean::PROWJOB_ID;
 use super::execute::BUILD_ID_LABEL;
-use super::labels::CREATED_BY_PROW;
+use crate::job_labels::CREATED_BY_PROW;
 
 /// What the job loops read of a job pod.
 #[derive(Clone, Debug, Default, PartialEq)]

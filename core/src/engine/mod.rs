@@ -1,7 +1,7 @@
 //! The native job engine's pure decisions, with upstream Prow's semantics. The controllers
 //! around them only read state and apply the results.
 //!
-//! - ProwJobs: [`prowjob`], [`labels`] and [`presets`] build them (the trigger, in
+//! - ProwJobs: [`prowjob`] and [`presets`] build them, labelled by [`crate::job_labels`] (the trigger, in
 //!   [`crate::trigger`], decides which a GitHub event creates or aborts), with the instance's
 //!   [`job_defaults`] resolved in and [`quantity`] values written canonically;
 //! - execute ([`execute`], [`limits`]): what a pending job's pod means, superseded duplicates,
@@ -16,7 +16,6 @@ pub mod execute;
 pub mod failure_comment;
 pub mod job_defaults;
 pub mod job_pod;
-pub mod labels;
 pub mod limits;
 pub mod placement;
 pub mod presets;

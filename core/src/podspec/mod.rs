@@ -33,7 +33,7 @@ pub use options::{UploadOptions, WrapperOptions};
 pub use resolve::{job_scope, matches, resolve};
 pub use url::{artifact_path, job_url};
 
-use crate::engine::labels;
+use crate::job_labels as labels;
 use env::{job_env, kube_env};
 
 /// The label holding the ProwJob's name.

@@ -5,13 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
-use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::watcher::{self, watcher};
 use kube::runtime::{WatchStreamExt, predicates};
 use kube::{Api, Client};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
@@ -25,6 +25,7 @@ use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
 use super::wakeups::{self, Changes};
+use super::watch_task::drive;
 use super::webhooks;
 use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
@@ -52,24 +53,6 @@ pub enum ManagerError {
     /// The caches could not be filled.
     #[error("the watch caches did not fill: a writer stopped")]
     Caches,
-}
-
-/// Runs a watch stream in a task of its own, handing each event to `handle`; errors are logged
-/// (the stream's backoff retries them).
-pub(super) fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
-where
-    K: Send + 'static,
-    S: Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => handle(&event),
-                Err(error) => warn!(error = %super::api_error::watch_cause(&error), "watch failed; retrying"),
-            }
-        }
-    })
 }
 
 /// The caches every replica keeps (so that any replica can serve webhooks), and the context the

@@ -29,6 +29,7 @@ pub mod secrets;
 pub mod status;
 pub mod storage_copy;
 pub mod wakeups;
+pub mod watch_task;
 pub mod webhook_activity;
 pub mod webhooks;
 

@@ -27,10 +27,10 @@ use tracing::{debug, info, warn};
 use crate::controller::Context;
 use crate::controller::github_clients::CredentialsError;
 use crate::controller::live_jobs::{LiveJobs, RepoJobs};
-use crate::engine::labels;
 use crate::engine::prowjob::{self, Creation};
 use crate::github::{GitHubClient, GitHubError};
 use crate::http::{Event, NotHandled};
+use crate::job_labels as labels;
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
 use crate::webhook::payload::{RepoName, Typed};
@@ -501,9 +501,7 @@ async fn on_comment(
             bot: &bot,
             settings: &settings,
         };
-        let commenter_trusted = is_trusted(&github, &policy, commenter)
-            .await
-            .map_err(github_error)?;
+        let commenter_trusted = is_trusted(&github, &policy, commenter).await.map_err(github_error)?;
         let trust = trust_for(&github, &policy, &pr.user.login)
             .await
             .map_err(github_error)?;

@@ -44,13 +44,13 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use super::github_clients::CredentialsError;
-use super::manager::drive;
+use super::watch_task::drive;
 use super::{Context, api_error};
 use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
 use crate::engine::job_pod::JobPod;
-use crate::engine::labels::CREATED_BY_PROW;
 use crate::github::{GitHubClient, GitHubError};
+use crate::job_labels::CREATED_BY_PROW;
 use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
