@@ -27,10 +27,9 @@ use super::recent::Recent;
 use super::{Function, InstanceSettings, Jobs, Wakers};
 use crate::controller::build_clusters::{InstanceClusters, state};
 use crate::controller::{Context, api_error, wakeups};
-use crate::engine::clean::PROWJOB_ID;
 use crate::engine::job_pod::JobPod;
 use crate::engine::placement::{self, ClusterHealth, Declared, Placement};
-use crate::job_labels::CREATED_BY_PROW;
+use crate::job_labels::{CREATED_BY_PROW, PROWJOB_ID};
 
 /// The longest wait between two attempts to watch a failing cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -46,11 +46,10 @@ use tracing::{debug, info, warn};
 use super::github_clients::CredentialsError;
 use super::watch_task::drive;
 use super::{Context, api_error};
-use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
 use crate::engine::job_pod::JobPod;
 use crate::github::{GitHubClient, GitHubError};
-use crate::job_labels::CREATED_BY_PROW;
+use crate::job_labels::{CREATED_BY_PROW, PROWJOB_ID};
 use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
