@@ -27,7 +27,7 @@ use super::recorder::{Recorder, Reporter};
 use super::wakeups::{self, Changes};
 use super::watch_task::drive;
 use super::webhooks;
-use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
+use super::{Changed, ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -60,6 +60,8 @@ pub enum ManagerError {
 pub struct Caches {
     /// The shared context.
     pub ctx: Arc<Context>,
+    /// The job loops while this replica leads, for the trigger.
+    pub leading_jobs: jobs::LeadingJobs,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     label_sync_full_pass: Duration,
 }
@@ -104,15 +106,11 @@ impl Caches {
             github: Default::default(),
             build_clusters: Default::default(),
             label_sync: Default::default(),
-            label_sets_changed: Default::default(),
-            webhooks_changed: Default::default(),
-            secrets_changed: Default::default(),
-            instances_changed: Default::default(),
+            changed: Changed::default(),
             written: Default::default(),
             selections: Selections::default(),
             leadership: Leadership::default(),
             queue: Queue::new(metrics),
-            leading_jobs: std::sync::RwLock::default(),
         });
 
         let config = watcher::Config::default();
@@ -124,10 +122,10 @@ impl Caches {
         let mut tasks = vec![
             drive(instance_stream, move |_| {
                 instance_changes.live_jobs.caches_changed();
-                instance_changes.secrets_changed.notify_one();
-                instance_changes.instances_changed.notify_one();
-                instance_changes.label_sets_changed.notify_one();
-                instance_changes.webhooks_changed.notify_one();
+                instance_changes.changed.secrets.notify_one();
+                instance_changes.changed.instances.notify_one();
+                instance_changes.changed.label_sets.notify_one();
+                instance_changes.changed.webhooks.notify_one();
             }),
             watch_configs(
                 ConfigKind::JobConfig,
@@ -178,6 +176,7 @@ impl Caches {
         }
         let caches = Caches {
             ctx,
+            leading_jobs: jobs::LeadingJobs::default(),
             tasks,
             label_sync_full_pass: settings.label_sync_full_pass,
         };
@@ -275,7 +274,7 @@ impl Caches {
         let loops = async {
             tokio::join!(
                 controller,
-                jobs::lead(ctx.clone(), shutdown.clone()),
+                jobs::lead(ctx.clone(), self.leading_jobs.clone(), shutdown.clone()),
                 label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown.clone()),
                 webhooks::lead(ctx.clone(), shutdown)
             );
@@ -316,7 +315,7 @@ where
         ctx.live_jobs.caches_changed();
         wakeups::on_config_event(kind, event, &mut changes, &ctx);
         if kind == ConfigKind::LabelSet {
-            ctx.label_sets_changed.notify_one();
+            ctx.changed.label_sets.notify_one();
         }
     })
 }

@@ -158,8 +158,8 @@ where
             && super::secrets::names(&instance.spec).contains(&name);
         if names_it {
             ctx.github.invalidate();
-            ctx.secrets_changed.notify_one();
-            ctx.webhooks_changed.notify_one();
+            ctx.changed.secrets.notify_one();
+            ctx.changed.webhooks.notify_one();
             send(ctx, ObjectRef::from_obj(instance.as_ref()));
         }
     }

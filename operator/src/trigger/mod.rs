@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::controller::Context;
 use crate::controller::github_clients::CredentialsError;
+use crate::controller::jobs::LeadingJobs;
 use crate::controller::live_jobs::{LiveJobs, RepoJobs};
 use crate::engine::prowjob::{self, Creation};
 use crate::github::{GitHubClient, GitHubError};
@@ -108,13 +109,19 @@ pub struct Handled {
 
 /// The trigger as the webhook endpoint's consumer: each accepted event is handled before the
 /// webhook is answered.
-pub struct Consumer(pub Arc<Context>);
+pub struct Consumer {
+    /// The shared context.
+    pub ctx: Arc<Context>,
+    /// The job loops while this replica leads.
+    pub jobs: LeadingJobs,
+}
 
 impl crate::http::Consumer for Consumer {
     fn consume(&self, event: Event) -> futures::future::BoxFuture<'static, Result<(), NotHandled>> {
-        let ctx = self.0.clone();
+        let ctx = self.ctx.clone();
+        let jobs = self.jobs.clone();
         Box::pin(async move {
-            match handle(&event, &ctx).await {
+            match handle(&event, &ctx, &jobs).await {
                 Ok(handled) => {
                     info!(
                         event = event.kind.label(),
@@ -148,12 +155,12 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
 /// same reading that chose the tokens that verified its signature: the one repository it names
 /// is the one every instance is selected by and every decision, GitHub call and ProwJob uses.
 #[tracing::instrument(skip_all, fields(event = event.kind.label(), delivery = %event.delivery))]
-pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
+pub async fn handle(event: &Event, ctx: &Context, jobs: &LeadingJobs) -> Result<Handled, TriggerError> {
     let repo = &event.parsed.repo;
     match &event.parsed.event {
         Typed::Push(push) => on_push(push, repo, &event.delivery, ctx).await,
-        Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, ctx).await,
-        Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, ctx).await,
+        Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, (ctx, jobs)).await,
+        Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, (ctx, jobs)).await,
         Typed::Review => Ok(Handled::default()),
     }
 }
@@ -254,7 +261,7 @@ async fn with_changed_files<'a>(
 /// Creates a presubmit ProwJob of each of `jobs` (presubmits of `repo_jobs`) for the pull
 /// request's head. The head SHA is part of the name: a new push starts new ProwJobs.
 async fn start_presubmits(
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
     template: &Creation,
     pr: &PullRequest,
     (repo_jobs, jobs): (&RepoJobs, &[&Presubmit]),
@@ -272,7 +279,7 @@ async fn start_presubmits(
         let pod = repo_jobs.presubmit_pod(job, &template.presets);
         let prowjob = prowjob::presubmit_with_pod(job, refs.clone(), &creation, pod);
         let name = create(&api, &prowjob, &job.base.name, delivery).await?;
-        if let Some(jobs) = ctx.leading_jobs() {
+        if let Some(jobs) = leading.get() {
             jobs.note_created(&prowjob);
         }
         created.push(format!("{}/{name}", template.namespace));
@@ -366,7 +373,7 @@ async fn on_pull_request(
     event: &PullRequestEvent,
     name: &RepoName,
     delivery: &str,
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
 ) -> Result<Handled, TriggerError> {
     let pr = &event.pull_request;
     let (org, repo) = (&name.org, &name.repo);
@@ -413,11 +420,11 @@ async fn on_pull_request(
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
                 .aborted
-                .extend(abort_unfinished(ctx, &api, org, repo, pr.number, delivery).await?);
+                .extend(abort_unfinished(leading, &api, org, repo, pr.number, delivery).await?);
         }
         handled.created.extend(
             start_presubmits(
-                ctx,
+                (ctx, leading),
                 &template,
                 pr,
                 (&repo_jobs, outcome.create()),
@@ -467,7 +474,7 @@ async fn on_comment(
     event: &IssueCommentEvent,
     name: &RepoName,
     delivery: &str,
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
 ) -> Result<Handled, TriggerError> {
     let mut handled = Handled::default();
     if event.action != "created" || event.issue.pull_request.is_none() || event.issue.state != "open" {
@@ -538,7 +545,7 @@ async fn on_comment(
         }
         handled.created.extend(
             start_presubmits(
-                ctx,
+                (ctx, leading),
                 &template,
                 &pr,
                 (&repo_jobs, outcome.create()),
@@ -562,7 +569,7 @@ async fn on_comment(
 /// leader finds them in its job caches (with the ProwJobs it just created); another replica lists
 /// them.
 async fn abort_unfinished(
-    ctx: &Context,
+    leading: &LeadingJobs,
     api: &Api<ProwJob>,
     org: &str,
     repo: &str,
@@ -575,7 +582,7 @@ async fn abort_unfinished(
         source,
     };
     let namespace = api.namespace().unwrap_or_default().to_string();
-    let unfinished: Vec<String> = match ctx.leading_jobs() {
+    let unfinished: Vec<String> = match leading.get() {
         Some(jobs) => jobs.unfinished_presubmits(&namespace, org, repo, number),
         None => {
             let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
