@@ -151,6 +151,21 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
         && (github.repos.is_empty() || github.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
 }
 
+/// Each instance that serves `name` with the native trigger, with what it has in effect and
+/// the jobs it has for the repository.
+async fn serving(ctx: &Context, name: &RepoName) -> Vec<(Arc<ProwInstance>, Arc<LiveJobs>, Arc<RepoJobs>)> {
+    let mut serving = Vec::new();
+    for instance in ctx.stores.instances.state() {
+        if !serves(&instance, &name.org, &name.repo) {
+            continue;
+        }
+        let jobs = ctx.live_jobs.get(&instance, ctx).await;
+        let repo_jobs = jobs.repo(&name.full_name());
+        serving.push((instance, jobs, repo_jobs));
+    }
+    serving
+}
+
 /// Handles one accepted event. Its payload was read by [`crate::webhook::payload::read`], the
 /// same reading that chose the tokens that verified its signature: the one repository it names
 /// is the one every instance is selected by and every decision, GitHub call and ProwJob uses.
@@ -383,12 +398,7 @@ async fn on_pull_request(
         source,
     };
     let mut handled = Handled::default();
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
         let presubmits = &repo_jobs.presubmits;
         if presubmits.is_empty() {
             continue;
@@ -486,12 +496,7 @@ async fn on_comment(
         delivery: delivery.to_string(),
         source,
     };
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
         let presubmits = &repo_jobs.presubmits;
         let github = github_for(&instance, ctx, delivery).await?;
         let settings = jobs.trigger_for(org, repo);
@@ -630,14 +635,8 @@ async fn abort_unfinished(
 }
 
 async fn on_push(push: &PushEvent, name: &RepoName, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
-    let (org, repo) = (&name.org, &name.repo);
     let mut handled = Handled::default();
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
         let outcome = trigger::on_push(push, &repo_jobs.postsubmits);
         if outcome.create().is_empty() {
             continue;
