@@ -712,6 +712,37 @@ mod pull_requests {
         assert_eq!(job_names(&rerun), ["pull-api-e2e", "pull-api-unit"]);
     }
 
+    /// A comment that names its job, or holds no command, is decided without the changed files
+    /// (the trigger's outcome asks for them only when a judged job filters on them), so GitHub is
+    /// not asked for them, though the repository's jobs filter on them.
+    #[tokio::test]
+    async fn comments_that_judge_no_filtered_job_do_not_read_the_changed_files() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        pull_request_7(&github, "alice").await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/alice"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/pulls/7/files"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .with_priority(1)
+            .expect(0)
+            .named("the changed files")
+            .mount(&github)
+            .await;
+        for (body, created) in [("/test pull-api-lint", 1), ("Thanks, looks good.", 0)] {
+            let handled = trigger::handle(&comment("alice", body).read(), &caches.ctx, &caches.leading_jobs)
+                .await
+                .unwrap();
+            assert_eq!(handled.created.len(), created, "{body}: {handled:?}");
+        }
+        github.verify().await;
+    }
+
     #[tokio::test]
     async fn an_outsiders_test_comment_on_an_untrusted_pull_request_gets_the_cannot_trigger_reply() {
         let kit = testkit::Testkit::start().await;
