@@ -66,7 +66,7 @@ fn source_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) 
 #[tracing::instrument(skip_all, fields(instance = %describe(&instance.metadata)))]
 pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    ctx.queue.started(&instance);
+    ctx.reconciles.queue.started(&instance);
     let result = if instance.metadata.deletion_timestamp.is_some() {
         clean_up(&instance, &ctx).await.map(|action| (action, None))
     } else {
@@ -157,12 +157,14 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
         return Ok(Action::await_change());
     }
     let (live, _) = ctx
+        .reconciles
         .applier
         .live(&owner.name, &owner.namespace)
         .await
         .map_err(|source| ReconcileError::read("the instance's objects", source))?;
     for object in &live {
-        ctx.applier
+        ctx.reconciles
+            .applier
             .delete(&object.key)
             .await
             .map_err(|source| ReconcileError::prune(&object.key, source))?;
@@ -178,7 +180,7 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
     api.patch(&owner.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(|source| ReconcileError::write("the finalizer", source))?;
-    let dropped = ctx.selections.forget(&instance_key(instance));
+    let dropped = ctx.reconciles.selections.forget(&instance_key(instance));
     ctx.leadership.recheck(dropped);
     ctx.build_clusters.forget(&instance_key(instance));
     info!(deleted = live.len(), "instance deleted; its objects are removed");
@@ -267,7 +269,7 @@ fn judge_job_configs(configs: &[Arc<JobConfig>], settings: &JobSettings, ctx: &C
         .iter()
         .map(|config| Judged {
             config: config.clone(),
-            findings: ctx.checked.findings(config, settings).as_ref().clone(),
+            findings: ctx.reconciles.checked.findings(config, settings).as_ref().clone(),
         })
         .collect();
     let sets: Vec<_> = configs.iter().map(|c| &c.spec.jobs).collect();
@@ -488,6 +490,7 @@ async fn read(instance: &ProwInstance, ctx: &Context) -> Result<Option<(Read, Ve
     let storage_reference = storage_copy::source(&instance.spec);
     let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference, &instance_secrets).await?;
     let (live, deployments) = ctx
+        .reconciles
         .applier
         .live(&owner.name, &owner.namespace)
         .await
@@ -651,7 +654,7 @@ async fn apply(
     ctx: &Context,
 ) -> Applied {
     let plan = {
-        let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
+        let written = ctx.reconciles.written.lock().unwrap_or_else(|p| p.into_inner());
         apply::plan(built.desired, &read.live, &written)
     };
     let outcome = carry_out(&plan, &read.live, ctx).await;
@@ -787,7 +790,7 @@ fn record_selection(instance: &ProwInstance, validated: &Validated<'_>, ctx: &Co
             .iter()
             .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.object.metadata)),
     );
-    let dropped = ctx.selections.record(instance_key(instance), now_selected);
+    let dropped = ctx.reconciles.selections.record(instance_key(instance), now_selected);
     ctx.leadership.recheck(dropped);
 }
 
@@ -937,7 +940,7 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
     for step in &plan.apply {
         let (kind, namespace, name) = &step.desired.key;
         let started = Instant::now();
-        let result = ctx.applier.apply(step).await;
+        let result = ctx.reconciles.applier.apply(step).await;
         ctx.metrics.observe(
             "prow_operator_apply_duration_seconds",
             "Server-side apply latency by kind.",
@@ -948,7 +951,8 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
             Ok(object) => {
                 let written = apply::written(&object);
                 let change = apply::change(before.get(&step.desired.key).copied(), &written, &step.desired.hash);
-                ctx.written
+                ctx.reconciles
+                    .written
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(step.desired.key.clone(), written);
@@ -975,9 +979,13 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
         }
     }
     for key in &plan.prune {
-        match ctx.applier.delete(key).await {
+        match ctx.reconciles.applier.delete(key).await {
             Ok(()) => {
-                ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+                ctx.reconciles
+                    .written
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(key);
                 carried.pruned.push(format!("deleted {} {}/{}", key.0, key.1, key.2));
             }
             Err(error) => {

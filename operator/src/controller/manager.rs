@@ -27,7 +27,7 @@ use super::recorder::{Recorder, Reporter};
 use super::wakeups::{self, Changes};
 use super::watch_task::drive;
 use super::webhooks;
-use super::{Changed, ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
+use super::{Changed, ConfigRef, Context, Leadership, Queue, ReconcileError, Reconciles, Selections, Stores};
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -89,7 +89,6 @@ impl Caches {
         };
         let ctx = Arc::new(Context {
             client: client.clone(),
-            applier: Applier::new(client.clone()),
             stores: Stores {
                 instances: instances.clone(),
                 job_configs: job_configs.clone(),
@@ -102,15 +101,18 @@ impl Caches {
             webhook: settings.webhook,
             last_good: LastGood::default(),
             live_jobs: Default::default(),
-            checked: Default::default(),
             github: Default::default(),
             build_clusters: Default::default(),
             label_sync: Default::default(),
             changed: Changed::default(),
-            written: Default::default(),
-            selections: Selections::default(),
             leadership: Leadership::default(),
-            queue: Queue::new(metrics),
+            reconciles: Reconciles {
+                applier: Applier::new(client.clone()),
+                written: Default::default(),
+                selections: Selections::default(),
+                checked: Default::default(),
+                queue: Queue::new(metrics),
+            },
         });
 
         let config = watcher::Config::default();

@@ -361,12 +361,24 @@ pub struct Changed {
     pub instances: tokio::sync::Notify,
 }
 
+/// What the instance reconcile keeps between rounds, and the watches that start it read.
+pub struct Reconciles {
+    /// Applies and prunes rendered objects.
+    pub applier: Applier,
+    /// What this process last wrote to each rendered object.
+    pub written: Mutex<HashMap<Key, Written>>,
+    /// What each instance selected last.
+    pub selections: Selections,
+    /// The findings of each JobConfig on its own.
+    pub checked: checked::Checked,
+    /// Pending reconciles.
+    pub queue: Queue,
+}
+
 /// Everything a reconcile needs.
 pub struct Context {
     /// The API client.
     pub client: Client,
-    /// Applies and prunes rendered objects.
-    pub applier: Applier,
     /// The caches.
     pub stores: Stores,
     /// Records Events.
@@ -379,8 +391,6 @@ pub struct Context {
     pub last_good: LastGood,
     /// What each instance has in effect for the trigger and the job loops.
     pub live_jobs: live_jobs::LiveJobsByInstance,
-    /// The findings of each JobConfig on its own.
-    pub checked: checked::Checked,
     /// A GitHub client per instance.
     pub github: github_clients::GitHubClients,
     /// The build clusters of each instance: clients and last probes.
@@ -389,14 +399,10 @@ pub struct Context {
     pub label_sync: label_sync::LabelSyncMemo,
     /// Wakes the loops that look again when what they read changed.
     pub changed: Changed,
-    /// What this process last wrote to each rendered object.
-    pub written: Mutex<HashMap<Key, Written>>,
-    /// What each instance selected last.
-    pub selections: Selections,
     /// Whether this replica leads, and where its reconcile requests go while it does.
     pub leadership: Leadership,
-    /// Pending reconciles.
-    pub queue: Queue,
+    /// What the instance reconcile keeps between rounds.
+    pub reconciles: Reconciles,
 }
 
 impl Context {
