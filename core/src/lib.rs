@@ -12,7 +12,10 @@
 //! - [`check`]: every finding about a configuration, with its field path.
 //! - [`render`]: upstream Prow's files and the Kubernetes manifests of an installation.
 //! - [`podspec`]: a ProwJob's pod, decorated as upstream's plank builds it.
-//! - [`engine`]: the job lifecycle's decisions (trigger, schedule, execute, report, clean).
+//! - [`trigger`]: which ProwJobs a GitHub event creates or aborts, and who is trusted.
+//! - [`engine`]: the job lifecycle's decisions (schedule, execute, report, clean) and ProwJobs.
+//! - Shared vocabulary: [`rule`] (rule names of findings and pod errors), [`field_path`],
+//!   [`job_labels`] (the labels of ProwJobs and their pods).
 //! - Utilities: [`cron`], [`duration`], [`patterns`], [`ignored`], [`parallel`],
 //!   [`cluster_aliases`].
 
@@ -21,13 +24,17 @@ pub mod cluster_aliases;
 pub mod cron;
 pub mod duration;
 pub mod engine;
+pub mod field_path;
 pub mod ignored;
 pub mod import;
 pub mod input;
 pub mod instance_config;
+pub mod job_labels;
 pub mod parallel;
 pub mod patterns;
 pub mod pipeline;
 pub mod podspec;
 pub mod render;
+pub mod rule;
 pub mod select;
+pub mod trigger;

@@ -14,7 +14,7 @@ use crate::mkpj;
 use crate::mkpod;
 use crate::pipeline;
 use crate::render::OperatorWebhook;
-use crate::trigger_cli;
+use crate::trigger::preview;
 
 /// Runs Prow declaratively: renders, checks and reconciles Prow installations.
 #[derive(Debug, Parser)]
@@ -284,7 +284,7 @@ pub enum CliError {
     Mkpod(#[from] mkpod::MkpodError),
     /// A webhook payload could not be evaluated.
     #[error(transparent)]
-    Trigger(#[from] trigger_cli::TriggerCliError),
+    Trigger(#[from] preview::PreviewError),
     /// `labels diff` or `webhooks diff` could not start.
     #[error(transparent)]
     GitHubDiff(#[from] crate::github_diff::GitHubDiffError),
@@ -417,14 +417,14 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 source,
             })?;
             let payload: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                CliError::Trigger(trigger_cli::TriggerCliError::Payload {
+                CliError::Trigger(preview::PreviewError::Payload {
                     event: event_type.clone(),
                     message: e.to_string(),
                 })
             })?;
-            let outcome = trigger_cli::evaluate(&inputs, &event_type, &payload, &changed_files, trusted, &namespace)?;
+            let preview = preview::evaluate(&inputs, &event_type, &payload, &changed_files, trusted, &namespace)?;
             if explain {
-                for explanation in &outcome.explanations {
+                for explanation in &preview.explanations {
                     let verdict = if explanation.selected {
                         "runs"
                     } else if explanation.job.is_empty() {
@@ -436,10 +436,10 @@ pub fn run(cli: Cli) -> Result<Outcome, CliError> {
                 }
             }
             let mut out = String::new();
-            for abort in &outcome.abort {
+            for abort in &preview.abort {
                 out.push_str(&format!("# would abort {abort}\n"));
             }
-            for job in &outcome.create {
+            for job in &preview.create {
                 out.push_str("---\n");
                 out.push_str(&prow_api::yaml::to_string(job)?);
             }

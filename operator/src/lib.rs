@@ -18,11 +18,11 @@ pub mod logging;
 pub mod mkpj;
 pub mod mkpod;
 pub mod run;
-pub mod trigger_cli;
+pub mod trigger;
 pub mod webhook;
 pub mod webhooks_cli;
 
 pub use prow_core::{
-    check, cluster_aliases, cron, duration, engine, ignored, import, input, instance_config, parallel, patterns,
-    pipeline, podspec, render, select,
+    check, cluster_aliases, cron, duration, engine, field_path, ignored, import, input, instance_config, job_labels,
+    parallel, patterns, pipeline, podspec, render, rule, select,
 };

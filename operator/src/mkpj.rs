@@ -5,8 +5,8 @@ use prow_api::ProwJob;
 use prow_api::job::{Pull, Refs};
 
 use crate::engine::prowjob;
-use crate::engine::trigger::branch_matches;
 use crate::input::Inputs;
+use prow_core::trigger::branch_matches;
 
 /// The refs a presubmit or postsubmit runs against, from the command line.
 #[derive(Clone, Debug, Default)]

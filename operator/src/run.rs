@@ -19,11 +19,12 @@ use tracing::{info, warn};
 
 use crate::controller::manager::{self, Settings};
 use crate::controller::webhook_activity::ActivityRecorder;
-use crate::controller::{Context, hmac, trigger};
+use crate::controller::{Context, hmac};
 use crate::http::metrics::Metrics;
 use crate::http::{self as endpoints, Routes, State};
 use crate::lease::{ElectionConfig, LeaderElector};
 use crate::render::OperatorWebhook;
+use crate::trigger;
 use crate::webhook::signature::Tokens;
 
 /// How `run` is configured.
@@ -147,7 +148,7 @@ async fn refresh_tokens(ctx: Arc<Context>, state: Arc<State>) {
         let tokens = hmac::tokens(&ctx).await;
         *state.tokens.write().unwrap_or_else(|p| p.into_inner()) = tokens;
         tokio::select! {
-            _ = ctx.secrets_changed.notified() => {}
+            _ = ctx.changed.secrets.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
     }
@@ -244,7 +245,10 @@ async fn run_async(options: RunOptions) -> Result<(), RunError> {
     // Deployment's memory limit counts them.
     let answered = state.clone();
     tokio::spawn(async move { crate::controller::release_freed_memory_while_busy(&answered.answered).await });
-    let _ = state.consumer.set(Arc::new(trigger::Consumer(caches.ctx.clone())));
+    let _ = state.consumer.set(Arc::new(trigger::Consumer {
+        ctx: caches.ctx.clone(),
+        jobs: caches.leading_jobs.clone(),
+    }));
     // Every replica notes the signed deliveries it receives for the leader's webhook loop.
     let activity = Arc::new(ActivityRecorder::new(caches.ctx.clone()));
     let _ = state.observer.set(activity.clone());

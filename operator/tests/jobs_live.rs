@@ -246,7 +246,9 @@ impl World {
     }
 
     async fn start_loops(&mut self) {
-        let (jobs, feeds) = Jobs::start(self.caches.ctx.clone(), self.clock.clone()).await.unwrap();
+        let (jobs, feeds) = Jobs::start(self.caches.ctx.clone(), &self.caches.leading_jobs, self.clock.clone())
+            .await
+            .unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(jobs.clone().run(feeds, async move {
             let _ = stopped.await;

@@ -46,6 +46,26 @@ async fn mount_labels(server: &MockServer, repo: &str, labels: Value) {
         .await;
 }
 
+/// Mounts a mock that answers `verb route` (whose body is `body`, when given) with `status` and
+/// the JSON `answer`, and expects it exactly once.
+async fn expect_once(
+    server: &MockServer,
+    (verb, route): (&str, &str),
+    body: Option<Value>,
+    (status, answer): (u16, Option<Value>),
+) {
+    let mut response = ResponseTemplate::new(status);
+    if let Some(answer) = answer {
+        response = response.set_body_json(answer);
+    }
+    let mock = Mock::given(method(verb)).and(path(route));
+    let mock = match body {
+        Some(body) => mock.and(body_json(body)).respond_with(response),
+        None => mock.respond_with(response),
+    };
+    mock.expect(1).mount(server).await;
+}
+
 fn writes(requests: &[Request]) -> Vec<String> {
     requests
         .iter()
@@ -92,35 +112,29 @@ async fn repo_labels_follow_pagination_and_read_a_null_description() {
 #[tokio::test]
 async fn create_update_and_delete_send_the_documented_requests() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/labels"))
-        .and(body_json(
-            json!({"name": "kind/bug", "color": "e11d21", "description": "A bug"}),
-        ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(label("kind/bug", "e11d21", Some("A bug"))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_once(
+        &server,
+        ("POST", "/repos/acme/widgets/labels"),
+        Some(json!({"name": "kind/bug", "color": "e11d21", "description": "A bug"})),
+        (201, Some(label("kind/bug", "e11d21", Some("A bug")))),
+    )
+    .await;
     // The current name is one path segment; the new name goes in the body.
-    Mock::given(method("PATCH"))
-        .and(path("/repos/acme/widgets/labels/kind%2Fbug"))
-        .and(body_json(json!({"new_name": "Kind/Bug", "description": ""})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(label("Kind/Bug", "e11d21", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/repos/acme/widgets/labels/old"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/repos/acme/widgets/labels/gone"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_once(
+        &server,
+        ("PATCH", "/repos/acme/widgets/labels/kind%2Fbug"),
+        Some(json!({"new_name": "Kind/Bug", "description": ""})),
+        (200, Some(label("Kind/Bug", "e11d21", None))),
+    )
+    .await;
+    expect_once(&server, ("DELETE", "/repos/acme/widgets/labels/old"), None, (204, None)).await;
+    expect_once(
+        &server,
+        ("DELETE", "/repos/acme/widgets/labels/gone"),
+        None,
+        (404, Some(json!({"message": "Not Found"}))),
+    )
+    .await;
     let gh = client(&server);
     gh.create_repo_label("acme", "widgets", "kind/bug", Some("e11d21"), "A bug")
         .await
@@ -135,15 +149,17 @@ async fn create_update_and_delete_send_the_documented_requests() {
 #[tokio::test]
 async fn a_refused_create_is_a_422_naming_the_label_and_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/labels"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
-            "message": "Validation Failed",
-            "errors": [{"resource": "Label", "code": "already_exists", "field": "name", "message": "already_exists"}],
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let refused = json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "Label", "code": "already_exists", "field": "name", "message": "already_exists"}],
+    });
+    expect_once(
+        &server,
+        ("POST", "/repos/acme/widgets/labels"),
+        None,
+        (422, Some(refused)),
+    )
+    .await;
     let err = client(&server)
         .create_repo_label("acme", "widgets", "bug", None, "")
         .await
@@ -187,12 +203,13 @@ async fn a_rate_limited_write_waits_for_retry_after_then_succeeds() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widgets/labels"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(label("bug", "ededed", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_once(
+        &server,
+        ("POST", "/repos/acme/widgets/labels"),
+        None,
+        (201, Some(label("bug", "ededed", None))),
+    )
+    .await;
     let started = Instant::now();
     client(&server)
         .create_repo_label("acme", "widgets", "bug", None, "")
@@ -302,15 +319,13 @@ async fn previously_renames_in_one_patch_and_migrates_issues_when_both_exist() {
         json!([label("bug", "ffffff", None), label("kind/bug", "e11d21", Some("A bug"))]),
     )
     .await;
-    Mock::given(method("PATCH"))
-        .and(path("/repos/acme/renamed/labels/bug"))
-        .and(body_json(
-            json!({"new_name": "kind/bug", "color": "e11d21", "description": "A bug"}),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(label("kind/bug", "e11d21", Some("A bug"))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_once(
+        &server,
+        ("PATCH", "/repos/acme/renamed/labels/bug"),
+        Some(json!({"new_name": "kind/bug", "color": "e11d21", "description": "A bug"})),
+        (200, Some(label("kind/bug", "e11d21", Some("A bug")))),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/search/issues"))
         .and(query_param(
@@ -324,25 +339,21 @@ async fn previously_renames_in_one_patch_and_migrates_issues_when_both_exist() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/merged/issues/12/labels"))
-        .and(body_json(json!({"labels": ["kind/bug"]})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "kind/bug"}, {"name": "bug"}])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/repos/acme/merged/issues/12/labels/bug"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "kind/bug"}])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/repos/acme/merged/labels/bug"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_once(
+        &server,
+        ("POST", "/repos/acme/merged/issues/12/labels"),
+        Some(json!({"labels": ["kind/bug"]})),
+        (200, Some(json!([{"name": "kind/bug"}, {"name": "bug"}]))),
+    )
+    .await;
+    expect_once(
+        &server,
+        ("DELETE", "/repos/acme/merged/issues/12/labels/bug"),
+        None,
+        (200, Some(json!([{"name": "kind/bug"}]))),
+    )
+    .await;
+    expect_once(&server, ("DELETE", "/repos/acme/merged/labels/bug"), None, (204, None)).await;
     let s = spec(json!({"default": {"labels": [{
         "name": "kind/bug", "color": "e11d21", "description": "A bug", "previously": [{"name": "bug"}],
     }]}}));

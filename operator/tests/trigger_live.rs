@@ -17,10 +17,10 @@ use kube::Api;
 use kube::api::{ListParams, PostParams};
 use prow_api::{JobConfig, ProwInstance, ProwJob};
 use prow_operator::controller::manager::{Caches, Settings};
-use prow_operator::controller::trigger;
 use prow_operator::http::Event;
 use prow_operator::http::metrics::Metrics;
 use prow_operator::render::OperatorWebhook;
+use prow_operator::trigger;
 use serde_json::{Value, json};
 
 fn documents(path: &std::path::Path) -> Vec<Value> {
@@ -100,7 +100,9 @@ fn push(branch: &str) -> Delivery {
 async fn a_push_to_main_creates_the_postsubmits_once() {
     let kit = testkit::Testkit::start().await;
     let caches = installed(&kit).await;
-    let handled = trigger::handle(&push("main").read(), &caches.ctx).await.unwrap();
+    let handled = trigger::handle(&push("main").read(), &caches.ctx, &caches.leading_jobs)
+        .await
+        .unwrap();
     assert_eq!(handled.created.len(), 1, "{handled:?}");
     let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
     let created = prowjobs.list(&ListParams::default()).await.unwrap().items;
@@ -121,7 +123,9 @@ async fn a_push_to_main_creates_the_postsubmits_once() {
     assert_eq!(name.len(), 36, "a UUID name: {name}");
 
     // Redelivered (or retried after a failure): the same ProwJob, nothing new.
-    let again = trigger::handle(&push("main").read(), &caches.ctx).await.unwrap();
+    let again = trigger::handle(&push("main").read(), &caches.ctx, &caches.leading_jobs)
+        .await
+        .unwrap();
     assert_eq!(again, handled);
     assert_eq!(prowjobs.list(&ListParams::default()).await.unwrap().items.len(), 1);
 }
@@ -131,7 +135,7 @@ async fn a_push_to_another_branch_or_repository_creates_nothing() {
     let kit = testkit::Testkit::start().await;
     let caches = installed(&kit).await;
     assert!(
-        trigger::handle(&push("feature").read(), &caches.ctx)
+        trigger::handle(&push("feature").read(), &caches.ctx, &caches.leading_jobs)
             .await
             .unwrap()
             .created
@@ -141,7 +145,7 @@ async fn a_push_to_another_branch_or_repository_creates_nothing() {
     elsewhere.payload["repository"]["owner"]["login"] = json!("another-org");
     elsewhere.payload["repository"]["full_name"] = json!("another-org/api");
     assert!(
-        trigger::handle(&elsewhere.read(), &caches.ctx)
+        trigger::handle(&elsewhere.read(), &caches.ctx, &caches.leading_jobs)
             .await
             .unwrap()
             .created
@@ -245,9 +249,10 @@ async fn a_tenants_token_never_creates_prowjobs_for_another_tenant() {
         100,
         Arc::new(Metrics::default()),
     ));
-    let _ = state
-        .consumer
-        .set(Arc::new(trigger::Consumer(caches.ctx.clone())) as Arc<dyn prow_operator::http::Consumer>);
+    let _ = state.consumer.set(Arc::new(trigger::Consumer {
+        ctx: caches.ctx.clone(),
+        jobs: caches.leading_jobs.clone(),
+    }) as Arc<dyn prow_operator::http::Consumer>);
     let hook = prow_operator::http::Hook::new(state, prow_operator::http::Limits::HOOK);
 
     let example = json!({"name": "api", "full_name": "example-org/api", "owner": {"login": "example-org"}});
@@ -425,10 +430,11 @@ mod pull_requests {
         let _jobs = match leading {
             true => {
                 let clock = Arc::new(prow_operator::controller::jobs::SystemClock);
-                let (jobs, _feeds) = prow_operator::controller::jobs::Jobs::start(caches.ctx.clone(), clock)
-                    .await
-                    .unwrap();
-                assert!(caches.ctx.leading_jobs().is_some());
+                let (jobs, _feeds) =
+                    prow_operator::controller::jobs::Jobs::start(caches.ctx.clone(), &caches.leading_jobs, clock)
+                        .await
+                        .unwrap();
+                assert!(caches.leading_jobs.get().is_some());
                 Some(jobs)
             }
             false => None,
@@ -439,9 +445,13 @@ mod pull_requests {
             .mount(&github)
             .await;
 
-        let first = trigger::handle(&opened("alice", "1111111", "opened").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let first = trigger::handle(
+            &opened("alice", "1111111", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
         let created = prowjobs.list(&ListParams::default()).await.unwrap().items;
         assert_eq!(created.len(), first.created.len());
@@ -462,9 +472,13 @@ mod pull_requests {
 
         // A new commit: the unfinished presubmits are aborted and new ones start.
         let before = kit.audit().len();
-        let second = trigger::handle(&opened("alice", "2222222", "synchronize").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let second = trigger::handle(
+            &opened("alice", "2222222", "synchronize").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         let listed = kit.audit()[before..]
             .iter()
             .any(|r| r.verb == testkit::Verb::List && r.resource == "prowjobs");
@@ -514,9 +528,13 @@ mod pull_requests {
             .expect(1)
             .mount(&github)
             .await;
-        let handled = trigger::handle(&opened("mallory", "3333333", "opened").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let handled = trigger::handle(
+            &opened("mallory", "3333333", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert!(handled.created.is_empty());
         assert_eq!(handled.labeled, ["needs-ok-to-test"]);
         assert!(handled.replies[0].starts_with("Hi @mallory."), "{:?}", handled.replies);
@@ -554,7 +572,9 @@ mod pull_requests {
             .mount(&github)
             .await;
         let event = opened("mallory", "6666666", "opened");
-        let first = trigger::handle(&event.read(), &caches.ctx).await.unwrap();
+        let first = trigger::handle(&event.read(), &caches.ctx, &caches.leading_jobs)
+            .await
+            .unwrap();
         assert_eq!(first.labeled, ["needs-ok-to-test"]);
         assert_eq!(first.replies.len(), 1);
         // What GitHub holds now: the label, and the welcome as posted.
@@ -583,7 +603,9 @@ mod pull_requests {
             .with_priority(1)
             .mount(&github)
             .await;
-        let again = trigger::handle(&event.read(), &caches.ctx).await.unwrap();
+        let again = trigger::handle(&event.read(), &caches.ctx, &caches.leading_jobs)
+            .await
+            .unwrap();
         assert!(again.labeled.is_empty() && again.replies.is_empty(), "{again:?}");
         drop(github);
     }
@@ -603,9 +625,13 @@ mod pull_requests {
             .respond_with(ResponseTemplate::new(503))
             .mount(&github)
             .await;
-        let error = trigger::handle(&opened("alice", "4444444", "opened").read(), &caches.ctx)
-            .await
-            .unwrap_err();
+        let error = trigger::handle(
+            &opened("alice", "4444444", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, trigger::TriggerError::GitHub { .. }), "{error}");
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
         assert!(prowjobs.list(&ListParams::default()).await.unwrap().items.is_empty());
@@ -659,9 +685,13 @@ mod pull_requests {
             .await;
         let prowjobs: Api<ProwJob> = Api::namespaced(kit.client(), "prow");
 
-        let named = trigger::handle(&comment("alice", "/test pull-api-lint").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let named = trigger::handle(
+            &comment("alice", "/test pull-api-lint").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert_eq!(named.created.len(), 1, "{named:?}");
         assert_eq!(
             job_names(&prowjobs.list(&ListParams::default()).await.unwrap().items),
@@ -670,7 +700,7 @@ mod pull_requests {
 
         // As upstream: the failed context, plus the automatic job not yet reported on the head
         // SHA (pull-api-e2e); not the passed one.
-        let retest = trigger::handle(&comment("alice", "/retest").read(), &caches.ctx)
+        let retest = trigger::handle(&comment("alice", "/retest").read(), &caches.ctx, &caches.leading_jobs)
             .await
             .unwrap();
         assert_eq!(retest.created.len(), 2, "{retest:?}");
@@ -680,6 +710,37 @@ mod pull_requests {
             .unwrap()
             .items;
         assert_eq!(job_names(&rerun), ["pull-api-e2e", "pull-api-unit"]);
+    }
+
+    /// A comment that names its job, or holds no command, is decided without the changed files
+    /// (the trigger's outcome asks for them only when a judged job filters on them), so GitHub is
+    /// not asked for them, though the repository's jobs filter on them.
+    #[tokio::test]
+    async fn comments_that_judge_no_filtered_job_do_not_read_the_changed_files() {
+        let kit = testkit::Testkit::start().await;
+        let github = MockServer::start().await;
+        let caches = installed_with_github(&kit, &github).await;
+        pull_request_7(&github, "alice").await;
+        Mock::given(method("GET"))
+            .and(path("/orgs/example-org/members/alice"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&github)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/example-org/api/pulls/7/files"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .with_priority(1)
+            .expect(0)
+            .named("the changed files")
+            .mount(&github)
+            .await;
+        for (body, created) in [("/test pull-api-lint", 1), ("Thanks, looks good.", 0)] {
+            let handled = trigger::handle(&comment("alice", body).read(), &caches.ctx, &caches.leading_jobs)
+                .await
+                .unwrap();
+            assert_eq!(handled.created.len(), created, "{body}: {handled:?}");
+        }
+        github.verify().await;
     }
 
     #[tokio::test]
@@ -709,9 +770,13 @@ mod pull_requests {
             .expect(1)
             .mount(&github)
             .await;
-        let handled = trigger::handle(&comment("mallory", "/test all").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let handled = trigger::handle(
+            &comment("mallory", "/test all").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert!(handled.created.is_empty());
         assert_eq!(handled.replies.len(), 1);
         assert!(
@@ -752,9 +817,13 @@ mod pull_requests {
             .await;
 
         // Without a PluginConfig, a collaborator is trusted.
-        let trusted = trigger::handle(&opened("carol", "a1", "opened").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let trusted = trigger::handle(
+            &opened("carol", "a1", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert!(!trusted.created.is_empty(), "{trusted:?}");
 
         // The sample PluginConfig: only_org_members, and dependabot trusted as an app.
@@ -771,9 +840,13 @@ mod pull_requests {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let collaborator = trigger::handle(&opened("carol", "a2", "opened").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let collaborator = trigger::handle(
+            &opened("carol", "a2", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert!(collaborator.created.is_empty(), "only org members: {collaborator:?}");
         assert_eq!(collaborator.labeled, ["needs-ok-to-test"]);
         assert!(
@@ -781,9 +854,13 @@ mod pull_requests {
             "{:?}",
             collaborator.replies
         );
-        let app = trigger::handle(&opened("dependabot[bot]", "a3", "opened").read(), &caches.ctx)
-            .await
-            .unwrap();
+        let app = trigger::handle(
+            &opened("dependabot[bot]", "a3", "opened").read(),
+            &caches.ctx,
+            &caches.leading_jobs,
+        )
+        .await
+        .unwrap();
         assert!(!app.created.is_empty(), "a trusted app: {app:?}");
     }
 }

@@ -96,6 +96,23 @@ fn state_of(statuses: &[Value], target: &str) -> Option<String> {
         .and_then(|s| s["state"].as_str().map(String::from))
 }
 
+/// The samples installed against `github`, whose repositories' webhooks `fake` plays, with
+/// managed webhooks on and read again every `resync`.
+async fn managing_webhooks(github: &MockServer, fake: &FakeHooks, resync: &str) -> World {
+    Mock::given(path_regex("^/repos/example-org/[^/]+/hooks"))
+        .respond_with(fake.clone())
+        .mount(github)
+        .await;
+    let world = installed_with_github(github, json!({})).await;
+    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
+    let managed = json!({"spec": {"github": {"webhook": {"managed": true, "resyncPeriod": resync}}}});
+    instances
+        .patch("prow", &PatchParams::default(), &Patch::Merge(&managed))
+        .await
+        .expect("patch the instance");
+    world
+}
+
 #[tokio::test]
 async fn managed_webhooks_are_created_per_repository_and_follow_a_rotated_token() {
     let github = MockServer::start().await;
@@ -104,17 +121,7 @@ async fn managed_webhooks_are_created_per_repository_and_follow_a_rotated_token(
         "config": {"url": "https://ci.example/hook", "content_type": "form"}});
     fake.set("website", Some(vec![foreign.clone()]));
     fake.set("api", None);
-    Mock::given(path_regex("^/repos/example-org/[^/]+/hooks"))
-        .respond_with(fake.clone())
-        .mount(&github)
-        .await;
-    let world = installed_with_github(&github, json!({})).await;
-    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
-    let managed = json!({"spec": {"github": {"webhook": {"managed": true, "resyncPeriod": "2s"}}}});
-    instances
-        .patch("prow", &PatchParams::default(), &Patch::Merge(&managed))
-        .await
-        .expect("patch the instance");
+    let world = managing_webhooks(&github, &fake, "2s").await;
 
     let statuses = world
         .eventually("status.webhooks: website Present, api Failed", || async {
@@ -232,17 +239,7 @@ async fn a_deleted_webhook_is_recreated_on_its_meta_delivery_and_deliveries_show
     let fake = FakeHooks::default();
     fake.set("website", Some(vec![]));
     fake.set("api", Some(vec![]));
-    Mock::given(path_regex("^/repos/example-org/[^/]+/hooks"))
-        .respond_with(fake.clone())
-        .mount(&github)
-        .await;
-    let world = installed_with_github(&github, json!({})).await;
-    let instances: Api<ProwInstance> = Api::namespaced(world.client.clone(), "prow");
-    let managed = json!({"spec": {"github": {"webhook": {"managed": true, "resyncPeriod": "1h"}}}});
-    instances
-        .patch("prow", &PatchParams::default(), &Patch::Merge(&managed))
-        .await
-        .expect("patch the instance");
+    let world = managing_webhooks(&github, &fake, "1h").await;
     world
         .eventually("both webhooks created", || async {
             let statuses = webhook_statuses(&world).await;

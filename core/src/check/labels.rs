@@ -61,7 +61,7 @@ pub(crate) fn label_value_problem(value: &str) -> Option<String> {
     if value.len() > MAX_NAME {
         return Some(format!("it is longer than {MAX_NAME} characters"));
     }
-    if !crate::engine::labels::is_valid_label_value(value) {
+    if !crate::job_labels::is_valid_label_value(value) {
         return Some(
             "it must be letters, digits, '-', '_' or '.', and start and end with a letter or digit".to_string(),
         );

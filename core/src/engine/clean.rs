@@ -9,10 +9,8 @@ use prow_api::upstream::config::Sinker;
 use prow_api::{ProwJob, ProwJobType};
 
 use super::job_pod::JobPod;
-use super::labels::CREATED_BY_PROW;
+use crate::job_labels::{CREATED_BY_PROW, PROWJOB_ID};
 
-/// The label naming a pod's ProwJob.
-pub const PROWJOB_ID: &str = "prow.k8s.io/id";
 /// Orphaned pods younger than this are left alone: their ProwJob may not be visible yet.
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(30);
 

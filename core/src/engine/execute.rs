@@ -9,9 +9,8 @@ use prow_api::upstream::config::Plank;
 use prow_api::{ProwJob, ProwJobState};
 
 use super::job_pod::JobPod;
+use crate::job_labels::BUILD_ID;
 
-/// The pod label holding the run's build id.
-pub const BUILD_ID_LABEL: &str = "prow.k8s.io/build-id";
 /// The finalizer crier's pod reporter puts on job pods; a pod that is revived loses it.
 pub const GCSK8S_FINALIZER: &str = "prow.x-k8s.io/gcsk8sreporter";
 
@@ -97,12 +96,7 @@ pub enum Triggered {
 /// concurrency limits let it start ([`super::limits::may_start`]).
 pub fn on_triggered(pod: Option<&JobPod>, admitted: Result<(), String>) -> Triggered {
     if let Some(pod) = pod {
-        let build_id = pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(BUILD_ID_LABEL))
-            .cloned();
+        let build_id = pod.metadata.labels.as_ref().and_then(|l| l.get(BUILD_ID)).cloned();
         return Triggered::Adopt { build_id };
     }
     match admitted {

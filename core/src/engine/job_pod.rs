@@ -7,9 +7,7 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::{Deserialize, Deserializer};
 
-use super::clean::PROWJOB_ID;
-use super::execute::BUILD_ID_LABEL;
-use super::labels::CREATED_BY_PROW;
+use crate::job_labels::{BUILD_ID, CREATED_BY_PROW, PROWJOB_ID};
 
 /// What the job loops read of a job pod.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,7 +67,7 @@ impl From<Pod> for JobPod {
     fn from(pod: Pod) -> JobPod {
         let meta = pod.metadata;
         let labels = meta.labels.map(|mut labels| {
-            labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID_LABEL || key == CREATED_BY_PROW);
+            labels.retain(|key, _| key == PROWJOB_ID || key == BUILD_ID || key == CREATED_BY_PROW);
             labels
         });
         let metadata = ObjectMeta {

@@ -1,8 +1,8 @@
 //! The native job engine's pure decisions, with upstream Prow's semantics. The controllers
 //! around them only read state and apply the results.
 //!
-//! - trigger ([`trigger`], [`commands`], [`events`]): which ProwJobs a GitHub event creates or
-//!   aborts; [`prowjob`], [`labels`] and [`presets`] build them, with the instance's
+//! - ProwJobs: [`prowjob`] and [`presets`] build them, labelled by [`crate::job_labels`] (the trigger, in
+//!   [`crate::trigger`], decides which a GitHub event creates or aborts), with the instance's
 //!   [`job_defaults`] resolved in and [`quantity`] values written canonically;
 //! - execute ([`execute`], [`limits`]): what a pending job's pod means, superseded duplicates,
 //!   concurrency limits; [`job_pod`] is what they read of a job's pod; [`placement`], the
@@ -12,13 +12,10 @@
 //! - clean ([`clean`]): which ProwJobs and pods go.
 
 pub mod clean;
-pub mod commands;
-pub mod events;
 pub mod execute;
 pub mod failure_comment;
 pub mod job_defaults;
 pub mod job_pod;
-pub mod labels;
 pub mod limits;
 pub mod placement;
 pub mod presets;
@@ -26,4 +23,3 @@ pub mod prowjob;
 pub mod quantity;
 pub mod report;
 pub mod schedule;
-pub mod trigger;

@@ -11,8 +11,9 @@ use prow_api::{ProwJob, ProwJobSpec, ProwJobStatus, ProwJobType};
 use serde_json::Value;
 
 use super::job_defaults::JobDefaults;
-use super::{labels, presets, quantity};
+use super::{presets, quantity};
 use crate::ignored;
+use crate::job_labels as labels;
 use crate::podspec;
 
 /// What a new ProwJob needs besides its job: its identity, the moment it is made, and the

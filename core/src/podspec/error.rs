@@ -1,7 +1,7 @@
 //! Why a ProwJob has no Pod: each error names the field path and the problem, so it reads well as
 //! a ProwJob's `error` description and as a `check` finding.
 
-use crate::check::rule;
+use crate::rule;
 
 /// Where the ProwJob's pod spec is.
 pub const POD_SPEC: &str = "spec.pod_spec";
@@ -286,12 +286,4 @@ impl From<serde_json::Error> for PodError {
     }
 }
 
-/// `parent.name`, the field paths of errors (`parent["name"]` for names that are not plain).
-pub fn field(parent: &str, name: &str) -> String {
-    crate::check::field(parent, name)
-}
-
-/// `parent[index]`.
-pub fn item(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
-}
+pub use crate::field_path::{field, item};

@@ -33,13 +33,9 @@ pub use options::{UploadOptions, WrapperOptions};
 pub use resolve::{job_scope, matches, resolve};
 pub use url::{artifact_path, job_url};
 
-use crate::engine::labels;
+use crate::job_labels as labels;
 use env::{job_env, kube_env};
 
-/// The label holding the ProwJob's name.
-pub const PROWJOB_ID_LABEL: &str = "prow.k8s.io/id";
-/// The label holding the run's build id.
-pub const BUILD_ID_LABEL: &str = "prow.k8s.io/build-id";
 /// The name a single test container gets.
 pub const TEST_CONTAINER: &str = "test";
 
@@ -115,8 +111,8 @@ pub fn prowjob_to_pod(job: &ProwJob, inputs: &PodInputs) -> Result<Pod, PodError
     }
 
     let mut extra_labels = job.metadata.labels.clone().unwrap_or_default();
-    extra_labels.insert(PROWJOB_ID_LABEL.into(), name.clone());
-    extra_labels.insert(BUILD_ID_LABEL.into(), build_id);
+    extra_labels.insert(labels::PROWJOB_ID.into(), name.clone());
+    extra_labels.insert(labels::BUILD_ID.into(), build_id);
     let (mut pod_labels, annotations) =
         labels::metadata(&job.spec, &extra_labels, None, job.metadata.annotations.as_ref());
     if let Some(version) = &inputs.plank_version {
@@ -235,7 +231,7 @@ mod tests {
         );
         assert!(spec.volumes.iter().flatten().any(|v| v.name == "s3-credentials"));
         let labels = pod.metadata.labels.expect("labels");
-        assert_eq!(labels.get(BUILD_ID_LABEL).map(String::as_str), Some("42"));
+        assert_eq!(labels.get(crate::job_labels::BUILD_ID).map(String::as_str), Some("42"));
         assert!(labels.contains_key(PLANK_VERSION_LABEL));
     }
 

@@ -67,7 +67,7 @@ fn source_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) 
 #[tracing::instrument(skip_all, fields(instance = %describe(&instance.metadata)))]
 pub async fn reconcile(instance: Arc<ProwInstance>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    ctx.queue.started(&instance);
+    ctx.reconciles.queue.started(&instance);
     let result = if instance.metadata.deletion_timestamp.is_some() {
         clean_up(&instance, &ctx).await.map(|action| (action, None))
     } else {
@@ -158,12 +158,14 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
         return Ok(Action::await_change());
     }
     let (live, _) = ctx
+        .reconciles
         .applier
         .live(&owner.name, &owner.namespace)
         .await
         .map_err(|source| ReconcileError::read("the instance's objects", source))?;
     for object in &live {
-        ctx.applier
+        ctx.reconciles
+            .applier
             .delete(&object.key)
             .await
             .map_err(|source| ReconcileError::prune(&object.key, source))?;
@@ -179,7 +181,7 @@ async fn clean_up(instance: &ProwInstance, ctx: &Context) -> Result<Action, Reco
     api.patch(&owner.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(|source| ReconcileError::write("the finalizer", source))?;
-    let dropped = ctx.selections.forget(&instance_key(instance));
+    let dropped = ctx.reconciles.selections.forget(&instance_key(instance));
     ctx.leadership.recheck(dropped);
     ctx.build_clusters.forget(&instance_key(instance));
     info!(deleted = live.len(), "instance deleted; its objects are removed");
@@ -301,7 +303,7 @@ fn judged(job_configs: &[Arc<JobConfig>], findings: Vec<Vec<Finding>>) -> Vec<Ju
 pub fn job_configs_in_effect(instance: &ProwInstance, ctx: &Context) -> (Vec<Arc<JobConfig>>, JobSettings) {
     let (_, job_configs) = snapshot(instance, ctx);
     let declared = ctx.build_clusters.declared(&instance_key(instance));
-    let validation = validate_live(instance, declared, &job_configs, &[], &[], &ctx.checked);
+    let validation = validate_live(instance, declared, &job_configs, &[], &[], &ctx.reconciles.checked);
     let in_effect = judged(&job_configs, validation.job_configs)
         .into_iter()
         .filter_map(|judged| {
@@ -500,6 +502,7 @@ async fn read(instance: &ProwInstance, ctx: &Context) -> Result<Option<(Read, Ve
     let storage_reference = storage_copy::source(&instance.spec);
     let storage = read_storage_secrets(ctx, &owner, &namespaces.pod, storage_reference, &instance_secrets).await?;
     let (live, deployments) = ctx
+        .reconciles
         .applier
         .live(&owner.name, &owner.namespace)
         .await
@@ -564,7 +567,7 @@ async fn validate<'a>(instance: &ProwInstance, read: &'a Read, ctx: &Context) ->
         &read.job_configs,
         &plugin_configs,
         &label_sets,
-        &ctx.checked,
+        &ctx.reconciles.checked,
     );
     let instance_report = Report {
         source: read.sourced.source.clone(),
@@ -688,7 +691,7 @@ async fn apply(
     ctx: &Context,
 ) -> Applied {
     let plan = {
-        let written = ctx.written.lock().unwrap_or_else(|p| p.into_inner());
+        let written = ctx.reconciles.written.lock().unwrap_or_else(|p| p.into_inner());
         apply::plan(built.desired, &read.live, &written)
     };
     let outcome = carry_out(&plan, &read.live, ctx).await;
@@ -824,7 +827,7 @@ fn record_selection(instance: &ProwInstance, validated: &Validated<'_>, ctx: &Co
             .iter()
             .map(|c| ConfigRef::of(ConfigKind::LabelSet, &c.object.metadata)),
     );
-    let dropped = ctx.selections.record(instance_key(instance), now_selected);
+    let dropped = ctx.reconciles.selections.record(instance_key(instance), now_selected);
     ctx.leadership.recheck(dropped);
 }
 
@@ -974,7 +977,7 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
     for step in &plan.apply {
         let (kind, namespace, name) = &step.desired.key;
         let started = Instant::now();
-        let result = ctx.applier.apply(step).await;
+        let result = ctx.reconciles.applier.apply(step).await;
         ctx.metrics.observe(
             "prow_operator_apply_duration_seconds",
             "Server-side apply latency by kind.",
@@ -985,7 +988,8 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
             Ok(object) => {
                 let written = apply::written(&object);
                 let change = apply::change(before.get(&step.desired.key).copied(), &written, &step.desired.hash);
-                ctx.written
+                ctx.reconciles
+                    .written
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(step.desired.key.clone(), written);
@@ -1012,9 +1016,13 @@ async fn carry_out(plan: &Plan, live: &[apply::Live], ctx: &Context) -> Carried 
         }
     }
     for key in &plan.prune {
-        match ctx.applier.delete(key).await {
+        match ctx.reconciles.applier.delete(key).await {
             Ok(()) => {
-                ctx.written.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+                ctx.reconciles
+                    .written
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(key);
                 carried.pruned.push(format!("deleted {} {}/{}", key.0, key.1, key.2));
             }
             Err(error) => {

@@ -94,7 +94,7 @@ pub async fn lead(ctx: Arc<Context>, full_pass: Duration, shutdown: impl Future<
             }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                () = ctx.label_sets_changed.notified() => {}
+                () = ctx.changed.label_sets.notified() => {}
             }
         }
     };

@@ -29,9 +29,9 @@ use super::last_good;
 use super::{Context, selected_by};
 use crate::engine::job_defaults::JobDefaults;
 use crate::engine::prowjob;
-use crate::engine::trigger;
 use crate::pipeline::{ConfigKind, JobSettings};
 use crate::render::meta::{INSTANCE_LABEL, INSTANCE_NAMESPACE_LABEL};
+use prow_core::trigger;
 
 /// The presubmits and postsubmits of one repository.
 #[derive(Debug, Default)]

@@ -5,13 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
-use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::watcher::{self, watcher};
 use kube::runtime::{WatchStreamExt, predicates};
 use kube::{Api, Client};
 use prow_api::{JobConfig, LabelSet, PluginConfig, ProwInstance};
@@ -24,9 +24,10 @@ use super::label_sync;
 use super::last_good::LastGood;
 use super::orphans;
 use super::recorder::{Recorder, Reporter};
-use super::triggers::{self, Changes};
+use super::wakeups::{self, Changes};
+use super::watch_task::drive;
 use super::webhooks;
-use super::{ConfigRef, Context, Leadership, Queue, ReconcileError, Selections, Stores};
+use super::{Changed, ConfigRef, Context, Leadership, Queue, ReconcileError, Reconciles, Selections, Stores};
 use crate::http::metrics::Metrics;
 use crate::pipeline::ConfigKind;
 use crate::render::OperatorWebhook;
@@ -54,29 +55,13 @@ pub enum ManagerError {
     Caches,
 }
 
-/// Runs a watch stream in a task of its own, handing each event to `handle`; errors are logged
-/// (the stream's backoff retries them).
-pub(super) fn drive<K, S>(stream: S, mut handle: impl FnMut(&Event<K>) + Send + 'static) -> tokio::task::JoinHandle<()>
-where
-    K: Send + 'static,
-    S: Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => handle(&event),
-                Err(error) => warn!(error = %super::api_error::watch_cause(&error), "watch failed; retrying"),
-            }
-        }
-    })
-}
-
 /// The caches every replica keeps (so that any replica can serve webhooks), and the context the
 /// controller runs with while this replica leads.
 pub struct Caches {
     /// The shared context.
     pub ctx: Arc<Context>,
+    /// The job loops while this replica leads, for the trigger.
+    pub leading_jobs: jobs::LeadingJobs,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     label_sync_full_pass: Duration,
 }
@@ -104,7 +89,6 @@ impl Caches {
         };
         let ctx = Arc::new(Context {
             client: client.clone(),
-            applier: Applier::new(client.clone()),
             stores: Stores {
                 instances: instances.clone(),
                 job_configs: job_configs.clone(),
@@ -117,19 +101,18 @@ impl Caches {
             webhook: settings.webhook,
             last_good: LastGood::default(),
             live_jobs: Default::default(),
-            checked: Default::default(),
             github: Default::default(),
             build_clusters: Default::default(),
             label_sync: Default::default(),
-            label_sets_changed: Default::default(),
-            webhooks_changed: Default::default(),
-            secrets_changed: Default::default(),
-            instances_changed: Default::default(),
-            written: Default::default(),
-            selections: Selections::default(),
+            changed: Changed::default(),
             leadership: Leadership::default(),
-            queue: Queue::new(metrics),
-            leading_jobs: std::sync::RwLock::default(),
+            reconciles: Reconciles {
+                applier: Applier::new(client.clone()),
+                written: Default::default(),
+                selections: Selections::default(),
+                checked: Default::default(),
+                queue: Queue::new(metrics),
+            },
         });
 
         let config = watcher::Config::default();
@@ -141,10 +124,10 @@ impl Caches {
         let mut tasks = vec![
             drive(instance_stream, move |_| {
                 instance_changes.live_jobs.caches_changed();
-                instance_changes.secrets_changed.notify_one();
-                instance_changes.instances_changed.notify_one();
-                instance_changes.label_sets_changed.notify_one();
-                instance_changes.webhooks_changed.notify_one();
+                instance_changes.changed.secrets.notify_one();
+                instance_changes.changed.instances.notify_one();
+                instance_changes.changed.label_sets.notify_one();
+                instance_changes.changed.webhooks.notify_one();
             }),
             watch_configs(
                 ConfigKind::JobConfig,
@@ -168,7 +151,7 @@ impl Caches {
                 .reflect(namespaces_writer);
             tasks.push(drive(stream, move |event| {
                 ctx.live_jobs.caches_changed();
-                triggers::on_namespace_event(event, &mut changes, &ctx)
+                wakeups::on_namespace_event(event, &mut changes, &ctx)
             }));
         }
         {
@@ -176,9 +159,9 @@ impl Caches {
             let stream =
                 watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), config.clone()).default_backoff();
             tasks.push(drive(stream, move |event| {
-                triggers::on_secret_event(event, &ctx);
+                wakeups::on_secret_event(event, &ctx);
                 // A copy of the storage Secret, changed or deleted by someone else.
-                triggers::on_owned_event(event, &ctx);
+                wakeups::on_owned_event(event, &ctx);
             }));
         }
         let owned = config.labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
@@ -186,15 +169,16 @@ impl Caches {
             let ctx = ctx.clone();
             let stream =
                 watcher(Api::<PartialObjectMeta<ConfigMap>>::all(client.clone()), owned.clone()).default_backoff();
-            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+            tasks.push(drive(stream, move |event| wakeups::on_owned_event(event, &ctx)));
         }
         {
             let ctx = ctx.clone();
             let stream = watcher(Api::<PartialObjectMeta<Deployment>>::all(client.clone()), owned).default_backoff();
-            tasks.push(drive(stream, move |event| triggers::on_owned_event(event, &ctx)));
+            tasks.push(drive(stream, move |event| wakeups::on_owned_event(event, &ctx)));
         }
         let caches = Caches {
             ctx,
+            leading_jobs: jobs::LeadingJobs::default(),
             tasks,
             label_sync_full_pass: settings.label_sync_full_pass,
         };
@@ -292,7 +276,7 @@ impl Caches {
         let loops = async {
             tokio::join!(
                 controller,
-                jobs::lead(ctx.clone(), shutdown.clone()),
+                jobs::lead(ctx.clone(), self.leading_jobs.clone(), shutdown.clone()),
                 label_sync::lead(ctx.clone(), self.label_sync_full_pass, shutdown.clone()),
                 webhooks::lead(ctx.clone(), shutdown)
             );
@@ -331,9 +315,9 @@ where
         .reflect(writer);
     drive(stream, move |event| {
         ctx.live_jobs.caches_changed();
-        triggers::on_config_event(kind, event, &mut changes, &ctx);
+        wakeups::on_config_event(kind, event, &mut changes, &ctx);
         if kind == ConfigKind::LabelSet {
-            ctx.label_sets_changed.notify_one();
+            ctx.changed.label_sets.notify_one();
         }
     })
 }

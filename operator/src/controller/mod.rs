@@ -28,8 +28,8 @@ pub mod recorder;
 pub mod secrets;
 pub mod status;
 pub mod storage_copy;
-pub mod trigger;
-pub mod triggers;
+pub mod wakeups;
+pub mod watch_task;
 pub mod webhook_activity;
 pub mod webhooks;
 
@@ -344,12 +344,41 @@ impl Queue {
     }
 }
 
+/// Wakes the loops that look again when what they read changed, once the caches show it.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// A LabelSet or a ProwInstance changed (the label sync looks at once for repositories whose
+    /// desired labels changed).
+    pub label_sets: tokio::sync::Notify,
+    /// A ProwInstance or a Secret an instance names changed (the managed-webhook loop looks at
+    /// once for instances whose webhook inputs changed).
+    pub webhooks: tokio::sync::Notify,
+    /// A Secret an instance names, or the set of instances, changed (the webhook tokens are read
+    /// again).
+    pub secrets: tokio::sync::Notify,
+    /// Any ProwInstance changed (the job loops wake the ProwJobs of an instance created again or
+    /// edited).
+    pub instances: tokio::sync::Notify,
+}
+
+/// What the instance reconcile keeps between rounds, and the watches that start it read.
+pub struct Reconciles {
+    /// Applies and prunes rendered objects.
+    pub applier: Applier,
+    /// What this process last wrote to each rendered object.
+    pub written: Mutex<HashMap<Key, Written>>,
+    /// What each instance selected last.
+    pub selections: Selections,
+    /// The findings of each JobConfig on its own.
+    pub checked: checked::Checked,
+    /// Pending reconciles.
+    pub queue: Queue,
+}
+
 /// Everything a reconcile needs.
 pub struct Context {
     /// The API client.
     pub client: Client,
-    /// Applies and prunes rendered objects.
-    pub applier: Applier,
     /// The caches.
     pub stores: Stores,
     /// Records Events.
@@ -362,44 +391,21 @@ pub struct Context {
     pub last_good: LastGood,
     /// What each instance has in effect for the trigger and the job loops.
     pub live_jobs: live_jobs::LiveJobsByInstance,
-    /// The findings of each JobConfig on its own.
-    pub checked: checked::Checked,
     /// A GitHub client per instance.
     pub github: github_clients::GitHubClients,
     /// The build clusters of each instance: clients and last probes.
     pub build_clusters: build_clusters::BuildClusters,
     /// What the label sync made of each instance's repositories.
     pub label_sync: label_sync::LabelSyncMemo,
-    /// Woken when a LabelSet or a ProwInstance changes, once the caches show it (the label sync
-    /// looks at once for repositories whose desired labels changed).
-    pub label_sets_changed: tokio::sync::Notify,
-    /// Woken when a ProwInstance or a Secret an instance names changes (the managed-webhook
-    /// loop looks at once for instances whose webhook inputs changed).
-    pub webhooks_changed: tokio::sync::Notify,
-    /// Woken when a Secret an instance names, or the set of instances, changes (the webhook
-    /// tokens are read again).
-    pub secrets_changed: tokio::sync::Notify,
-    /// Woken when any ProwInstance changes, once the instance cache shows it (the job loops
-    /// wake the ProwJobs of an instance created again or edited).
-    pub instances_changed: tokio::sync::Notify,
-    /// What this process last wrote to each rendered object.
-    pub written: Mutex<HashMap<Key, Written>>,
-    /// What each instance selected last.
-    pub selections: Selections,
+    /// Wakes the loops that look again when what they read changed.
+    pub changed: Changed,
     /// Whether this replica leads, and where its reconcile requests go while it does.
     pub leadership: Leadership,
-    /// Pending reconciles.
-    pub queue: Queue,
-    /// The job loops' caches while this replica leads and has them filled.
-    pub leading_jobs: std::sync::RwLock<std::sync::Weak<jobs::Jobs>>,
+    /// What the instance reconcile keeps between rounds.
+    pub reconciles: Reconciles,
 }
 
 impl Context {
-    /// The job loops' caches, if this replica leads and has them filled.
-    pub fn leading_jobs(&self) -> Option<Arc<jobs::Jobs>> {
-        self.leading_jobs.read().unwrap_or_else(|p| p.into_inner()).upgrade()
-    }
-
     /// Records an Event about the object `reference`; failures are logged, never fatal.
     pub async fn publish(&self, reference: &k8s_openapi::api::core::v1::ObjectReference, notice: &Notice) {
         if let Err(error) = self.recorder.publish(reference, notice).await {

@@ -75,7 +75,7 @@ pub async fn lead(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) {
             }
             tokio::select! {
                 () = tokio::time::sleep_until(wake) => {}
-                () = ctx.webhooks_changed.notified() => {}
+                () = ctx.changed.webhooks.notified() => {}
             }
         }
     };

@@ -13,7 +13,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::engine::events::{IssueCommentEvent, PullRequestEvent, PushEvent, Repository, User};
+use prow_core::trigger::events::{IssueCommentEvent, PullRequestEvent, PushEvent, Repository, User};
 
 /// The event types the operator knows, from `X-GitHub-Event`. Any other name is [`Kind::Other`],
 /// so an attacker's string never becomes a metric label or a map key.

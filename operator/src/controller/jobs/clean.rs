@@ -144,7 +144,7 @@ async fn sweep_pods(
         if reason == PodReason::Orphaned {
             let owner = pod
                 .labels()
-                .get(clean::PROWJOB_ID)
+                .get(crate::job_labels::PROWJOB_ID)
                 .cloned()
                 .unwrap_or_else(|| name.clone());
             // Its metadata only: a ProwJob the cache leaves out as unreadable still owns it.

@@ -26,11 +26,10 @@ use tracing::{info, warn};
 use super::recent::Recent;
 use super::{Function, InstanceSettings, Jobs, Wakers};
 use crate::controller::build_clusters::{InstanceClusters, state};
-use crate::controller::{Context, api_error, triggers};
-use crate::engine::clean::PROWJOB_ID;
+use crate::controller::{Context, api_error, wakeups};
 use crate::engine::job_pod::JobPod;
-use crate::engine::labels::CREATED_BY_PROW;
 use crate::engine::placement::{self, ClusterHealth, Declared, Placement};
+use crate::job_labels::{CREATED_BY_PROW, PROWJOB_ID};
 
 /// The longest wait between two attempts to watch a failing cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -400,7 +399,7 @@ impl PodWatch {
         }
         self.ctx.build_clusters.probe_soon(&self.key.instance, &self.key.alias);
         let (namespace, name) = &self.key.instance;
-        triggers::instance(&self.ctx, ObjectRef::new(name).within(namespace));
+        wakeups::instance(&self.ctx, ObjectRef::new(name).within(namespace));
     }
 
     /// Wakes the ProwJob `pod` belongs to: its `prow.k8s.io/id`, else its name.

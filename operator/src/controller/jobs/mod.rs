@@ -44,13 +44,12 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use super::github_clients::CredentialsError;
-use super::manager::drive;
+use super::watch_task::drive;
 use super::{Context, api_error};
-use crate::engine::clean::PROWJOB_ID;
 use crate::engine::execute::BuildIds;
 use crate::engine::job_pod::JobPod;
-use crate::engine::labels::CREATED_BY_PROW;
 use crate::github::{GitHubClient, GitHubError};
+use crate::job_labels::{CREATED_BY_PROW, PROWJOB_ID};
 use recent::Recent;
 pub use settings::{Function, InstanceSettings};
 
@@ -161,6 +160,24 @@ impl Clock for SystemClock {
     }
 }
 
+/// The job loops while this replica leads and has their caches filled: the handle the trigger
+/// takes to find a pull request's unfinished presubmits and to note the ProwJobs it created.
+/// It holds them weakly, so they end with the term of leadership.
+#[derive(Clone, Debug, Default)]
+pub struct LeadingJobs(Arc<std::sync::RwLock<std::sync::Weak<Jobs>>>);
+
+impl LeadingJobs {
+    /// The job loops, if this replica leads and has their caches filled.
+    pub fn get(&self) -> Option<Arc<Jobs>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).upgrade()
+    }
+
+    /// Makes `jobs` the leading job loops.
+    fn set(&self, jobs: &Arc<Jobs>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(jobs);
+    }
+}
+
 /// What the loops share during one term of leadership: the caches, and what was done but may not
 /// be in the caches yet.
 pub struct Jobs {
@@ -245,7 +262,11 @@ impl Wakers {
 
 impl Jobs {
     /// Starts the ProwJob and Pod watches and waits until both caches are filled.
-    pub async fn start(ctx: Arc<Context>, clock: Arc<dyn Clock>) -> Result<(Arc<Jobs>, Feeds), JobsError> {
+    pub async fn start(
+        ctx: Arc<Context>,
+        leading: &LeadingJobs,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Arc<Jobs>, Feeds), JobsError> {
         let client = ctx.client.clone();
         let (prowjobs, prowjob_writer) = reflector::store::<ProwJob>();
         let (pods, pod_writer) = reflector::store::<JobPod>();
@@ -336,7 +357,7 @@ impl Jobs {
             "job caches filled"
         );
         // The trigger finds a pull request's unfinished presubmits here instead of listing them.
-        *jobs.ctx.leading_jobs.write().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&jobs);
+        leading.set(&jobs);
         Ok((jobs, Feeds { execute, report }))
     }
 
@@ -401,7 +422,7 @@ impl Jobs {
         loop {
             tokio::select! {
                 _ = shutdown.clone() => return,
-                _ = self.ctx.instances_changed.notified() => {}
+                _ = self.ctx.changed.instances.notified() => {}
             }
             self.instances_changed.notify_waiters();
             let jobs = self.prowjobs.state();
@@ -612,15 +633,20 @@ impl Transition {
 /// Runs the job loops for one term of leadership, until `shutdown`: starts the ProwJob and Pod
 /// caches, then the execute, report, schedule and clean loops. Should the caches not fill, it
 /// logs why and returns (the next term tries again).
-pub async fn lead(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 'static) {
-    lead_with(ctx, Arc::new(SystemClock), shutdown).await
+pub async fn lead(ctx: Arc<Context>, leading: LeadingJobs, shutdown: impl Future<Output = ()> + Send + 'static) {
+    lead_with(ctx, leading, Arc::new(SystemClock), shutdown).await
 }
 
 /// [`lead`] with another clock.
-pub async fn lead_with(ctx: Arc<Context>, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn lead_with(
+    ctx: Arc<Context>,
+    leading: LeadingJobs,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let shutdown = shutdown.shared();
     let started = tokio::select! {
-        started = Jobs::start(ctx, clock) => started,
+        started = Jobs::start(ctx, &leading, clock) => started,
         _ = shutdown.clone() => return,
     };
     match started {

@@ -19,9 +19,9 @@ use tracing::{debug, info, warn};
 
 use super::{Function, Jobs, JobsError};
 use crate::engine::failure_comment::{self, Change};
-use crate::engine::labels::IS_OPTIONAL;
 use crate::engine::report::{self, REPORTER};
 use crate::github::{GitHubClient, GitHubError};
+use crate::job_labels::IS_OPTIONAL;
 
 /// How many ProwJobs are reported at once (crier's `--github-workers`).
 pub const CONCURRENCY: u16 = 10;

@@ -5,8 +5,8 @@
 use prow_api::ProwJob;
 use prow_api::job::DecorationConfig;
 
-use crate::engine::labels::IS_OPTIONAL;
 use crate::engine::schedule::RERUN_LABEL;
+use crate::job_labels::IS_OPTIONAL;
 
 /// Keeps what the loops read of a ProwJob, whatever its state: of its metadata only the labels
 /// the reporter and the scheduler read stay (`is-optional`, Gerrit's, `re-run`), of its

@@ -1,11 +1,17 @@
 //! The trigger: which presubmits a `pull_request` event runs and which postsubmits a `push`
-//! runs, with upstream's rules (reference §7.1). Trust is decided by the caller (org membership,
-//! collaborators, `trusted_apps`); everything here is data in, decision out.
+//! runs, with upstream's rules (reference §7.1); [`commands`] does the same for comments, on
+//! the [`events`] GitHub sends. Each answers with an [`Outcome`]: the changed files are needed,
+//! the event is refused (and why), or the jobs to create and abort. Trust ([`trust`]) is a pure
+//! function of membership answers the caller looks up; everything here is data in, decision out.
 
 use prow_api::job::{Brancher, ChangeMatcher, JobSet, Postsubmit, Presubmit};
 
-use super::events::{PullRequestEvent, PushEvent};
 use crate::patterns;
+use events::{PullRequestEvent, PushEvent};
+
+pub mod commands;
+pub mod events;
+pub mod trust;
 
 /// The label that lets an untrusted author's pull request run jobs.
 pub const OK_TO_TEST: &str = "ok-to-test";
@@ -25,12 +31,10 @@ pub struct Explanation {
     pub reason: String,
 }
 
-/// What the trigger does for a pull request event.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PullRequestDecision<'a> {
-    /// The presubmits to start.
-    pub run: Vec<&'a Presubmit>,
-    /// Abort the pull request's unfinished presubmits first.
+/// What the trigger does besides creating ProwJobs: labels, replies and aborts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Abort the pull request's unfinished presubmits (before creating any).
     pub abort_unfinished: bool,
     /// Labels to add to the pull request.
     pub add_labels: Vec<String>,
@@ -38,11 +42,80 @@ pub struct PullRequestDecision<'a> {
     pub remove_labels: Vec<String>,
     /// Comments to post on the pull request.
     pub replies: Vec<String>,
-    /// Why, job by job, and for the event as a whole.
-    pub explanations: Vec<Explanation>,
-    /// The event got as far as the jobs: each was judged by its branch and changed files (so
-    /// the changed files matter when a job filters on them).
-    pub jobs_considered: bool,
+}
+
+/// No effects, for outcomes that have none.
+static NO_EFFECTS: Effects = Effects {
+    abort_unfinished: false,
+    add_labels: Vec::new(),
+    remove_labels: Vec::new(),
+    replies: Vec::new(),
+};
+
+/// What the trigger decides for an event, for jobs of type `J`: the caller acts on it as it is
+/// and infers nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome<'a, J> {
+    /// A job to judge filters on the changed files, which were not given: fetch them and decide
+    /// again with them. Nothing else is decided yet.
+    NeedsChangedFiles,
+    /// The event starts no job, because of `reason`; its `effects` still apply.
+    Refused {
+        /// Why, as a sentence for `trigger --explain`.
+        reason: String,
+        /// Labels, replies and aborts.
+        effects: Effects,
+    },
+    /// The jobs were judged: create the ProwJobs of `create`, and apply the `effects`.
+    Act {
+        /// The jobs to start.
+        create: Vec<&'a J>,
+        /// Labels, replies and aborts.
+        effects: Effects,
+        /// Why, job by job.
+        explanations: Vec<Explanation>,
+        /// The jobs were asked for by `/retest` (their ProwJobs get `prow.k8s.io/retest`).
+        retest: bool,
+    },
+}
+
+impl<'a, J> Outcome<'a, J> {
+    /// A refusal with no effects.
+    fn refused(reason: impl Into<String>) -> Self {
+        Outcome::Refused {
+            reason: reason.into(),
+            effects: Effects::default(),
+        }
+    }
+
+    /// The jobs to start (none unless [`Outcome::Act`]).
+    pub fn create(&self) -> &[&'a J] {
+        match self {
+            Outcome::Act { create, .. } => create,
+            Outcome::NeedsChangedFiles | Outcome::Refused { .. } => &[],
+        }
+    }
+
+    /// The labels, replies and aborts (none for [`Outcome::NeedsChangedFiles`]).
+    pub fn effects(&self) -> &Effects {
+        match self {
+            Outcome::Act { effects, .. } | Outcome::Refused { effects, .. } => effects,
+            Outcome::NeedsChangedFiles => &NO_EFFECTS,
+        }
+    }
+
+    /// Why: each job's verdict, or the one reason of a refusal (a note naming no job).
+    pub fn explanations(&self) -> Vec<Explanation> {
+        match self {
+            Outcome::Act { explanations, .. } => explanations.clone(),
+            Outcome::Refused { reason, .. } => vec![Explanation {
+                job: String::new(),
+                selected: false,
+                reason: reason.clone(),
+            }],
+            Outcome::NeedsChangedFiles => Vec::new(),
+        }
+    }
 }
 
 /// Who the trigger trusts for this pull request.
@@ -123,7 +196,7 @@ pub fn push_refs(event: &PushEvent) -> prow_api::job::Refs {
 }
 
 /// The refs of the ProwJobs a pull request starts: its base at the base SHA, with the pull.
-pub fn pull_request_refs(pr: &crate::engine::events::PullRequest) -> prow_api::job::Refs {
+pub fn pull_request_refs(pr: &events::PullRequest) -> prow_api::job::Refs {
     prow_api::job::Refs {
         org: pr.base.repo.owner.login.clone(),
         repo: pr.base.repo.name.clone(),
@@ -144,114 +217,95 @@ pub fn pull_request_refs(pr: &crate::engine::events::PullRequest) -> prow_api::j
     }
 }
 
-/// Decides a `pull_request` event. `changed_files` are the pull request's files, when known.
+/// Decides a `pull_request` event. `changed_files` are the pull request's files, when known;
+/// without them, an event that gets as far as the jobs asks for them when a job needs them.
 pub fn on_pull_request<'a>(
     event: &PullRequestEvent,
     presubmits: &'a [Presubmit],
     trust: &Trust,
     changed_files: Option<&[String]>,
-) -> PullRequestDecision<'a> {
+) -> Outcome<'a, Presubmit> {
     let pr = &event.pull_request;
     let trusted = trust.author_trusted || pr.has_label(OK_TO_TEST);
-    let mut decision = PullRequestDecision::default();
-    let note = |decision: &mut PullRequestDecision<'a>, reason: String| {
-        decision.explanations.push(Explanation {
-            job: String::new(),
-            selected: false,
-            reason,
-        });
-    };
-    let run_all = match event.action.as_str() {
+    let mut effects = Effects::default();
+    let not_trusted = || Err("the pull request is not trusted: it needs the ok-to-test label".to_string());
+    let runs: Result<(), String> = match event.action.as_str() {
         "opened" if !trusted => {
-            decision.replies.push(trust.welcome(&pr.user.login));
+            effects.replies.push(trust.welcome(&pr.user.login));
             if !trust.ignore_ok_to_test && !pr.has_label(OK_TO_TEST) {
-                decision.add_labels.push(NEEDS_OK_TO_TEST.to_string());
+                effects.add_labels.push(NEEDS_OK_TO_TEST.to_string());
             }
-            note(
-                &mut decision,
-                format!(
-                    "the author {} is not trusted: a member must comment /ok-to-test",
-                    pr.user.login
-                ),
-            );
-            false
+            Err(format!(
+                "the author {} is not trusted: a member must comment /ok-to-test",
+                pr.user.login
+            ))
         }
-        "opened" => true,
+        "opened" => Ok(()),
         "reopened" | "ready_for_review" if trusted => {
             if pr.has_label(NEEDS_OK_TO_TEST) {
-                decision.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
+                effects.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
             }
-            true
+            Ok(())
         }
+        "reopened" | "ready_for_review" => not_trusted(),
         "edited" if !event.changed_base() => {
-            note(
-                &mut decision,
-                "an edit that does not change the base branch starts nothing".to_string(),
-            );
-            false
+            Err("an edit that does not change the base branch starts nothing".to_string())
         }
-        "edited" => trusted,
+        "edited" if trusted => Ok(()),
+        "edited" => not_trusted(),
         "synchronize" => {
-            decision.abort_unfinished = true;
-            trusted
+            effects.abort_unfinished = true;
+            if trusted { Ok(()) } else { not_trusted() }
         }
         "labeled" => match event.label.as_ref().map(|l| l.name.as_str()) {
-            Some(LGTM) => !trusted,
-            Some(OK_TO_TEST) => event.sender.login != trust.bot,
-            _ => false,
+            Some(LGTM) if !trusted => Ok(()),
+            Some(LGTM) => Err(format!("the label {LGTM} starts nothing on a trusted pull request")),
+            Some(OK_TO_TEST) if event.sender.login != trust.bot => Ok(()),
+            Some(OK_TO_TEST) => Err(format!("the bot's own {OK_TO_TEST} label starts nothing")),
+            label => Err(format!("the label {:?} starts nothing", label.unwrap_or_default())),
         },
         "closed" | "converted_to_draft" => {
-            decision.abort_unfinished = true;
-            false
+            effects.abort_unfinished = true;
+            Err(format!(
+                "the action {:?} starts nothing and aborts the unfinished presubmits",
+                event.action
+            ))
         }
-        other => {
-            note(&mut decision, format!("the action {other:?} starts nothing"));
-            false
-        }
+        other => Err(format!("the action {other:?} starts nothing")),
     };
-    if !run_all {
-        if !trusted
-            && matches!(
-                event.action.as_str(),
-                "reopened" | "ready_for_review" | "edited" | "synchronize"
-            )
-        {
-            note(
-                &mut decision,
-                "the pull request is not trusted: it needs the ok-to-test label".to_string(),
-            );
-        }
-        return decision;
+    if let Err(reason) = runs {
+        return Outcome::Refused { reason, effects };
     }
     if pr.draft {
         if event.action == "opened" {
-            decision.replies.push(DRAFT_SKIPPED.to_string());
+            effects.replies.push(DRAFT_SKIPPED.to_string());
         }
-        note(
-            &mut decision,
-            "draft pull requests never run jobs automatically".to_string(),
-        );
-        return decision;
+        return Outcome::Refused {
+            reason: "draft pull requests never run jobs automatically".to_string(),
+            effects,
+        };
     }
     if pr.mergeable == Some(false) {
-        note(
-            &mut decision,
-            "the pull request cannot be merged (conflicts): no jobs run".to_string(),
-        );
-        return decision;
+        return Outcome::Refused {
+            reason: "the pull request cannot be merged (conflicts): no jobs run".to_string(),
+            effects,
+        };
     }
-    decision.jobs_considered = true;
+    if changed_files.is_none() && needs_changed_files(presubmits) {
+        return Outcome::NeedsChangedFiles;
+    }
+    let mut create = Vec::new();
+    let mut explanations = Vec::new();
     for job in presubmits {
         let verdict = automatic(job, &pr.base.git_ref, changed_files);
-        record(
-            &mut decision.run,
-            &mut decision.explanations,
-            job,
-            &job.base.name,
-            verdict,
-        );
+        record(&mut create, &mut explanations, job, &job.base.name, verdict);
     }
-    decision
+    Outcome::Act {
+        create,
+        effects,
+        explanations,
+        retest: false,
+    }
 }
 
 /// Records a job's verdict: the job runs when selected, and the reason is kept either way.
@@ -358,30 +412,17 @@ pub(crate) fn changes_match(changes: &ChangeMatcher, changed_files: Option<&[Str
     }
 }
 
-/// What the trigger does for a push.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PushDecision<'a> {
-    /// The postsubmits to start.
-    pub run: Vec<&'a Postsubmit>,
-    /// Why, job by job, and for the event as a whole.
-    pub explanations: Vec<Explanation>,
-}
-
 /// Decides a `push` event: postsubmits on a matching branch (or tag) run when their
 /// changed-file filter says so, or, without one, unless `always_run: false`. A deletion, or a
-/// push whose `after` is all zeros, starts nothing.
-pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> PushDecision<'a> {
-    let mut decision = PushDecision::default();
+/// push whose `after` is all zeros, starts nothing. The changed files are the payload's.
+pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> Outcome<'a, Postsubmit> {
     if event.deleted || event.after.chars().all(|c| c == '0') {
-        decision.explanations.push(Explanation {
-            job: String::new(),
-            selected: false,
-            reason: "the push deleted the ref: nothing runs".to_string(),
-        });
-        return decision;
+        return Outcome::refused("the push deleted the ref: nothing runs");
     }
     let branch = event.branch();
     let files = event.changed_files();
+    let mut create = Vec::new();
+    let mut explanations = Vec::new();
     for job in postsubmits {
         let verdict = match branch_matches(&job.brancher, branch) {
             Err(reason) => (false, reason),
@@ -391,15 +432,14 @@ pub fn on_push<'a>(event: &PushEvent, postsubmits: &'a [Postsubmit]) -> PushDeci
             }
             Ok(reason) => (true, reason),
         };
-        record(
-            &mut decision.run,
-            &mut decision.explanations,
-            job,
-            &job.base.name,
-            verdict,
-        );
+        record(&mut create, &mut explanations, job, &job.base.name, verdict);
     }
-    decision
+    Outcome::Act {
+        create,
+        effects: Effects::default(),
+        explanations,
+        retest: false,
+    }
 }
 
 #[cfg(test)]
@@ -438,8 +478,8 @@ mod tests {
         }
     }
 
-    fn names(decision: &PullRequestDecision<'_>) -> Vec<String> {
-        decision.run.iter().map(|j| j.base.name.clone()).collect()
+    fn names(decision: &Outcome<'_, Presubmit>) -> Vec<String> {
+        decision.create().iter().map(|j| j.base.name.clone()).collect()
     }
 
     /// One row per `pull_request` action (reference §7.1): whether it runs the automatic jobs,
@@ -451,12 +491,12 @@ mod tests {
             event
                 .pull_request
                 .labels
-                .push(super::super::events::Label { name: label.into() });
+                .push(super::events::Label { name: label.into() });
             event
         };
         let labeled = |label: &str, sender: &str| {
             let mut event = with_label(event("labeled", "main"), label);
-            event.label = Some(super::super::events::Label { name: label.into() });
+            event.label = Some(super::events::Label { name: label.into() });
             event.sender.login = sender.into();
             event
         };
@@ -644,10 +684,10 @@ mod tests {
         ];
         for (row, event, trust, runs, aborts, added, removed) in rows {
             let decision = on_pull_request(&event, &jobs, trust, Some(&["main.go".to_string()]));
-            assert_eq!(!decision.run.is_empty(), runs, "{row}: runs");
-            assert_eq!(decision.abort_unfinished, aborts, "{row}: aborts");
-            assert_eq!(decision.add_labels, added, "{row}: labels added");
-            assert_eq!(decision.remove_labels, removed, "{row}: labels removed");
+            assert_eq!(!decision.create().is_empty(), runs, "{row}: runs");
+            assert_eq!(decision.effects().abort_unfinished, aborts, "{row}: aborts");
+            assert_eq!(decision.effects().add_labels, added, "{row}: labels added");
+            assert_eq!(decision.effects().remove_labels, removed, "{row}: labels removed");
         }
     }
 
@@ -657,7 +697,7 @@ mod tests {
         let files = vec!["docs/a.md".to_string()];
         let decision = on_pull_request(&event("opened", "main"), &jobs, &trusted(), Some(&files));
         assert_eq!(names(&decision), ["always", "docs", "main-only", "not-release"]);
-        assert!(!decision.abort_unfinished);
+        assert!(!decision.effects().abort_unfinished);
     }
 
     #[test]
@@ -677,12 +717,12 @@ mod tests {
             ..trusted()
         };
         let decision = on_pull_request(&event("opened", "main"), &jobs, &untrusted, Some(&[]));
-        assert!(decision.run.is_empty());
-        assert_eq!(decision.add_labels, [NEEDS_OK_TO_TEST]);
-        assert_eq!(decision.replies.len(), 1, "the author is greeted once");
+        assert!(decision.create().is_empty());
+        assert_eq!(decision.effects().add_labels, [NEEDS_OK_TO_TEST]);
+        assert_eq!(decision.effects().replies.len(), 1, "the author is greeted once");
         assert!(
-            decision.replies[0].contains("/ok-to-test")
-                && decision.replies[0].contains("https://github.com/orgs/acme/people")
+            decision.effects().replies[0].contains("/ok-to-test")
+                && decision.effects().replies[0].contains("https://github.com/orgs/acme/people")
         );
         let ignoring = Trust {
             ignore_ok_to_test: true,
@@ -691,48 +731,57 @@ mod tests {
         };
         let decision = on_pull_request(&event("opened", "main"), &jobs, &ignoring, Some(&[]));
         assert!(
-            decision.add_labels.is_empty(),
+            decision.effects().add_labels.is_empty(),
             "ignore_ok_to_test: no needs-ok-to-test label"
         );
-        assert!(decision.replies[0].contains("https://example.com/join"));
+        assert!(decision.effects().replies[0].contains("https://example.com/join"));
         let mut labeled = event("labeled", "main");
-        labeled.label = Some(super::super::events::Label {
+        labeled.label = Some(super::events::Label {
             name: OK_TO_TEST.into(),
         });
-        labeled.pull_request.labels.push(super::super::events::Label {
+        labeled.pull_request.labels.push(super::events::Label {
             name: OK_TO_TEST.into(),
         });
         labeled.sender.login = "maintainer".into();
-        assert!(!on_pull_request(&labeled, &jobs, &untrusted, Some(&[])).run.is_empty());
+        assert!(
+            !on_pull_request(&labeled, &jobs, &untrusted, Some(&[]))
+                .create()
+                .is_empty()
+        );
     }
 
     #[test]
     fn synchronize_aborts_then_runs_and_unmergeable_or_draft_run_nothing() {
         let jobs = presubmits();
         let decision = on_pull_request(&event("synchronize", "main"), &jobs, &trusted(), Some(&[]));
-        assert!(decision.abort_unfinished && !decision.run.is_empty());
+        assert!(decision.effects().abort_unfinished && !decision.create().is_empty());
         let mut unmergeable = event("synchronize", "main");
         unmergeable.pull_request.mergeable = Some(false);
         let decision = on_pull_request(&unmergeable, &jobs, &trusted(), Some(&[]));
-        assert!(decision.abort_unfinished && decision.run.is_empty());
+        assert!(decision.effects().abort_unfinished && decision.create().is_empty());
         let mut draft = event("opened", "main");
         draft.pull_request.draft = true;
         let drafted = on_pull_request(&draft, &jobs, &trusted(), Some(&[]));
-        assert!(drafted.run.is_empty());
+        assert!(drafted.create().is_empty());
         assert_eq!(
-            drafted.replies,
+            drafted.effects().replies,
             [DRAFT_SKIPPED],
             "a draft opened by a trusted author is told why"
         );
-        assert!(on_pull_request(&event("closed", "main"), &jobs, &trusted(), None).abort_unfinished);
+        assert!(
+            on_pull_request(&event("closed", "main"), &jobs, &trusted(), None)
+                .effects()
+                .abort_unfinished
+        );
     }
 
     /// The event alone, with no jobs, says whether the jobs would be judged: what the trigger
     /// asks before it fetches the changed files, so it judges the jobs once.
     #[test]
     fn the_event_alone_says_whether_jobs_are_considered() {
-        let considered =
-            |event: &PullRequestEvent, trust: &Trust| on_pull_request(event, &[], trust, None).jobs_considered;
+        let considered = |event: &PullRequestEvent, trust: &Trust| {
+            matches!(on_pull_request(event, &[], trust, None), Outcome::Act { .. })
+        };
         assert!(considered(&event("synchronize", "main"), &trusted()));
         assert!(considered(&event("opened", "main"), &trusted()));
         assert!(!considered(&event("closed", "main"), &trusted()));
@@ -747,8 +796,27 @@ mod tests {
         // With jobs, the same answer, and the jobs judged.
         let jobs = presubmits();
         let decision = on_pull_request(&event("synchronize", "main"), &jobs, &trusted(), Some(&[]));
-        assert!(decision.jobs_considered);
-        assert_eq!(decision.explanations.len(), jobs.len());
+        assert!(matches!(decision, Outcome::Act { .. }));
+        assert_eq!(decision.explanations().len(), jobs.len());
+    }
+
+    /// Without the changed files, an event that reaches jobs filtering on them asks for them,
+    /// and only then; an event that starts nothing says why instead.
+    #[test]
+    fn the_changed_files_are_asked_for_only_when_a_judged_job_needs_them() {
+        let jobs = presubmits();
+        let asked = on_pull_request(&event("opened", "main"), &jobs, &trusted(), None);
+        assert_eq!(asked, Outcome::NeedsChangedFiles);
+        let unfiltered: Vec<Presubmit> = jobs.iter().filter(|j| !j.changes.is_set()).cloned().collect();
+        let decided = on_pull_request(&event("opened", "main"), &unfiltered, &trusted(), None);
+        assert!(matches!(decided, Outcome::Act { .. }));
+        match on_pull_request(&event("closed", "main"), &jobs, &trusted(), None) {
+            Outcome::Refused { reason, effects } => {
+                assert!(reason.contains("closed"), "{reason}");
+                assert!(effects.abort_unfinished);
+            }
+            other => panic!("closed: {other:?}"),
+        }
     }
 
     #[test]
@@ -780,12 +848,12 @@ mod tests {
         }))
         .unwrap();
         let decision = on_push(&push, &jobs);
-        let names: Vec<&str> = decision.run.iter().map(|j| j.base.name.as_str()).collect();
+        let names: Vec<&str> = decision.create().iter().map(|j| j.base.name.as_str()).collect();
         assert_eq!(names, ["publish", "docs"]);
         let tag: PushEvent = serde_json::from_value(json!({"ref": "refs/tags/v1.2.0", "after": "abc"})).unwrap();
         assert_eq!(
             on_push(&tag, &jobs)
-                .run
+                .create()
                 .iter()
                 .map(|j| j.base.name.as_str())
                 .collect::<Vec<_>>(),
@@ -793,6 +861,6 @@ mod tests {
         );
         let deleted: PushEvent =
             serde_json::from_value(json!({"ref": "refs/heads/main", "after": "0000000", "deleted": true})).unwrap();
-        assert!(on_push(&deleted, &jobs).run.is_empty());
+        assert!(on_push(&deleted, &jobs).create().is_empty());
     }
 }

@@ -1,5 +1,8 @@
 //! The native trigger, live: accepted webhook events in, ProwJobs out, with the pure decisions of
-//! `engine::trigger`.
+//! [`prow_core::trigger`]. This module is the shell: membership and pull request lookups on
+//! GitHub, ProwJobs created and aborted, labels and replies; [`preview`] is the same decision for
+//! `prow-operator trigger`, applying nothing. `POST /hook` ([`crate::http`], [`crate::webhook`])
+//! is the front door that hands it the accepted events.
 //!
 //! It handles `push` (postsubmits), `pull_request` (presubmits: trust and changed files from
 //! GitHub, the `needs-ok-to-test` label, aborting the pull request's unfinished presubmits) and
@@ -17,26 +20,29 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use prow_api::job::Presubmit;
-use prow_api::pluginconfig::TriggerConfig;
 use prow_api::{ProwInstance, ProwJob, ProwJobState};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use super::Context;
-use super::github_clients::CredentialsError;
-use super::live_jobs::{LiveJobs, RepoJobs};
-use crate::engine::commands::{self, Comment};
-use crate::engine::events::{
-    Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
-};
-use crate::engine::labels;
+use crate::controller::Context;
+use crate::controller::github_clients::CredentialsError;
+use crate::controller::jobs::LeadingJobs;
+use crate::controller::live_jobs::{LiveJobs, RepoJobs};
 use crate::engine::prowjob::{self, Creation};
-use crate::engine::trigger::{self, Trust};
 use crate::github::{GitHubClient, GitHubError};
 use crate::http::{Event, NotHandled};
+use crate::job_labels as labels;
 use crate::render::config_yaml::Namespaces;
 use crate::render::meta::Owner;
 use crate::webhook::payload::{RepoName, Typed};
+use prow_core::trigger::commands::{self, Comment};
+use prow_core::trigger::events::{
+    Branch, IssueCommentEvent, Label, PullRequest, PullRequestEvent, PushEvent, Repository, User,
+};
+use prow_core::trigger::trust::{self, Policy, Question, Verdict};
+use prow_core::trigger::{self, Outcome, Trust};
+
+pub mod preview;
 
 /// The label upstream puts on ProwJobs with the delivery that started them.
 const EVENT_GUID_LABEL: &str = "event-GUID";
@@ -63,7 +69,7 @@ pub enum TriggerError {
         source: GitHubError,
     },
     /// The pull request's ProwJobs could not be listed or aborted.
-    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {}", super::api_error::cause(.source))]
+    #[error("delivery {delivery}: aborting the unfinished presubmits of {pull}: {}", crate::controller::api_error::cause(.source))]
     Abort {
         /// `X-GitHub-Delivery`.
         delivery: String,
@@ -73,7 +79,7 @@ pub enum TriggerError {
         source: kube::Error,
     },
     /// A ProwJob could not be created.
-    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {}", super::api_error::cause(.source))]
+    #[error("delivery {delivery}: creating ProwJob {name} for {job}: {}", crate::controller::api_error::cause(.source))]
     Create {
         /// `X-GitHub-Delivery`.
         delivery: String,
@@ -103,13 +109,19 @@ pub struct Handled {
 
 /// The trigger as the webhook endpoint's consumer: each accepted event is handled before the
 /// webhook is answered.
-pub struct Consumer(pub Arc<Context>);
+pub struct Consumer {
+    /// The shared context.
+    pub ctx: Arc<Context>,
+    /// The job loops while this replica leads.
+    pub jobs: LeadingJobs,
+}
 
 impl crate::http::Consumer for Consumer {
     fn consume(&self, event: Event) -> futures::future::BoxFuture<'static, Result<(), NotHandled>> {
-        let ctx = self.0.clone();
+        let ctx = self.ctx.clone();
+        let jobs = self.jobs.clone();
         Box::pin(async move {
-            match handle(&event, &ctx).await {
+            match handle(&event, &ctx, &jobs).await {
                 Ok(handled) => {
                     info!(
                         event = event.kind.label(),
@@ -139,16 +151,31 @@ pub fn serves(instance: &ProwInstance, org: &str, repo: &str) -> bool {
         && (github.repos.is_empty() || github.repos.iter().any(|r| r.eq_ignore_ascii_case(repo)))
 }
 
+/// Each instance that serves `name` with the native trigger, with what it has in effect and
+/// the jobs it has for the repository.
+async fn serving(ctx: &Context, name: &RepoName) -> Vec<(Arc<ProwInstance>, Arc<LiveJobs>, Arc<RepoJobs>)> {
+    let mut serving = Vec::new();
+    for instance in ctx.stores.instances.state() {
+        if !serves(&instance, &name.org, &name.repo) {
+            continue;
+        }
+        let jobs = ctx.live_jobs.get(&instance, ctx).await;
+        let repo_jobs = jobs.repo(&name.full_name());
+        serving.push((instance, jobs, repo_jobs));
+    }
+    serving
+}
+
 /// Handles one accepted event. Its payload was read by [`crate::webhook::payload::read`], the
 /// same reading that chose the tokens that verified its signature: the one repository it names
 /// is the one every instance is selected by and every decision, GitHub call and ProwJob uses.
 #[tracing::instrument(skip_all, fields(event = event.kind.label(), delivery = %event.delivery))]
-pub async fn handle(event: &Event, ctx: &Context) -> Result<Handled, TriggerError> {
+pub async fn handle(event: &Event, ctx: &Context, jobs: &LeadingJobs) -> Result<Handled, TriggerError> {
     let repo = &event.parsed.repo;
     match &event.parsed.event {
         Typed::Push(push) => on_push(push, repo, &event.delivery, ctx).await,
-        Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, ctx).await,
-        Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, ctx).await,
+        Typed::PullRequest(pr) => on_pull_request(pr, repo, &event.delivery, (ctx, jobs)).await,
+        Typed::IssueComment(comment) => on_comment(comment, repo, &event.delivery, (ctx, jobs)).await,
         Typed::Review => Ok(Handled::default()),
     }
 }
@@ -167,49 +194,31 @@ async fn github_for(instance: &ProwInstance, ctx: &Context, delivery: &str) -> R
         })
 }
 
-/// Whether the trigger trusts `user` on `org/repo` under `settings` (reference §7.1): the bot, a
-/// `trusted_apps` app, an org member, a collaborator unless `only_org_members`, or a member of
-/// `trusted_org`.
-async fn is_trusted(
-    github: &GitHubClient,
-    settings: &TriggerConfig,
-    (org, repo): (&str, &str),
-    user: &str,
-    bot: &str,
-) -> Result<bool, GitHubError> {
-    if user == bot {
-        return Ok(true);
-    }
-    if let Some(app) = user.strip_suffix("[bot]")
-        && settings.trusted_apps.iter().any(|a| a == app)
-    {
-        return Ok(true);
-    }
-    if github.is_org_member(org, user).await? {
-        return Ok(true);
-    }
-    if !settings.only_org_members.unwrap_or(false) && github.is_collaborator(org, repo, user).await? {
-        return Ok(true);
-    }
-    match settings.trusted_org.as_deref() {
-        Some(other) if !other.eq_ignore_ascii_case(org) => github.is_org_member(other, user).await,
-        _ => Ok(false),
+/// Whether the trigger trusts `user` under `policy`: the membership questions
+/// [`trust::verdict`] asks, answered by GitHub one at a time, only as far as the decision needs.
+async fn is_trusted(github: &GitHubClient, policy: &Policy<'_>, user: &str) -> Result<bool, GitHubError> {
+    let mut answers = Vec::new();
+    loop {
+        let question = match trust::verdict(policy, user, &answers) {
+            Verdict::Trusted(trusted) => return Ok(trusted),
+            Verdict::Ask(question) => question,
+        };
+        let answer = match &question {
+            Question::OrgMember(org) => github.is_org_member(org, user).await?,
+            Question::Collaborator => github.is_collaborator(policy.org, policy.repo, user).await?,
+        };
+        answers.push((question, answer));
     }
 }
 
 /// The engine's view of who is trusted for a pull request by `author`.
-async fn trust_for(
-    github: &GitHubClient,
-    settings: &TriggerConfig,
-    (org, repo): (&str, &str),
-    author: &str,
-) -> Result<Trust, GitHubError> {
-    let bot = github.bot_login().await?;
+async fn trust_for(github: &GitHubClient, policy: &Policy<'_>, author: &str) -> Result<Trust, GitHubError> {
+    let settings = policy.settings;
     Ok(Trust {
-        author_trusted: is_trusted(github, settings, (org, repo), author, &bot).await?,
+        author_trusted: is_trusted(github, policy, author).await?,
         ignore_ok_to_test: settings.ignore_ok_to_test.unwrap_or(false),
-        bot,
-        org: settings.trusted_org.clone().unwrap_or_else(|| org.to_string()),
+        bot: policy.bot.to_string(),
+        org: settings.trusted_org.clone().unwrap_or_else(|| policy.org.to_string()),
         join_org_url: settings.join_org_url.clone(),
     })
 }
@@ -248,24 +257,26 @@ async fn reply(
     Ok(())
 }
 
-/// The pull request's changed files, fetched only when one of `presubmits` needs them.
-async fn changed_files_if_needed(
+/// Decides again with the pull request's changed files when the first decision, without them,
+/// asks for them: GitHub is asked for the files only when a judged job filters on them.
+async fn with_changed_files<'a>(
     github: &GitHubClient,
-    presubmits: &[Presubmit],
-    org: &str,
-    repo: &str,
-    number: u64,
-) -> Result<Option<Vec<String>>, GitHubError> {
-    if !trigger::needs_changed_files(presubmits) {
-        return Ok(None);
+    (org, repo, number): (&str, &str, u64),
+    decide: impl Fn(Option<&[String]>) -> Outcome<'a, Presubmit>,
+) -> Result<Outcome<'a, Presubmit>, GitHubError> {
+    match decide(None) {
+        Outcome::NeedsChangedFiles => {
+            let files = github.pull_request_files(org, repo, number).await?;
+            Ok(decide(Some(&files)))
+        }
+        decided => Ok(decided),
     }
-    Ok(Some(github.pull_request_files(org, repo, number).await?))
 }
 
 /// Creates a presubmit ProwJob of each of `jobs` (presubmits of `repo_jobs`) for the pull
 /// request's head. The head SHA is part of the name: a new push starts new ProwJobs.
 async fn start_presubmits(
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
     template: &Creation,
     pr: &PullRequest,
     (repo_jobs, jobs): (&RepoJobs, &[&Presubmit]),
@@ -283,7 +294,7 @@ async fn start_presubmits(
         let pod = repo_jobs.presubmit_pod(job, &template.presets);
         let prowjob = prowjob::presubmit_with_pod(job, refs.clone(), &creation, pod);
         let name = create(&api, &prowjob, &job.base.name, delivery).await?;
-        if let Some(jobs) = ctx.leading_jobs() {
+        if let Some(jobs) = leading.get() {
             jobs.note_created(&prowjob);
         }
         created.push(format!("{}/{name}", template.namespace));
@@ -377,7 +388,7 @@ async fn on_pull_request(
     event: &PullRequestEvent,
     name: &RepoName,
     delivery: &str,
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
 ) -> Result<Handled, TriggerError> {
     let pr = &event.pull_request;
     let (org, repo) = (&name.org, &name.repo);
@@ -387,54 +398,56 @@ async fn on_pull_request(
         source,
     };
     let mut handled = Handled::default();
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
         let presubmits = &repo_jobs.presubmits;
         if presubmits.is_empty() {
             continue;
         }
         let github = github_for(&instance, ctx, delivery).await?;
-        let trust = trust_for(&github, &jobs.trigger_for(org, repo), (org, repo), &pr.user.login)
+        let settings = jobs.trigger_for(org, repo);
+        let bot = github.bot_login().await.map_err(github_error)?;
+        let policy = Policy {
+            org,
+            repo,
+            bot: &bot,
+            settings: &settings,
+        };
+        let trust = trust_for(&github, &policy, &pr.user.login)
             .await
             .map_err(github_error)?;
-        // The event alone (no jobs) says whether the jobs are considered; the changed files are
-        // fetched only then, and only when a job needs them. The jobs are judged once.
-        let files = if trigger::on_pull_request(event, &[], &trust, None).jobs_considered {
-            changed_files_if_needed(&github, presubmits, org, repo, number)
-                .await
-                .map_err(github_error)?
-        } else {
-            None
-        };
-        let decision = trigger::on_pull_request(event, presubmits, &trust, files.as_deref());
+        let target = (org.as_str(), repo.as_str(), number);
+        let outcome = with_changed_files(&github, target, |files| {
+            trigger::on_pull_request(event, presubmits, &trust, files)
+        })
+        .await
+        .map_err(github_error)?;
+        if let Outcome::Refused { reason, .. } = &outcome {
+            debug!(instance = %instance.name_any(), %reason, "no presubmits to start");
+        }
+        let effects = outcome.effects();
         let template = creation_template(&instance, &jobs, delivery);
-        if decision.abort_unfinished {
+        if effects.abort_unfinished {
             let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
             handled
                 .aborted
-                .extend(abort_unfinished(ctx, &api, org, repo, pr.number, delivery).await?);
+                .extend(abort_unfinished(leading, &api, org, repo, pr.number, delivery).await?);
         }
         handled.created.extend(
             start_presubmits(
-                ctx,
+                (ctx, leading),
                 &template,
                 pr,
-                (&repo_jobs, &decision.run),
+                (&repo_jobs, outcome.create()),
                 &instance.name_any(),
                 delivery,
             )
             .await?,
         );
-        let target = (org.as_str(), repo.as_str(), number);
-        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        let labels = (effects.add_labels.as_slice(), effects.remove_labels.as_slice());
         relabel(&github, target, labels, None, &mut handled)
             .await
             .map_err(github_error)?;
-        reply(&github, target, (delivery, &trust.bot), &decision.replies, &mut handled)
+        reply(&github, target, (delivery, &bot), &effects.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -471,7 +484,7 @@ async fn on_comment(
     event: &IssueCommentEvent,
     name: &RepoName,
     delivery: &str,
-    ctx: &Context,
+    (ctx, leading): (&Context, &LeadingJobs),
 ) -> Result<Handled, TriggerError> {
     let mut handled = Handled::default();
     if event.action != "created" || event.issue.pull_request.is_none() || event.issue.state != "open" {
@@ -483,12 +496,7 @@ async fn on_comment(
         delivery: delivery.to_string(),
         source,
     };
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
         let presubmits = &repo_jobs.presubmits;
         let github = github_for(&instance, ctx, delivery).await?;
         let settings = jobs.trigger_for(org, repo);
@@ -499,17 +507,18 @@ async fn on_comment(
         }
         let read = github.pull_request(org, repo, number).await.map_err(github_error)?;
         let pr = engine_pull_request(&read, &event.repository);
-        let commenter_trusted = is_trusted(&github, &settings, (org, repo), commenter, &bot)
-            .await
-            .map_err(github_error)?;
-        let trust = trust_for(&github, &settings, (org, repo), &pr.user.login)
+        let policy = Policy {
+            org,
+            repo,
+            bot: &bot,
+            settings: &settings,
+        };
+        let commenter_trusted = is_trusted(&github, &policy, commenter).await.map_err(github_error)?;
+        let trust = trust_for(&github, &policy, &pr.user.login)
             .await
             .map_err(github_error)?;
         let statuses = github
             .commit_statuses(org, repo, &pr.head.sha)
-            .await
-            .map_err(github_error)?;
-        let files = changed_files_if_needed(&github, presubmits, org, repo, number)
             .await
             .map_err(github_error)?;
         let comment = Comment {
@@ -523,30 +532,38 @@ async fn on_comment(
             ignore_ok_to_test: trust.ignore_ok_to_test,
             statuses: &statuses,
         };
-        let decision = commands::on_comment(&comment, presubmits, files.as_deref());
+        let target = (org.as_str(), repo.as_str(), number);
+        let outcome = with_changed_files(&github, target, |files| {
+            commands::on_comment(&comment, presubmits, files)
+        })
+        .await
+        .map_err(github_error)?;
+        if let Outcome::Refused { reason, .. } = &outcome {
+            debug!(instance = %instance.name_any(), %reason, "no presubmits to start");
+        }
+        let effects = outcome.effects();
         let mut template = creation_template(&instance, &jobs, delivery);
-        if decision.retest {
+        if let Outcome::Act { retest: true, .. } = outcome {
             template
                 .extra_labels
                 .insert(labels::RETEST.to_string(), "true".to_string());
         }
         handled.created.extend(
             start_presubmits(
-                ctx,
+                (ctx, leading),
                 &template,
                 &pr,
-                (&repo_jobs, &decision.run),
+                (&repo_jobs, outcome.create()),
                 &instance.name_any(),
                 delivery,
             )
             .await?,
         );
-        let target = (org.as_str(), repo.as_str(), number);
-        let labels = (decision.add_labels.as_slice(), decision.remove_labels.as_slice());
+        let labels = (effects.add_labels.as_slice(), effects.remove_labels.as_slice());
         relabel(&github, target, labels, Some(read.labels.as_slice()), &mut handled)
             .await
             .map_err(github_error)?;
-        reply(&github, target, (delivery, &bot), &decision.replies, &mut handled)
+        reply(&github, target, (delivery, &bot), &effects.replies, &mut handled)
             .await
             .map_err(github_error)?;
     }
@@ -557,7 +574,7 @@ async fn on_comment(
 /// leader finds them in its job caches (with the ProwJobs it just created); another replica lists
 /// them.
 async fn abort_unfinished(
-    ctx: &Context,
+    leading: &LeadingJobs,
     api: &Api<ProwJob>,
     org: &str,
     repo: &str,
@@ -570,7 +587,7 @@ async fn abort_unfinished(
         source,
     };
     let namespace = api.namespace().unwrap_or_default().to_string();
-    let unfinished: Vec<String> = match ctx.leading_jobs() {
+    let unfinished: Vec<String> = match leading.get() {
         Some(jobs) => jobs.unfinished_presubmits(&namespace, org, repo, number),
         None => {
             let value = |v: &str| labels::sanitize_label_value(v).unwrap_or_default();
@@ -618,22 +635,16 @@ async fn abort_unfinished(
 }
 
 async fn on_push(push: &PushEvent, name: &RepoName, delivery: &str, ctx: &Context) -> Result<Handled, TriggerError> {
-    let (org, repo) = (&name.org, &name.repo);
     let mut handled = Handled::default();
-    for instance in ctx.stores.instances.state() {
-        if !serves(&instance, org, repo) {
-            continue;
-        }
-        let jobs = ctx.live_jobs.get(&instance, ctx).await;
-        let repo_jobs = jobs.repo(&name.full_name());
-        let decision = trigger::on_push(push, &repo_jobs.postsubmits);
-        if decision.run.is_empty() {
+    for (instance, jobs, repo_jobs) in serving(ctx, name).await {
+        let outcome = trigger::on_push(push, &repo_jobs.postsubmits);
+        if outcome.create().is_empty() {
             continue;
         }
         let template = creation_template(&instance, &jobs, delivery);
         let refs = trigger::push_refs(push);
         let api: Api<ProwJob> = Api::namespaced(ctx.client.clone(), &template.namespace);
-        for job in decision.run {
+        for job in outcome.create() {
             let name = prowjob::uuid_name(&[delivery, &instance.name_any(), &job.base.name]);
             let prowjob = prowjob::postsubmit(
                 job,

@@ -26,6 +26,10 @@ pub const IS_OPTIONAL: &str = "prow.k8s.io/is-optional";
 pub const RETEST: &str = "prow.k8s.io/retest";
 /// The GitHub delivery that caused the job.
 pub const EVENT_GUID: &str = "event-GUID";
+/// The label naming a pod's ProwJob.
+pub const PROWJOB_ID: &str = "prow.k8s.io/id";
+/// The pod label holding the run's build id.
+pub const BUILD_ID: &str = "prow.k8s.io/build-id";
 
 /// The labels and annotations of a ProwJob with `spec`: upstream's own, then `extra_labels`
 /// (such as `event-GUID`), then the job's labels and annotations, which take precedence. Label

@@ -50,7 +50,7 @@ impl Changes {
 
 fn send(ctx: &Context, instance: ObjectRef<ProwInstance>) {
     if ctx.leadership.trigger(instance.clone()) {
-        ctx.queue.triggered(&instance);
+        ctx.reconciles.queue.triggered(&instance);
     }
 }
 
@@ -83,7 +83,7 @@ pub fn instances_for(ctx: &Context, kind: ConfigKind, meta: &ObjectMeta) -> Vec<
         .filter(|i| pipeline::selects(i, kind, meta, &namespace_labels))
         .map(|i| ObjectRef::from_obj(i.as_ref()))
         .collect();
-    for (namespace, name) in ctx.selections.selecting(&config) {
+    for (namespace, name) in ctx.reconciles.selections.selecting(&config) {
         let instance = ObjectRef::new(&name).within(&namespace);
         if !instances.contains(&instance) {
             instances.push(instance);
@@ -118,7 +118,7 @@ where
                 && let Some(uid) = &object.meta().uid
             {
                 ctx.last_good.forget(uid);
-                ctx.checked.forget(uid);
+                ctx.reconciles.checked.forget(uid);
             }
             touched(object.meta());
         }
@@ -158,8 +158,8 @@ where
             && super::secrets::names(&instance.spec).contains(&name);
         if names_it {
             ctx.github.invalidate();
-            ctx.secrets_changed.notify_one();
-            ctx.webhooks_changed.notify_one();
+            ctx.changed.secrets.notify_one();
+            ctx.changed.webhooks.notify_one();
             send(ctx, ObjectRef::from_obj(instance.as_ref()));
         }
     }

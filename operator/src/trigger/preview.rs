@@ -1,17 +1,17 @@
-//! `prow-operator trigger`: which ProwJobs a GitHub event would create, applying nothing. The
-//! debugging tool for "why didn't my job run?".
+//! `prow-operator trigger`: which ProwJobs a GitHub event would create, applying nothing, with
+//! the same decision as the live trigger. The debugging tool for "why didn't my job run?".
 
 use prow_api::ProwJob;
 use prow_api::job::{Postsubmit, Presubmit};
 
-use crate::engine::events::{PullRequestEvent, PushEvent};
 use crate::engine::prowjob::{self, Creation};
-use crate::engine::trigger::{self, Explanation, Trust};
 use crate::input::Inputs;
+use prow_core::trigger::events::{PullRequestEvent, PushEvent};
+use prow_core::trigger::{self, Explanation, Trust};
 
 /// What an event would do.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct Preview {
     /// The ProwJobs it would create (named by `generateName`, as nothing is applied).
     pub create: Vec<ProwJob>,
     /// What it would abort, as sentences.
@@ -22,7 +22,7 @@ pub struct Outcome {
 
 /// Why an event could not be evaluated.
 #[derive(Debug, thiserror::Error)]
-pub enum TriggerCliError {
+pub enum PreviewError {
     /// The payload does not parse as the event type.
     #[error("the payload is not a valid {event} event: {message}")]
     Payload {
@@ -49,8 +49,8 @@ pub fn evaluate(
     changed_files: &[String],
     trusted: bool,
     namespace: &str,
-) -> Result<Outcome, TriggerCliError> {
-    let invalid = |e: serde_json::Error| TriggerCliError::Payload {
+) -> Result<Preview, PreviewError> {
+    let invalid = |e: serde_json::Error| PreviewError::Payload {
         event: event_type.to_string(),
         message: e.to_string(),
     };
@@ -59,7 +59,7 @@ pub fn evaluate(
         ..inputs.preview_creation(namespace)
     };
     let creation = |job: &str| template.clone().named(job);
-    let mut outcome = Outcome::default();
+    let mut preview = Preview::default();
     match event_type {
         "pull_request" => {
             let event: PullRequestEvent = serde_json::from_value(payload.clone()).map_err(invalid)?;
@@ -74,19 +74,19 @@ pub fn evaluate(
                 join_org_url: None,
             };
             let decision = trigger::on_pull_request(&event, &presubmits, &trust, Some(changed_files));
-            if decision.abort_unfinished {
-                outcome
+            if decision.effects().abort_unfinished {
+                preview
                     .abort
                     .push(format!("every unfinished presubmit of {repo}#{}", pr.number));
             }
             let refs = trigger::pull_request_refs(pr);
-            outcome.create = decision
-                .run
+            preview.create = decision
+                .create()
                 .iter()
                 .map(|job| prowjob::presubmit(job, refs.clone(), &creation(&job.base.name)))
                 .collect();
-            outcome.explanations = decision.explanations;
-            for explanation in &mut outcome.explanations {
+            preview.explanations = decision.explanations();
+            for explanation in &mut preview.explanations {
                 let optional = presubmits
                     .iter()
                     .any(|job| job.base.name == explanation.job && job.optional.unwrap_or(false));
@@ -102,14 +102,14 @@ pub fn evaluate(
             let (_, postsubmits) = jobs_of(inputs, &repo);
             let decision = trigger::on_push(&event, &postsubmits);
             let refs = trigger::push_refs(&event);
-            outcome.create = decision
-                .run
+            preview.create = decision
+                .create()
                 .iter()
                 .map(|job| prowjob::postsubmit(job, refs.clone(), &creation(&job.base.name)))
                 .collect();
-            outcome.explanations = decision.explanations;
+            preview.explanations = decision.explanations();
         }
-        other => return Err(TriggerCliError::Unsupported(other.to_string())),
+        other => return Err(PreviewError::Unsupported(other.to_string())),
     }
-    Ok(outcome)
+    Ok(preview)
 }

@@ -9,7 +9,9 @@ use prow_api::job::Presubmit;
 use regex::Regex;
 
 use super::events::PullRequest;
-use super::trigger::{Explanation, NEEDS_OK_TO_TEST, OK_TO_TEST, branch_matches, changes_match, record};
+use super::{
+    Effects, NEEDS_OK_TO_TEST, OK_TO_TEST, Outcome, branch_matches, changes_match, needs_changed_files, record,
+};
 use crate::patterns;
 
 static RETEST: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"(?m)^/retest\s*$"));
@@ -70,51 +72,48 @@ pub struct Comment<'a> {
     pub statuses: &'a BTreeMap<String, String>,
 }
 
-/// What the trigger does for a comment.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CommentDecision<'a> {
-    /// The presubmits to start.
-    pub run: Vec<&'a Presubmit>,
-    /// Labels to add.
-    pub add_labels: Vec<String>,
-    /// Labels to remove.
-    pub remove_labels: Vec<String>,
-    /// Comments to post in reply.
-    pub replies: Vec<String>,
-    /// Why, job by job.
-    pub explanations: Vec<Explanation>,
-    /// Whether the jobs were asked for by `/retest` (their ProwJobs get `prow.k8s.io/retest`).
-    pub retest: bool,
-}
-
 /// Decides a comment (the action `created` on an open pull request; the caller checks both).
+/// `changed_files` are the pull request's files, when known; without them, a command that runs
+/// the automatic jobs asks for them when a job needs them.
 pub fn on_comment<'a>(
     comment: &Comment<'_>,
     presubmits: &'a [Presubmit],
     changed_files: Option<&[String]>,
-) -> CommentDecision<'a> {
-    let mut decision = CommentDecision::default();
-    if !comment.pr_open || comment.commenter == comment.bot {
-        return decision;
+) -> Outcome<'a, Presubmit> {
+    if !comment.pr_open {
+        return Outcome::Refused {
+            reason: "the pull request is not open".to_string(),
+            effects: Effects::default(),
+        };
+    }
+    if comment.commenter == comment.bot {
+        return Outcome::Refused {
+            reason: "the bot's own comments start nothing".to_string(),
+            effects: Effects::default(),
+        };
     }
     let body = strip_code_blocks(comment.body);
     let pr = comment.pr;
     let pr_trusted = comment.author_trusted || pr.has_label(OK_TO_TEST);
+    let mut effects = Effects::default();
 
     if OK_TO_TEST_CANCEL.is_match(&body) {
         if comment.commenter_trusted && pr.has_label(OK_TO_TEST) {
-            decision.remove_labels.push(OK_TO_TEST.to_string());
-            decision.add_labels.push(NEEDS_OK_TO_TEST.to_string());
+            effects.remove_labels.push(OK_TO_TEST.to_string());
+            effects.add_labels.push(NEEDS_OK_TO_TEST.to_string());
         }
-        return decision;
+        return Outcome::Refused {
+            reason: "/ok-to-test cancel starts nothing".to_string(),
+            effects,
+        };
     }
     let ok_to_test = OK_TO_TEST_COMMAND.is_match(&body) && comment.commenter_trusted && !comment.ignore_ok_to_test;
     if ok_to_test {
         if !pr.has_label(OK_TO_TEST) {
-            decision.add_labels.push(OK_TO_TEST.to_string());
+            effects.add_labels.push(OK_TO_TEST.to_string());
         }
         if pr.has_label(NEEDS_OK_TO_TEST) {
-            decision.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
+            effects.remove_labels.push(NEEDS_OK_TO_TEST.to_string());
         }
     }
     let retest = RETEST.is_match(&body);
@@ -130,25 +129,37 @@ pub fn on_comment<'a>(
         .collect();
     let help = help_wanted(&body, retest, test_all, named.is_empty());
     if !(retest || retest_required || manual_required || test_all || !named.is_empty() || help.is_some()) {
-        return decision;
+        return Outcome::Refused {
+            reason: "the comment holds no trigger command".to_string(),
+            effects,
+        };
     }
     if !comment.commenter_trusted && !pr_trusted {
-        decision.replies.push(format!(
+        effects.replies.push(format!(
             "@{}: Cannot trigger testing until a trusted user reviews the PR and leaves an `/ok-to-test` message.",
             comment.commenter
         ));
-        return decision;
+        return Outcome::Refused {
+            reason: format!("neither {} nor the pull request is trusted", comment.commenter),
+            effects,
+        };
     }
     let branch = &pr.base.git_ref;
     if let Some(why) = help {
-        decision.replies.push(format!(
+        effects.replies.push(format!(
             "@{}: {why}{}",
             comment.commenter,
             available(presubmits, branch)
         ));
-        return decision;
+        return Outcome::Refused {
+            reason: "the reply lists the commands".to_string(),
+            effects,
+        };
     }
-    decision.retest = retest || retest_required;
+    let automatic = test_all || retest || retest_required;
+    if automatic && changed_files.is_none() && needs_changed_files(presubmits) {
+        return Outcome::NeedsChangedFiles;
+    }
     let asked = Asked {
         named: &named,
         test_all,
@@ -156,17 +167,18 @@ pub fn on_comment<'a>(
         retest_required,
         manual_required,
     };
+    let mut create = Vec::new();
+    let mut explanations = Vec::new();
     for job in presubmits {
         let verdict = select(job, branch, changed_files, comment.statuses, &asked);
-        record(
-            &mut decision.run,
-            &mut decision.explanations,
-            job,
-            &job.base.name,
-            verdict,
-        );
+        record(&mut create, &mut explanations, job, &job.base.name, verdict);
     }
-    decision
+    Outcome::Act {
+        create,
+        effects,
+        explanations,
+        retest: retest || retest_required,
+    }
 }
 
 /// Why the commenter gets the list of commands instead of jobs, if they do: `/test ?`, a bare
@@ -337,7 +349,7 @@ mod tests {
         statuses: &BTreeMap<String, String>,
         trusted: bool,
         jobs: &'a [Presubmit],
-    ) -> CommentDecision<'a> {
+    ) -> Outcome<'a, Presubmit> {
         let comment = Comment {
             body,
             commenter: "bob",
@@ -352,8 +364,8 @@ mod tests {
         on_comment(&comment, jobs, Some(&["main.go".to_string()]))
     }
 
-    fn names(decision: &CommentDecision<'_>) -> Vec<String> {
-        decision.run.iter().map(|j| j.base.name.clone()).collect()
+    fn names(decision: &Outcome<'_, Presubmit>) -> Vec<String> {
+        decision.create().iter().map(|j| j.base.name.clone()).collect()
     }
 
     #[test]
@@ -363,17 +375,21 @@ mod tests {
         assert_eq!(names(&decide("/test docs", &pr(&[]), &none, true, &jobs)), ["docs"]);
         assert_eq!(names(&decide("/test manual", &pr(&[]), &none, true, &jobs)), ["manual"]);
         assert!(
-            decide("/test release", &pr(&[]), &none, true, &jobs).run.is_empty(),
+            decide("/test release", &pr(&[]), &none, true, &jobs)
+                .create()
+                .is_empty(),
             "the branch filter always applies"
         );
         assert!(
             decide("```\n/test unit\n```", &pr(&[]), &none, true, &jobs)
-                .run
+                .create()
                 .is_empty(),
             "code blocks are ignored"
         );
         assert!(
-            decide("please /test unit", &pr(&[]), &none, true, &jobs).run.is_empty(),
+            decide("please /test unit", &pr(&[]), &none, true, &jobs)
+                .create()
+                .is_empty(),
             "commands start a line"
         );
     }
@@ -397,7 +413,7 @@ mod tests {
         ]);
         let decision = decide("/retest", &pr(&[]), &statuses, true, &jobs);
         assert_eq!(names(&decision), ["e2e", "docs"]);
-        assert!(decision.retest);
+        assert!(matches!(decision, Outcome::Act { retest: true, .. }));
         let required = decide("/retest-required", &pr(&[]), &statuses, true, &jobs);
         assert_eq!(names(&required), ["docs"], "optional jobs are left out");
     }
@@ -407,15 +423,18 @@ mod tests {
         let jobs = jobs();
         let none = BTreeMap::new();
         let decision = decide("/ok-to-test", &pr(&[NEEDS_OK_TO_TEST]), &none, true, &jobs);
-        assert_eq!(decision.add_labels, [OK_TO_TEST]);
-        assert_eq!(decision.remove_labels, [NEEDS_OK_TO_TEST]);
+        assert_eq!(decision.effects().add_labels, [OK_TO_TEST]);
+        assert_eq!(decision.effects().remove_labels, [NEEDS_OK_TO_TEST]);
         assert_eq!(names(&decision), ["unit", "e2e"]);
         let refused = decide("/test unit", &pr(&[]), &none, false, &jobs);
-        assert!(refused.run.is_empty());
-        assert!(refused.replies[0].contains("Cannot trigger testing"));
+        assert!(refused.create().is_empty());
+        assert!(refused.effects().replies[0].contains("Cannot trigger testing"));
         let cancel = decide("/ok-to-test cancel", &pr(&[OK_TO_TEST]), &none, true, &jobs);
         assert_eq!(
-            (cancel.remove_labels, cancel.add_labels),
+            (
+                cancel.effects().remove_labels.clone(),
+                cancel.effects().add_labels.clone()
+            ),
             (vec![OK_TO_TEST.to_string()], vec![NEEDS_OK_TO_TEST.to_string()])
         );
     }
@@ -434,8 +453,9 @@ mod tests {
         let none = BTreeMap::new();
         for body in ["/test", "/test ?", "/test nonexistent", "/retest unit"] {
             let decision = decide(body, &pr(&[]), &none, true, &jobs);
-            assert!(decision.run.is_empty(), "{body}: no jobs");
+            assert!(decision.create().is_empty(), "{body}: no jobs");
             let reply = decision
+                .effects()
                 .replies
                 .first()
                 .unwrap_or_else(|| panic!("{body}: a help reply"));
@@ -449,10 +469,25 @@ mod tests {
                 "other branches' jobs are not listed: {reply}"
             );
         }
-        assert!(decide("/retest unit", &pr(&[]), &none, true, &jobs).replies[0].contains("takes no targets"));
-        assert!(decide("/test nonexistent", &pr(&[]), &none, true, &jobs).replies[0].contains("No job matches"));
-        assert!(decide("/test unit", &pr(&[]), &none, true, &jobs).replies.is_empty());
-        assert!(decide("/test all", &pr(&[]), &none, true, &jobs).replies.is_empty());
+        assert!(decide("/retest unit", &pr(&[]), &none, true, &jobs).effects().replies[0].contains("takes no targets"));
+        assert!(
+            decide("/test nonexistent", &pr(&[]), &none, true, &jobs)
+                .effects()
+                .replies[0]
+                .contains("No job matches")
+        );
+        assert!(
+            decide("/test unit", &pr(&[]), &none, true, &jobs)
+                .effects()
+                .replies
+                .is_empty()
+        );
+        assert!(
+            decide("/test all", &pr(&[]), &none, true, &jobs)
+                .effects()
+                .replies
+                .is_empty()
+        );
     }
 
     #[test]
