@@ -10,7 +10,8 @@ use prow_api::job::JobSet;
 use prow_api::status::Finding;
 
 use super::branches::Entry;
-use super::jobs::{self, JobType};
+use super::job_type::JobType;
+use super::jobs;
 use super::presets::{self, MergeTarget, MergeablePreset};
 use super::{Findings, field, item, key, rule};
 

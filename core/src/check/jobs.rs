@@ -2,7 +2,6 @@
 //! checks), plus the duplicates within the set.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -12,6 +11,7 @@ use prow_api::job::{
 };
 
 use super::branches::{self, BranchMatcher, Clash, Entry};
+use super::job_type::JobType;
 use super::pod_spec::{self, PodContext};
 use super::{Findings, JobContext, KnownClusters, decoration, field, item, key, labels, presets, rule};
 use crate::cron;
@@ -39,27 +39,6 @@ const JOB_STATES: [&str; 7] = [
 
 static NAME: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[A-Za-z0-9-._]+$"));
 static JENKINS_NAME: LazyLock<Regex> = LazyLock::new(|| crate::patterns::literal(r"^[A-Za-z0-9-._/]+$"));
-
-/// The type of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobType {
-    /// Runs on pull requests.
-    Presubmit,
-    /// Runs on pushes.
-    Postsubmit,
-    /// Runs on a schedule.
-    Periodic,
-}
-
-impl fmt::Display for JobType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JobType::Presubmit => "presubmit",
-            JobType::Postsubmit => "postsubmit",
-            JobType::Periodic => "periodic",
-        })
-    }
-}
 
 /// Checks every job and preset of `jobs`.
 pub(crate) fn check(jobs: &JobSet, ctx: &JobContext<'_>, root: &str, findings: &mut Findings) {

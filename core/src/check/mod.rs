@@ -19,6 +19,7 @@ mod across;
 mod branches;
 mod decoration;
 mod instance;
+mod job_type;
 mod jobs;
 mod label_set;
 mod labels;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use prow_api::ProwJobType;
 use prow_api::job::DecorationConfig;
 
-use super::jobs::JobType;
+use super::job_type::JobType;
 use super::plugin_versions::date_of;
 use super::{Findings, rule, strict};
 use crate::podspec::validate::{self, PodRules};

@@ -8,7 +8,7 @@ use prow_api::upstream::config::JOB_KEYS;
 use prow_api::{ProwInstance, ProwInstanceSpec};
 use serde_json::{Map, Value, json};
 
-use super::RenderError;
+use super::error::RenderError;
 use super::merge::overlay;
 use super::meta::Owner;
 

@@ -13,7 +13,7 @@ use prow_api::JobConfig;
 use prow_api::job::JobSet;
 use prow_api::yaml;
 
-use super::RenderError;
+use super::error::RenderError;
 
 /// The most data one job-config ConfigMap holds: 1 MiB (upstream's object limit) less room for
 /// the object's metadata.

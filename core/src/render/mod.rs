@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod config_yaml;
+mod error;
 pub mod job_config;
 pub mod labels_yaml;
 pub mod merge;
@@ -19,32 +20,9 @@ use sha2::{Digest, Sha256};
 
 pub use self::components::Secrets;
 use self::components::{ComponentContext, Mounts, render_components};
+pub use self::error::RenderError;
 use self::meta::Owner;
 use self::object::Object;
-
-/// Why an instance could not be rendered.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    /// The `config` overlay contradicts the instance or holds what does not belong there.
-    #[error("{path}: {message}")]
-    Overlay {
-        /// The field path.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Two PluginConfigs set one key differently.
-    #[error("{objects} disagree: {message}")]
-    PluginConflict {
-        /// The PluginConfigs involved.
-        objects: String,
-        /// The key and the two values.
-        message: String,
-    },
-    /// A rendered file could not be written as YAML.
-    #[error(transparent)]
-    Yaml(#[from] YamlError),
-}
 
 /// The operator's own webhook endpoint, which `/hook` reaches when hook does not run, and which
 /// hook forwards to when it does.

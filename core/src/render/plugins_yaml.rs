@@ -5,7 +5,7 @@ use prow_api::pluginconfig::ExternalPlugin;
 use prow_api::{PluginConfig, PluginConfigSpec, ProwInstanceSpec};
 use serde_json::Value;
 
-use super::RenderError;
+use super::error::RenderError;
 use super::merge::combine;
 
 /// The name the operator registers under in `external_plugins`.
