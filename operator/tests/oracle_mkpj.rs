@@ -170,10 +170,23 @@ fn upstream_pods(bin: &Path, prowjobs: &[Value]) -> Result<Vec<Result<Value, Str
         .collect())
 }
 
+/// The YAML object `command` prints, or the last line it wrote to stderr when it fails.
+fn yaml_of(mut command: Command, what: &str) -> Result<Value, String> {
+    let output = command.output().map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(stderr.lines().last().unwrap_or_default().to_string());
+    }
+    prow_api::yaml::load_single(&String::from_utf8_lossy(&output.stdout))
+        .map(|(value, _)| value)
+        .map_err(|e| format!("{what} wrote no YAML: {e}"))
+}
+
 /// Upstream's `mkpj` binary for the job `name` (the check of `mkpj-all`).
 fn upstream_mkpj_binary(bin: &Path, config: &Path, jobs: &Path, name: &str) -> Result<Value, String> {
     let unreachable = "http://127.0.0.1:9";
-    let output = Command::new(bin.join("mkpj"))
+    let mut command = Command::new(bin.join("mkpj"));
+    command
         .arg("--config-path")
         .arg(config)
         .arg("--job-config-path")
@@ -181,34 +194,16 @@ fn upstream_mkpj_binary(bin: &Path, config: &Path, jobs: &Path, name: &str) -> R
         .args(["--job", name])
         .args(refs_flags())
         .args(["--github-endpoint", unreachable])
-        .args(["--github-graphql-endpoint", &format!("{unreachable}/graphql")])
-        .output()
-        .map_err(|e| format!("cannot run upstream mkpj: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or_default().to_string());
-    }
-    prow_api::yaml::load_single(&String::from_utf8_lossy(&output.stdout))
-        .map(|(value, _)| value)
-        .map_err(|e| format!("upstream mkpj wrote no YAML: {e}"))
+        .args(["--github-graphql-endpoint", &format!("{unreachable}/graphql")]);
+    yaml_of(command, "upstream mkpj")
 }
 
 /// Upstream's `mkpod` binary for `prowjob` (the check of `mkpj-all`).
 fn upstream_mkpod_binary(bin: &Path, prowjob: &Value, scratch: &Path) -> Result<Value, String> {
     std::fs::write(scratch, as_run(prowjob).to_string()).map_err(|e| e.to_string())?;
-    let output = Command::new(bin.join("mkpod"))
-        .arg("--prow-job")
-        .arg(scratch)
-        .args(["--build-id", BUILD_ID])
-        .output()
-        .map_err(|e| format!("cannot run upstream mkpod: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.lines().last().unwrap_or_default().to_string());
-    }
-    prow_api::yaml::load_single(&String::from_utf8_lossy(&output.stdout))
-        .map(|(value, _)| value)
-        .map_err(|e| format!("upstream mkpod wrote no YAML: {e}"))
+    let mut command = Command::new(bin.join("mkpod"));
+    command.arg("--prow-job").arg(scratch).args(["--build-id", BUILD_ID]);
+    yaml_of(command, "upstream mkpod")
 }
 
 fn our_mkpod(inputs: &Inputs, prowjob: &Value) -> Result<Value, String> {
@@ -347,7 +342,8 @@ fn compare_pods(theirs: Result<Value, String>, ours: Result<Value, String>) -> V
     }
 }
 
-/// Compares every job of one configuration; `None` when upstream cannot read it at all.
+/// Compares every job of one configuration; when upstream cannot read it at all, that is its one
+/// recorded disagreement.
 fn compare_configuration(
     bin: &Path,
     instance: &Configuration,
