@@ -32,6 +32,30 @@ pub struct Selected<'a> {
     pub label_sets: Vec<&'a Sourced<LabelSet>>,
 }
 
+impl<'a> Selected<'a> {
+    /// The selected PluginConfigs themselves.
+    pub fn plugin_config_objects(&self) -> Vec<&'a PluginConfig> {
+        self.plugin_configs.iter().map(|c| &c.object).collect()
+    }
+
+    /// The selected LabelSets themselves.
+    pub fn label_set_objects(&self) -> Vec<&'a LabelSet> {
+        self.label_sets.iter().map(|c| &c.object).collect()
+    }
+
+    /// The reports of the selected PluginConfigs, then LabelSets, with the findings validation
+    /// gave each ([`Validation::plugin_configs`], [`Validation::label_sets`]).
+    pub fn plugin_and_label_reports(
+        &self,
+        plugin_configs: Vec<Vec<Finding>>,
+        label_sets: Vec<Vec<Finding>>,
+    ) -> Vec<Report> {
+        let mut out = reports("PluginConfig", &self.plugin_configs, plugin_configs, |c| &c.metadata);
+        out.extend(reports("LabelSet", &self.label_sets, label_sets, |c| &c.metadata));
+        out
+    }
+}
+
 /// The kinds an instance selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConfigKind {
@@ -309,7 +333,7 @@ pub fn validate_objects(
 }
 
 /// The reports of `objects` of `kind` whose findings are `findings`, in the same order.
-pub fn reports<T>(
+fn reports<T>(
     kind: &str,
     objects: &[&Sourced<T>],
     findings: Vec<Vec<Finding>>,
@@ -330,14 +354,12 @@ pub fn reports<T>(
 pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
     let instance = selected.instance;
     let job_configs: Vec<&JobConfig> = selected.job_configs.iter().map(|c| &c.object).collect();
-    let plugin_configs: Vec<&PluginConfig> = selected.plugin_configs.iter().map(|c| &c.object).collect();
-    let label_sets: Vec<&LabelSet> = selected.label_sets.iter().map(|c| &c.object).collect();
     let validation = validate_objects(
         &instance.object,
         None,
         &job_configs,
-        &plugin_configs,
-        &label_sets,
+        &selected.plugin_config_objects(),
+        &selected.label_set_objects(),
         &|config, settings| Arc::new(check_job_config(config, settings)),
     );
     let mut reports = vec![Report {
@@ -350,18 +372,7 @@ pub fn validate(selected: &Selected<'_>) -> Vec<Report> {
         validation.job_configs,
         |c| &c.metadata,
     ));
-    reports.extend(self::reports(
-        "PluginConfig",
-        &selected.plugin_configs,
-        validation.plugin_configs,
-        |c| &c.metadata,
-    ));
-    reports.extend(self::reports(
-        "LabelSet",
-        &selected.label_sets,
-        validation.label_sets,
-        |c| &c.metadata,
-    ));
+    reports.extend(selected.plugin_and_label_reports(validation.plugin_configs, validation.label_sets));
     reports
 }
 

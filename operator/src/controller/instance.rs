@@ -558,15 +558,13 @@ impl Validated<'_> {
 /// The validate step.
 async fn validate<'a>(instance: &ProwInstance, read: &'a Read, ctx: &Context) -> Result<Validated<'a>, ValidateError> {
     let selected = pipeline::select(&read.inputs, &read.sourced);
-    let plugin_configs: Vec<&PluginConfig> = selected.plugin_configs.iter().map(|c| &c.object).collect();
-    let label_sets: Vec<&LabelSet> = selected.label_sets.iter().map(|c| &c.object).collect();
     let clusters = read.clusters.iter().map(|c| c.alias.clone()).collect();
     let validation = validate_live(
         instance,
         Some(clusters),
         &read.job_configs,
-        &plugin_configs,
-        &label_sets,
+        &selected.plugin_config_objects(),
+        &selected.label_set_objects(),
         &ctx.reconciles.checked,
     );
     let instance_report = Report {
@@ -576,18 +574,7 @@ async fn validate<'a>(instance: &ProwInstance, read: &'a Read, ctx: &Context) ->
     };
     let config = validation.settings.config.clone();
     let judged = judged(&read.job_configs, validation.job_configs);
-    let mut reports = pipeline::reports(
-        "PluginConfig",
-        &selected.plugin_configs,
-        validation.plugin_configs,
-        |c| &c.metadata,
-    );
-    reports.extend(pipeline::reports(
-        "LabelSet",
-        &selected.label_sets,
-        validation.label_sets,
-        |c| &c.metadata,
-    ));
+    let reports = selected.plugin_and_label_reports(validation.plugin_configs, validation.label_sets);
     let effective = effective_job_configs(&judged, &read.live, &read.owner, ctx).await?;
     Ok(Validated {
         selected,
